@@ -1,0 +1,95 @@
+//! Building the `activitypub_federation` configuration for one Hearth instance.
+
+use crate::{
+    FederationError,
+    client::{REQUEST_TIMEOUT, build_client},
+    objects::actor::FederatedActor,
+    port::Port,
+    resolver::{AddressPolicy, Lookup},
+};
+use activitypub_federation::config::FederationConfig;
+use std::{fmt, ops::Deref, sync::Arc};
+
+/// The application data every federation handler sees: the product's [`Port`].
+#[derive(Clone)]
+pub struct FederationData(Arc<dyn Port>);
+
+impl FederationData {
+    /// Wraps the product's port.
+    pub fn new(port: Arc<dyn Port>) -> Self {
+        Self(port)
+    }
+}
+
+impl Deref for FederationData {
+    type Target = dyn Port;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}
+
+impl fmt::Debug for FederationData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FederationData")
+    }
+}
+
+/// How this instance federates.
+#[derive(Clone, Debug)]
+pub struct FederationSettings {
+    /// Public host of this instance, with `:port` where it is not the scheme's default.
+    pub domain: String,
+    /// Loopback federation (tests, development): plain http, explicit ports, and outgoing
+    /// connections only to loopback addresses. Off in production, where https is required and
+    /// private addresses are refused.
+    pub loopback: bool,
+    /// How host names are looked up (the system resolver outside tests).
+    pub lookup: Arc<dyn Lookup>,
+    /// The `User-Agent` of outgoing requests.
+    pub user_agent: String,
+}
+
+impl FederationSettings {
+    /// The address policy these settings imply.
+    pub fn address_policy(&self) -> AddressPolicy {
+        if self.loopback {
+            AddressPolicy::LoopbackOnly
+        } else {
+            AddressPolicy::PublicOnly
+        }
+    }
+}
+
+/// Builds the federation configuration. Every outgoing GET is signed by `instance_actor`
+/// (GoToSocial and Mastodon in secure mode refuse unsigned fetches), in the draft-cavage form
+/// without `(created)` that Mastodon, Pleroma and GoToSocial all accept.
+pub async fn build_config(
+    settings: &FederationSettings,
+    port: Arc<dyn Port>,
+    instance_actor: &FederatedActor,
+) -> Result<FederationConfig<FederationData>, FederationError> {
+    if instance_actor.private_key.is_none() {
+        return Err(FederationError::Key(
+            "the instance actor has no private key".into(),
+        ));
+    }
+    let client = build_client(
+        settings.address_policy(),
+        settings.lookup.clone(),
+        &settings.user_agent,
+    )?;
+    FederationConfig::builder()
+        .domain(settings.domain.clone())
+        .app_data(FederationData::new(port))
+        .client(client)
+        // `debug` lets URLs use http and explicit ports; the address guard in the client's
+        // resolver still confines loopback mode to loopback addresses.
+        .debug(settings.loopback)
+        .allow_http_urls(settings.loopback)
+        .http_signature_compat(true)
+        .request_timeout(REQUEST_TIMEOUT)
+        .signed_fetch_actor(instance_actor)
+        .build()
+        .await
+        .map_err(|e| FederationError::Internal(format!("federation config: {e}")))
+}

@@ -1,0 +1,188 @@
+//! Actors as the federation crate sees them.
+
+use crate::{
+    FederationError,
+    context::FederationData,
+    keys::PrivateKeyPem,
+    protocol::actor::{ActorKind, ActorObject, Endpoints, Image},
+};
+use activitypub_federation::{
+    config::Data,
+    protocol::{public_key::PublicKey, verification::verify_domains_match},
+    traits::{Actor, Object},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+/// An actor, local or remote, in the form the product stores and the protocol needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FederatedActor {
+    /// ActivityPub id.
+    pub ap_id: Url,
+    /// Person, Group, Application...
+    pub kind: ActorKind,
+    /// Handle without domain.
+    pub username: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// HTML biography or group description.
+    pub summary: Option<String>,
+    /// Profile page.
+    pub profile_url: Option<Url>,
+    /// Personal inbox.
+    pub inbox: Url,
+    /// Shared inbox of the actor's server.
+    pub shared_inbox: Option<Url>,
+    /// Outbox collection.
+    pub outbox: Option<Url>,
+    /// Followers collection.
+    pub followers: Option<Url>,
+    /// Following collection.
+    pub following: Option<Url>,
+    /// Avatar.
+    pub avatar: Option<Url>,
+    /// Public key, SPKI PEM.
+    pub public_key_pem: String,
+    /// Private key: local actors only.
+    pub private_key: Option<PrivateKeyPem>,
+    /// When the actor was created.
+    pub published: DateTime<Utc>,
+    /// Follows need approval.
+    pub manually_approves_followers: bool,
+    /// Listed in directories and search.
+    pub discoverable: bool,
+    /// Hosted on this instance.
+    pub local: bool,
+    /// When a remote actor was last fetched.
+    pub last_refreshed_at: DateTime<Utc>,
+}
+
+impl FederatedActor {
+    /// The wire document of this actor.
+    pub fn to_object(&self) -> ActorObject {
+        ActorObject {
+            id: self.ap_id.clone(),
+            kind: self.kind,
+            preferred_username: self.username.clone(),
+            name: self.display_name.clone(),
+            summary: self.summary.clone(),
+            url: self.profile_url.clone(),
+            inbox: self.inbox.clone(),
+            outbox: self.outbox.clone(),
+            followers: self.followers.clone(),
+            following: self.following.clone(),
+            endpoints: self.shared_inbox.clone().map(|shared_inbox| Endpoints {
+                shared_inbox: Some(shared_inbox),
+            }),
+            public_key: self.public_key(),
+            published: Some(self.published),
+            manually_approves_followers: self.manually_approves_followers,
+            discoverable: Some(self.discoverable),
+            icon: self.avatar.clone().map(|url| Image {
+                kind: "Image".into(),
+                url,
+                media_type: Some("image/png".into()),
+            }),
+        }
+    }
+
+    /// A remote actor read from its wire document.
+    pub fn from_remote_object(json: ActorObject) -> Self {
+        let now = Utc::now();
+        Self {
+            kind: json.kind,
+            username: json.preferred_username,
+            display_name: json.name,
+            summary: json.summary,
+            profile_url: json.url,
+            inbox: json.inbox,
+            shared_inbox: json.endpoints.and_then(|e| e.shared_inbox),
+            outbox: json.outbox,
+            followers: json.followers,
+            following: json.following,
+            avatar: json.icon.map(|i| i.url),
+            public_key_pem: json.public_key.public_key_pem,
+            private_key: None,
+            published: json.published.unwrap_or(now),
+            manually_approves_followers: json.manually_approves_followers,
+            discoverable: json.discoverable.unwrap_or(false),
+            local: false,
+            last_refreshed_at: now,
+            ap_id: json.id,
+        }
+    }
+}
+
+#[async_trait]
+impl Object for FederatedActor {
+    type DataType = FederationData;
+    type Kind = ActorObject;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.ap_id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        (!self.local).then_some(self.last_refreshed_at)
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<Self::DataType>,
+    ) -> Result<Option<Self>, Self::Error> {
+        data.actor_by_id(&object_id).await
+    }
+
+    async fn into_json(self, _data: &Data<Self::DataType>) -> Result<Self::Kind, Self::Error> {
+        Ok(self.to_object())
+    }
+
+    /// An actor document must come from the host it names, and its key must be its own.
+    async fn verify(
+        json: &Self::Kind,
+        expected_domain: &Url,
+        _data: &Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.inbox, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::Malformed(
+                "publicKey.owner is not the actor".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
+        data.save_remote_actor(Self::from_remote_object(json)).await
+    }
+}
+
+impl Actor for FederatedActor {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key.as_ref().map(|k| k.expose().to_owned())
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox.clone()
+    }
+
+    fn public_key(&self) -> PublicKey {
+        // `main_key_id` is private to the crate; this is its format.
+        PublicKey {
+            id: format!("{}#main-key", self.ap_id),
+            owner: self.ap_id.clone(),
+            public_key_pem: self.public_key_pem.clone(),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `Person`, `Group`, `Application` and `Service` actor documents.
+
+use activitypub_federation::protocol::public_key::PublicKey;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The kinds of actor Hearth serves or meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActorKind {
+    /// A person: a patient, a clinician, a moderator.
+    Person,
+    /// A support group (FEP-1b12 group actor).
+    Group,
+    /// The instance itself; it signs fetches.
+    Application,
+    /// An automated account on another server.
+    Service,
+    /// An organisation account on another server.
+    Organization,
+}
+
+impl ActorKind {
+    /// The lower-case name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "person",
+            Self::Group => "group",
+            Self::Application => "application",
+            Self::Service => "service",
+            Self::Organization => "organization",
+        }
+    }
+
+    /// Parses the storage name back.
+    pub fn from_storage(name: &str) -> Option<Self> {
+        Some(match name {
+            "person" => Self::Person,
+            "group" => Self::Group,
+            "application" => Self::Application,
+            "service" => Self::Service,
+            "organization" => Self::Organization,
+            _ => return None,
+        })
+    }
+}
+
+/// Endpoints shared by all actors of a server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    /// The server's shared inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_inbox: Option<Url>,
+}
+
+/// An image attached to an actor (avatar).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    /// Always `Image`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where the image is.
+    pub url: Url,
+    /// Its media type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+/// An actor document as sent and received. Fields other servers may omit are optional.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorObject {
+    /// The actor's id, which is also where its document is fetched.
+    pub id: Url,
+    /// `Person`, `Group`, ...
+    #[serde(rename = "type")]
+    pub kind: ActorKind,
+    /// The handle, without domain.
+    pub preferred_username: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Biography or group description, HTML.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Profile page for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    /// Where activities for this actor are posted.
+    pub inbox: Url,
+    /// What this actor has published. Lemmy refuses actors without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    /// Who follows (for groups: who the members are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
+    /// Whom this actor follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<Url>,
+    /// The shared inbox, where one delivery per server suffices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    /// The key that verifies this actor's HTTP signatures.
+    pub public_key: PublicKey,
+    /// When the actor was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    /// True when follows need approval (locked accounts, approval-only groups).
+    #[serde(default)]
+    pub manually_approves_followers: bool,
+    /// Whether the actor may appear in directories and search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discoverable: Option<bool>,
+    /// Avatar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<Image>,
+}

@@ -1,0 +1,162 @@
+//! Actor documents, their collections, and their inboxes.
+
+use super::{ActivityJson, AppState, wants_activity_json};
+use crate::{Error, db::actors};
+use activitypub_federation::config::Data;
+use axum::{
+    extract::{Path, Request, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use hearth_federation::{
+    FederationData, inbox,
+    protocol::{actor::ActorKind, collection::OrderedCollection},
+};
+
+async fn local_actor(
+    state: &AppState,
+    name: String,
+    kind: ActorKind,
+) -> Result<actors::ActorRow, Error> {
+    let missing = format!(
+        "no {} named {name}",
+        if kind == ActorKind::Group {
+            "group"
+        } else {
+            "person"
+        }
+    );
+    state
+        .db
+        .run(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
+        .await?
+        .ok_or(Error::NotFound(missing))
+}
+
+async fn actor_document(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: String,
+    kind: ActorKind,
+) -> Result<Response, Error> {
+    let row = local_actor(state, name, kind).await?;
+    if !wants_activity_json(headers) {
+        return Ok(Redirect::to(state.urls.profile(&row.username).as_str()).into_response());
+    }
+    Ok(ActivityJson::new(row.to_federated()?.to_object(), headers).into_response())
+}
+
+/// `GET /users/{name}`: a person's actor document (a browser is sent to the profile page).
+pub async fn person(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Error> {
+    actor_document(&state, &headers, name, ActorKind::Person).await
+}
+
+/// `GET /groups/{name}`: a support group's actor document.
+pub async fn group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Error> {
+    actor_document(&state, &headers, name, ActorKind::Group).await
+}
+
+/// `GET /actor`: the instance's `Application` actor, which signs outgoing fetches.
+pub async fn instance_actor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let ap_id = state.urls.instance_actor().to_string();
+    let row = state
+        .db
+        .run(move |conn| Ok(actors::by_ap_id(conn, &ap_id)?))
+        .await?
+        .ok_or_else(|| Error::not_found("no instance actor"))?;
+    Ok(ActivityJson::new(row.to_federated()?.to_object(), &headers).into_response())
+}
+
+/// The collections every actor has. Counts only for now: no posts exist yet, and member
+/// lists are never shown to the public.
+fn collection(
+    row: &actors::ActorRow,
+    part: &str,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    if !matches!(part, "outbox" | "followers" | "following") {
+        return Err(Error::not_found(format!("no collection {part}")));
+    }
+    let actor = row.to_federated()?;
+    let id = state.urls.actor_part(&actor.ap_id, part);
+    Ok(ActivityJson::new(OrderedCollection::counted(id, 0), headers).into_response())
+}
+
+/// `GET /users/{name}/{outbox|followers|following}`.
+pub async fn person_collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((name, part)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let row = local_actor(&state, name, ActorKind::Person).await?;
+    collection(&row, &part, &state, &headers)
+}
+
+/// `GET /groups/{name}/{outbox|followers|following}`.
+pub async fn group_collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((name, part)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let row = local_actor(&state, name, ActorKind::Group).await?;
+    collection(&row, &part, &state, &headers)
+}
+
+/// `GET /actor/{outbox|followers|following}`.
+pub async fn instance_collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(part): Path<String>,
+) -> Result<Response, Error> {
+    let ap_id = state.urls.instance_actor().to_string();
+    let row = state
+        .db
+        .run(move |conn| Ok(actors::by_ap_id(conn, &ap_id)?))
+        .await?
+        .ok_or_else(|| Error::not_found("no instance actor"))?;
+    collection(&row, &part, &state, &headers)
+}
+
+async fn verified_inbox(data: Data<FederationData>, request: Request) -> Result<Response, Error> {
+    let status = inbox::receive(data, request).await?;
+    Ok((status, axum::Json(serde_json::json!({}))).into_response())
+}
+
+/// `POST /inbox` (and `POST /actor/inbox`): the shared inbox.
+pub async fn shared_inbox(data: Data<FederationData>, request: Request) -> Result<Response, Error> {
+    verified_inbox(data, request).await
+}
+
+/// `POST /users/{name}/inbox`.
+pub async fn person_inbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    data: Data<FederationData>,
+    request: Request,
+) -> Result<Response, Error> {
+    local_actor(&state, name, ActorKind::Person).await?;
+    verified_inbox(data, request).await
+}
+
+/// `POST /groups/{name}/inbox`.
+pub async fn group_inbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    data: Data<FederationData>,
+    request: Request,
+) -> Result<Response, Error> {
+    local_actor(&state, name, ActorKind::Group).await?;
+    verified_inbox(data, request).await
+}

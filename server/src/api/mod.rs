@@ -1,0 +1,190 @@
+//! HTTP routes: thin handlers that extract, call a service, and shape the answer.
+//! Each handler's doc comment starts with its method and path.
+
+pub mod accounts;
+pub mod actors;
+pub mod entities;
+pub mod health;
+pub mod instance;
+pub mod nodeinfo;
+pub mod webfinger;
+
+use crate::{Error, Settings, db::Database, service::Urls, web};
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use axum::{
+    Router,
+    extract::FromRequestParts,
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use hearth_federation::FederationData;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Database,
+    /// The instance's settings.
+    pub settings: Arc<Settings>,
+    /// URL builder for local things.
+    pub urls: Urls,
+    /// The federation configuration (signed fetching, inbox verification).
+    pub federation: FederationConfig<FederationData>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("urls", &self.urls)
+            .finish()
+    }
+}
+
+/// All routes of an instance.
+pub fn router(state: AppState) -> Router {
+    let federation = FederationMiddleware::new(state.federation.clone());
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(webfinger::host_meta))
+        .route("/.well-known/nodeinfo", get(nodeinfo::links))
+        .route("/nodeinfo/2.1", get(nodeinfo::nodeinfo_2_1))
+        .route("/nodeinfo/2.0", get(nodeinfo::nodeinfo_2_0))
+        .route("/actor", get(actors::instance_actor))
+        .route("/actor/{collection}", get(actors::instance_collection))
+        .route("/actor/inbox", post(actors::shared_inbox))
+        .route("/inbox", post(actors::shared_inbox))
+        .route("/users/{name}", get(actors::person))
+        .route("/users/{name}/{collection}", get(actors::person_collection))
+        .route("/users/{name}/inbox", post(actors::person_inbox))
+        .route("/groups/{name}", get(actors::group))
+        .route("/groups/{name}/{collection}", get(actors::group_collection))
+        .route("/groups/{name}/inbox", post(actors::group_inbox))
+        .route("/api/v1/instance", get(instance::v1))
+        .route("/api/v2/instance", get(instance::v2))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(accounts::verify_credentials),
+        )
+        .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(web::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(federation)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::not_found("Record not found")
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({ "error": "Method not allowed" })),
+    )
+        .into_response()
+}
+
+/// Whether the client asked for ActivityPub JSON rather than a web page.
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/activity+json") || v.contains("application/ld+json"))
+}
+
+/// The ActivityPub media type to answer with: `ld+json` with the ActivityStreams profile when
+/// that is what the client asked for, `activity+json` otherwise.
+fn activity_content_type(headers: &HeaderMap) -> &'static str {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let joined = accept.join(",");
+    if joined.contains("application/ld+json") && !joined.contains("application/activity+json") {
+        r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#
+    } else {
+        "application/activity+json"
+    }
+}
+
+/// An ActivityPub document with its `@context`, served with the negotiated media type.
+#[derive(Debug)]
+pub struct ActivityJson<T: Serialize> {
+    body: T,
+    content_type: &'static str,
+}
+
+impl<T: Serialize> ActivityJson<T> {
+    /// Wraps `body` for a request with these headers.
+    pub fn new(body: T, request_headers: &HeaderMap) -> Self {
+        Self {
+            body,
+            content_type: activity_content_type(request_headers),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ActivityJson<T> {
+    fn into_response(self) -> Response {
+        let mut value = match serde_json::to_value(&self.body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Error::Internal(format!("serialising a document: {e}")).into_response();
+            }
+        };
+        if let Some(object) = value.as_object_mut() {
+            let mut with_context = serde_json::Map::new();
+            with_context.insert("@context".into(), hearth_federation::protocol::context());
+            with_context.append(object);
+            value = serde_json::Value::Object(with_context);
+        }
+        (
+            [
+                (header::CONTENT_TYPE, self.content_type),
+                (header::VARY, "Accept"),
+            ],
+            axum::Json(value),
+        )
+            .into_response()
+    }
+}
+
+/// The signed-in account of a request with a valid `Authorization: Bearer` token.
+#[derive(Debug)]
+pub struct CurrentUser {
+    /// The person's actor row.
+    pub actor: crate::db::actors::ActorRow,
+    /// The account row.
+    pub user: crate::db::users::UserRow,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::Unauthorized)?;
+        let (actor, user) = crate::service::accounts::authenticate(&state.db, token).await?;
+        Ok(Self { actor, user })
+    }
+}

@@ -1,0 +1,93 @@
+//! Wiring: settings, database, instance actor, federation and routes into a running instance.
+
+use crate::{
+    Error, Settings,
+    api::{self, AppState},
+    db::Database,
+    service::{Urls, instance, port::StoragePort},
+};
+use hearth_federation::{
+    FederationSettings,
+    context::build_config,
+    resolver::{Lookup, SystemLookup},
+};
+use std::{future::Future, net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+
+/// A built instance, bound to its port and ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds an instance listening on `settings.bind`.
+    pub async fn build(settings: Settings) -> Result<Self, Error> {
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", settings.bind)))?;
+        Self::build_with(settings, listener, Arc::new(SystemLookup)).await
+    }
+
+    /// Builds an instance on an already bound listener, resolving names with `lookup`
+    /// (tests bind port 0 first, so that the domain can carry the port).
+    pub async fn build_with(
+        settings: Settings,
+        listener: TcpListener,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, Error> {
+        settings.validate()?;
+        let urls = Urls::new(&settings)?;
+        let db = Database::connect(&settings.database_url(), settings.database_pool_size)?;
+        let applied = db.migrate().await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, database = %db.describe(), "applied migrations");
+        }
+        let instance_actor = instance::ensure_instance_actor(&db, &urls)
+            .await?
+            .to_federated()?;
+        let federation = build_config(
+            &FederationSettings {
+                domain: settings.domain.clone(),
+                loopback: settings.loopback_federation,
+                lookup,
+                user_agent: format!("hearth/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base()),
+            },
+            Arc::new(StoragePort::new(db.clone())),
+            &instance_actor,
+        )
+        .await?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            urls,
+            federation,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually listened on.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// The shared state, for tests and tools.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let router = api::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| Error::Internal(format!("server: {e}")))
+    }
+}

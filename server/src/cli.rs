@@ -1,0 +1,267 @@
+//! The `hearth` command line.
+
+use crate::{
+    Application, Error, Settings,
+    db::Database,
+    service::{
+        Urls,
+        accounts::{self, Handle, NewGroup, NewUser, Role},
+        instance,
+    },
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::{
+    io::{BufRead, IsTerminal, Write},
+    path::PathBuf,
+};
+
+/// Hearth: patient support groups on the Fediverse, run by a clinic.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about)]
+pub struct Cli {
+    /// Settings file (TOML). Default: `hearth.toml` in the working directory, if present.
+    #[arg(long, global = true, env = "HEARTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (creating and migrating the database on first start).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage support groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `hearth user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is asked for twice, or read from stdin.
+    Create {
+        /// Handle: letters, digits, underscores.
+        name: String,
+        /// Display name (defaults to the handle).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// What the account may do.
+        #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+        role: RoleArg,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `hearth group ...`
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a support group.
+    Create {
+        /// Handle: letters, digits, underscores.
+        handle: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Plain-text description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+/// `hearth token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new bearer token for an account (alone on stdout, for scripts).
+    Create {
+        /// The account's handle.
+        name: String,
+    },
+}
+
+/// Roles as the command line spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Runs the instance.
+    Admin,
+    /// Handles reports and moderates groups.
+    Moderator,
+    /// A verified clinician.
+    Clinician,
+    /// A patient or carer.
+    Member,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Moderator => Role::Moderator,
+            RoleArg::Clinician => Role::Clinician,
+            RoleArg::Member => Role::Member,
+        }
+    }
+}
+
+/// Runs a parsed command line. Output for people goes to stderr; stdout carries only what
+/// scripts read (a token).
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    let settings = Settings::load(cli.config)?;
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = open(&settings).await?;
+            eprintln!("database {} is up to date", db.describe());
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            name,
+            display_name,
+            role,
+            password_stdin,
+        }) => {
+            let handle = Handle::parse(&name)?;
+            let password = read_password(password_stdin)?;
+            let (db, urls) = open_with_urls(&settings).await?;
+            let row = accounts::create_user(
+                &db,
+                &urls,
+                NewUser {
+                    handle,
+                    display_name,
+                    role: role.into(),
+                },
+                password,
+            )
+            .await?;
+            eprintln!(
+                "created {} @{}@{} ({})",
+                Role::from(role),
+                row.username,
+                urls.domain(),
+                row.ap_id
+            );
+            Ok(())
+        }
+        Command::Group(GroupCommand::Create {
+            handle,
+            name,
+            description,
+        }) => {
+            let handle = Handle::parse(&handle)?;
+            let (db, urls) = open_with_urls(&settings).await?;
+            let row = accounts::create_group(
+                &db,
+                &urls,
+                NewGroup {
+                    handle,
+                    display_name: name,
+                    description,
+                },
+            )
+            .await?;
+            eprintln!(
+                "created group @{}@{} ({})",
+                row.username,
+                urls.domain(),
+                row.ap_id
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let handle = Handle::parse(&name)?;
+            let db = open(&settings).await?;
+            let token = accounts::create_token(&db, &handle).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{token}").map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(())
+        }
+    }
+}
+
+async fn open(settings: &Settings) -> Result<Database, Error> {
+    let db = Database::connect(&settings.database_url(), settings.database_pool_size)?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn open_with_urls(settings: &Settings) -> Result<(Database, Urls), Error> {
+    let db = open(settings).await?;
+    let urls = Urls::new(settings)?;
+    instance::ensure_instance_actor(&db, &urls).await?;
+    Ok((db, urls))
+}
+
+fn read_password(from_stdin: bool) -> Result<String, Error> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::BadRequest(format!("reading the password from stdin: {e}")))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::BadRequest(
+            "no terminal to ask for a password: pass --password-stdin and pipe it in".into(),
+        ));
+    }
+    let first =
+        rpassword::prompt_password("Password: ").map_err(|e| Error::BadRequest(e.to_string()))?;
+    let second = rpassword::prompt_password("Password again: ")
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    if first != second {
+        return Err(Error::BadRequest("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
+async fn serve(settings: Settings) -> Result<(), Error> {
+    let app = Application::build(settings.clone()).await?;
+    let addr = app.local_addr()?;
+    let stats = instance::stats(&app.state().db).await?;
+    eprintln!(
+        "Hearth {} listening on http://{addr}, public address {}://{}, database {}",
+        env!("CARGO_PKG_VERSION"),
+        settings.scheme(),
+        settings.domain,
+        app.state().db.describe()
+    );
+    if stats.admins == 0 {
+        eprintln!(
+            "No admin yet. Create one with:\n  hearth user create NAME --role admin\n\
+             (or `cargo run --release -- user create NAME --role admin`)"
+        );
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,164 @@
+//! Settings: defaults, then an optional `hearth.toml`, then `HEARTH_*` environment variables.
+
+use crate::Error;
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use std::{net::SocketAddr, path::PathBuf};
+
+/// Every setting of an instance. Each field can be set in `hearth.toml` under its own name, or
+/// by the environment variable `HEARTH_` + its name in capitals (`HEARTH_DOMAIN`, ...).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// Public host name of the instance, with `:port` where it is not the scheme's default.
+    /// Actor ids and handles are built from it; it must not change once the instance federates.
+    /// Default: `localhost:8080`.
+    pub domain: String,
+    /// Address and port to listen on. Default: `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database and other local data. Default: `./data`.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`. Default: `sqlite://<data_dir>/hearth.db`.
+    pub database_url: Option<String>,
+    /// Most database connections per process. Default: `10`.
+    pub database_pool_size: u32,
+    /// Federate over plain http with instances on loopback addresses only (tests, local
+    /// development). Default: `false` (https required, private addresses refused).
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub loopback_federation: bool,
+    /// Instance name shown to clients and other servers. Default: `Hearth`.
+    pub instance_name: String,
+    /// One-paragraph description of the clinic's instance. Default: a generic sentence.
+    pub instance_description: String,
+    /// Contact address for patients and other admins. Default: empty.
+    pub contact_email: String,
+    /// Whether people may sign up on their own. Default: `false` (accounts are created by staff).
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub open_registrations: bool,
+    /// Log filter, in `tracing` syntax. Default: `info`.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            domain: "localhost:8080".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_pool_size: 10,
+            loopback_federation: false,
+            instance_name: "Hearth".into(),
+            instance_description: "Patient support groups run by a clinic, on the Fediverse."
+                .into(),
+            contact_email: String::new(),
+            open_registrations: false,
+            log: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from `config_file` (if it exists) and the environment.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self, Error> {
+        let file = config_file.unwrap_or_else(|| PathBuf::from("hearth.toml"));
+        let settings: Self = Figment::from(Serialized::defaults(Self::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("HEARTH_").ignore(&["config", "test_postgres_url"]))
+            .extract()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what can be checked before starting.
+    pub fn validate(&self) -> Result<(), Error> {
+        let probe = format!("http://{}/", self.domain);
+        let parsed = url::Url::parse(&probe)
+            .map_err(|_| Error::Config(format!("domain {:?} is not a host name", self.domain)))?;
+        if parsed.path() != "/"
+            || parsed.host_str().is_none_or(str::is_empty)
+            || self.domain.contains('/')
+        {
+            return Err(Error::Config(format!(
+                "domain {:?} must be a bare host[:port]",
+                self.domain
+            )));
+        }
+        if self.database_pool_size == 0 {
+            return Err(Error::Config(
+                "database_pool_size must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("hearth.db").display()),
+        }
+    }
+
+    /// `http` in loopback mode and for a `localhost` domain (a development instance, which no
+    /// TLS proxy fronts), `https` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        let host = self
+            .domain
+            .rsplit_once(':')
+            .map_or(self.domain.as_str(), |(host, _)| host);
+        let localhost = host == "localhost" || host.ends_with(".localhost");
+        if self.loopback_federation || localhost {
+            "http"
+        } else {
+            "https"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_start_a_local_sqlite_instance() {
+        figment::Jail::expect_with(|_jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.domain, "localhost:8080");
+            assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(s.database_url(), "sqlite://data/hearth.db");
+            assert!(!s.loopback_federation);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hearth.toml",
+                "domain = \"clinic.example\"\nbind = \"0.0.0.0:9000\"",
+            )?;
+            jail.set_env("HEARTH_DOMAIN", "hearth.clinic.example");
+            jail.set_env("HEARTH_LOOPBACK_FEDERATION", "1");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.domain, "hearth.clinic.example");
+            assert_eq!(s.bind.port(), 9000);
+            assert!(s.loopback_federation);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_domain_with_a_path_is_refused() {
+        let s = Settings {
+            domain: "clinic.example/hearth".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The `actors` table: local people, groups and the instance actor, and remote actors met.
+
+use super::{AnyConnection, schema::actors};
+use crate::Error;
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use hearth_federation::{
+    keys::PrivateKeyPem, objects::actor::FederatedActor, protocol::actor::ActorKind,
+};
+use url::Url;
+
+/// One row of `actors`.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = actors)]
+pub struct ActorRow {
+    pub id: i64,
+    pub ap_id: String,
+    pub kind: String,
+    pub username: String,
+    pub domain: String,
+    pub display_name: Option<String>,
+    pub summary: Option<String>,
+    pub profile_url: Option<String>,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub following: Option<String>,
+    pub avatar_url: Option<String>,
+    pub public_key_pem: String,
+    pub private_key_pem: Option<String>,
+    pub manually_approves_followers: bool,
+    pub discoverable: bool,
+    pub local: bool,
+    pub published_at: NaiveDateTime,
+    pub last_refreshed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ActorRow {
+    /// A row for `actor`, with a fresh id and timestamps.
+    pub fn new(actor: &FederatedActor) -> Self {
+        let now = Utc::now().naive_utc();
+        let url = |u: &Option<Url>| u.as_ref().map(Url::to_string);
+        Self {
+            id: super::id::new_id(),
+            ap_id: actor.ap_id.to_string(),
+            kind: actor.kind.as_str().to_owned(),
+            username: actor.username.clone(),
+            domain: authority(&actor.ap_id),
+            display_name: actor.display_name.clone(),
+            summary: actor.summary.clone(),
+            profile_url: url(&actor.profile_url),
+            inbox: actor.inbox.to_string(),
+            shared_inbox: url(&actor.shared_inbox),
+            outbox: url(&actor.outbox),
+            followers: url(&actor.followers),
+            following: url(&actor.following),
+            avatar_url: url(&actor.avatar),
+            public_key_pem: actor.public_key_pem.clone(),
+            private_key_pem: actor.private_key.as_ref().map(|k| k.expose().to_owned()),
+            manually_approves_followers: actor.manually_approves_followers,
+            discoverable: actor.discoverable,
+            local: actor.local,
+            published_at: actor.published.naive_utc(),
+            last_refreshed_at: actor.last_refreshed_at.naive_utc(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The actor kind.
+    pub fn actor_kind(&self) -> ActorKind {
+        ActorKind::from_storage(&self.kind).unwrap_or(ActorKind::Person)
+    }
+
+    /// The protocol view of this row.
+    pub fn to_federated(&self) -> Result<FederatedActor, Error> {
+        let parse = |s: &str| {
+            Url::parse(s)
+                .map_err(|e| Error::Internal(format!("stored URL {s:?} of actor {}: {e}", self.id)))
+        };
+        let parse_opt = |s: &Option<String>| s.as_deref().map(parse).transpose();
+        Ok(FederatedActor {
+            ap_id: parse(&self.ap_id)?,
+            kind: self.actor_kind(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            summary: self.summary.clone(),
+            profile_url: parse_opt(&self.profile_url)?,
+            inbox: parse(&self.inbox)?,
+            shared_inbox: parse_opt(&self.shared_inbox)?,
+            outbox: parse_opt(&self.outbox)?,
+            followers: parse_opt(&self.followers)?,
+            following: parse_opt(&self.following)?,
+            avatar: parse_opt(&self.avatar_url)?,
+            public_key_pem: self.public_key_pem.clone(),
+            private_key: self.private_key_pem.clone().map(PrivateKeyPem::new),
+            published: self.published_at.and_utc(),
+            manually_approves_followers: self.manually_approves_followers,
+            discoverable: self.discoverable,
+            local: self.local,
+            last_refreshed_at: self.last_refreshed_at.and_utc(),
+        })
+    }
+}
+
+/// `host[:port]` of a URL, lower-cased: the domain part of a handle.
+pub fn authority(url: &Url) -> String {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// Inserts a new actor row.
+pub fn insert(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
+    diesel::insert_into(actors::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The actor with this ActivityPub id.
+pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<ActorRow>> {
+    actors::table
+        .filter(actors::ap_id.eq(ap_id))
+        .select(ActorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The actor with this row id.
+pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
+    actors::table
+        .find(id)
+        .select(ActorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A local actor by handle, optionally of one kind.
+pub fn local_by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+    kind: Option<ActorKind>,
+) -> QueryResult<Option<ActorRow>> {
+    let mut query = actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::username.eq(username.to_ascii_lowercase()))
+        .select(ActorRow::as_select())
+        .into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(actors::kind.eq(kind.as_str()));
+    }
+    query.first(conn).optional()
+}
+
+/// Any known actor by `username` and `domain` (`host[:port]`).
+pub fn by_handle(
+    conn: &mut AnyConnection,
+    username: &str,
+    domain: &str,
+) -> QueryResult<Option<ActorRow>> {
+    actors::table
+        .filter(actors::domain.eq(domain.to_ascii_lowercase()))
+        .filter(actors::username.eq(username))
+        .select(ActorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Stores a remote actor: updates the known row with the same id, or inserts a new one.
+/// Written as read-then-write in a transaction, since the multi-backend has no `ON CONFLICT`.
+pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
+    conn.transaction(|conn| {
+        let mut row = ActorRow::new(actor);
+        row.local = false;
+        row.private_key_pem = None;
+        match by_ap_id(conn, &row.ap_id)? {
+            Some(existing) => {
+                if existing.local {
+                    return Err(Error::BadRequest(
+                        "a remote document claims a local actor".into(),
+                    ));
+                }
+                row.id = existing.id;
+                row.created_at = existing.created_at;
+                diesel::update(actors::table.find(existing.id))
+                    .set(&row)
+                    .execute(conn)?;
+            }
+            None => insert(conn, &row)?,
+        }
+        Ok(row)
+    })
+}
+
+/// How many local actors of `kind` exist.
+pub fn count_local(conn: &mut AnyConnection, kind: ActorKind) -> QueryResult<i64> {
+    actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(kind.as_str()))
+        .count()
+        .get_result(conn)
+}
+
+/// How many other servers we know actors of.
+pub fn count_remote_domains(conn: &mut AnyConnection) -> QueryResult<i64> {
+    let domains: Vec<String> = actors::table
+        .filter(actors::local.eq(false))
+        .select(actors::domain)
+        .distinct()
+        .load(conn)?;
+    Ok(i64::try_from(domains.len()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,271 @@
+//! Storage on SQLite (the default, embedded) or PostgreSQL, chosen at run time by URL.
+//!
+//! One pool of [`AnyConnection`]s; blocking diesel work runs on tokio's blocking threads via
+//! [`Database::run`]. Statements that differ between the engines stay behind small `match`es
+//! on the connection variant, in the model file that needs them.
+
+pub mod actors;
+pub mod id;
+pub mod schema;
+pub mod tokens;
+pub mod users;
+
+use crate::Error;
+use diesel::{
+    connection::SimpleConnection,
+    pg::PgConnection,
+    prelude::*,
+    r2d2::{self, ManageConnection, Pool, R2D2Connection},
+    sqlite::SqliteConnection,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::{path::PathBuf, time::Duration};
+
+/// A connection to either engine.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL, for larger clinics and several server processes.
+    Postgresql(PgConnection),
+    /// SQLite, embedded, the default.
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Postgresql(_) => "AnyConnection::Postgresql",
+            Self::Sqlite(_) => "AnyConnection::Sqlite",
+        })
+    }
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Which engine a URL selects, and how to reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Target {
+    /// Reads `sqlite://path` or `postgres://...` / `postgresql://...`.
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(Error::Config("sqlite:// needs a file path".into()));
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err(Error::Config(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://...",
+                redact(url)
+            )))
+        }
+    }
+
+    /// The URL without any password, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// Hides the password in a database URL.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+/// Opens connections of the engine the URL names. (diesel's generic `establish` would report
+/// every PostgreSQL failure as an invalid URL.)
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: Target,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+        match &self.target {
+            Target::Sqlite(path) => {
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| ConnectError("non-UTF-8 path".into()))?;
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(|e| ConnectError(e.to_string()))?;
+                // WAL lets readers run beside the writer; the busy timeout makes writers queue
+                // instead of failing; foreign keys are off in SQLite unless asked for.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| ConnectError(e.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(|e| ConnectError(e.to_string().trim().to_owned())),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
+        conn.ping().map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The instance's database: a pool of connections to one engine.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    target: Target,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({})", self.target.describe())
+    }
+}
+
+impl Database {
+    /// Connects, creating the SQLite file (and its directory) if needed. The first connection
+    /// is opened here so that a wrong URL fails now, naming its real cause.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, Error> {
+        let target = Target::parse(url)?;
+        if let Target::Sqlite(path) = &target
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::DatabaseConnect {
+                target: target.describe(),
+                cause: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let manager = ConnectionManager {
+            target: target.clone(),
+        };
+        let first = manager.connect().map_err(|e| Error::DatabaseConnect {
+            target: target.describe(),
+            cause: e.0,
+        })?;
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| Error::DatabaseConnect {
+                target: target.describe(),
+                cause: e.to_string(),
+            })?;
+        Ok(Self { pool, target })
+    }
+
+    /// Which engine and database this is, without credentials.
+    pub fn describe(&self) -> String {
+        self.target.describe()
+    }
+
+    /// True for PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.target, Target::Postgres(_))
+    }
+
+    /// Runs blocking database work off the async threads.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Applies pending migrations; returns the versions applied. On PostgreSQL an advisory
+    /// lock keeps several processes starting together from racing.
+    pub async fn migrate(&self) -> Result<Vec<String>, Error> {
+        fn names(
+            applied: diesel::migration::Result<Vec<diesel::migration::MigrationVersion<'_>>>,
+        ) -> Result<Vec<String>, Error> {
+            applied
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(|e| Error::Migration(e.to_string()))
+        }
+        self.run(|conn| match conn {
+            AnyConnection::Sqlite(c) => names(c.run_pending_migrations(SQLITE_MIGRATIONS)),
+            AnyConnection::Postgresql(c) => {
+                c.batch_execute("SELECT pg_advisory_lock(7346127301)")?;
+                let applied = names(c.run_pending_migrations(POSTGRES_MIGRATIONS));
+                c.batch_execute("SELECT pg_advisory_unlock(7346127301)")?;
+                applied
+            }
+        })
+        .await
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.run(|conn| conn.ping().map(|_| ()).map_err(Error::from))
+            .await
+    }
+}
+
+/// The migration versions embedded for each engine, to check that both sets match.
+pub fn embedded_migration_versions() -> Result<(Vec<String>, Vec<String>), Error> {
+    let versions = |m: &EmbeddedMigrations| -> Result<Vec<String>, Error> {
+        let list = diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(m)
+            .map_err(|e| Error::Migration(e.to_string()))?;
+        Ok(list
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect())
+    };
+    Ok((
+        versions(&SQLITE_MIGRATIONS)?,
+        versions(&POSTGRES_MIGRATIONS)?,
+    ))
+}
+
+/// Reports a unique-constraint violation as `Unprocessable` with `message`.
+pub fn unique_violation(err: diesel::result::Error, message: &str) -> Error {
+    match err {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => Error::Unprocessable(message.to_owned()),
+        other => Error::Database(other),
+    }
+}
+
+#[doc(hidden)]
+pub use r2d2::PooledConnection;

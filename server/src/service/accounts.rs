@@ -1,0 +1,323 @@
+//! Local accounts, support groups and access tokens.
+
+use super::Urls;
+use crate::{
+    Error,
+    db::{
+        self, Database,
+        actors::{self, ActorRow},
+        id::new_id,
+        tokens::{self, TokenRow},
+        users::{self, GroupRow, UserRow},
+    },
+};
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, SaltString, rand_core::OsRng},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{SubsecRound, Utc};
+use diesel::Connection;
+use hearth_federation::{
+    keys::KeyPair, objects::actor::FederatedActor, protocol::actor::ActorKind,
+};
+use sha2::{Digest, Sha256};
+use std::{fmt, str::FromStr};
+
+/// What a local account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Runs the instance: federation policy, accounts, everything.
+    Admin,
+    /// Handles reports and moderates groups.
+    Moderator,
+    /// A clinician whose identity the clinic has verified.
+    Clinician,
+    /// A patient or carer.
+    Member,
+}
+
+impl Role {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Moderator => "moderator",
+            Self::Clinician => "clinician",
+            Self::Member => "member",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "admin" => Ok(Self::Admin),
+            "moderator" => Ok(Self::Moderator),
+            "clinician" => Ok(Self::Clinician),
+            "member" => Ok(Self::Member),
+            other => Err(Error::Unprocessable(format!(
+                "unknown role {other:?}: use admin, moderator, clinician or member"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A local handle: 1 to 30 characters, lower-case letters, digits and underscores, as
+/// Mastodon allows (case-folded). People and groups share this namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handle(String);
+
+impl Handle {
+    /// Validates and case-folds a handle.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let handle = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        let valid = !handle.is_empty()
+            && handle.len() <= 30
+            && handle
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if valid {
+            Ok(Self(handle))
+        } else {
+            Err(Error::Unprocessable(format!(
+                "invalid handle {raw:?}: use 1 to 30 letters, digits or underscores"
+            )))
+        }
+    }
+
+    /// The handle text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A new local account.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Handle.
+    pub handle: Handle,
+    /// Display name (defaults to the handle).
+    pub display_name: Option<String>,
+    /// Role.
+    pub role: Role,
+}
+
+/// A new support group.
+#[derive(Debug)]
+pub struct NewGroup {
+    /// Handle.
+    pub handle: Handle,
+    /// Display name.
+    pub display_name: String,
+    /// Plain-text description.
+    pub description: String,
+}
+
+/// Creates a local person with an account and a fresh key pair. Returns the actor row.
+pub async fn create_user(
+    db: &Database,
+    urls: &Urls,
+    new: NewUser,
+    password: String,
+) -> Result<ActorRow, Error> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::Unprocessable(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let (keys, password_hash) = tokio::task::spawn_blocking(move || {
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("hashing a password: {e}")));
+        (KeyPair::generate(), hash)
+    })
+    .await?;
+    let actor = local_actor(
+        urls,
+        ActorKind::Person,
+        &new.handle,
+        keys?,
+        new.display_name,
+        None,
+        false,
+    );
+    let row = ActorRow::new(&actor);
+    let user = UserRow {
+        actor_id: row.id,
+        role: new.role.as_str().to_owned(),
+        password_hash: password_hash?,
+        created_at: row.created_at,
+    };
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            actors::insert(conn, &row).map_err(handle_taken)?;
+            users::insert_user(conn, &user)?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// Creates a local support group with a fresh key pair. Returns the actor row.
+pub async fn create_group(db: &Database, urls: &Urls, new: NewGroup) -> Result<ActorRow, Error> {
+    let keys = tokio::task::spawn_blocking(KeyPair::generate).await??;
+    let summary =
+        (!new.description.trim().is_empty()).then(|| plain_text_to_html(&new.description));
+    let actor = local_actor(
+        urls,
+        ActorKind::Group,
+        &new.handle,
+        keys,
+        Some(new.display_name),
+        summary,
+        false,
+    );
+    let row = ActorRow::new(&actor);
+    let group = GroupRow {
+        actor_id: row.id,
+        visibility: "public".into(),
+        join_policy: "open".into(),
+        created_at: row.created_at,
+    };
+    db.run(move |conn| {
+        conn.transaction(|conn| {
+            actors::insert(conn, &row).map_err(handle_taken)?;
+            users::insert_group(conn, &group)?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+fn handle_taken(err: diesel::result::Error) -> Error {
+    db::unique_violation(err, "this handle is already taken by a person or a group")
+}
+
+/// The protocol view of a new local actor.
+pub fn local_actor(
+    urls: &Urls,
+    kind: ActorKind,
+    handle: &Handle,
+    keys: KeyPair,
+    display_name: Option<String>,
+    summary: Option<String>,
+    manually_approves_followers: bool,
+) -> FederatedActor {
+    let ap_id = urls.actor(kind, handle.as_str());
+    // Whole seconds: what peers show, and the same on both engines.
+    let now = Utc::now().trunc_subsecs(0);
+    FederatedActor {
+        inbox: urls.actor_part(&ap_id, "inbox"),
+        outbox: Some(urls.actor_part(&ap_id, "outbox")),
+        followers: Some(urls.actor_part(&ap_id, "followers")),
+        following: Some(urls.actor_part(&ap_id, "following")),
+        shared_inbox: Some(urls.shared_inbox()),
+        profile_url: Some(urls.profile(handle.as_str())),
+        avatar: None,
+        kind,
+        username: handle.as_str().to_owned(),
+        display_name: display_name.filter(|n| !n.trim().is_empty()),
+        summary,
+        public_key_pem: keys.public_pem,
+        private_key: Some(keys.private_pem),
+        published: now,
+        manually_approves_followers,
+        discoverable: kind == ActorKind::Group,
+        local: true,
+        last_refreshed_at: now,
+        ap_id,
+    }
+}
+
+/// Escapes plain text into one HTML paragraph per line.
+pub fn plain_text_to_html(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let escaped = l
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            format!("<p>{escaped}</p>")
+        })
+        .collect()
+}
+
+/// A new bearer token for a local person, returned once in clear; only its hash is stored.
+pub async fn create_token(db: &Database, handle: &Handle) -> Result<String, Error> {
+    let handle = handle.clone();
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let hash = token_hash(&token);
+    db.run(move |conn| {
+        let actor = actors::local_by_username(conn, handle.as_str(), Some(ActorKind::Person))?
+            .ok_or_else(|| Error::not_found(format!("no local person @{}", handle.as_str())))?;
+        tokens::insert(
+            conn,
+            &TokenRow {
+                id: new_id(),
+                user_id: actor.id,
+                token_sha256: hash,
+                scopes: "read write follow push".into(),
+                created_at: Utc::now().naive_utc(),
+                last_used_at: None,
+            },
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(token)
+}
+
+/// The signed-in person of a bearer token.
+pub async fn authenticate(db: &Database, token: &str) -> Result<(ActorRow, UserRow), Error> {
+    let hash = token_hash(token);
+    db.run(move |conn| {
+        let token = tokens::by_hash(conn, &hash)?.ok_or(Error::Unauthorized)?;
+        let actor = actors::by_id(conn, token.user_id)?.ok_or(Error::Unauthorized)?;
+        let user = users::user_by_actor(conn, token.user_id)?.ok_or(Error::Unauthorized)?;
+        Ok((actor, user))
+    })
+    .await
+}
+
+fn token_hash(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_case_folded_and_checked() {
+        assert_eq!(
+            Handle::parse("@Long_Covid").map(|h| h.0).ok(),
+            Some("long_covid".into())
+        );
+        for bad in ["", "a b", "dash-ed", "über", "x".repeat(31).as_str(), "a.b"] {
+            assert!(Handle::parse(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn descriptions_are_escaped() {
+        assert_eq!(
+            plain_text_to_html("a <b>\n\nc & d"),
+            "<p>a &lt;b&gt;</p><p>c &amp; d</p>"
+        );
+    }
+}
