@@ -15,6 +15,7 @@ pub mod objects;
 pub mod port;
 pub mod protocol;
 pub mod resolver;
+pub mod signatures;
 
 pub use activitypub_federation;
 pub use context::{FederationData, FederationSettings};
