@@ -1,1 +1,453 @@
+//! Test harness: real Hearth instances on ephemeral loopback ports, each with a fresh database
+//! (SQLite, or PostgreSQL when `HEARTH_TEST_POSTGRES_URL` is set), federating over real HTTP
+//! with real signatures.
 
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use hearth::{
+    Application, Settings,
+    api::AppState,
+    db::actors::ActorRow,
+    service::accounts::{self, Handle, NewGroup, NewUser, Role},
+};
+use hearth_federation::resolver::SystemLookup;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex, Once},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use url::Url;
+
+/// Which database engine an instance runs on.
+#[derive(Clone, Debug)]
+pub enum Engine {
+    /// A SQLite file in the instance's temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server at this URL.
+    Postgres(String),
+}
+
+impl Engine {
+    /// PostgreSQL when `HEARTH_TEST_POSTGRES_URL` is set. Without it, PostgreSQL tests are
+    /// skipped, unless `HEARTH_REQUIRE_POSTGRES=1` (as in CI) makes that a failure.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("HEARTH_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
+            _ => {
+                assert!(
+                    std::env::var("HEARTH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "HEARTH_REQUIRE_POSTGRES=1 but HEARTH_TEST_POSTGRES_URL is not set"
+                );
+                eprintln!("skipped: set HEARTH_TEST_POSTGRES_URL to run this test on PostgreSQL");
+                None
+            }
+        }
+    }
+}
+
+/// Runs `scenario` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$scenario($crate::Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(engine) = $crate::Engine::postgres() {
+                    super::$scenario(engine).await;
+                }
+            }
+        }
+    };
+}
+
+/// A database made for one test, dropped with it.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL the instance uses.
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// Creates a fresh database for `engine` (a file in `dir` for SQLite).
+    pub fn create(engine: &Engine, dir: &std::path::Path) -> Self {
+        match engine {
+            Engine::Sqlite => Self {
+                url: format!("sqlite://{}", dir.join("hearth.db").display()),
+                postgres: None,
+            },
+            Engine::Postgres(server) => {
+                let name = format!("hearth_test_{:016x}", rand::random::<u64>());
+                let mut conn = PgConnection::establish(server)
+                    .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL: {e}"));
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .unwrap_or_else(|e| panic!("CREATE DATABASE: {e}"));
+                let mut url = Url::parse(server).unwrap_or_else(|e| panic!("{e}"));
+                url.set_path(&format!("/{name}"));
+                Self {
+                    url: url.to_string(),
+                    postgres: Some((server.clone(), name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop from a plain thread: this may run inside the async runtime.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut conn) = PgConnection::establish(&server) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// One running instance.
+pub struct Instance {
+    /// `localhost:PORT`.
+    pub domain: String,
+    /// `http://localhost:PORT/`.
+    pub base: Url,
+    /// The instance's shared state (database, federation configuration).
+    pub state: AppState,
+    /// Every request the instance received: method, path and query, headers.
+    pub requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    // Dropped after the server: the database outlives the pool that uses it.
+    _database: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// A request as an instance received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// All headers.
+    pub headers: http::HeaderMap,
+    /// The status answered.
+    pub status: u16,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance({})", self.domain)
+    }
+}
+
+/// Logs to the test output when `HEARTH_TEST_LOG` is set (e.g. `debug`).
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("HEARTH_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+impl Instance {
+    /// Boots an instance on a free loopback port with loopback federation on.
+    pub async fn start(engine: &Engine) -> Self {
+        init_logging();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let database = TestDatabase::create(engine, dir.path());
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let domain = format!("localhost:{port}");
+        let settings = Settings {
+            domain: domain.clone(),
+            bind: SocketAddr::from(([127, 0, 0, 1], port)),
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(database.url.clone()),
+            database_pool_size: 5,
+            loopback_federation: true,
+            ..Settings::default()
+        };
+        let app = Application::build_with(settings, listener, Arc::new(SystemLookup))
+            .await
+            .unwrap_or_else(|e| panic!("instance {domain} failed to start: {e}"));
+        let state = app.state().clone();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorder = requests.clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let record = axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    let recorder = recorder.clone();
+                    async move {
+                        let method = request.method().to_string();
+                        let target = request
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default();
+                        let headers = request.headers().clone();
+                        let response = next.run(request).await;
+                        let status = response.status().as_u16();
+                        if let Ok(mut log) = recorder.lock() {
+                            log.push(RecordedRequest {
+                                method,
+                                target,
+                                headers,
+                                status,
+                            });
+                        }
+                        response
+                    }
+                },
+            );
+            let (listener, router) = app.into_parts();
+            let result = axum::serve(listener, router.layer(record))
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = result {
+                eprintln!("instance stopped with an error: {e}");
+            }
+        });
+        let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            domain,
+            base,
+            state,
+            requests,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _database: database,
+            _dir: dir,
+        }
+    }
+
+    /// A URL on this instance.
+    pub fn url(&self, path: &str) -> Url {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Creates a local person.
+    pub async fn create_user(&self, name: &str, role: Role) -> ActorRow {
+        let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
+        accounts::create_user(
+            &self.state.db,
+            &self.state.urls,
+            NewUser {
+                handle,
+                display_name: Some(format!("{name} (test)")),
+                role,
+            },
+            "a long test password".into(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create_user {name}: {e}"))
+    }
+
+    /// Creates a local support group.
+    pub async fn create_group(&self, handle: &str, name: &str) -> ActorRow {
+        let handle = Handle::parse(handle).unwrap_or_else(|e| panic!("{e}"));
+        accounts::create_group(
+            &self.state.db,
+            &self.state.urls,
+            NewGroup {
+                handle,
+                display_name: name.into(),
+                description: "A test group.".into(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create_group: {e}"))
+    }
+
+    /// A bearer token for a local person.
+    pub async fn token(&self, name: &str) -> String {
+        let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
+        accounts::create_token(&self.state.db, &handle)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Federation request data, as a handler of this instance would have it.
+    pub fn federation(
+        &self,
+    ) -> activitypub_federation::config::Data<hearth_federation::FederationData> {
+        self.state.federation.to_request_data()
+    }
+
+    /// Requests received so far whose path starts with `prefix`.
+    pub fn received(&self, prefix: &str) -> Vec<RecordedRequest> {
+        self.requests
+            .lock()
+            .map(|log| {
+                log.iter()
+                    .filter(|r| r.target.starts_with(prefix))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many actors this instance stores.
+    pub async fn actor_count(&self) -> i64 {
+        use diesel::{QueryDsl, RunQueryDsl};
+        use hearth::db::schema::actors;
+        self.state
+            .db
+            .run(|conn| Ok(actors::table.count().get_result::<i64>(conn)?))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// A plain HTTP client for tests (no proxies, short timeouts).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub use hearth::service::accounts::Role as UserRole;
+
+/// Signs inbox POSTs by hand, independently of the code under test, so that tests can send
+/// exactly the signature they mean: valid, tampered, or lacking a header.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    /// The `keyId`.
+    pub key_id: String,
+    /// PKCS#8 PEM private key.
+    pub private_key_pem: String,
+    /// `hs2019` or `rsa-sha256`.
+    pub algorithm: &'static str,
+    /// The signed headers, in order.
+    pub covered: Vec<&'static str>,
+    /// The `Date` to sign.
+    pub date: chrono::DateTime<chrono::Utc>,
+}
+
+impl Signer {
+    /// A signer for a local actor of `instance`, as GoToSocial signs (`hs2019`).
+    pub async fn for_actor(instance: &Instance, ap_id: &str) -> Self {
+        let id = ap_id.to_owned();
+        let row = instance
+            .state
+            .db
+            .run(move |conn| Ok(hearth::db::actors::by_ap_id(conn, &id)?))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no actor {ap_id}"));
+        Self {
+            key_id: format!("{ap_id}#main-key"),
+            private_key_pem: row
+                .private_key_pem
+                .unwrap_or_else(|| panic!("{ap_id} has no private key")),
+            algorithm: "hs2019",
+            covered: vec!["(request-target)", "host", "date", "digest"],
+            date: chrono::Utc::now(),
+        }
+    }
+
+    /// Headers for a POST of `body` to `url`: Host, Date, Digest, Content-Type, Signature.
+    pub fn sign_post(&self, url: &Url, body: &[u8]) -> http::HeaderMap {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
+        use sha2::{Digest, Sha256};
+
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let date = httpdate::fmt_http_date(self.date.into());
+        let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
+        let target = format!("post {}", url.path());
+        let value = |name: &str| match name {
+            "(request-target)" => target.clone(),
+            "host" => host.clone(),
+            "date" => date.clone(),
+            "digest" => digest.clone(),
+            "content-type" => "application/activity+json".to_owned(),
+            other => panic!("cannot sign {other}"),
+        };
+        let signing_string = self
+            .covered
+            .iter()
+            .map(|h| format!("{h}: {}", value(h)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let key =
+            RsaPrivateKey::from_pkcs8_pem(&self.private_key_pem).unwrap_or_else(|e| panic!("{e}"));
+        let signature = key
+            .sign(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(signing_string.as_bytes()),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let header = format!(
+            "keyId=\"{}\",algorithm=\"{}\",headers=\"{}\",signature=\"{}\"",
+            self.key_id,
+            self.algorithm,
+            self.covered.join(" "),
+            STANDARD.encode(signature)
+        );
+        let mut headers = http::HeaderMap::new();
+        let mut put = |name: &'static str, value: String| {
+            headers.insert(
+                name,
+                http::HeaderValue::from_str(&value).unwrap_or_else(|e| panic!("{e}")),
+            );
+        };
+        put("host", host.clone());
+        put("date", date.clone());
+        put("digest", digest.clone());
+        put("content-type", "application/activity+json".into());
+        put("signature", header);
+        headers
+    }
+}
+
+/// A minimal activity from `actor` (a `Follow` of `object`), with a fresh id on the actor's host.
+pub fn follow(actor: &str, object: &str) -> serde_json::Value {
+    let id = format!("{actor}/follows/{:016x}", rand::random::<u64>());
+    serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Follow",
+        "actor": actor,
+        "object": object,
+    })
+}

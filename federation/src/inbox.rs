@@ -10,13 +10,12 @@ use crate::{
     activities::InboxActivity,
     context::FederationData,
     objects::actor::FederatedActor,
-    protocol::actor::ActorObject,
+    protocol::{actor::ActorObject, authority, same_origin},
     signatures::{self, REQUIRED_FOR_POST},
 };
 use activitypub_federation::{
     config::Data,
     fetch::fetch_object_http,
-    protocol::verification::verify_domains_match,
     traits::{Activity, Object},
 };
 use axum::{body::Body, extract::Request};
@@ -73,28 +72,17 @@ async fn read_limited(body: Body) -> Result<bytes::Bytes, FederationError> {
 
 /// The activity must come from the actor's own server, and not pretend to be local.
 fn check_ids(activity: &InboxActivity, data: &Data<FederationData>) -> Result<(), FederationError> {
-    verify_domains_match(&activity.id, &activity.actor).map_err(|_| {
-        FederationError::Malformed("the activity id is not on the actor's host".into())
-    })?;
-    if is_local(&activity.actor, data) {
+    if !same_origin(&activity.id, &activity.actor) {
+        return Err(FederationError::Malformed(
+            "the activity id is not on the actor's host".into(),
+        ));
+    }
+    if authority(&activity.actor) == data.domain().to_ascii_lowercase() {
         return Err(FederationError::Unauthorized(
             "a remote request claims a local actor",
         ));
     }
     Ok(())
-}
-
-fn is_local(url: &Url, data: &Data<FederationData>) -> bool {
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    let authority = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    };
-    authority == data.domain().to_ascii_lowercase()
 }
 
 /// Returns the sender once the request's signature verifies with its key. A known sender whose

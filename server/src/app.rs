@@ -79,6 +79,12 @@ impl Application {
         &self.state
     }
 
+    /// The listener and the complete router, for callers that serve them themselves (the test
+    /// harness adds a layer that records requests).
+    pub fn into_parts(self) -> (TcpListener, axum::Router) {
+        (self.listener, api::router(self.state))
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(
         self,

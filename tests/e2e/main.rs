@@ -1,1 +1,5 @@
+//! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
+mod discovery;
+mod inbox;
+mod mastodon_api;

@@ -4,11 +4,14 @@ use crate::{
     FederationError,
     context::FederationData,
     keys::PrivateKeyPem,
-    protocol::actor::{ActorKind, ActorObject, Endpoints, Image},
+    protocol::{
+        actor::{ActorKind, ActorObject, Endpoints, Image},
+        same_origin,
+    },
 };
 use activitypub_federation::{
     config::Data,
-    protocol::{public_key::PublicKey, verification::verify_domains_match},
+    protocol::public_key::PublicKey,
     traits::{Actor, Object},
 };
 use async_trait::async_trait;
@@ -145,8 +148,11 @@ impl Object for FederatedActor {
         expected_domain: &Url,
         _data: &Data<Self::DataType>,
     ) -> Result<(), Self::Error> {
-        verify_domains_match(&json.id, expected_domain)?;
-        verify_domains_match(&json.inbox, expected_domain)?;
+        if !same_origin(&json.id, expected_domain) || !same_origin(&json.inbox, expected_domain) {
+            return Err(FederationError::Malformed(
+                "the actor is not on the host it came from".into(),
+            ));
+        }
         if json.public_key.owner != json.id {
             return Err(FederationError::Malformed(
                 "publicKey.owner is not the actor".into(),

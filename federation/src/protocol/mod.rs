@@ -19,3 +19,58 @@ pub fn context() -> serde_json::Value {
         }
     ])
 }
+
+/// `host[:port]` of a URL in canonical form: lower-case, no trailing dot, no default port.
+pub fn authority(url: &url::Url) -> String {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// Whether two URLs are on the same server: same scheme, host and port. (The federation
+/// crate's `verify_domains_match` ignores ports, which lets one loopback instance speak for
+/// another.)
+pub fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme()
+        && authority(a) == authority(b)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn origins_compare_host_port_and_scheme() {
+        assert!(same_origin(
+            &url("https://a.example/x"),
+            &url("https://A.EXAMPLE./y")
+        ));
+        assert!(same_origin(
+            &url("https://a.example:443/x"),
+            &url("https://a.example/y")
+        ));
+        assert!(!same_origin(
+            &url("http://localhost:1/x"),
+            &url("http://localhost:2/x")
+        ));
+        assert!(!same_origin(
+            &url("https://a.example/x"),
+            &url("https://b.a.example/x")
+        ));
+        assert!(!same_origin(
+            &url("http://a.example/x"),
+            &url("https://a.example/x")
+        ));
+    }
+}
