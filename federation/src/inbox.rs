@@ -102,10 +102,10 @@ async fn verified_sender(
             signatures::MAX_SIGNATURE_AGE.to_std().unwrap_or_default(),
         )
     };
-    if let Some(known) = data.actor_by_id(actor_id).await? {
-        if check(&known).is_ok() {
-            return Ok(known);
-        }
+    if let Some(known) = data.actor_by_id(actor_id).await?
+        && check(&known).is_ok()
+    {
+        return Ok(known);
     }
     let fetched = fetch_actor(actor_id, data).await?;
     check(&fetched)?;

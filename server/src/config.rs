@@ -125,6 +125,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn defaults_start_a_local_sqlite_instance() {
         figment::Jail::expect_with(|_jail| {
             let s = Settings::load(None).map_err(|e| e.to_string())?;
@@ -137,6 +141,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -167,7 +167,7 @@ async fn forged_tampered_and_oversized_posts_are_refused_and_change_nothing(engi
 
     // A valid signature over another body.
     let headers = bob_signer.sign_post(&inbox, &activity);
-    let tampered = body(&follow(&bob, &a.url("/groups/other").to_string()));
+    let tampered = body(&follow(&bob, a.url("/groups/other").as_ref()));
     let (status, _) = post(&inbox, headers, tampered).await;
     assert_eq!(status, 400, "digest mismatch");
 
