@@ -3,3 +3,4 @@
 mod discovery;
 mod inbox;
 mod mastodon_api;
+mod storage;

@@ -269,3 +269,32 @@ pub fn unique_violation(err: diesel::result::Error, message: &str) -> Error {
 
 #[doc(hidden)]
 pub use r2d2::PooledConnection;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_engines_have_the_same_migrations() {
+        let (sqlite, postgres) = embedded_migration_versions().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite, postgres,
+            "every migration needs a SQLite and a PostgreSQL version"
+        );
+    }
+
+    #[test]
+    fn urls_select_the_engine_and_hide_passwords() {
+        assert_eq!(
+            Target::parse("sqlite://data/h.db").ok(),
+            Some(Target::Sqlite("data/h.db".into()))
+        );
+        let pg = Target::parse("postgres://hearth:s3cret@db:5432/hearth")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(pg, Target::Postgres(_)));
+        assert!(!pg.describe().contains("s3cret"), "{}", pg.describe());
+        assert!(Target::parse("mysql://db/hearth").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+    }
+}

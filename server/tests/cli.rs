@@ -1,0 +1,339 @@
+//! The `hearth` binary as a newcomer and as scripts use it, on SQLite and PostgreSQL.
+
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+const HEARTH: &str = env!("CARGO_BIN_EXE_hearth");
+
+/// A scratch database: a SQLite file in a temporary directory, or a fresh PostgreSQL database
+/// (when `HEARTH_TEST_POSTGRES_URL` is set) dropped afterwards.
+struct Scratch {
+    dir: tempfile::TempDir,
+    url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl Scratch {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("db/hearth.db").display());
+        Self {
+            dir,
+            url,
+            postgres: None,
+        }
+    }
+
+    fn postgres() -> Option<Self> {
+        let Ok(server) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
+            assert_ne!(
+                std::env::var("HEARTH_REQUIRE_POSTGRES").as_deref(),
+                Ok("1"),
+                "PostgreSQL required"
+            );
+            eprintln!("skipped: set HEARTH_TEST_POSTGRES_URL to run this test on PostgreSQL");
+            return None;
+        };
+        let name = format!("hearth_cli_{:016x}", rand::random::<u64>());
+        let mut conn = PgConnection::establish(&server).unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut url = url::Url::parse(&server).unwrap_or_else(|e| panic!("{e}"));
+        url.set_path(&format!("/{name}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        Some(Self {
+            dir,
+            url: url.to_string(),
+            postgres: Some((server, name)),
+        })
+    }
+
+    /// `hearth ARGS` with this database and `stdin`.
+    fn hearth(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(HEARTH);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HEARTH_DATABASE_URL", &self.url)
+            .env("HEARTH_DATA_DIR", self.dir.path().join("data"))
+            .env("HEARTH_DOMAIN", "clinic.localhost:8080");
+        command
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take()
+            && let Ok(mut conn) = PgConnection::establish(&server)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn engines() -> Vec<Scratch> {
+    let mut all = vec![Scratch::sqlite()];
+    all.extend(Scratch::postgres());
+    all
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    for db in engines() {
+        for run in 0..2 {
+            let out = db.hearth(&["migrate"], "");
+            assert!(
+                out.status.success(),
+                "{} run {run}: {}",
+                db.url,
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stderr).contains("up to date"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn scripts_create_people_groups_and_tokens() {
+    for db in engines() {
+        let created = db.hearth(
+            &[
+                "user",
+                "create",
+                "Nurse_Ana",
+                "--role",
+                "clinician",
+                "--password-stdin",
+            ],
+            "a long enough password\n",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        assert!(
+            text(&created.stderr).contains("@nurse_ana@clinic.localhost:8080"),
+            "{}",
+            text(&created.stderr)
+        );
+        assert!(created.stdout.is_empty(), "only tokens go to stdout");
+
+        let group = db.hearth(
+            &[
+                "group",
+                "create",
+                "long_covid",
+                "--name",
+                "Long COVID",
+                "--description",
+                "Peer support",
+            ],
+            "",
+        );
+        assert!(group.status.success(), "{}", text(&group.stderr));
+
+        let token = db.hearth(&["token", "create", "nurse_ana"], "");
+        assert!(token.status.success(), "{}", text(&token.stderr));
+        let stdout = text(&token.stdout);
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "the token alone on stdout: {stdout:?}"
+        );
+        assert!(
+            stdout.trim().len() >= 40
+                && stdout
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+
+        let taken = db.hearth(&["group", "create", "NURSE_ANA", "--name", "Clash"], "");
+        assert!(!taken.status.success());
+        assert!(
+            text(&taken.stderr).contains("already taken"),
+            "{}",
+            text(&taken.stderr)
+        );
+
+        let short = db.hearth(&["user", "create", "ben", "--password-stdin"], "short\n");
+        assert!(!short.status.success());
+        assert!(
+            text(&short.stderr).contains("at least 10 characters"),
+            "{}",
+            text(&short.stderr)
+        );
+
+        let no_terminal = db.hearth(&["user", "create", "ben"], "");
+        assert!(!no_terminal.status.success());
+        assert!(
+            text(&no_terminal.stderr).contains("--password-stdin"),
+            "{}",
+            text(&no_terminal.stderr)
+        );
+
+        let unknown = db.hearth(&["token", "create", "nobody"], "");
+        assert!(!unknown.status.success());
+        assert!(
+            text(&unknown.stderr).contains("no local person"),
+            "{}",
+            text(&unknown.stderr)
+        );
+
+        let bad_role = db.hearth(
+            &[
+                "user",
+                "create",
+                "ben",
+                "--role",
+                "owner",
+                "--password-stdin",
+            ],
+            "a long enough password\n",
+        );
+        assert!(!bad_role.status.success());
+        assert!(
+            text(&bad_role.stderr).contains("possible values"),
+            "{}",
+            text(&bad_role.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_database_that_cannot_be_reached_is_named_with_its_cause() {
+    let db = Scratch::sqlite();
+    let mut refused = db.command(&["migrate"]);
+    refused.env(
+        "HEARTH_DATABASE_URL",
+        "postgres://hearth:secret@127.0.0.1:1/hearth",
+    );
+    let out = refused.output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password must not be printed: {stderr}"
+    );
+
+    let mut unsupported = db.command(&["migrate"]);
+    unsupported.env("HEARTH_DATABASE_URL", "mysql://localhost/hearth");
+    let out = unsupported.output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text(&out.stderr).contains("unsupported database URL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    if let Ok(server) = std::env::var("HEARTH_TEST_POSTGRES_URL") {
+        let mut url = url::Url::parse(&server).unwrap_or_else(|e| panic!("{e}"));
+        url.set_path("/hearth_no_such_database");
+        let mut missing = db.command(&["migrate"]);
+        missing.env("HEARTH_DATABASE_URL", url.as_str());
+        let out = missing.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text(&out.stderr).contains("does not exist"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// What the README's first command does: `hearth serve` with nothing configured creates its
+/// SQLite database, answers on HTTP, and tells how to create the first admin.
+#[test]
+fn serve_starts_a_working_instance_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut server = Command::new(HEARTH)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HEARTH_BIND", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (address, banner) = read_banner(&mut server);
+    let nodeinfo = http_get(&format!("http://{address}/nodeinfo/2.1"));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(nodeinfo.contains("\"name\":\"hearth\""), "{nodeinfo}");
+    assert!(
+        banner.contains("hearth user create NAME --role admin"),
+        "{banner}"
+    );
+    assert!(
+        dir.path().join("data/hearth.db").exists(),
+        "the SQLite file is in ./data"
+    );
+}
+
+/// Reads stderr until the listening line; returns the address and everything read.
+fn read_banner(server: &mut Child) -> (String, String) {
+    let stderr = server.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let mut seen = String::new();
+    let mut address = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        let Some(Ok(line)) = lines.next() else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            address = rest.split([',', ' ']).next().map(str::to_owned);
+        }
+        if address.is_some() && seen.contains("--role admin") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (
+        address.unwrap_or_else(|| panic!("the server never said where it listens:\n{seen}")),
+        seen,
+    )
+}
+
+/// A minimal blocking HTTP GET over a plain TCP socket.
+fn http_get(url: &str) -> String {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("{e}"));
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
