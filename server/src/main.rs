@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use hearth::cli::{self, Cli};
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
