@@ -22,9 +22,9 @@ pub struct Cli {
     /// Settings file (TOML). Default: `hearth.toml` in the working directory, if present.
     #[arg(long, global = true, env = "HEARTH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// What to do.
+    /// What to do; `serve` when omitted.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Subcommands.
@@ -118,7 +118,7 @@ impl From<RoleArg> for Role {
 /// scripts read (a token).
 pub async fn run(cli: Cli) -> Result<(), Error> {
     let settings = Settings::load(cli.config)?;
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let db = open(&settings).await?;

@@ -38,8 +38,6 @@ pub struct Settings {
     /// Whether people may sign up on their own. Default: `false` (accounts are created by staff).
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub open_registrations: bool,
-    /// Log filter, in `tracing` syntax. Default: `info`.
-    pub log: String,
 }
 
 impl Default for Settings {
@@ -56,7 +54,6 @@ impl Default for Settings {
                 .into(),
             contact_email: String::new(),
             open_registrations: false,
-            log: "info".into(),
         }
     }
 }
@@ -67,7 +64,12 @@ impl Settings {
         let file = config_file.unwrap_or_else(|| PathBuf::from("hearth.toml"));
         let settings: Self = Figment::from(Serialized::defaults(Self::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("HEARTH_").ignore(&["config", "test_postgres_url"]))
+            .merge(Env::prefixed("HEARTH_").ignore(&[
+                "config",
+                "log",
+                "test_postgres_url",
+                "require_postgres",
+            ]))
             .extract()
             .map_err(|e| Error::Config(e.to_string()))?;
         settings.validate()?;

@@ -69,13 +69,17 @@ pub async fn instance_actor(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
+    let row = instance_actor_row(&state).await?;
+    Ok(ActivityJson::new(row.to_federated()?.to_object(), &headers).into_response())
+}
+
+async fn instance_actor_row(state: &AppState) -> Result<actors::ActorRow, Error> {
     let ap_id = state.urls.instance_actor().to_string();
-    let row = state
+    state
         .db
         .run(move |conn| Ok(actors::by_ap_id(conn, &ap_id)?))
         .await?
-        .ok_or_else(|| Error::not_found("no instance actor"))?;
-    Ok(ActivityJson::new(row.to_federated()?.to_object(), &headers).into_response())
+        .ok_or_else(|| Error::not_found("no instance actor"))
 }
 
 /// The collections every actor has. Counts only for now: no posts exist yet, and member
@@ -120,12 +124,7 @@ pub async fn instance_collection(
     headers: HeaderMap,
     Path(part): Path<String>,
 ) -> Result<Response, Error> {
-    let ap_id = state.urls.instance_actor().to_string();
-    let row = state
-        .db
-        .run(move |conn| Ok(actors::by_ap_id(conn, &ap_id)?))
-        .await?
-        .ok_or_else(|| Error::not_found("no instance actor"))?;
+    let row = instance_actor_row(&state).await?;
     collection(&row, &part, &state, &headers)
 }
 

@@ -48,7 +48,7 @@ impl ActorRow {
             ap_id: actor.ap_id.to_string(),
             kind: actor.kind.as_str().to_owned(),
             username: actor.username.clone(),
-            domain: authority(&actor.ap_id),
+            domain: hearth_federation::protocol::authority(&actor.ap_id),
             display_name: actor.display_name.clone(),
             summary: actor.summary.clone(),
             profile_url: url(&actor.profile_url),
@@ -103,19 +103,6 @@ impl ActorRow {
             local: self.local,
             last_refreshed_at: self.last_refreshed_at.and_utc(),
         })
-    }
-}
-
-/// `host[:port]` of a URL, lower-cased: the domain part of a handle.
-pub fn authority(url: &Url) -> String {
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
     }
 }
 
