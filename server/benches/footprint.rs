@@ -45,21 +45,15 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Milliseconds from spawning the process to the first 200 on NodeInfo.
-fn time_to_first_200(dir: &Path) -> (f64, Child, u16) {
-    let port = free_port();
-    let started = Instant::now();
-    let child = start(dir, port);
-    loop {
+/// Milliseconds from `started` until the server on `port` first answers 200 on NodeInfo.
+fn time_to_first_200(port: u16, started: Instant) -> Option<f64> {
+    while started.elapsed() < Duration::from_secs(30) {
         if get_status(port, "/.well-known/nodeinfo") == Some(200) {
-            return (started.elapsed().as_secs_f64() * 1000.0, child, port);
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            stop(child);
-            panic!("the server did not start within 30 s");
+            return Some(started.elapsed().as_secs_f64() * 1000.0);
         }
         std::thread::sleep(Duration::from_micros(500));
     }
+    None
 }
 
 fn rss_kib(pid: u32) -> (u64, u64) {
@@ -97,11 +91,21 @@ fn main() {
     let mut idle = Vec::new();
     for _ in 0..RUNS {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let (ms, child, _) = time_to_first_200(dir.path());
-        fresh.push(ms);
+        let port = free_port();
+        let started = Instant::now();
+        let child = start(dir.path(), port);
+        let ms = time_to_first_200(port, started);
         stop(child);
+        fresh.push(ms.unwrap_or_else(|| panic!("the server did not start")));
 
-        let (ms, child, port) = time_to_first_200(dir.path());
+        let port = free_port();
+        let started = Instant::now();
+        let mut child = start(dir.path(), port);
+        let Some(ms) = time_to_first_200(port, started) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start");
+        };
         existing.push(ms);
         for path in ["/api/v1/instance", "/nodeinfo/2.1", "/actor", "/healthz"] {
             let _ = get_status(port, path);
