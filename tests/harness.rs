@@ -7,7 +7,7 @@ use hearth::{
     Application, Settings,
     api::AppState,
     db::actors::ActorRow,
-    service::accounts::{self, Handle, NewGroup, NewUser, Role},
+    service::accounts::{self, Handle, NewUser, Role},
 };
 use hearth_federation::resolver::SystemLookup;
 use std::{
@@ -265,20 +265,92 @@ impl Instance {
         .unwrap_or_else(|e| panic!("create_user {name}: {e}"))
     }
 
-    /// Creates a local support group.
+    /// Creates an open public support group.
     pub async fn create_group(&self, handle: &str, name: &str) -> ActorRow {
+        self.create_group_with(handle, name, Visibility::Public, JoinPolicy::Open, None)
+            .await
+    }
+
+    /// Creates a support group with the given settings, owned by a local person.
+    pub async fn create_group_with(
+        &self,
+        handle: &str,
+        name: &str,
+        visibility: Visibility,
+        join_policy: JoinPolicy,
+        owner: Option<&ActorRow>,
+    ) -> ActorRow {
         let handle = Handle::parse(handle).unwrap_or_else(|e| panic!("{e}"));
-        accounts::create_group(
-            &self.state.db,
-            &self.state.urls,
+        groups::create_group(
+            &self.state.ctx,
             NewGroup {
                 handle,
                 display_name: name.into(),
                 description: "A test group.".into(),
+                visibility,
+                join_policy,
+                owner: owner.map(|o| o.id),
+                rules: vec!["Be kind.".into()],
             },
         )
         .await
         .unwrap_or_else(|e| panic!("create_group: {e}"))
+    }
+
+    /// Sends every delivery due now; returns how many were attempted.
+    pub async fn deliver(&self) -> usize {
+        hearth::service::delivery::deliver_due(&self.state.ctx, &self.federation())
+            .await
+            .unwrap_or_else(|e| panic!("delivery on {}: {e}", self.domain))
+    }
+
+    /// A GET of the client API as the holder of `token` (or anonymously); status and JSON.
+    pub async fn api_get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut request = http().get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request).await
+    }
+
+    /// A POST (JSON body) to the client API.
+    pub async fn api_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        answer(http().post(self.url(path)).bearer_auth(token).json(&body)).await
+    }
+
+    /// A PUT (JSON body) to the client API.
+    pub async fn api_put(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        answer(http().put(self.url(path)).bearer_auth(token).json(&body)).await
+    }
+
+    /// A DELETE on the client API.
+    pub async fn api_delete(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        answer(http().delete(self.url(path)).bearer_auth(token)).await
+    }
+
+    /// The account id, on this instance, of `handle` (`name` or `name@domain`), resolving
+    /// remote accounts as a person would, through search.
+    pub async fn account_id(&self, handle: &str, token: &str) -> String {
+        let query = format!(
+            "/api/v2/search?q={}&resolve=true&type=accounts",
+            handle.replace('@', "%40")
+        );
+        let (status, found) = self.api_get(&query, Some(token)).await;
+        assert_eq!(status, 200, "search {handle}: {found}");
+        found["accounts"][0]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{handle} not found on {}: {found}", self.domain))
     }
 
     /// A bearer token for a local person.
@@ -343,6 +415,32 @@ pub fn http() -> reqwest::Client {
 }
 
 pub use hearth::service::accounts::Role as UserRole;
+use hearth::service::groups::{self, NewGroup};
+pub use hearth::service::groups::{JoinPolicy, Visibility};
+
+async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Runs deliveries on all `instances` until none has anything left to send: every activity
+/// (and every activity it caused) has then arrived. No sleeping.
+pub async fn settle(instances: &[&Instance]) {
+    for _ in 0..20 {
+        let mut sent = 0;
+        for instance in instances {
+            sent += instance.deliver().await;
+        }
+        if sent == 0 {
+            return;
+        }
+    }
+    panic!("deliveries did not settle after 20 rounds");
+}
 
 /// Signs inbox POSTs by hand, independently of the code under test, so that tests can send
 /// exactly the signature they mean: valid, tampered, or lacking a header.

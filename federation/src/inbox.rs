@@ -7,17 +7,13 @@
 
 use crate::{
     FederationError,
-    activities::InboxActivity,
+    activities::{self, InboxActivity},
     context::FederationData,
     objects::actor::FederatedActor,
     protocol::{actor::ActorObject, authority, same_origin},
     signatures::{self, REQUIRED_FOR_POST},
 };
-use activitypub_federation::{
-    config::Data,
-    fetch::fetch_object_http,
-    traits::{Activity, Object},
-};
+use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Object};
 use axum::{body::Body, extract::Request};
 use chrono::Utc;
 use http::{StatusCode, header, request::Parts};
@@ -47,14 +43,16 @@ pub async fn receive(
     let body = read_limited(body).await?;
     signatures::verify_digest(&parts.headers, &body)?;
 
-    let activity: InboxActivity = serde_json::from_slice(&body)
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| FederationError::Malformed(format!("not JSON: {e}")))?;
+    let activity: InboxActivity = serde_json::from_value(value.clone())
         .map_err(|e| FederationError::Malformed(format!("not an activity: {e}")))?;
     check_ids(&activity, &data)?;
 
     let actor = verified_sender(&parts, &activity.actor, &data).await?;
     tracing::debug!(activity = %activity.id, actor = %actor.ap_id, "signature verified");
-    activity.verify(&data).await?;
-    activity.receive(&data).await?;
+    let incoming = activities::read(&value, &activity, &actor, &data).await?;
+    data.receive(&data, actor, activity.id, incoming).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

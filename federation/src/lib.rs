@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod client;
 pub mod context;
+pub mod delivery;
 pub mod error;
 pub mod inbox;
 pub mod keys;
@@ -16,6 +17,7 @@ pub mod port;
 pub mod protocol;
 pub mod resolver;
 pub mod signatures;
+pub mod signed_fetch;
 
 pub use activitypub_federation;
 pub use context::{FederationData, FederationSettings};

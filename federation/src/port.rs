@@ -1,6 +1,9 @@
 //! What the federation side needs from the product, as one small trait the server implements.
 
-use crate::{FederationError, objects::actor::FederatedActor};
+use crate::{
+    FederationError, activities::Incoming, context::FederationData, objects::actor::FederatedActor,
+};
+use activitypub_federation::config::Data;
 use async_trait::async_trait;
 use url::Url;
 
@@ -15,4 +18,14 @@ pub trait Port: Send + Sync + 'static {
         &self,
         actor: FederatedActor,
     ) -> Result<FederatedActor, FederationError>;
+
+    /// Acts on an incoming activity whose signature has verified. `data` lets the product
+    /// fetch what it needs (authors, parents of replies).
+    async fn receive(
+        &self,
+        data: &Data<FederationData>,
+        sender: FederatedActor,
+        activity_id: Url,
+        activity: Incoming,
+    ) -> Result<(), FederationError>;
 }

@@ -4,7 +4,7 @@ use crate::{
     Error, Settings,
     api::{self, AppState},
     db::Database,
-    service::{Urls, instance, port::StoragePort},
+    service::{Context, Urls, delivery, instance, port::StoragePort},
 };
 use hearth_federation::{
     FederationSettings,
@@ -47,6 +47,11 @@ impl Application {
         let instance_actor = instance::ensure_instance_actor(&db, &urls)
             .await?
             .to_federated()?;
+        let ctx = Context {
+            db: db.clone(),
+            urls: urls.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
         let federation = build_config(
             &FederationSettings {
                 domain: settings.domain.clone(),
@@ -54,7 +59,7 @@ impl Application {
                 lookup,
                 user_agent: format!("hearth/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base()),
             },
-            Arc::new(StoragePort::new(db.clone())),
+            Arc::new(StoragePort::new(ctx.clone())),
             &instance_actor,
         )
         .await?;
@@ -63,6 +68,7 @@ impl Application {
             settings: Arc::new(settings),
             urls,
             federation,
+            ctx,
         };
         Ok(Self { listener, state })
     }
@@ -79,8 +85,8 @@ impl Application {
         &self.state
     }
 
-    /// The listener and the complete router, for callers that serve them themselves (the test
-    /// harness adds a layer that records requests).
+    /// The listener and the complete router, for callers that serve them themselves and run
+    /// deliveries themselves (the test harness records requests and drains the outbox).
     pub fn into_parts(self) -> (TcpListener, axum::Router) {
         (self.listener, api::router(self.state))
     }
@@ -90,10 +96,17 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        let worker = tokio::spawn(delivery::run_worker(
+            self.state.ctx.clone(),
+            self.state.federation.to_request_data(),
+            self.state.ctx.wake.clone(),
+        ));
         let router = api::router(self.state);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(|e| Error::Internal(format!("server: {e}")))
+            .map_err(|e| Error::Internal(format!("server: {e}")))?;
+        worker.abort();
+        Ok(())
     }
 }

@@ -5,7 +5,8 @@ use crate::{
     db::Database,
     service::{
         Urls,
-        accounts::{self, Handle, NewGroup, NewUser, Role},
+        accounts::{self, Handle, NewUser, Role},
+        groups::{self, NewGroup},
         instance,
     },
 };
@@ -77,6 +78,15 @@ pub enum GroupCommand {
         /// Plain-text description.
         #[arg(long, default_value = "")]
         description: String,
+        /// Who can see its posts: `public` or `members_only`.
+        #[arg(long, default_value = "public")]
+        visibility: String,
+        /// How people join: `open` or `approval` (members-only groups always use approval).
+        #[arg(long = "join", default_value = "open")]
+        join_policy: String,
+        /// The owning account's handle (a local person), who moderates it.
+        #[arg(long)]
+        owner: Option<String>,
     },
 }
 
@@ -158,19 +168,33 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             handle,
             name,
             description,
+            visibility,
+            join_policy,
+            owner,
         }) => {
             let handle = Handle::parse(&handle)?;
+            let visibility = visibility.parse()?;
+            let join_policy = join_policy.parse()?;
             let (db, urls) = open_with_urls(&settings).await?;
-            let row = accounts::create_group(
-                &db,
-                &urls,
-                NewGroup {
-                    handle,
-                    display_name: name,
-                    description,
-                },
-            )
-            .await?;
+            let owner = match owner {
+                Some(owner) => Some(local_person(&db, &owner).await?.id),
+                None => None,
+            };
+            let ctx = crate::service::Context {
+                db,
+                urls: urls.clone(),
+                wake: Default::default(),
+            };
+            let new = NewGroup {
+                handle,
+                display_name: name,
+                description,
+                visibility,
+                join_policy,
+                owner,
+                rules: Vec::new(),
+            };
+            let row = groups::create_group(&ctx, new).await?;
             eprintln!(
                 "created group @{}@{} ({})",
                 row.username,
@@ -188,6 +212,19 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+async fn local_person(db: &Database, handle: &str) -> Result<crate::db::actors::ActorRow, Error> {
+    let handle = Handle::parse(handle)?;
+    db.run(move |conn| {
+        Ok(crate::db::actors::local_by_username(
+            conn,
+            handle.as_str(),
+            Some(hearth_federation::protocol::actor::ActorKind::Person),
+        )?)
+    })
+    .await?
+    .ok_or_else(|| Error::not_found("the owner must be a local person"))
 }
 
 async fn open(settings: &Settings) -> Result<Database, Error> {

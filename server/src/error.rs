@@ -22,6 +22,9 @@ pub enum Error {
     /// No valid credentials.
     #[error("The access token is invalid")]
     Unauthorized,
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
     /// The settings are wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -58,6 +61,7 @@ impl Error {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Federation(e) => e.status(),
             Self::DatabaseConnect { .. } | Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_) | Self::Database(_) | Self::Migration(_) | Self::Internal(_) => {

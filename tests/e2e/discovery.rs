@@ -256,14 +256,17 @@ on_both_engines!(actor_documents_are_complete_and_negotiated);
 async fn a_handle_belongs_to_one_person_or_one_group(engine: Engine) {
     let a = Instance::start(&engine).await;
     a.create_user("diabetes", UserRole::Member).await;
-    let taken = hearth::service::accounts::create_group(
-        &a.state.db,
-        &a.state.urls,
-        hearth::service::accounts::NewGroup {
+    let taken = hearth::service::groups::create_group(
+        &a.state.ctx,
+        hearth::service::groups::NewGroup {
             handle: hearth::service::accounts::Handle::parse("Diabetes")
                 .unwrap_or_else(|e| panic!("{e}")),
             display_name: "Diabetes".into(),
             description: String::new(),
+            visibility: hearth_tests::Visibility::Public,
+            join_policy: hearth_tests::JoinPolicy::Open,
+            owner: None,
+            rules: Vec::new(),
         },
     )
     .await;

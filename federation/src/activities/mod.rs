@@ -1,26 +1,402 @@
-//! Incoming activities: `verify` checks (never writes), `receive` acts.
+//! Activities: reading incoming ones into [`Incoming`] (verification only, no writes: the
+//! product acts on them through the port), and building outgoing ones.
 
-use crate::{FederationError, context::FederationData};
-use activitypub_federation::{config::Data, traits::Activity};
+pub mod builders;
+
+use crate::{
+    FederationError,
+    context::FederationData,
+    objects::actor::FederatedActor,
+    protocol::{post::PostObject, same_origin},
+};
+use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Activity};
 use async_trait::async_trait;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use url::Url;
 
-/// Any activity with a well-formed `id` and `actor`. Types Hearth does not act on yet are
-/// acknowledged and dropped, so that peers do not retry them forever.
+/// What every activity has: an id, an actor and a type. The actor may be given as an object.
 #[derive(Clone, Debug, Deserialize)]
 pub struct InboxActivity {
     /// The activity's id; its host must be the actor's.
     pub id: Url,
     /// Who sent it; the HTTP signature must be this actor's.
+    #[serde(deserialize_with = "id_of")]
     pub actor: Url,
     /// `Follow`, `Create`, ...
     #[serde(rename = "type")]
     pub kind: String,
 }
 
+/// A reference to a Follow, as an `Accept`, `Reject` or `Undo` carries it (whole, or its id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowRef {
+    /// The Follow's id.
+    pub id: Url,
+    /// Who followed, when given.
+    pub actor: Option<Url>,
+    /// Who was followed, when given.
+    pub object: Option<Url>,
+}
+
+/// An incoming activity, read and checked, for the product to act on.
+#[derive(Clone, Debug)]
+pub enum Incoming {
+    /// The sender asks to follow (or join) `object`.
+    Follow {
+        /// The Follow's id.
+        id: Url,
+        /// Who is followed.
+        object: Url,
+        /// The Follow as received, to embed whole in the Accept or Reject.
+        raw: Value,
+    },
+    /// The sender accepted a follow.
+    Accept(FollowRef),
+    /// The sender rejected (or ended) a follow.
+    Reject(FollowRef),
+    /// The sender withdraws a follow.
+    UndoFollow(FollowRef),
+    /// The sender withdraws a like.
+    UndoLike {
+        /// The Like's id.
+        id: Url,
+        /// The liked object, when given.
+        object: Option<Url>,
+    },
+    /// A new post, or a new version of one. `via` is the group that shared it, if it came in an
+    /// `Announce`.
+    Post {
+        /// The post, from its origin.
+        post: PostObject,
+        /// Whether this is an edit (`Update`).
+        update: bool,
+        /// The announcing group.
+        via: Option<Url>,
+    },
+    /// The sender deletes `object`. `via` is the group that shared the deletion.
+    Delete {
+        /// The deleted object's id.
+        object: Url,
+        /// Who deleted it (the sender, or the inner actor of an announced Delete).
+        actor: Url,
+        /// The announcing group.
+        via: Option<Url>,
+    },
+    /// `actor` likes `object`.
+    Like {
+        /// The Like's id.
+        id: Url,
+        /// Who likes it.
+        actor: Url,
+        /// The liked object.
+        object: Url,
+    },
+    /// Anything else: acknowledged and dropped.
+    Other {
+        /// The activity type.
+        kind: String,
+    },
+}
+
+/// Reads a verified activity (its signature already checked) into [`Incoming`]. Embedded
+/// objects from another origin than the sender's are fetched from their origin, not trusted.
+pub async fn read(
+    body: &Value,
+    envelope: &InboxActivity,
+    sender: &FederatedActor,
+    data: &Data<FederationData>,
+) -> Result<Incoming, FederationError> {
+    let object = body.get("object").cloned().unwrap_or(Value::Null);
+    Ok(match envelope.kind.as_str() {
+        "Follow" => Incoming::Follow {
+            id: envelope.id.clone(),
+            object: url_of(&object).ok_or_else(|| malformed("Follow without object"))?,
+            raw: body.clone(),
+        },
+        "Accept" | "Reject" => {
+            let follow = follow_ref(&object)?;
+            if follow.object.as_ref().is_some_and(|o| o != &sender.ap_id) {
+                return Err(FederationError::Unauthorized(
+                    "only the followed actor answers a follow",
+                ));
+            }
+            if envelope.kind == "Accept" {
+                Incoming::Accept(follow)
+            } else {
+                Incoming::Reject(follow)
+            }
+        }
+        "Undo" => {
+            let kind = object
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let inner_actor = object.get("actor").and_then(url_of_value);
+            if inner_actor.as_ref().is_some_and(|a| a != &sender.ap_id) {
+                return Err(FederationError::Unauthorized(
+                    "only its actor can undo an activity",
+                ));
+            }
+            match kind {
+                "Follow" => Incoming::UndoFollow(follow_ref(&object)?),
+                "Like" | "Dislike" => Incoming::UndoLike {
+                    id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
+                    object: object.get("object").and_then(url_of_value),
+                },
+                other => Incoming::Other {
+                    kind: format!("Undo/{other}"),
+                },
+            }
+        }
+        "Create" | "Update" => {
+            let update = envelope.kind == "Update";
+            match post_of(&object) {
+                Some(post) => {
+                    let post = checked_post(post, sender, data).await?;
+                    if post.attributed_to != sender.ap_id {
+                        return Err(FederationError::Unauthorized(
+                            "a post can only be sent by its author",
+                        ));
+                    }
+                    Incoming::Post {
+                        post,
+                        update,
+                        via: None,
+                    }
+                }
+                None => Incoming::Other {
+                    kind: format!("{}/{}", envelope.kind, type_of(&object)),
+                },
+            }
+        }
+        "Delete" => {
+            let object = url_of(&object).ok_or_else(|| malformed("Delete without object"))?;
+            Incoming::Delete {
+                object,
+                actor: sender.ap_id.clone(),
+                via: None,
+            }
+        }
+        "Like" => Incoming::Like {
+            id: envelope.id.clone(),
+            actor: sender.ap_id.clone(),
+            object: url_of(&object).ok_or_else(|| malformed("Like without object"))?,
+        },
+        "Announce" => read_announce(&object, sender, data).await?,
+        other => Incoming::Other {
+            kind: other.to_owned(),
+        },
+    })
+}
+
+/// A group sharing something (FEP-1b12): a post (bare, by id, or inside a Create or Update),
+/// a deletion, or a like.
+async fn read_announce(
+    object: &Value,
+    sender: &FederatedActor,
+    data: &Data<FederationData>,
+) -> Result<Incoming, FederationError> {
+    let via = Some(sender.ap_id.clone());
+    let kind = type_of(object);
+    Ok(match kind.as_str() {
+        "" => {
+            // Only an id: fetch it from its origin.
+            let url = url_of(object).ok_or_else(|| malformed("Announce without object"))?;
+            let post = fetch_post(&url, data).await?;
+            Incoming::Post {
+                post,
+                update: false,
+                via,
+            }
+        }
+        "Create" | "Update" => {
+            let inner = object.get("object").cloned().unwrap_or(Value::Null);
+            let post = match post_of(&inner) {
+                Some(post) => checked_post(post, sender, data).await?,
+                None => {
+                    fetch_post(
+                        &url_of(&inner).ok_or_else(|| malformed("empty Create"))?,
+                        data,
+                    )
+                    .await?
+                }
+            };
+            Incoming::Post {
+                post,
+                update: kind == "Update",
+                via,
+            }
+        }
+        "Delete" => {
+            let target = object
+                .get("object")
+                .and_then(url_of_value)
+                .ok_or_else(|| malformed("empty Delete"))?;
+            let actor = object
+                .get("actor")
+                .and_then(url_of_value)
+                .ok_or_else(|| malformed("Delete without actor"))?;
+            Incoming::Delete {
+                object: target,
+                actor,
+                via,
+            }
+        }
+        "Like" => {
+            let actor = object
+                .get("actor")
+                .and_then(url_of_value)
+                .ok_or_else(|| malformed("Like without actor"))?;
+            let id = url_of(object).ok_or_else(|| malformed("Like without id"))?;
+            if !same_origin(&id, &actor) {
+                return Err(malformed("the announced Like is not on its actor's host"));
+            }
+            let target = object
+                .get("object")
+                .and_then(url_of_value)
+                .ok_or_else(|| malformed("empty Like"))?;
+            Incoming::Like {
+                id,
+                actor,
+                object: target,
+            }
+        }
+        _ if post_of(object).is_some() => {
+            let post = post_of(object).ok_or_else(|| malformed("unreadable post"))?;
+            Incoming::Post {
+                post: checked_post(post, sender, data).await?,
+                update: false,
+                via,
+            }
+        }
+        other => Incoming::Other {
+            kind: format!("Announce/{other}"),
+        },
+    })
+}
+
+/// Keeps an embedded post if it comes from the sender's own server; otherwise fetches the
+/// post from its origin, so that a third party cannot put words in someone's mouth.
+async fn checked_post(
+    post: PostObject,
+    sender: &FederatedActor,
+    data: &Data<FederationData>,
+) -> Result<PostObject, FederationError> {
+    let checked = if same_origin(&post.id, &sender.ap_id) {
+        post
+    } else {
+        fetch_post(&post.id, data).await?
+    };
+    if !same_origin(&checked.id, &checked.attributed_to) {
+        return Err(FederationError::Unauthorized(
+            "a post must be on its author's host",
+        ));
+    }
+    Ok(checked)
+}
+
+/// Fetches a post from its origin (signed by the instance actor).
+pub async fn fetch_post(
+    url: &Url,
+    data: &Data<FederationData>,
+) -> Result<PostObject, FederationError> {
+    let response = fetch_object_http::<_, PostObject>(url, data).await?;
+    let post = response.object;
+    if !same_origin(&post.id, &post.attributed_to) {
+        return Err(FederationError::Unauthorized(
+            "a post must be on its author's host",
+        ));
+    }
+    Ok(post)
+}
+
+fn malformed(what: &str) -> FederationError {
+    FederationError::Malformed(what.to_owned())
+}
+
+fn type_of(value: &Value) -> String {
+    value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A post, if `value` is an embedded object of a post type.
+fn post_of(value: &Value) -> Option<PostObject> {
+    let kind = type_of(value);
+    if !matches!(
+        kind.as_str(),
+        "Note" | "Page" | "Article" | "Question" | "Event"
+    ) {
+        return None;
+    }
+    serde_json::from_value(value.clone()).ok()
+}
+
+/// The id of an object given inline or by reference.
+fn url_of(value: &Value) -> Option<Url> {
+    url_of_value(value)
+}
+
+fn url_of_value(value: &Value) -> Option<Url> {
+    match value {
+        Value::String(s) => Url::parse(s).ok(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    }
+}
+
+fn follow_ref(value: &Value) -> Result<FollowRef, FederationError> {
+    Ok(FollowRef {
+        id: url_of(value).ok_or_else(|| malformed("a Follow reference without id"))?,
+        actor: value.get("actor").and_then(url_of_value),
+        object: value.get("object").and_then(url_of_value),
+    })
+}
+
+fn id_of<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    match &value {
+        Value::String(_) | Value::Object(_) => {
+            url_of_value(&value).ok_or_else(|| serde::de::Error::custom("actor is not a URL"))
+        }
+        _ => Err(serde::de::Error::custom("actor must be one URL")),
+    }
+}
+
+/// An activity built here, as JSON, ready to be signed and sent.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct OutgoingActivity {
+    body: Value,
+    #[serde(skip)]
+    id: Url,
+    #[serde(skip)]
+    actor: Url,
+}
+
+impl OutgoingActivity {
+    /// Wraps an activity; fails if it has no `id` or `actor` URL.
+    pub fn new(body: Value) -> Result<Self, FederationError> {
+        let id = body
+            .get("id")
+            .and_then(url_of_value)
+            .ok_or_else(|| malformed("outgoing activity without id"))?;
+        let actor = body
+            .get("actor")
+            .and_then(url_of_value)
+            .ok_or_else(|| malformed("outgoing activity without actor"))?;
+        Ok(Self { body, id, actor })
+    }
+}
+
 #[async_trait]
-impl Activity for InboxActivity {
+impl Activity for OutgoingActivity {
     type DataType = FederationData;
     type Error = FederationError;
 
@@ -37,7 +413,6 @@ impl Activity for InboxActivity {
     }
 
     async fn receive(self, _data: &Data<Self::DataType>) -> Result<(), Self::Error> {
-        tracing::info!(id = %self.id, kind = %self.kind, "ignoring an activity Hearth does not handle yet");
         Ok(())
     }
 }

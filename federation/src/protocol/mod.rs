@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod collection;
 pub mod nodeinfo;
+pub mod post;
 
 /// The JSON-LD context Hearth puts on every document it serves.
 pub fn context() -> serde_json::Value {

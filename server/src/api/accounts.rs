@@ -1,14 +1,21 @@
 //! Mastodon account endpoints.
 
 use super::{
-    AppState, CurrentUser,
-    entities::{Account, CredentialAccount},
+    AppState, CurrentUser, MaybeUser,
+    entities::{Account, CredentialAccount, Relationship, Status},
+    timelines::{Paging, paged},
 };
 use crate::{Error, db::actors};
+use crate::{
+    db::{groups, posts},
+    service::{follows, posts::can_view},
+};
 use axum::{
     Json,
     extract::{Path, Query, State},
 };
+use axum::{extract::RawQuery, response::Response};
+use hearth_federation::protocol::actor::ActorKind;
 use serde::Deserialize;
 
 /// `GET /api/v1/accounts/verify_credentials`: the signed-in person (bearer token).
@@ -62,7 +69,13 @@ pub async fn lookup(
                 || row.actor_kind() != hearth_federation::protocol::actor::ActorKind::Application
         })
         .ok_or_else(|| Error::not_found("Record not found"))?;
-    Ok(Json(Account::from_row(&row, &state.urls)))
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| Account::with_counts(conn, &row, &urls))
+            .await?,
+    ))
 }
 
 /// `GET /api/v1/accounts/{id}`.
@@ -79,4 +92,224 @@ pub async fn show(
         .await?
         .ok_or_else(|| Error::not_found("Record not found"))?;
     Ok(Json(Account::from_row(&row, &state.urls)))
+}
+
+/// `POST /api/v1/accounts/{id}/follow`: follow a person, or join a group.
+pub async fn follow(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, Error> {
+    let target = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let me = user.actor.id;
+    follows::follow(&state.ctx, user.actor, target).await?;
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| Relationship::new(conn, me, target))
+            .await?,
+    ))
+}
+
+/// `POST /api/v1/accounts/{id}/unfollow`: unfollow, or leave a group.
+pub async fn unfollow(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, Error> {
+    let target = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let me = user.actor.id;
+    follows::unfollow(&state.ctx, user.actor, target).await?;
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| Relationship::new(conn, me, target))
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/accounts/relationships?id[]=1&id[]=2`.
+pub async fn relationships(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Relationship>>, Error> {
+    let ids: Vec<i64> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "id[]" || k == "id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .take(40)
+        .collect();
+    let me = user.actor.id;
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                ids.into_iter()
+                    .map(|id| Relationship::new(conn, me, id))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/follow_requests`: requests to follow me, or to join groups I moderate.
+pub async fn follow_requests(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Vec<Account>>, Error> {
+    let requests = follows::pending_requests(&state.ctx, &user.actor).await?;
+    let mut seen = Vec::new();
+    let accounts = requests
+        .into_iter()
+        .filter(|(_, a)| {
+            let new = !seen.contains(&a.id);
+            seen.push(a.id);
+            new
+        })
+        .map(|(_, a)| Account::from_row(&a, &state.urls))
+        .collect();
+    Ok(Json(accounts))
+}
+
+/// `POST /api/v1/follow_requests/{id}/authorize`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, Error> {
+    answer(state, user, id, true).await
+}
+
+/// `POST /api/v1/follow_requests/{id}/reject`.
+pub async fn reject(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, Error> {
+    answer(state, user, id, false).await
+}
+
+async fn answer(
+    state: AppState,
+    user: CurrentUser,
+    id: String,
+    accept: bool,
+) -> Result<Json<Relationship>, Error> {
+    let requester = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let me = user.actor.id;
+    follows::answer_request(&state.ctx, user.actor, requester, accept).await?;
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| Relationship::new(conn, me, requester))
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/accounts/{id}/statuses`: a person's posts, or a group's, as the viewer may see.
+pub async fn statuses(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Result<Response, Error> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let viewer = viewer.id();
+    let page = paging.page();
+    let urls = state.urls.clone();
+    let list = state
+        .db
+        .run(move |conn| {
+            let actor =
+                actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+            let rows = if actor.actor_kind() == ActorKind::Group {
+                posts::timeline(conn, &[], &[actor.id], &[], page)?
+            } else {
+                posts::by_author(conn, actor.id, page)?
+            };
+            let mut list = Vec::new();
+            for post in rows {
+                if can_view(conn, &post, viewer)? {
+                    list.push(Status::new(conn, &post, viewer, &urls)?);
+                }
+            }
+            Ok(list)
+        })
+        .await?;
+    Ok(paged(
+        list,
+        state.urls.path(&format!("/api/v1/accounts/{id}/statuses")),
+    ))
+}
+
+/// `GET /api/v1/accounts/{id}/followers`: a person's followers. A group's members are shown
+/// only to its moderators; others see the count on the account.
+pub async fn followers(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let viewer = viewer.id();
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                let actor =
+                    actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+                if actor.actor_kind() == ActorKind::Group {
+                    let moderator = match viewer {
+                        Some(v) => groups::is_moderator(conn, actor.id, v)?,
+                        None => false,
+                    };
+                    if !moderator {
+                        return Ok(Vec::new());
+                    }
+                }
+                Ok(crate::db::follows::followers(conn, actor.id, true)?
+                    .iter()
+                    .map(|(_, a)| Account::from_row(a, &urls))
+                    .collect())
+            })
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/accounts/{id}/following`.
+pub async fn following(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                let ids = crate::db::follows::followed_ids(conn, id)?;
+                let mut list = Vec::new();
+                for target in ids {
+                    if let Some(a) =
+                        actors::by_id(conn, target)?.filter(|a| a.actor_kind() != ActorKind::Group)
+                    {
+                        list.push(Account::from_row(&a, &urls));
+                    }
+                }
+                Ok(list)
+            })
+            .await?,
+    ))
 }

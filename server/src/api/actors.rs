@@ -82,9 +82,9 @@ async fn instance_actor_row(state: &AppState) -> Result<actors::ActorRow, Error>
         .ok_or_else(|| Error::not_found("no instance actor"))
 }
 
-/// The collections every actor has. Counts only for now: no posts exist yet, and member
-/// lists are never shown to the public.
-fn collection(
+/// The collections every actor has, with their counts. Items are not listed: member lists
+/// are never shown to the public, and posts are fetched one by one.
+async fn collection(
     row: &actors::ActorRow,
     part: &str,
     state: &AppState,
@@ -95,7 +95,20 @@ fn collection(
     }
     let actor = row.to_federated()?;
     let id = state.urls.actor_part(&actor.ap_id, part);
-    Ok(ActivityJson::new(OrderedCollection::counted(id, 0), headers).into_response())
+    let (actor_id, kind, part) = (row.id, row.actor_kind(), part.to_owned());
+    let count = state
+        .db
+        .run(move |conn| {
+            Ok(match part.as_str() {
+                "followers" => crate::db::follows::follower_count(conn, actor_id)?,
+                "following" => crate::db::follows::following_count(conn, actor_id)?,
+                _ if kind == ActorKind::Group => crate::db::posts::count_in_group(conn, actor_id)?,
+                _ => crate::db::posts::count_by_author(conn, actor_id)?,
+            })
+        })
+        .await?;
+    let count = u64::try_from(count).unwrap_or(0);
+    Ok(ActivityJson::new(OrderedCollection::counted(id, count), headers).into_response())
 }
 
 /// `GET /users/{name}/{outbox|followers|following}`.
@@ -105,17 +118,21 @@ pub async fn person_collection(
     Path((name, part)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     let row = local_actor(&state, name, ActorKind::Person).await?;
-    collection(&row, &part, &state, &headers)
+    collection(&row, &part, &state, &headers).await
 }
 
-/// `GET /groups/{name}/{outbox|followers|following}`.
+/// `GET /groups/{name}/{outbox|followers|following}`: for a members-only group, only to a
+/// signed fetch from a member's server; 404 to anyone else.
 pub async fn group_collection(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((name, part)): Path<(String, String)>,
+    request: super::objects::RequestHead,
 ) -> Result<Response, Error> {
     let row = local_actor(&state, name, ActorKind::Group).await?;
-    collection(&row, &part, &state, &headers)
+    if !super::objects::may_see_group(&state, row.id, &request).await? {
+        return Err(Error::not_found("Record not found"));
+    }
+    collection(&row, &part, &state, &request.headers).await
 }
 
 /// `GET /actor/{outbox|followers|following}`.
@@ -125,7 +142,7 @@ pub async fn instance_collection(
     Path(part): Path<String>,
 ) -> Result<Response, Error> {
     let row = instance_actor_row(&state).await?;
-    collection(&row, &part, &state, &headers)
+    collection(&row, &part, &state, &headers).await
 }
 
 async fn verified_inbox(data: Data<FederationData>, request: Request) -> Result<Response, Error> {

@@ -3,7 +3,14 @@
 //! never-empty avatar URLs.
 
 use crate::{
-    db::{actors::ActorRow, users::UserRow},
+    Error,
+    db::{
+        AnyConnection,
+        actors::{self, ActorRow},
+        follows,
+        posts::{self, PostRow},
+        users::UserRow,
+    },
     service::{Urls, accounts::Role},
 };
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -47,6 +54,24 @@ pub struct Account {
 }
 
 impl Account {
+    /// The account entity of an actor row, with its follower, following and post counts.
+    pub fn with_counts(
+        conn: &mut AnyConnection,
+        row: &ActorRow,
+        urls: &Urls,
+    ) -> Result<Self, Error> {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let mut account = Self::from_row(row, urls);
+        account.followers_count = n(follows::follower_count(conn, row.id)?);
+        account.following_count = n(follows::following_count(conn, row.id)?);
+        account.statuses_count = n(if row.actor_kind() == ActorKind::Group {
+            posts::count_in_group(conn, row.id)?
+        } else {
+            posts::count_by_author(conn, row.id)?
+        });
+        Ok(account)
+    }
+
     /// The account entity of an actor row.
     pub fn from_row(row: &ActorRow, urls: &Urls) -> Self {
         let kind = row.actor_kind();
@@ -158,5 +183,180 @@ impl CredentialAccount {
                 highlighted,
             },
         }
+    }
+}
+
+/// `Status`. `hearth_group` (a Hearth extension) is the group the post belongs to.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub id: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub account: Account,
+    pub content: String,
+    pub visibility: &'static str,
+    pub sensitive: bool,
+    pub spoiler_text: String,
+    pub in_reply_to_id: Option<String>,
+    pub in_reply_to_account_id: Option<String>,
+    pub language: Option<String>,
+    pub replies_count: u64,
+    pub reblogs_count: u64,
+    pub favourites_count: u64,
+    pub favourited: bool,
+    pub reblogged: bool,
+    pub muted: bool,
+    pub bookmarked: bool,
+    pub pinned: bool,
+    pub reblog: Option<serde_json::Value>,
+    pub application: Option<serde_json::Value>,
+    pub media_attachments: Vec<serde_json::Value>,
+    pub mentions: Vec<Mention>,
+    pub tags: Vec<serde_json::Value>,
+    pub emojis: Vec<serde_json::Value>,
+    pub card: Option<serde_json::Value>,
+    pub poll: Option<serde_json::Value>,
+    pub filtered: Vec<serde_json::Value>,
+    pub hearth_group: Option<Account>,
+}
+
+/// `Status.mentions[]`.
+#[derive(Debug, Serialize)]
+pub struct Mention {
+    pub id: String,
+    pub username: String,
+    pub url: String,
+    pub acct: String,
+}
+
+impl Status {
+    /// The status entity of a post, as `viewer` sees it.
+    pub fn new(
+        conn: &mut AnyConnection,
+        post: &PostRow,
+        viewer: Option<i64>,
+        urls: &Urls,
+    ) -> Result<Self, Error> {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let author = actors::by_id(conn, post.author_id)?
+            .ok_or_else(|| Error::Internal("post without author".into()))?;
+        let group = match post.group_id {
+            Some(id) => actors::by_id(conn, id)?.map(|g| Account::from_row(&g, urls)),
+            None => None,
+        };
+        let parent = match post.in_reply_to_id {
+            Some(id) => posts::by_id(conn, id)?,
+            None => None,
+        };
+        let mut mentions = Vec::new();
+        for id in posts::mentions(conn, post.id)? {
+            if let Some(actor) = actors::by_id(conn, id)? {
+                let account = Account::from_row(&actor, urls);
+                mentions.push(Mention {
+                    id: account.id,
+                    username: account.username,
+                    url: account.url,
+                    acct: account.acct,
+                });
+            }
+        }
+        // A Lemmy post's title is part of what it says.
+        let content = match &post.name {
+            Some(title) if !title.is_empty() => {
+                format!(
+                    "<p><strong>{}</strong></p>{}",
+                    crate::service::content::escape(title),
+                    post.content
+                )
+            }
+            _ => post.content.clone(),
+        };
+        let favourited = match viewer {
+            Some(viewer) => posts::like_of(conn, viewer, post.id)?.is_some(),
+            None => false,
+        };
+        Ok(Self {
+            id: post.id.to_string(),
+            uri: post.ap_id.clone(),
+            url: post.url.clone(),
+            created_at: mastodon_time(post.published_at.and_utc()),
+            edited_at: post.edited_at.map(|t| mastodon_time(t.and_utc())),
+            account: Account::with_counts(conn, &author, urls)?,
+            content,
+            visibility: match post.visibility.as_str() {
+                "public" => "public",
+                "unlisted" => "unlisted",
+                "private" | "members" => "private",
+                _ => "direct",
+            },
+            sensitive: post.sensitive,
+            spoiler_text: post.spoiler_text.clone(),
+            in_reply_to_id: parent.as_ref().map(|p| p.id.to_string()),
+            in_reply_to_account_id: parent.as_ref().map(|p| p.author_id.to_string()),
+            language: None,
+            replies_count: n(posts::reply_count(conn, post.id)?),
+            reblogs_count: 0,
+            favourites_count: n(posts::like_count(conn, post.id)?),
+            favourited,
+            reblogged: false,
+            muted: false,
+            bookmarked: false,
+            pinned: false,
+            reblog: None,
+            application: None,
+            media_attachments: Vec::new(),
+            mentions,
+            tags: Vec::new(),
+            emojis: Vec::new(),
+            card: None,
+            poll: None,
+            filtered: Vec::new(),
+            hearth_group: group,
+        })
+    }
+}
+
+/// `Relationship`.
+#[derive(Debug, Serialize)]
+pub struct Relationship {
+    pub id: String,
+    pub following: bool,
+    pub showing_reblogs: bool,
+    pub notifying: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+    pub requested: bool,
+    pub requested_by: bool,
+    pub domain_blocking: bool,
+    pub endorsed: bool,
+    pub note: String,
+}
+
+impl Relationship {
+    /// How `viewer` and `other` relate.
+    pub fn new(conn: &mut AnyConnection, viewer: i64, other: i64) -> Result<Self, Error> {
+        let out = follows::between(conn, viewer, other)?;
+        let back = follows::between(conn, other, viewer)?;
+        Ok(Self {
+            id: other.to_string(),
+            following: out.as_ref().is_some_and(|f| f.accepted),
+            showing_reblogs: true,
+            notifying: false,
+            followed_by: back.as_ref().is_some_and(|f| f.accepted),
+            blocking: false,
+            blocked_by: false,
+            muting: false,
+            muting_notifications: false,
+            requested: out.as_ref().is_some_and(|f| !f.accepted),
+            requested_by: back.as_ref().is_some_and(|f| !f.accepted),
+            domain_blocking: false,
+            endorsed: false,
+            note: String::new(),
+        })
     }
 }

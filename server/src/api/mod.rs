@@ -4,9 +4,14 @@
 pub mod accounts;
 pub mod actors;
 pub mod entities;
+pub mod groups;
 pub mod health;
 pub mod instance;
 pub mod nodeinfo;
+pub mod objects;
+pub mod search;
+pub mod statuses;
+pub mod timelines;
 pub mod webfinger;
 
 use crate::{Error, Settings, db::Database, service::Urls, web};
@@ -16,7 +21,7 @@ use axum::{
     extract::FromRequestParts,
     http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use hearth_federation::FederationData;
 use serde::Serialize;
@@ -33,6 +38,8 @@ pub struct AppState {
     pub urls: Urls,
     /// The federation configuration (signed fetching, inbox verification).
     pub federation: FederationConfig<FederationData>,
+    /// What the services need.
+    pub ctx: crate::service::Context,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,7 +77,71 @@ pub fn router(state: AppState) -> Router {
             get(accounts::verify_credentials),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route(
+            "/api/v1/accounts/relationships",
+            get(accounts::relationships),
+        )
         .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
+        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
+        .route("/api/v1/accounts/{id}/following", get(accounts::following))
+        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/follow_requests", get(accounts::follow_requests))
+        .route(
+            "/api/v1/follow_requests/{id}/authorize",
+            post(accounts::authorize),
+        )
+        .route(
+            "/api/v1/follow_requests/{id}/reject",
+            post(accounts::reject),
+        )
+        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(statuses::show)
+                .put(statuses::edit)
+                .delete(statuses::delete),
+        )
+        .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
+        .route(
+            "/api/v1/statuses/{id}/unfavourite",
+            post(statuses::unfavourite),
+        )
+        .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v2/search", get(search::search))
+        .route(
+            "/api/hearth/v1/groups",
+            get(groups::list).post(groups::create),
+        )
+        .route(
+            "/api/hearth/v1/groups/{id}",
+            get(groups::show).patch(groups::update),
+        )
+        .route("/api/hearth/v1/groups/{id}/members", get(groups::members))
+        .route(
+            "/api/hearth/v1/groups/{id}/members/{account}",
+            delete(groups::remove),
+        )
+        .route("/api/hearth/v1/groups/{id}/requests", get(groups::requests))
+        .route(
+            "/api/hearth/v1/groups/{id}/requests/{account}/approve",
+            post(groups::approve),
+        )
+        .route(
+            "/api/hearth/v1/groups/{id}/requests/{account}/reject",
+            post(groups::reject),
+        )
+        .route(
+            "/api/hearth/v1/groups/{id}/bans/{account}",
+            post(groups::ban),
+        )
+        .route(
+            "/api/hearth/v1/groups/{id}/moderators/{account}",
+            post(groups::add_moderator).delete(groups::remove_moderator),
+        )
+        .route("/posts/{id}", get(objects::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(web::routes())
@@ -186,5 +257,60 @@ impl FromRequestParts<AppState> for CurrentUser {
             .ok_or(Error::Unauthorized)?;
         let (actor, user) = crate::service::accounts::authenticate(&state.db, token).await?;
         Ok(Self { actor, user })
+    }
+}
+
+/// The signed-in account, if the request carries a valid token; anonymous otherwise.
+#[derive(Debug)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl MaybeUser {
+    /// The viewer's actor id.
+    pub fn id(&self) -> Option<i64> {
+        self.0.as_ref().map(|u| u.actor.id)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(Self(None));
+        }
+        CurrentUser::from_request_parts(parts, state)
+            .await
+            .map(|u| Self(Some(u)))
+    }
+}
+
+/// A request body as JSON or as a form, as Mastodon clients send either.
+#[derive(Debug)]
+pub struct FormOrJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for FormOrJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Error> {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if json {
+            let axum::Json(value) = axum::Json::<T>::from_request(request, state)
+                .await
+                .map_err(|e| Error::Unprocessable(e.body_text()))?;
+            Ok(Self(value))
+        } else {
+            let axum::Form(value) = axum::Form::<T>::from_request(request, state)
+                .await
+                .map_err(|e| Error::Unprocessable(e.body_text()))?;
+            Ok(Self(value))
+        }
     }
 }

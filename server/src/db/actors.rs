@@ -207,3 +207,11 @@ pub fn count_remote_domains(conn: &mut AnyConnection) -> QueryResult<i64> {
         .load(conn)?;
     Ok(i64::try_from(domains.len()).unwrap_or(i64::MAX))
 }
+
+/// Saves a changed actor row.
+pub fn update(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
+    diesel::update(actors::table.find(row.id))
+        .set(row)
+        .execute(conn)
+        .map(|_| ())
+}

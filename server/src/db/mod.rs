@@ -5,7 +5,11 @@
 //! on the connection variant, in the model file that needs them.
 
 pub mod actors;
+pub mod deliveries;
+pub mod follows;
+pub mod groups;
 pub mod id;
+pub mod posts;
 pub mod schema;
 pub mod tokens;
 pub mod users;

@@ -46,6 +46,8 @@ diesel::table! {
         visibility -> Text,
         join_policy -> Text,
         created_at -> Timestamp,
+        owner_id -> Nullable<BigInt>,
+        rules -> Text,
     }
 }
 
@@ -61,7 +63,120 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Follows of people and memberships of groups.
+    follows (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        follower_id -> BigInt,
+        target_id -> BigInt,
+        accepted -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Moderators of local groups.
+    group_moderators (group_id, actor_id) {
+        group_id -> BigInt,
+        actor_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Actors banned from local groups.
+    group_bans (group_id, actor_id) {
+        group_id -> BigInt,
+        actor_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Posts written here or delivered here.
+    posts (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        author_id -> BigInt,
+        group_id -> Nullable<BigInt>,
+        in_reply_to_ap_id -> Nullable<Text>,
+        in_reply_to_id -> Nullable<BigInt>,
+        name -> Nullable<Text>,
+        content -> Text,
+        spoiler_text -> Text,
+        sensitive -> Bool,
+        visibility -> Text,
+        url -> Nullable<Text>,
+        local -> Bool,
+        published_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Who a post mentions or is addressed to.
+    post_mentions (post_id, actor_id) {
+        post_id -> BigInt,
+        actor_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Likes (favourites).
+    likes (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        actor_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Ids of activities already received.
+    received_activities (ap_id) {
+        ap_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The outbox: pending deliveries.
+    deliveries (id) {
+        id -> BigInt,
+        activity_ap_id -> Text,
+        signer_id -> BigInt,
+        inbox -> Text,
+        body -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(actors, users, support_groups, access_tokens);
+diesel::joinable!(posts -> actors (author_id));
+diesel::joinable!(likes -> posts (post_id));
+diesel::joinable!(post_mentions -> posts (post_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    actors,
+    users,
+    support_groups,
+    access_tokens,
+    follows,
+    group_moderators,
+    group_bans,
+    posts,
+    post_mentions,
+    likes,
+    received_activities,
+    deliveries,
+);

@@ -1,9 +1,6 @@
-//! The `users` and `support_groups` tables: what makes a local actor an account or a group.
+//! The `users` table: what makes a local actor an account.
 
-use super::{
-    AnyConnection,
-    schema::{support_groups, users},
-};
+use super::{AnyConnection, schema::users};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -27,27 +24,9 @@ impl std::fmt::Debug for UserRow {
     }
 }
 
-/// One local support group.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = support_groups)]
-pub struct GroupRow {
-    pub actor_id: i64,
-    pub visibility: String,
-    pub join_policy: String,
-    pub created_at: NaiveDateTime,
-}
-
 /// Inserts an account row.
 pub fn insert_user(conn: &mut AnyConnection, row: &UserRow) -> QueryResult<()> {
     diesel::insert_into(users::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Inserts a group row.
-pub fn insert_group(conn: &mut AnyConnection, row: &GroupRow) -> QueryResult<()> {
-    diesel::insert_into(support_groups::table)
         .values(row)
         .execute(conn)
         .map(|_| ())

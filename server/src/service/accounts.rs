@@ -8,7 +8,7 @@ use crate::{
         actors::{self, ActorRow},
         id::new_id,
         tokens::{self, TokenRow},
-        users::{self, GroupRow, UserRow},
+        users::{self, UserRow},
     },
 };
 use argon2::{
@@ -113,17 +113,6 @@ pub struct NewUser {
     pub role: Role,
 }
 
-/// A new support group.
-#[derive(Debug)]
-pub struct NewGroup {
-    /// Handle.
-    pub handle: Handle,
-    /// Display name.
-    pub display_name: String,
-    /// Plain-text description.
-    pub description: String,
-}
-
 /// Creates a local person with an account and a fresh key pair. Returns the actor row.
 pub async fn create_user(
     db: &Database,
@@ -164,37 +153,6 @@ pub async fn create_user(
         conn.transaction(|conn| {
             actors::insert(conn, &row).map_err(handle_taken)?;
             users::insert_user(conn, &user)?;
-            Ok(row)
-        })
-    })
-    .await
-}
-
-/// Creates a local support group with a fresh key pair. Returns the actor row.
-pub async fn create_group(db: &Database, urls: &Urls, new: NewGroup) -> Result<ActorRow, Error> {
-    let keys = tokio::task::spawn_blocking(KeyPair::generate).await??;
-    let summary =
-        (!new.description.trim().is_empty()).then(|| plain_text_to_html(&new.description));
-    let actor = local_actor(
-        urls,
-        ActorKind::Group,
-        &new.handle,
-        keys,
-        Some(new.display_name),
-        summary,
-        false,
-    );
-    let row = ActorRow::new(&actor);
-    let group = GroupRow {
-        actor_id: row.id,
-        visibility: "public".into(),
-        join_policy: "open".into(),
-        created_at: row.created_at,
-    };
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            actors::insert(conn, &row).map_err(handle_taken)?;
-            users::insert_group(conn, &group)?;
             Ok(row)
         })
     })

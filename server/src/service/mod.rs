@@ -1,8 +1,53 @@
 //! The rules of the product, with no HTTP in them.
 
 pub mod accounts;
+pub mod content;
+pub mod delivery;
+pub mod follows;
+pub mod groups;
+pub mod inbox;
 pub mod instance;
 pub mod port;
+pub mod posts;
 pub mod urls;
 
 pub use urls::Urls;
+
+use crate::db::Database;
+
+/// What the services need: storage, this instance's URLs, and a bell for the delivery worker.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The database.
+    pub db: Database,
+    /// URL builder for local things.
+    pub urls: Urls,
+    /// Rung after activities are queued, so the worker sends them without waiting.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Context {
+    /// A fresh id for an activity of `kind` sent from here.
+    pub fn activity_id(&self, kind: &str) -> url::Url {
+        self.urls
+            .path(&format!("/activities/{kind}/{}", crate::db::id::new_id()))
+    }
+
+    /// Queues `activity` (signed by `signer_id`) for `inboxes`, in the caller's transaction.
+    pub fn enqueue(
+        conn: &mut crate::db::AnyConnection,
+        signer_id: i64,
+        activity: &serde_json::Value,
+        inboxes: &[String],
+    ) -> Result<(), crate::Error> {
+        if inboxes.is_empty() {
+            return Ok(());
+        }
+        let id = activity
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        crate::db::deliveries::enqueue(conn, id, signer_id, &activity.to_string(), inboxes)?;
+        Ok(())
+    }
+}

@@ -1,51 +1,76 @@
-//! The product's side of the federation port: storage for what the protocol needs.
+//! The product's side of the federation port: storage and rules for what the protocol needs.
 
-use crate::{
-    Error,
-    db::{Database, actors},
-};
+use super::Context;
+use crate::{Error, db::actors};
+use activitypub_federation::config::Data;
 use async_trait::async_trait;
-use hearth_federation::{FederationError, objects::actor::FederatedActor, port::Port};
+use hearth_federation::{
+    FederationData, FederationError, activities::Incoming, objects::actor::FederatedActor,
+    port::Port,
+};
 use url::Url;
 
-/// Implements the federation crate's [`Port`] over the database.
+/// Implements the federation crate's [`Port`] over the services.
 #[derive(Clone, Debug)]
 pub struct StoragePort {
-    db: Database,
+    ctx: Context,
 }
 
 impl StoragePort {
-    /// A port over `db`.
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// A port over `ctx`.
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 }
 
-fn internal(e: Error) -> FederationError {
-    FederationError::Internal(e.to_string())
+/// Product errors as the federation side reports them to peers.
+fn to_federation(e: Error) -> FederationError {
+    match e {
+        Error::Federation(inner) => inner,
+        Error::Forbidden(message) => FederationError::Refused(message),
+        Error::NotFound(_) => FederationError::NotFound,
+        Error::Unprocessable(message) | Error::BadRequest(message) => {
+            FederationError::Malformed(message)
+        }
+        other => FederationError::Internal(other.to_string()),
+    }
 }
 
 #[async_trait]
 impl Port for StoragePort {
     async fn actor_by_id(&self, id: &Url) -> Result<Option<FederatedActor>, FederationError> {
         let id = id.to_string();
-        self.db
+        self.ctx
+            .db
             .run(move |conn| {
                 actors::by_ap_id(conn, &id)?
                     .map(|row| row.to_federated())
                     .transpose()
             })
             .await
-            .map_err(internal)
+            .map_err(to_federation)
     }
 
     async fn save_remote_actor(
         &self,
         actor: FederatedActor,
     ) -> Result<FederatedActor, FederationError> {
-        self.db
+        self.ctx
+            .db
             .run(move |conn| actors::upsert_remote(conn, &actor)?.to_federated())
             .await
-            .map_err(internal)
+            .map_err(to_federation)
+    }
+
+    async fn receive(
+        &self,
+        data: &Data<FederationData>,
+        sender: FederatedActor,
+        activity_id: Url,
+        activity: Incoming,
+    ) -> Result<(), FederationError> {
+        super::inbox::receive(&self.ctx, data, sender, activity_id, activity)
+            .await
+            .map_err(to_federation)
     }
 }

@@ -1,0 +1,149 @@
+//! `Note` and `Page` objects: posts and replies (Mastodon, GoToSocial, Misskey, Pleroma send
+//! `Note`; a Lemmy top-level post is a `Page` whose `name` is its title).
+
+use activitypub_federation::protocol::helpers::deserialize_one_or_many;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// The ActivityStreams public collection, in its canonical form.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// Whether an addressee means "everyone" (also written `as:Public` or `Public`).
+pub fn is_public(url: &Url) -> bool {
+    matches!(url.as_str(), PUBLIC) || url.as_str() == "as:Public" || url.as_str() == "Public"
+}
+
+/// A post as sent and received.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostObject {
+    /// The post's id.
+    pub id: Url,
+    /// `Note`, `Page`, `Article`...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The author (the first one, where a list is given).
+    #[serde(deserialize_with = "first_of")]
+    pub attributed_to: Url,
+    /// HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Title (Lemmy posts, Articles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Content warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Primary addressees.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+    /// Secondary addressees.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
+    /// The group the post belongs to (FEP-1b12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Url>,
+    /// The post this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<Url>,
+    /// When it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    /// When it was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// Mentions, hashtags, emoji.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<Tag>,
+    /// A web page for the post.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_url"
+    )]
+    pub url: Option<Url>,
+    /// Marked sensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<bool>,
+    /// `text/html` (Lemmy says so; others leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+impl PostObject {
+    /// Everyone the post is addressed to, `to` then `cc`.
+    pub fn addressees(&self) -> impl Iterator<Item = &Url> {
+        self.to.iter().chain(self.cc.iter())
+    }
+
+    /// Actors the post mentions.
+    pub fn mentions(&self) -> impl Iterator<Item = &Url> {
+        self.tag
+            .iter()
+            .filter(|t| t.kind == "Mention")
+            .filter_map(|t| t.href.as_ref())
+    }
+}
+
+/// One tag of a post.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tag {
+    /// `Mention`, `Hashtag`, `Emoji`...
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// What the tag points to.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_url"
+    )]
+    pub href: Option<Url>,
+    /// `@name@domain` or `#tag`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The first URL of a single value or a list (some servers list several authors).
+fn first_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Url),
+        Object { id: Url },
+        Many(Vec<serde_json::Value>),
+    }
+    match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(url) | OneOrMany::Object { id: url } => Ok(url),
+        OneOrMany::Many(items) => items
+            .iter()
+            .find_map(|v| {
+                v.as_str()
+                    .or_else(|| v.get("id").and_then(|i| i.as_str()))
+                    .and_then(|s| Url::parse(s).ok())
+            })
+            .ok_or_else(|| serde::de::Error::custom("no author URL")),
+    }
+}
+
+/// A URL that may also come as an object with `href` (Misskey, PeerTube) or be unusable.
+fn lenient_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let text = match &value {
+        serde_json::Value::String(s) => Some(s.as_str()),
+        serde_json::Value::Object(o) => o.get("href").and_then(|h| h.as_str()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .find_map(|i| i.as_str().or_else(|| i.get("href")?.as_str())),
+        _ => None,
+    };
+    Ok(text.and_then(|t| Url::parse(t).ok()))
+}

@@ -1,0 +1,342 @@
+//! Hearth's group management API (`/api/hearth/v1/groups`): what Mastodon has no concept for.
+
+use super::{AppState, CurrentUser, FormOrJson, entities::Account};
+use crate::{
+    Error,
+    db::{actors, follows, groups as group_rows},
+    service::{
+        accounts::Handle,
+        groups::{self, Decision, JoinPolicy, NewGroup, Visibility},
+    },
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use diesel::Connection;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Body of a group creation.
+#[derive(Debug, Deserialize)]
+pub struct CreateGroup {
+    handle: String,
+    display_name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "public")]
+    visibility: String,
+    #[serde(default = "open")]
+    join_policy: String,
+    #[serde(default)]
+    rules: Vec<String>,
+}
+
+fn public() -> String {
+    "public".into()
+}
+
+fn open() -> String {
+    "open".into()
+}
+
+fn id_param(raw: &str) -> Result<i64, Error> {
+    raw.parse()
+        .map_err(|_| Error::not_found("Record not found"))
+}
+
+fn is_admin(user: &CurrentUser) -> bool {
+    user.user.role == "admin"
+}
+
+/// The group as the API shows it: its account, settings, rules and member count.
+fn group_json(
+    conn: &mut crate::db::AnyConnection,
+    state: &AppState,
+    group_id: i64,
+) -> Result<Value, Error> {
+    let actor =
+        actors::by_id(conn, group_id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+    let settings = group_rows::by_actor(conn, group_id)?
+        .ok_or_else(|| Error::not_found("Record not found"))?;
+    let moderators: Vec<Account> = group_rows::moderators(conn, group_id)?
+        .into_iter()
+        .filter_map(|id| actors::by_id(conn, id).ok().flatten())
+        .map(|a| Account::from_row(&a, &state.urls))
+        .collect();
+    Ok(json!({
+        "id": actor.id.to_string(),
+        "account": Account::with_counts(conn, &actor, &state.urls)?,
+        "visibility": settings.visibility,
+        "join_policy": if settings.needs_approval() { "approval" } else { "open" },
+        "rules": settings.rule_list(),
+        "members_count": follows::follower_count(conn, group_id)?,
+        "moderators": moderators,
+    }))
+}
+
+/// `POST /api/hearth/v1/groups`: create a group (staff: admins, moderators, clinicians).
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    FormOrJson(form): FormOrJson<CreateGroup>,
+) -> Result<Json<Value>, Error> {
+    if user.user.role == "member" {
+        return Err(Error::Forbidden(
+            "only clinic staff can create groups".into(),
+        ));
+    }
+    let new = NewGroup {
+        handle: Handle::parse(&form.handle)?,
+        display_name: form.display_name,
+        description: form.description,
+        visibility: form.visibility.parse::<Visibility>()?,
+        join_policy: form.join_policy.parse::<JoinPolicy>()?,
+        owner: Some(user.actor.id),
+        rules: form.rules,
+    };
+    let row = groups::create_group(&state.ctx, new).await?;
+    let s = state.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| group_json(conn, &s, row.id))
+            .await?,
+    ))
+}
+
+/// `GET /api/hearth/v1/groups`: the groups hosted here.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Value>>, Error> {
+    let s = state.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                use crate::db::schema::support_groups;
+                use diesel::prelude::*;
+                let ids: Vec<i64> = support_groups::table
+                    .select(support_groups::actor_id)
+                    .order(support_groups::actor_id.asc())
+                    .load(conn)?;
+                ids.into_iter().map(|id| group_json(conn, &s, id)).collect()
+            })
+            .await?,
+    ))
+}
+
+/// `GET /api/hearth/v1/groups/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let id = id_param(&id)?;
+    let s = state.clone();
+    Ok(Json(
+        state.db.run(move |conn| group_json(conn, &s, id)).await?,
+    ))
+}
+
+/// Body of a settings change.
+#[derive(Debug, Deserialize)]
+pub struct UpdateGroup {
+    display_name: Option<String>,
+    description: Option<String>,
+    visibility: Option<String>,
+    join_policy: Option<String>,
+    rules: Option<Vec<String>>,
+}
+
+/// `PATCH /api/hearth/v1/groups/{id}`: change settings (moderators).
+pub async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    FormOrJson(form): FormOrJson<UpdateGroup>,
+) -> Result<Json<Value>, Error> {
+    let id = id_param(&id)?;
+    let admin = is_admin(&user);
+    let s = state.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let (mut actor, mut settings) =
+                        groups::managed_group(conn, id, &user.actor, admin)?;
+                    if let Some(visibility) = form.visibility {
+                        settings.visibility = visibility.parse::<Visibility>()?.as_str().into();
+                    }
+                    if let Some(policy) = form.join_policy {
+                        settings.join_policy = policy.parse::<JoinPolicy>()?.as_str().into();
+                    }
+                    if let Some(rules) = form.rules {
+                        settings.rules = serde_json::to_string(&rules)
+                            .map_err(|e| Error::Internal(e.to_string()))?;
+                    }
+                    if let Some(name) = form.display_name {
+                        actor.display_name = Some(name);
+                    }
+                    if let Some(description) = form.description {
+                        actor.summary =
+                            Some(crate::service::accounts::plain_text_to_html(&description));
+                    }
+                    actor.manually_approves_followers = settings.needs_approval();
+                    actor.updated_at = chrono::Utc::now().naive_utc();
+                    group_rows::update(conn, &settings)?;
+                    actors::update(conn, &actor)?;
+                    group_json(conn, &s, id)
+                })
+            })
+            .await?,
+    ))
+}
+
+async fn people(
+    state: &AppState,
+    user: CurrentUser,
+    id: &str,
+    accepted: bool,
+) -> Result<Json<Vec<Account>>, Error> {
+    let id = id_param(id)?;
+    let admin = is_admin(&user);
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                groups::managed_group(conn, id, &user.actor, admin)?;
+                Ok(follows::followers(conn, id, accepted)?
+                    .iter()
+                    .map(|(_, a)| Account::from_row(a, &urls))
+                    .collect())
+            })
+            .await?,
+    ))
+}
+
+/// `GET /api/hearth/v1/groups/{id}/members`: moderators only.
+pub async fn members(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    people(&state, user, &id, true).await
+}
+
+/// `GET /api/hearth/v1/groups/{id}/requests`: pending join requests, moderators only.
+pub async fn requests(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    people(&state, user, &id, false).await
+}
+
+async fn decide(
+    state: AppState,
+    user: CurrentUser,
+    group: String,
+    member: String,
+    decision: Decision,
+) -> Result<Json<Value>, Error> {
+    let admin = is_admin(&user);
+    groups::decide(
+        &state.ctx,
+        user.actor,
+        admin,
+        id_param(&group)?,
+        id_param(&member)?,
+        decision,
+    )
+    .await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/hearth/v1/groups/{id}/requests/{account_id}/approve`.
+pub async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    decide(state, user, group, member, Decision::Approve).await
+}
+
+/// `POST /api/hearth/v1/groups/{id}/requests/{account_id}/reject`.
+pub async fn reject(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    decide(state, user, group, member, Decision::Reject).await
+}
+
+/// `DELETE /api/hearth/v1/groups/{id}/members/{account_id}`: remove a member.
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    decide(state, user, group, member, Decision::Remove).await
+}
+
+/// `POST /api/hearth/v1/groups/{id}/bans/{account_id}`: ban (and remove) an account.
+pub async fn ban(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    decide(state, user, group, member, Decision::Ban).await
+}
+
+/// `POST /api/hearth/v1/groups/{id}/moderators/{account_id}`: add a local moderator.
+pub async fn add_moderator(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    set_moderator(state, user, group, member, true).await
+}
+
+/// `DELETE /api/hearth/v1/groups/{id}/moderators/{account_id}`.
+pub async fn remove_moderator(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, member)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    set_moderator(state, user, group, member, false).await
+}
+
+async fn set_moderator(
+    state: AppState,
+    user: CurrentUser,
+    group: String,
+    member: String,
+    add: bool,
+) -> Result<Json<Value>, Error> {
+    let (group, member) = (id_param(&group)?, id_param(&member)?);
+    let admin = is_admin(&user);
+    let s = state.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                groups::managed_group(conn, group, &user.actor, admin)?;
+                let person = actors::by_id(conn, member)?
+                    .filter(|a| {
+                        a.local
+                            && a.actor_kind()
+                                == hearth_federation::protocol::actor::ActorKind::Person
+                    })
+                    .ok_or_else(|| {
+                        Error::Unprocessable("moderators must be local people".into())
+                    })?;
+                if add {
+                    group_rows::add_moderator(conn, group, person.id)?;
+                } else {
+                    group_rows::remove_moderator(conn, group, person.id)?;
+                }
+                group_json(conn, &s, group)
+            })
+            .await?,
+    ))
+}

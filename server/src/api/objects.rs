@@ -1,0 +1,156 @@
+//! ActivityPub objects of posts, and the privacy of members-only groups: their posts and
+//! collections answer only signed fetches from servers where the group has a member (or the
+//! author lives), and 404 to anyone else, so that their existence does not leak.
+
+use super::{ActivityJson, AppState};
+use crate::{
+    Error,
+    db::{AnyConnection, actors, follows, groups, posts},
+    service::posts::post_object,
+};
+use axum::{
+    extract::{FromRequestParts, Path, State},
+    http::{HeaderMap, Method, StatusCode, Uri, request::Parts},
+    response::{IntoResponse, Response},
+};
+
+/// Method, target and headers of a request: what a signature covers.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// The method.
+    pub method: Method,
+    /// The request target.
+    pub uri: Uri,
+    /// All headers.
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+use hearth_federation::protocol::authority;
+
+/// The verified signer's server (`host[:port]`), if the request is signed.
+pub async fn signer_domain(
+    state: &AppState,
+    request: &RequestHead,
+) -> Result<Option<String>, Error> {
+    let data = state.federation.to_request_data();
+    let signer = hearth_federation::signed_fetch::signer(
+        &request.method,
+        &request.uri,
+        &request.headers,
+        &data,
+    )
+    .await?;
+    Ok(signer.map(|s| authority(&s.ap_id)))
+}
+
+/// Whether the server `domain` has an accepted member of `group_id`.
+pub fn domain_has_member(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    domain: &str,
+) -> Result<bool, Error> {
+    Ok(follows::followers(conn, group_id, true)?
+        .iter()
+        .any(|(_, a)| a.domain == domain))
+}
+
+/// `GET /posts/{id}`: a post as an ActivityPub object; 410 once deleted.
+pub async fn post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: RequestHead,
+) -> Result<Response, Error> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::not_found("Record not found"))?;
+    let domain = signer_domain(&state, &request).await.unwrap_or(None);
+    let ctx = state.ctx.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(post) = posts::by_id(conn, id)?.filter(|p| p.local) else {
+                return Ok(None);
+            };
+            if post.is_deleted() {
+                return Ok(Some(Err(post.ap_id)));
+            }
+            let author = actors::by_id(conn, post.author_id)?
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            let allowed = match post.visibility.as_str() {
+                "public" | "unlisted" => true,
+                "members" => match (&domain, post.group_id) {
+                    (Some(domain), Some(group)) => {
+                        *domain == author.domain || domain_has_member(conn, group, domain)?
+                    }
+                    _ => false,
+                },
+                "private" => match &domain {
+                    Some(domain) => follows::followers(conn, author.id, true)?
+                        .iter()
+                        .any(|(_, a)| &a.domain == domain),
+                    None => false,
+                },
+                _ => match &domain {
+                    Some(domain) => {
+                        let mut any = false;
+                        for m in posts::mentions(conn, post.id)? {
+                            any |= actors::by_id(conn, m)?.is_some_and(|a| &a.domain == domain);
+                        }
+                        any
+                    }
+                    None => false,
+                },
+            };
+            if !allowed {
+                return Ok(None);
+            }
+            Ok(Some(Ok(post_object(conn, &ctx, &post)?)))
+        })
+        .await?;
+    match found {
+        None => Err(Error::not_found("Record not found")),
+        Some(Err(ap_id)) => Ok((
+            StatusCode::GONE,
+            ActivityJson::new(
+                serde_json::json!({ "id": ap_id, "type": "Tombstone" }),
+                &request.headers,
+            ),
+        )
+            .into_response()),
+        Some(Ok(object)) => Ok(ActivityJson::new(object, &request.headers).into_response()),
+    }
+}
+
+/// Whether the collections of `group_id` may be shown to this request: always for public
+/// groups; for members-only groups, only to a signed fetch from a member's server.
+pub async fn may_see_group(
+    state: &AppState,
+    group_id: i64,
+    request: &RequestHead,
+) -> Result<bool, Error> {
+    let members_only = state
+        .db
+        .run(move |conn| Ok(groups::by_actor(conn, group_id)?.is_some_and(|g| g.members_only())))
+        .await?;
+    if !members_only {
+        return Ok(true);
+    }
+    let Some(domain) = signer_domain(state, request).await.unwrap_or(None) else {
+        return Ok(false);
+    };
+    state
+        .db
+        .run(move |conn| domain_has_member(conn, group_id, &domain))
+        .await
+}

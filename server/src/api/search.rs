@@ -1,0 +1,98 @@
+//! `GET /api/v2/search`: accounts by handle, resolving remote ones by WebFinger.
+
+use super::{AppState, CurrentUser, entities::Account};
+use crate::{Error, db::actors};
+use activitypub_federation::fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor};
+use axum::{
+    Json,
+    extract::{Query, State},
+};
+use hearth_federation::{FederationData, objects::actor::FederatedActor};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Search parameters.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    q: String,
+    #[serde(default)]
+    resolve: bool,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `GET /api/v2/search?q=@name@domain&resolve=true`: finds an account here, or resolves a
+/// remote one (WebFinger, then a signed fetch of the actor).
+pub async fn search(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Value>, Error> {
+    let mut accounts = Vec::new();
+    if query.kind.as_deref().is_none_or(|k| k == "accounts") {
+        let q = query.q.trim().trim_start_matches('@').to_owned();
+        let found = if q.starts_with("https://") || q.starts_with("http://") {
+            match url::Url::parse(&q) {
+                Ok(url) if query.resolve => ObjectId::<FederatedActor>::from(url)
+                    .dereference(&state.federation.to_request_data())
+                    .await
+                    .ok()
+                    .map(|a| a.ap_id.to_string()),
+                Ok(url) => Some(url.to_string()),
+                Err(_) => None,
+            }
+        } else if let Some((name, domain)) = q.split_once('@') {
+            let (name, domain) = (name.to_owned(), domain.to_ascii_lowercase());
+            let local = domain == state.urls.domain();
+            let (n, d) = (name.clone(), domain.clone());
+            let known = state
+                .db
+                .run(move |conn| {
+                    Ok(if local {
+                        actors::local_by_username(conn, &n, None)?
+                    } else {
+                        actors::by_handle(conn, &n, &d)?
+                    })
+                })
+                .await?;
+            match known {
+                Some(row) => Some(row.ap_id),
+                None if query.resolve && !local => {
+                    webfinger_resolve_actor::<FederationData, FederatedActor>(
+                        &format!("{name}@{domain}"),
+                        &state.federation.to_request_data(),
+                    )
+                    .await
+                    .map_err(|e| tracing::info!(error = %e, "search could not resolve an account"))
+                    .ok()
+                    .map(|a| a.ap_id.to_string())
+                }
+                None => None,
+            }
+        } else {
+            let n = q.clone();
+            state
+                .db
+                .run(move |conn| Ok(actors::local_by_username(conn, &n, None)?))
+                .await?
+                .map(|r| r.ap_id)
+        };
+        if let Some(ap_id) = found {
+            let urls = state.urls.clone();
+            if let Some(account) = state
+                .db
+                .run(move |conn| {
+                    actors::by_ap_id(conn, &ap_id)?
+                        .map(|row| Account::with_counts(conn, &row, &urls))
+                        .transpose()
+                })
+                .await?
+            {
+                accounts.push(account);
+            }
+        }
+    }
+    Ok(Json(
+        json!({ "accounts": accounts, "statuses": [], "hashtags": [] }),
+    ))
+}

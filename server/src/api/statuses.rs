@@ -1,0 +1,204 @@
+//! Mastodon status endpoints: write, read, edit, delete, favourite, thread context.
+
+use super::{AppState, CurrentUser, MaybeUser, entities::Status};
+use crate::{
+    Error,
+    db::posts::{self, PostRow},
+    service::posts::{self as rules, NewStatus},
+};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Body of `POST /api/v1/statuses` (JSON or form).
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    status: Option<String>,
+    visibility: Option<String>,
+    in_reply_to_id: Option<String>,
+    #[serde(default)]
+    spoiler_text: String,
+    #[serde(default)]
+    sensitive: bool,
+    /// Hearth extension: post in this group (its account id).
+    group_id: Option<String>,
+}
+
+fn id_param(raw: &str) -> Result<i64, Error> {
+    raw.parse()
+        .map_err(|_| Error::not_found("Record not found"))
+}
+
+async fn status_of(state: &AppState, post: PostRow, viewer: Option<i64>) -> Result<Status, Error> {
+    let urls = state.urls.clone();
+    state
+        .db
+        .run(move |conn| Status::new(conn, &post, viewer, &urls))
+        .await
+}
+
+/// A post the viewer may see, or 404.
+async fn visible_post(state: &AppState, id: i64, viewer: Option<i64>) -> Result<PostRow, Error> {
+    state
+        .db
+        .run(move |conn| {
+            let post =
+                posts::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+            if rules::can_view(conn, &post, viewer)? {
+                Ok(post)
+            } else {
+                Err(Error::not_found("Record not found"))
+            }
+        })
+        .await
+}
+
+/// `POST /api/v1/statuses`: write a post (in a group by mentioning it or with `group_id`).
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::FormOrJson(form): super::FormOrJson<StatusForm>,
+) -> Result<Json<Status>, Error> {
+    let new = NewStatus {
+        text: form.status.unwrap_or_default(),
+        visibility: form.visibility,
+        in_reply_to_id: form.in_reply_to_id.as_deref().map(id_param).transpose()?,
+        spoiler_text: form.spoiler_text,
+        sensitive: form.sensitive,
+        group_id: form.group_id.as_deref().map(id_param).transpose()?,
+    };
+    let viewer = user.actor.id;
+    let post = rules::create_status(
+        &state.ctx,
+        &state.federation.to_request_data(),
+        user.actor,
+        new,
+    )
+    .await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `GET /api/v1/statuses/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = viewer.id();
+    let post = visible_post(&state, id_param(&id)?, viewer).await?;
+    Ok(Json(status_of(&state, post, viewer).await?))
+}
+
+/// Body of `PUT /api/v1/statuses/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    status: String,
+    #[serde(default)]
+    spoiler_text: String,
+}
+
+/// `PUT /api/v1/statuses/{id}`: edit one's own post.
+pub async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    super::FormOrJson(form): super::FormOrJson<EditForm>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = rules::edit_status(
+        &state.ctx,
+        user.actor,
+        id_param(&id)?,
+        form.status,
+        form.spoiler_text,
+    )
+    .await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `DELETE /api/v1/statuses/{id}`: the author, a moderator of the post's group, or an admin.
+pub async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let is_admin = user.user.role == "admin";
+    let before = visible_post(&state, id_param(&id)?, Some(viewer)).await;
+    let deleted = rules::delete_status(&state.ctx, user.actor, is_admin, id_param(&id)?).await?;
+    // Mastodon answers with the status as it was, so clients can offer "delete and redraft".
+    let shown = before.unwrap_or(deleted);
+    Ok(Json(status_of(&state, shown, Some(viewer)).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/favourite`.
+pub async fn favourite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = rules::set_like(&state.ctx, user.actor, id_param(&id)?, true).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/unfavourite`.
+pub async fn unfavourite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = rules::set_like(&state.ctx, user.actor, id_param(&id)?, false).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `GET /api/v1/statuses/{id}/context`: ancestors and descendants the viewer may see.
+pub async fn context(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let viewer = viewer.id();
+    let post = visible_post(&state, id_param(&id)?, viewer).await?;
+    let urls = state.urls.clone();
+    let (ancestors, descendants) = state
+        .db
+        .run(move |conn| {
+            let mut ancestors = Vec::new();
+            let mut next = post.in_reply_to_id;
+            while let Some(id) = next.take() {
+                let Some(parent) = posts::by_id(conn, id)? else {
+                    break;
+                };
+                next = parent.in_reply_to_id;
+                if rules::can_view(conn, &parent, viewer)? && ancestors.len() < 40 {
+                    ancestors.insert(0, Status::new(conn, &parent, viewer, &urls)?);
+                }
+            }
+            let mut descendants = Vec::new();
+            let mut queue = vec![post.id];
+            while let Some(id) = queue.pop() {
+                for reply in posts::replies(conn, id)? {
+                    if descendants.len() >= 200 {
+                        break;
+                    }
+                    queue.push(reply.id);
+                    if rules::can_view(conn, &reply, viewer)? {
+                        descendants.push(Status::new(conn, &reply, viewer, &urls)?);
+                    }
+                }
+            }
+            descendants.sort_by(|a: &Status, b: &Status| {
+                a.id.len().cmp(&b.id.len()).then(a.id.cmp(&b.id))
+            });
+            Ok((ancestors, descendants))
+        })
+        .await?;
+    Ok(Json(
+        json!({ "ancestors": ancestors, "descendants": descendants }),
+    ))
+}

@@ -1,0 +1,116 @@
+//! The outbox (`deliveries`) and the record of received activity ids.
+
+use super::{
+    AnyConnection,
+    schema::{deliveries, received_activities},
+};
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// One pending delivery of one activity to one inbox.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deliveries)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub activity_ap_id: String,
+    /// The actor whose key signs the request.
+    pub signer_id: i64,
+    pub inbox: String,
+    /// The activity JSON.
+    pub body: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Queues `body` for each inbox, in the caller's transaction.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    activity_ap_id: &str,
+    signer_id: i64,
+    body: &str,
+    inboxes: &[String],
+) -> QueryResult<()> {
+    let now = Utc::now().naive_utc();
+    for inbox in inboxes {
+        diesel::insert_into(deliveries::table)
+            .values(DeliveryRow {
+                id: super::id::new_id(),
+                activity_ap_id: activity_ap_id.to_owned(),
+                signer_id,
+                inbox: inbox.clone(),
+                body: body.to_owned(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deliveries due now, oldest first.
+pub fn due(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<DeliveryRow>> {
+    deliveries::table
+        .filter(deliveries::next_attempt_at.le(Utc::now().naive_utc()))
+        .order(deliveries::id.asc())
+        .limit(limit)
+        .select(DeliveryRow::as_select())
+        .load(conn)
+}
+
+/// Removes a delivery that is done (delivered, or refused for good).
+pub fn finish(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(deliveries::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Schedules another attempt.
+pub fn retry_at(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::next_attempt_at.eq(at),
+            deliveries::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// How many deliveries are pending.
+pub fn pending_count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    deliveries::table.count().get_result(conn)
+}
+
+/// Records an activity id; returns false if it was already received.
+pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool> {
+    let seen: i64 = received_activities::table
+        .filter(received_activities::ap_id.eq(ap_id))
+        .count()
+        .get_result(conn)?;
+    if seen > 0 {
+        return Ok(false);
+    }
+    match diesel::insert_into(received_activities::table)
+        .values((
+            received_activities::ap_id.eq(ap_id),
+            received_activities::received_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

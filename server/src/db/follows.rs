@@ -1,0 +1,145 @@
+//! The `follows` table: people following people, and members of groups.
+
+use super::actors::ActorRow;
+use super::{
+    AnyConnection,
+    schema::{actors, follows},
+};
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// One follow (or membership).
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = follows)]
+pub struct FollowRow {
+    pub id: i64,
+    /// The Follow activity's id.
+    pub ap_id: String,
+    pub follower_id: i64,
+    pub target_id: i64,
+    /// False while the request waits for approval.
+    pub accepted: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The follow of `follower_id` to `target_id`, if any.
+pub fn between(
+    conn: &mut AnyConnection,
+    follower_id: i64,
+    target_id: i64,
+) -> QueryResult<Option<FollowRow>> {
+    follows::table
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::target_id.eq(target_id))
+        .select(FollowRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The follow with this activity id.
+pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<FollowRow>> {
+    follows::table
+        .filter(follows::ap_id.eq(ap_id))
+        .select(FollowRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records a follow, replacing an earlier one between the same two actors.
+pub fn upsert(conn: &mut AnyConnection, row: &FollowRow) -> QueryResult<()> {
+    remove(conn, row.follower_id, row.target_id)?;
+    diesel::insert_into(follows::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks a pending follow accepted.
+pub fn accept(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+    diesel::update(follows::table.find(id))
+        .set((
+            follows::accepted.eq(true),
+            follows::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes the follow between two actors; returns whether there was one.
+pub fn remove(conn: &mut AnyConnection, follower_id: i64, target_id: i64) -> QueryResult<bool> {
+    diesel::delete(
+        follows::table
+            .filter(follows::follower_id.eq(follower_id))
+            .filter(follows::target_id.eq(target_id)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Followers of `target_id` (accepted ones, or pending requests), oldest first.
+pub fn followers(
+    conn: &mut AnyConnection,
+    target_id: i64,
+    accepted: bool,
+) -> QueryResult<Vec<(FollowRow, ActorRow)>> {
+    follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target_id))
+        .filter(follows::accepted.eq(accepted))
+        .order(follows::id.asc())
+        .select((FollowRow::as_select(), ActorRow::as_select()))
+        .load(conn)
+}
+
+/// How many accepted followers `target_id` has.
+pub fn follower_count(conn: &mut AnyConnection, target_id: i64) -> QueryResult<i64> {
+    follows::table
+        .filter(follows::target_id.eq(target_id))
+        .filter(follows::accepted.eq(true))
+        .count()
+        .get_result(conn)
+}
+
+/// How many actors `follower_id` follows (accepted).
+pub fn following_count(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<i64> {
+    follows::table
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::accepted.eq(true))
+        .count()
+        .get_result(conn)
+}
+
+/// Ids of the actors `follower_id` follows (accepted).
+pub fn followed_ids(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<Vec<i64>> {
+    follows::table
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::accepted.eq(true))
+        .select(follows::target_id)
+        .load(conn)
+}
+
+/// A new follow row.
+pub fn new_row(ap_id: String, follower_id: i64, target_id: i64, accepted: bool) -> FollowRow {
+    let now = Utc::now().naive_utc();
+    FollowRow {
+        id: super::id::new_id(),
+        ap_id,
+        follower_id,
+        target_id,
+        accepted,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// How many local actors follow `target_id` (accepted).
+pub fn follower_count_local(conn: &mut AnyConnection, target_id: i64) -> QueryResult<i64> {
+    follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target_id))
+        .filter(follows::accepted.eq(true))
+        .filter(actors::local.eq(true))
+        .count()
+        .get_result(conn)
+}

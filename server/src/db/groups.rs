@@ -1,0 +1,149 @@
+//! Local support groups: settings, moderators, bans.
+
+use super::{
+    AnyConnection,
+    schema::{group_bans, group_moderators, support_groups},
+};
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// One local support group's settings.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = support_groups)]
+pub struct GroupRow {
+    pub actor_id: i64,
+    /// `public` or `members_only`.
+    pub visibility: String,
+    /// `open` or `approval`.
+    pub join_policy: String,
+    pub created_at: NaiveDateTime,
+    pub owner_id: Option<i64>,
+    /// JSON array of strings.
+    pub rules: String,
+}
+
+impl GroupRow {
+    /// Whether only members may see the group's posts.
+    pub fn members_only(&self) -> bool {
+        self.visibility == "members_only"
+    }
+
+    /// Whether joining needs a moderator's approval.
+    pub fn needs_approval(&self) -> bool {
+        self.members_only() || self.join_policy == "approval"
+    }
+
+    /// The rules as a list.
+    pub fn rule_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.rules).unwrap_or_default()
+    }
+}
+
+/// Inserts a group row.
+pub fn insert(conn: &mut AnyConnection, row: &GroupRow) -> QueryResult<()> {
+    diesel::insert_into(support_groups::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Saves changed settings.
+pub fn update(conn: &mut AnyConnection, row: &GroupRow) -> QueryResult<()> {
+    diesel::update(support_groups::table.find(row.actor_id))
+        .set(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The settings of a local group.
+pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<GroupRow>> {
+    support_groups::table
+        .find(actor_id)
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether `actor_id` moderates the group (its owner counts).
+pub fn is_moderator(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<bool> {
+    let owner = by_actor(conn, group_id)?.and_then(|g| g.owner_id) == Some(actor_id);
+    if owner {
+        return Ok(true);
+    }
+    let count: i64 = group_moderators::table
+        .filter(group_moderators::group_id.eq(group_id))
+        .filter(group_moderators::actor_id.eq(actor_id))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Makes `actor_id` a moderator (idempotent).
+pub fn add_moderator(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<()> {
+    if is_moderator(conn, group_id, actor_id)? {
+        return Ok(());
+    }
+    diesel::insert_into(group_moderators::table)
+        .values((
+            group_moderators::group_id.eq(group_id),
+            group_moderators::actor_id.eq(actor_id),
+            group_moderators::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a moderator.
+pub fn remove_moderator(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<()> {
+    diesel::delete(
+        group_moderators::table
+            .filter(group_moderators::group_id.eq(group_id))
+            .filter(group_moderators::actor_id.eq(actor_id)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// The moderators' actor ids (owner first when set).
+pub fn moderators(conn: &mut AnyConnection, group_id: i64) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> = by_actor(conn, group_id)?
+        .and_then(|g| g.owner_id)
+        .into_iter()
+        .collect();
+    let others: Vec<i64> = group_moderators::table
+        .filter(group_moderators::group_id.eq(group_id))
+        .select(group_moderators::actor_id)
+        .load(conn)?;
+    ids.extend(
+        others
+            .into_iter()
+            .filter(|id| !ids.contains(id))
+            .collect::<Vec<_>>(),
+    );
+    Ok(ids)
+}
+
+/// Whether `actor_id` is banned from the group.
+pub fn is_banned(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<bool> {
+    let count: i64 = group_bans::table
+        .filter(group_bans::group_id.eq(group_id))
+        .filter(group_bans::actor_id.eq(actor_id))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Bans `actor_id` (idempotent).
+pub fn ban(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<()> {
+    if is_banned(conn, group_id, actor_id)? {
+        return Ok(());
+    }
+    diesel::insert_into(group_bans::table)
+        .values((
+            group_bans::group_id.eq(group_id),
+            group_bans::actor_id.eq(actor_id),
+            group_bans::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

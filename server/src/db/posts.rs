@@ -1,0 +1,339 @@
+//! Posts, their mentions and their likes.
+
+use super::{
+    AnyConnection,
+    schema::{likes, post_mentions, posts},
+};
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// One post.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = posts, treat_none_as_null = true)]
+pub struct PostRow {
+    pub id: i64,
+    pub ap_id: String,
+    /// `Note` or `Page` (a Lemmy post with a title).
+    pub kind: String,
+    pub author_id: i64,
+    pub group_id: Option<i64>,
+    pub in_reply_to_ap_id: Option<String>,
+    pub in_reply_to_id: Option<i64>,
+    /// Title (Lemmy posts).
+    pub name: Option<String>,
+    /// Sanitised HTML.
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    /// `public`, `unlisted`, `private`, `direct` or `members`.
+    pub visibility: String,
+    pub url: Option<String>,
+    pub local: bool,
+    pub published_at: NaiveDateTime,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+impl PostRow {
+    /// Whether the post was deleted (it then answers 410 Gone).
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// Inserts a post.
+pub fn insert(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
+    diesel::insert_into(posts::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Saves an edited post.
+pub fn update(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
+    diesel::update(posts::table.find(row.id))
+        .set(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The post with this ActivityPub id.
+pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<PostRow>> {
+    posts::table
+        .filter(posts::ap_id.eq(ap_id))
+        .select(PostRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The post with this row id.
+pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<PostRow>> {
+    posts::table
+        .find(id)
+        .select(PostRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a post deleted and empties it.
+pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+    diesel::update(posts::table.find(id))
+        .set((
+            posts::deleted_at.eq(Some(Utc::now().naive_utc())),
+            posts::content.eq(""),
+            posts::name.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::delete(likes::table.filter(likes::post_id.eq(id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Replies that arrived before their parent: link them now.
+pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
+    diesel::update(posts::table.filter(posts::in_reply_to_ap_id.eq(&parent.ap_id)))
+        .set(posts::in_reply_to_id.eq(Some(parent.id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records who a post mentions.
+pub fn add_mentions(conn: &mut AnyConnection, post_id: i64, actor_ids: &[i64]) -> QueryResult<()> {
+    for actor_id in actor_ids {
+        let exists: i64 = post_mentions::table
+            .filter(post_mentions::post_id.eq(post_id))
+            .filter(post_mentions::actor_id.eq(actor_id))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            diesel::insert_into(post_mentions::table)
+                .values((
+                    post_mentions::post_id.eq(post_id),
+                    post_mentions::actor_id.eq(actor_id),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Actor ids a post mentions.
+pub fn mentions(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<i64>> {
+    post_mentions::table
+        .filter(post_mentions::post_id.eq(post_id))
+        .select(post_mentions::actor_id)
+        .load(conn)
+}
+
+/// Records a like; returns false if the actor already liked the post.
+pub fn like(
+    conn: &mut AnyConnection,
+    ap_id: &str,
+    actor_id: i64,
+    post_id: i64,
+) -> QueryResult<bool> {
+    let exists: i64 = likes::table
+        .filter(likes::actor_id.eq(actor_id))
+        .filter(likes::post_id.eq(post_id))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(likes::table)
+        .values((
+            likes::id.eq(super::id::new_id()),
+            likes::ap_id.eq(ap_id),
+            likes::actor_id.eq(actor_id),
+            likes::post_id.eq(post_id),
+            likes::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(|_| true)
+}
+
+/// The like of `actor_id` on `post_id`: its activity id.
+pub fn like_of(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    post_id: i64,
+) -> QueryResult<Option<String>> {
+    likes::table
+        .filter(likes::actor_id.eq(actor_id))
+        .filter(likes::post_id.eq(post_id))
+        .select(likes::ap_id)
+        .first(conn)
+        .optional()
+}
+
+/// Removes a like by activity id, or by actor and post; returns the post id if one was removed.
+pub fn unlike(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    ap_id: Option<&str>,
+    post_id: Option<i64>,
+) -> QueryResult<bool> {
+    let mut query = diesel::delete(likes::table)
+        .filter(likes::actor_id.eq(actor_id))
+        .into_boxed();
+    if let Some(ap_id) = ap_id {
+        query = query.filter(likes::ap_id.eq(ap_id.to_owned()));
+    }
+    if let Some(post_id) = post_id {
+        query = query.filter(likes::post_id.eq(post_id));
+    }
+    query.execute(conn).map(|n| n > 0)
+}
+
+/// How many likes a post has.
+pub fn like_count(conn: &mut AnyConnection, post_id: i64) -> QueryResult<i64> {
+    likes::table
+        .filter(likes::post_id.eq(post_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Replies to a post (not deleted), oldest first.
+pub fn replies(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<PostRow>> {
+    posts::table
+        .filter(posts::in_reply_to_id.eq(post_id))
+        .filter(posts::deleted_at.is_null())
+        .order(posts::id.asc())
+        .select(PostRow::as_select())
+        .load(conn)
+}
+
+/// How many replies a post has.
+pub fn reply_count(conn: &mut AnyConnection, post_id: i64) -> QueryResult<i64> {
+    posts::table
+        .filter(posts::in_reply_to_id.eq(post_id))
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// How many posts an author has (not deleted).
+pub fn count_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
+    posts::table
+        .filter(posts::author_id.eq(author_id))
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// How many local posts exist (for NodeInfo).
+pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
+    posts::table
+        .filter(posts::local.eq(true))
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or mentioning
+/// `viewer`; newest first, within the id bounds given.
+pub fn timeline(
+    conn: &mut AnyConnection,
+    authors: &[i64],
+    groups: &[i64],
+    mentioned: &[i64],
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
+    let mut query = posts::table
+        .filter(posts::deleted_at.is_null())
+        .filter(
+            posts::author_id
+                .eq_any(authors.to_vec())
+                .or(posts::group_id.eq_any(groups.to_vec()))
+                .or(posts::id.eq_any(mentioned.to_vec())),
+        )
+        .select(PostRow::as_select())
+        .into_boxed();
+    if let Some(max_id) = bounds.max_id {
+        query = query.filter(posts::id.lt(max_id));
+    }
+    if let Some(since_id) = bounds.since_id {
+        query = query.filter(posts::id.gt(since_id));
+    }
+    if let Some(min_id) = bounds.min_id {
+        // min_id pages forward from the oldest: ascending, then reversed by the caller.
+        return query
+            .filter(posts::id.gt(min_id))
+            .order(posts::id.asc())
+            .limit(bounds.limit)
+            .load(conn)
+            .map(|mut v| {
+                v.reverse();
+                v
+            });
+    }
+    query.order(posts::id.desc()).limit(bounds.limit).load(conn)
+}
+
+/// Posts (ids) mentioning `actor_id`.
+pub fn mentioning(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Vec<i64>> {
+    post_mentions::table
+        .filter(post_mentions::actor_id.eq(actor_id))
+        .select(post_mentions::post_id)
+        .load(conn)
+}
+
+/// Posts by an author, newest first.
+pub fn by_author(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
+    timeline(conn, &[author_id], &[], &[], bounds)
+}
+
+/// Mastodon-style page bounds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Page {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// A fresh post row with a new id.
+pub fn new_row(
+    ap_id: String,
+    kind: &str,
+    author_id: i64,
+    content: String,
+    visibility: &str,
+    local: bool,
+) -> PostRow {
+    let now = Utc::now().naive_utc();
+    PostRow {
+        id: super::id::new_id(),
+        ap_id,
+        kind: kind.into(),
+        author_id,
+        group_id: None,
+        in_reply_to_ap_id: None,
+        in_reply_to_id: None,
+        name: None,
+        content,
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility: visibility.into(),
+        url: None,
+        local,
+        published_at: now,
+        edited_at: None,
+        deleted_at: None,
+        created_at: now,
+    }
+}
+
+/// How many posts a group has (not deleted).
+pub fn count_in_group(conn: &mut AnyConnection, group_id: i64) -> QueryResult<i64> {
+    posts::table
+        .filter(posts::group_id.eq(group_id))
+        .filter(posts::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,200 @@
+//! Post bodies: HTML from anywhere is sanitised to a small safe subset; plain text from the
+//! client API is escaped and its links, mentions and hashtags are rendered.
+
+use std::{collections::HashSet, sync::LazyLock};
+
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .add_tags([
+            "p",
+            "br",
+            "a",
+            "span",
+            "strong",
+            "em",
+            "b",
+            "i",
+            "u",
+            "s",
+            "del",
+            "blockquote",
+            "code",
+            "pre",
+            "ul",
+            "ol",
+            "li",
+        ])
+        .add_tag_attributes("a", ["href", "class"])
+        .add_tag_attributes("span", ["class"])
+        .url_schemes(HashSet::from(["http", "https"]))
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .allowed_classes(std::collections::HashMap::from([
+            ("a", HashSet::from(["mention", "hashtag", "u-url"])),
+            ("span", HashSet::from(["h-card", "invisible", "ellipsis"])),
+        ]));
+    builder
+});
+
+/// Keeps only safe HTML: no scripts, styles, images (tracking), iframes or event handlers.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A mention found in plain text: `@name` or `@name@domain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MentionText {
+    /// The handle.
+    pub name: String,
+    /// The domain, if given.
+    pub domain: Option<String>,
+}
+
+/// The mentions written in plain text.
+pub fn mentions_in(text: &str) -> Vec<MentionText> {
+    let mut found = Vec::new();
+    for word in text.split_whitespace() {
+        if let Some(mention) = parse_mention(word) {
+            if !found.contains(&mention) {
+                found.push(mention);
+            }
+        }
+    }
+    found
+}
+
+fn parse_mention(word: &str) -> Option<MentionText> {
+    let word =
+        word.trim_end_matches(|c: char| matches!(c, '.' | ',' | ':' | ';' | '!' | '?' | ')'));
+    let rest = word.strip_prefix('@')?;
+    let (name, domain) = match rest.split_once('@') {
+        Some((name, domain)) => (name, Some(domain)),
+        None => (rest, None),
+    };
+    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let domain_ok = domain.is_none_or(|d| {
+        !d.is_empty()
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    });
+    (name_ok && domain_ok).then(|| MentionText {
+        name: name.to_ascii_lowercase(),
+        domain: domain.map(str::to_ascii_lowercase),
+    })
+}
+
+/// Renders plain text as HTML paragraphs: escaped, with links, resolved mentions (`resolve`
+/// gives the profile URL of a mention it knows) and hashtags.
+pub fn render_plain(text: &str, resolve: impl Fn(&MentionText) -> Option<String>) -> String {
+    text.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|paragraph| {
+            let lines: Vec<String> = paragraph
+                .lines()
+                .map(|line| {
+                    line.split(' ')
+                        .map(|word| render_word(word, &resolve))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
+}
+
+fn render_word(word: &str, resolve: &impl Fn(&MentionText) -> Option<String>) -> String {
+    if (word.starts_with("https://") || word.starts_with("http://"))
+        && url::Url::parse(word).is_ok()
+    {
+        let href = escape(word);
+        return format!("<a href=\"{href}\" rel=\"nofollow noopener noreferrer\">{href}</a>");
+    }
+    if let Some(mention) = parse_mention(word)
+        && let Some(href) = resolve(&mention)
+    {
+        return format!(
+            "<span class=\"h-card\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span>",
+            escape(&href),
+            escape(&mention.name)
+        );
+    }
+    if let Some(tag) = word.strip_prefix('#')
+        && !tag.is_empty()
+        && tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return format!(
+            "<a href=\"/tags/{0}\" class=\"mention hashtag\" rel=\"tag\">#<span>{0}</span></a>",
+            escape(tag)
+        );
+    }
+    escape(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_html_is_reduced_to_a_safe_subset() {
+        let dirty = r#"<p onclick="x()">Hi <script>alert(1)</script><img src="https://t.example/pixel.gif"><a href="javascript:alert(1)">x</a><a href="https://ok.example" class="mention evil">ok</a><iframe src="https://e.example"></iframe><b style="color:red">b</b></p>"#;
+        let clean = sanitize(dirty);
+        for banned in [
+            "script",
+            "onclick",
+            "img",
+            "javascript",
+            "iframe",
+            "style",
+            "evil",
+        ] {
+            assert!(!clean.contains(banned), "{banned} survived: {clean}");
+        }
+        assert!(clean.contains(r#"<a href="https://ok.example" class="mention" rel="nofollow noopener noreferrer">ok</a>"#), "{clean}");
+        assert!(clean.contains("<b>b</b>"));
+    }
+
+    #[test]
+    fn plain_text_is_escaped_and_linked() {
+        let html = render_plain(
+            "Hi @ana and @bob@b.example <3 #t1d\nsee https://clinic.example/x?a=1&b=2\n\nBye",
+            |m| (m.name == "ana").then(|| "https://a.example/@ana".to_owned()),
+        );
+        assert!(
+            html.starts_with("<p>Hi <span class=\"h-card\"><a href=\"https://a.example/@ana\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("@bob@b.example &lt;3"),
+            "unknown mentions stay text: {html}"
+        );
+        assert!(html.contains("class=\"mention hashtag\""), "{html}");
+        assert!(
+            html.contains("<br>see <a href=\"https://clinic.example/x?a=1&amp;b=2\""),
+            "{html}"
+        );
+        assert!(html.ends_with("<p>Bye</p>"), "{html}");
+        assert_eq!(
+            mentions_in("@ana, @bob@b.example! @ana"),
+            vec![
+                MentionText {
+                    name: "ana".into(),
+                    domain: None
+                },
+                MentionText {
+                    name: "bob".into(),
+                    domain: Some("b.example".into())
+                },
+            ]
+        );
+    }
+}

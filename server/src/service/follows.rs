@@ -1,0 +1,231 @@
+//! Following people and joining groups, local or remote, from the client API.
+
+use super::{
+    Context,
+    delivery::inboxes,
+    groups::{self, JoinOutcome},
+};
+use crate::{
+    Error,
+    db::{
+        actors::{self, ActorRow},
+        follows, groups as group_rows,
+    },
+};
+use diesel::Connection;
+use hearth_federation::{activities::builders, protocol::actor::ActorKind};
+
+/// Where a follow stands after a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowState {
+    /// Following (or a member).
+    Following,
+    /// Waiting for approval (a locked account, an approval group, or a remote answer).
+    Requested,
+    /// Refused.
+    Refused,
+}
+
+/// `follower` (a local person) follows `target_id`: a person, or a group to join.
+pub async fn follow(
+    ctx: &Context,
+    follower: ActorRow,
+    target_id: i64,
+) -> Result<FollowState, Error> {
+    let ctx2 = ctx.clone();
+    let state = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let target = actors::by_id(conn, target_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                if target.id == follower.id {
+                    return Err(Error::Unprocessable("you cannot follow yourself".into()));
+                }
+                if let Some(existing) = follows::between(conn, follower.id, target.id)? {
+                    return Ok(if existing.accepted {
+                        FollowState::Following
+                    } else {
+                        FollowState::Requested
+                    });
+                }
+                let follow_id = ctx2.activity_id("follow");
+                if target.local && target.actor_kind() == ActorKind::Group {
+                    return Ok(
+                        match groups::request_join(
+                            conn,
+                            &ctx2,
+                            &target,
+                            &follower,
+                            follow_id.as_str(),
+                        )? {
+                            JoinOutcome::Joined => FollowState::Following,
+                            JoinOutcome::Pending => FollowState::Requested,
+                            JoinOutcome::Rejected => FollowState::Refused,
+                        },
+                    );
+                }
+                if target.local {
+                    let accepted = !target.manually_approves_followers;
+                    follows::upsert(
+                        conn,
+                        &follows::new_row(follow_id.to_string(), follower.id, target.id, accepted),
+                    )?;
+                    return Ok(if accepted {
+                        FollowState::Following
+                    } else {
+                        FollowState::Requested
+                    });
+                }
+                // A remote person or group: ask, and wait for their Accept.
+                follows::upsert(
+                    conn,
+                    &follows::new_row(follow_id.to_string(), follower.id, target.id, false),
+                )?;
+                let activity =
+                    builders::follow(&follow_id, &parse(&follower.ap_id)?, &parse(&target.ap_id)?);
+                Context::enqueue(conn, follower.id, &activity, &[target.inbox.clone()])?;
+                Ok(FollowState::Requested)
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(state)
+}
+
+/// `follower` stops following (or leaves) `target_id`.
+pub async fn unfollow(ctx: &Context, follower: ActorRow, target_id: i64) -> Result<(), Error> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let target = actors::by_id(conn, target_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                let Some(existing) = follows::between(conn, follower.id, target.id)? else {
+                    return Ok(());
+                };
+                follows::remove(conn, follower.id, target.id)?;
+                if !target.local {
+                    let follow = groups::follow_json(&existing, &follower, &target)?;
+                    let undo = builders::undo(
+                        &ctx2.activity_id("undo"),
+                        &parse(&follower.ap_id)?,
+                        &follow,
+                    );
+                    Context::enqueue(
+                        conn,
+                        follower.id,
+                        &undo,
+                        &inboxes(std::slice::from_ref(&target)),
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(())
+}
+
+/// Pending follow requests to a local person (their own) or to groups they moderate.
+pub async fn pending_requests(
+    ctx: &Context,
+    person: &ActorRow,
+) -> Result<Vec<(i64, ActorRow)>, Error> {
+    let person_id = person.id;
+    ctx.db
+        .run(move |conn| {
+            let mut requests: Vec<(i64, ActorRow)> = follows::followers(conn, person_id, false)?
+                .into_iter()
+                .map(|(_, a)| (person_id, a))
+                .collect();
+            for group_id in moderated_groups(conn, person_id)? {
+                requests.extend(
+                    follows::followers(conn, group_id, false)?
+                        .into_iter()
+                        .map(|(_, a)| (group_id, a)),
+                );
+            }
+            Ok(requests)
+        })
+        .await
+}
+
+fn moderated_groups(
+    conn: &mut crate::db::AnyConnection,
+    person_id: i64,
+) -> Result<Vec<i64>, Error> {
+    use crate::db::schema::{group_moderators, support_groups};
+    use diesel::prelude::*;
+    let mut ids: Vec<i64> = support_groups::table
+        .filter(support_groups::owner_id.eq(person_id))
+        .select(support_groups::actor_id)
+        .load(conn)?;
+    let moderated: Vec<i64> = group_moderators::table
+        .filter(group_moderators::actor_id.eq(person_id))
+        .select(group_moderators::group_id)
+        .load(conn)?;
+    ids.extend(
+        moderated
+            .into_iter()
+            .filter(|id| !ids.contains(id))
+            .collect::<Vec<_>>(),
+    );
+    Ok(ids)
+}
+
+/// Authorizes or rejects a request to `person` or to a group they moderate, from `requester_id`.
+pub async fn answer_request(
+    ctx: &Context,
+    person: ActorRow,
+    requester_id: i64,
+    accept: bool,
+) -> Result<(), Error> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let requester = actors::by_id(conn, requester_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                let mut targets = vec![person.id];
+                targets.extend(moderated_groups(conn, person.id)?);
+                for target_id in targets {
+                    let Some(follow) =
+                        follows::between(conn, requester.id, target_id)?.filter(|f| !f.accepted)
+                    else {
+                        continue;
+                    };
+                    let target = actors::by_id(conn, target_id)?
+                        .ok_or_else(|| Error::not_found("Record not found"))?;
+                    if accept {
+                        follows::accept(conn, follow.id)?;
+                        groups::answer(conn, &ctx2, &target, &requester, &follow, "Accept")?;
+                    } else {
+                        follows::remove(conn, requester.id, target_id)?;
+                        groups::answer(conn, &ctx2, &target, &requester, &follow, "Reject")?;
+                    }
+                    return Ok(());
+                }
+                Err(Error::not_found("no pending request from this account"))
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(())
+}
+
+/// Whether `person_id` is a member of (follows, accepted) `group_id`, or moderates it.
+pub fn is_member(
+    conn: &mut crate::db::AnyConnection,
+    person_id: i64,
+    group_id: i64,
+) -> Result<bool, Error> {
+    Ok(
+        follows::between(conn, person_id, group_id)?.is_some_and(|f| f.accepted)
+            || group_rows::is_moderator(conn, group_id, person_id)?,
+    )
+}
+
+fn parse(s: &str) -> Result<url::Url, Error> {
+    url::Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
+}

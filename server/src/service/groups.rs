@@ -1,0 +1,329 @@
+//! Support groups: creation, settings, membership (FEP-1b12: joining is following the group),
+//! moderation.
+
+use super::{
+    Context,
+    accounts::{Handle, local_actor, plain_text_to_html},
+    delivery::inboxes,
+};
+use crate::{
+    Error,
+    db::{
+        AnyConnection,
+        actors::{self, ActorRow},
+        follows::{self, FollowRow},
+        groups::{self, GroupRow},
+    },
+};
+use diesel::Connection;
+use hearth_federation::{activities::builders, keys::KeyPair, protocol::actor::ActorKind};
+use serde_json::Value;
+use std::str::FromStr;
+
+/// Who can see a group's posts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Anyone.
+    Public,
+    /// Members only, on any instance; its posts are never addressed to the public.
+    MembersOnly,
+}
+
+impl FromStr for Visibility {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "public" => Ok(Self::Public),
+            "members_only" | "members-only" => Ok(Self::MembersOnly),
+            other => Err(Error::Unprocessable(format!(
+                "unknown visibility {other:?}: use public or members_only"
+            ))),
+        }
+    }
+}
+
+impl Visibility {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::MembersOnly => "members_only",
+        }
+    }
+}
+
+/// How people join a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinPolicy {
+    /// Anyone not banned joins at once.
+    Open,
+    /// A moderator approves each request.
+    Approval,
+}
+
+impl FromStr for JoinPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "open" => Ok(Self::Open),
+            "approval" => Ok(Self::Approval),
+            other => Err(Error::Unprocessable(format!(
+                "unknown join policy {other:?}: use open or approval"
+            ))),
+        }
+    }
+}
+
+impl JoinPolicy {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Approval => "approval",
+        }
+    }
+}
+
+/// A new support group.
+#[derive(Debug)]
+pub struct NewGroup {
+    /// Handle.
+    pub handle: Handle,
+    /// Display name.
+    pub display_name: String,
+    /// Plain-text description.
+    pub description: String,
+    /// Public or members-only.
+    pub visibility: Visibility,
+    /// Open or by approval (members-only groups always need approval).
+    pub join_policy: JoinPolicy,
+    /// The local person who owns it, if any.
+    pub owner: Option<i64>,
+    /// Short rules.
+    pub rules: Vec<String>,
+}
+
+/// Creates a local support group with a fresh key pair. Returns the actor row.
+pub async fn create_group(ctx: &Context, new: NewGroup) -> Result<ActorRow, Error> {
+    let keys = tokio::task::spawn_blocking(KeyPair::generate).await??;
+    let summary =
+        (!new.description.trim().is_empty()).then(|| plain_text_to_html(&new.description));
+    let join_policy = if new.visibility == Visibility::MembersOnly {
+        JoinPolicy::Approval
+    } else {
+        new.join_policy
+    };
+    let actor = local_actor(
+        &ctx.urls,
+        ActorKind::Group,
+        &new.handle,
+        keys,
+        Some(new.display_name),
+        summary,
+        join_policy == JoinPolicy::Approval,
+    );
+    let row = ActorRow::new(&actor);
+    let group = GroupRow {
+        actor_id: row.id,
+        visibility: new.visibility.as_str().into(),
+        join_policy: join_policy.as_str().into(),
+        created_at: row.created_at,
+        owner_id: new.owner,
+        rules: serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into()),
+    };
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                actors::insert(conn, &row).map_err(|e| {
+                    crate::db::unique_violation(
+                        e,
+                        "this handle is already taken by a person or a group",
+                    )
+                })?;
+                groups::insert(conn, &group)?;
+                Ok(row)
+            })
+        })
+        .await
+}
+
+/// What became of a request to join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// Member now.
+    Joined,
+    /// Waiting for a moderator.
+    Pending,
+    /// Refused (banned).
+    Rejected,
+}
+
+/// The Follow activity of a stored follow, as it is embedded in an Accept or Reject.
+pub fn follow_json(
+    follow: &FollowRow,
+    follower: &ActorRow,
+    target: &ActorRow,
+) -> Result<Value, Error> {
+    let parse =
+        |s: &str| url::Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")));
+    Ok(builders::follow(
+        &parse(&follow.ap_id)?,
+        &parse(&follower.ap_id)?,
+        &parse(&target.ap_id)?,
+    ))
+}
+
+/// A follower asks to join a local group: banned people are rejected, approval groups keep
+/// the request pending, open groups accept at once. The follow and the answer to a remote
+/// follower are written together.
+pub fn request_join(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    follower: &ActorRow,
+    follow_ap_id: &str,
+) -> Result<JoinOutcome, Error> {
+    let settings =
+        groups::by_actor(conn, group.id)?.ok_or_else(|| Error::not_found("no such group"))?;
+    let row = follows::new_row(follow_ap_id.to_owned(), follower.id, group.id, false);
+    if groups::is_banned(conn, group.id, follower.id)? {
+        answer(conn, ctx, group, follower, &row, "Reject")?;
+        follows::remove(conn, follower.id, group.id)?;
+        return Ok(JoinOutcome::Rejected);
+    }
+    let already = follows::between(conn, follower.id, group.id)?;
+    if let Some(existing) = already.filter(|f| f.accepted) {
+        // A repeated Follow: answer again, keep the membership.
+        answer(
+            conn,
+            ctx,
+            group,
+            follower,
+            &FollowRow {
+                ap_id: follow_ap_id.to_owned(),
+                ..existing
+            },
+            "Accept",
+        )?;
+        return Ok(JoinOutcome::Joined);
+    }
+    if settings.needs_approval() && !groups::is_moderator(conn, group.id, follower.id)? {
+        follows::upsert(conn, &row)?;
+        return Ok(JoinOutcome::Pending);
+    }
+    let row = FollowRow {
+        accepted: true,
+        ..row
+    };
+    follows::upsert(conn, &row)?;
+    answer(conn, ctx, group, follower, &row, "Accept")?;
+    Ok(JoinOutcome::Joined)
+}
+
+/// Sends an Accept or Reject of `follow` to a remote follower (local ones need no message).
+pub fn answer(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    target: &ActorRow,
+    follower: &ActorRow,
+    follow: &FollowRow,
+    kind: &str,
+) -> Result<(), Error> {
+    if follower.local {
+        return Ok(());
+    }
+    let embedded = follow_json(follow, follower, target)?;
+    let id = ctx.activity_id(&kind.to_ascii_lowercase());
+    let actor = url::Url::parse(&target.ap_id).map_err(|e| Error::Internal(e.to_string()))?;
+    let activity = if kind == "Accept" {
+        builders::accept(&id, &actor, &embedded)
+    } else {
+        builders::reject(&id, &actor, &embedded)
+    };
+    Context::enqueue(
+        conn,
+        target.id,
+        &activity,
+        &inboxes(std::slice::from_ref(follower)),
+    )
+}
+
+/// Loads a local group with its settings, checking that `moderator` may manage it.
+pub fn managed_group(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    moderator: &ActorRow,
+    is_admin: bool,
+) -> Result<(ActorRow, GroupRow), Error> {
+    let group = actors::by_id(conn, group_id)?
+        .filter(|a| a.local && a.actor_kind() == ActorKind::Group)
+        .ok_or_else(|| Error::not_found("Record not found"))?;
+    let settings =
+        groups::by_actor(conn, group.id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+    if !is_admin && !groups::is_moderator(conn, group.id, moderator.id)? {
+        return Err(Error::Forbidden(
+            "only the group's moderators may do this".into(),
+        ));
+    }
+    Ok((group, settings))
+}
+
+/// A moderator's decision on a member or a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Let a pending request in.
+    Approve,
+    /// Turn a pending request down.
+    Reject,
+    /// Remove a member (they may ask again).
+    Remove,
+    /// Remove and refuse for good.
+    Ban,
+}
+
+/// Applies a moderator's decision about `member_id` in a local group.
+pub async fn decide(
+    ctx: &Context,
+    moderator: ActorRow,
+    is_admin: bool,
+    group_id: i64,
+    member_id: i64,
+    decision: Decision,
+) -> Result<(), Error> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let (group, _) = managed_group(conn, group_id, &moderator, is_admin)?;
+                let member = actors::by_id(conn, member_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                let follow = follows::between(conn, member.id, group.id)?;
+                match decision {
+                    Decision::Approve => {
+                        let follow = follow
+                            .filter(|f| !f.accepted)
+                            .ok_or_else(|| Error::not_found("no pending request"))?;
+                        follows::accept(conn, follow.id)?;
+                        answer(conn, &ctx2, &group, &member, &follow, "Accept")?;
+                    }
+                    Decision::Reject | Decision::Remove => {
+                        let follow =
+                            follow.ok_or_else(|| Error::not_found("not a member or request"))?;
+                        follows::remove(conn, member.id, group.id)?;
+                        answer(conn, &ctx2, &group, &member, &follow, "Reject")?;
+                    }
+                    Decision::Ban => {
+                        groups::ban(conn, group.id, member.id)?;
+                        if let Some(follow) = follow {
+                            follows::remove(conn, member.id, group.id)?;
+                            answer(conn, &ctx2, &group, &member, &follow, "Reject")?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(())
+}

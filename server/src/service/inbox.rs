@@ -1,0 +1,483 @@
+//! Acting on incoming activities, after the federation side verified them.
+//!
+//! Everything an activity changes, and everything it makes this instance send, is written in
+//! one transaction that also records the activity's id, so a redelivered activity takes
+//! effect once.
+
+use super::{Context, groups, posts as post_rules};
+use crate::{
+    Error,
+    db::{
+        AnyConnection,
+        actors::{self, ActorRow},
+        deliveries, follows, groups as group_rows,
+        posts::{self, PostRow},
+    },
+};
+use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
+use diesel::Connection;
+use hearth_federation::{
+    FederationData,
+    activities::{FollowRef, Incoming, builders, fetch_post},
+    objects::actor::FederatedActor,
+    protocol::{
+        actor::ActorKind,
+        post::{PostObject, is_public},
+    },
+};
+use url::Url;
+
+/// How many missing parents of a reply are fetched, at most.
+const MAX_PARENT_DEPTH: usize = 3;
+
+/// Acts on one verified activity from `sender`.
+pub async fn receive(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    sender: FederatedActor,
+    activity_id: Url,
+    incoming: Incoming,
+) -> Result<(), Error> {
+    let sender = stored(ctx, &sender.ap_id).await?;
+    match incoming {
+        Incoming::Post { post, update, via } => {
+            receive_post(ctx, data, sender, activity_id, post, update, via).await
+        }
+        Incoming::Like { id, actor, object } => {
+            let liker = resolve_actor(ctx, data, &actor).await?;
+            once(ctx, activity_id, move |conn, ctx| {
+                let Some(post) = posts::by_ap_id(conn, object.as_str())? else {
+                    return Ok(());
+                };
+                if posts::like(conn, id.as_str(), liker.id, post.id)? {
+                    let author = actors::by_id(conn, post.author_id)?
+                        .ok_or_else(|| Error::Internal("no author".into()))?;
+                    let like = builders::like(
+                        &id,
+                        &parse(&liker.ap_id)?,
+                        &object,
+                        &[parse(&author.ap_id)?],
+                    );
+                    post_rules::deliver_like(conn, ctx, &post, &author, &liker, &like)?;
+                }
+                Ok(())
+            })
+            .await
+        }
+        other => {
+            once(ctx, activity_id, move |conn, ctx| {
+                apply(conn, ctx, &sender, other)
+            })
+            .await
+        }
+    }
+}
+
+/// Runs `effect` in a transaction that also records `activity_id`; does nothing if that id
+/// was seen before.
+async fn once<F>(ctx: &Context, activity_id: Url, effect: F) -> Result<(), Error>
+where
+    F: FnOnce(&mut AnyConnection, &Context) -> Result<(), Error> + Send + 'static,
+{
+    let ctx2 = ctx.clone();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                if deliveries::first_receipt(conn, activity_id.as_str())? {
+                    effect(conn, &ctx2)?;
+                } else {
+                    tracing::debug!(%activity_id, "already received");
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(())
+}
+
+fn apply(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    sender: &ActorRow,
+    incoming: Incoming,
+) -> Result<(), Error> {
+    match incoming {
+        Incoming::Follow { id, object, .. } => {
+            let Some(target) = actors::by_ap_id(conn, object.as_str())?.filter(|t| t.local) else {
+                return Err(Error::NotFound(format!("{object} is not hosted here")));
+            };
+            match target.actor_kind() {
+                ActorKind::Group => {
+                    let outcome = groups::request_join(conn, ctx, &target, sender, id.as_str())?;
+                    tracing::info!(group = %target.username, ?outcome, "join request");
+                }
+                ActorKind::Person => {
+                    if follows::between(conn, sender.id, target.id)?.is_some_and(|f| f.accepted) {
+                        let existing = follows::new_row(id.to_string(), sender.id, target.id, true);
+                        groups::answer(conn, ctx, &target, sender, &existing, "Accept")?;
+                        return Ok(());
+                    }
+                    let accepted = !target.manually_approves_followers;
+                    let row = follows::new_row(id.to_string(), sender.id, target.id, accepted);
+                    follows::upsert(conn, &row)?;
+                    if accepted {
+                        groups::answer(conn, ctx, &target, sender, &row, "Accept")?;
+                    }
+                }
+                _ => return Err(Error::Unprocessable("this actor cannot be followed".into())),
+            }
+        }
+        Incoming::Accept(follow) => {
+            if let Some(row) = our_follow(conn, sender, &follow)? {
+                follows::accept(conn, row.id)?;
+            }
+        }
+        Incoming::Reject(follow) => {
+            if let Some(row) = our_follow(conn, sender, &follow)? {
+                follows::remove(conn, row.follower_id, row.target_id)?;
+            }
+        }
+        Incoming::UndoFollow(follow) => {
+            let target = match follow.object {
+                Some(object) => actors::by_ap_id(conn, object.as_str())?.map(|t| t.id),
+                None => follows::by_ap_id(conn, follow.id.as_str())?.map(|f| f.target_id),
+            };
+            if let Some(target) = target {
+                follows::remove(conn, sender.id, target)?;
+            }
+        }
+        Incoming::UndoLike { id, object } => {
+            let post_id = match object {
+                Some(object) => posts::by_ap_id(conn, object.as_str())?.map(|p| p.id),
+                None => None,
+            };
+            posts::unlike(conn, sender.id, Some(id.as_str()), post_id)?;
+        }
+        Incoming::Delete { object, actor, via } => {
+            delete(conn, ctx, sender, &object, &actor, via.as_ref())?
+        }
+        Incoming::Other { kind } => {
+            tracing::info!(%kind, "ignoring an activity Hearth does not handle")
+        }
+        Incoming::Post { .. } | Incoming::Like { .. } => {}
+    }
+    Ok(())
+}
+
+/// The follow an Accept or Reject from `sender` answers: by the Follow's id, or by who
+/// followed `sender`.
+fn our_follow(
+    conn: &mut AnyConnection,
+    sender: &ActorRow,
+    follow: &FollowRef,
+) -> Result<Option<follows::FollowRow>, Error> {
+    if let Some(row) =
+        follows::by_ap_id(conn, follow.id.as_str())?.filter(|f| f.target_id == sender.id)
+    {
+        return Ok(Some(row));
+    }
+    let Some(follower) = follow.actor.as_ref() else {
+        return Ok(None);
+    };
+    let Some(follower) = actors::by_ap_id(conn, follower.as_str())?.filter(|a| a.local) else {
+        return Ok(None);
+    };
+    Ok(follows::between(conn, follower.id, sender.id)?)
+}
+
+fn delete(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    sender: &ActorRow,
+    object: &Url,
+    actor: &Url,
+    via: Option<&Url>,
+) -> Result<(), Error> {
+    let Some(post) = posts::by_ap_id(conn, object.as_str())? else {
+        return Ok(());
+    };
+    if post.is_deleted() {
+        return Ok(());
+    }
+    let author =
+        actors::by_id(conn, post.author_id)?.ok_or_else(|| Error::Internal("no author".into()))?;
+    let group = match post.group_id {
+        Some(id) => actors::by_id(conn, id)?,
+        None => None,
+    };
+    let by_author = actor.as_str() == author.ap_id && (via.is_some() || sender.id == author.id);
+    // A group speaks for its own content (it relays its moderators' deletions).
+    let by_its_group = via.is_some_and(|v| {
+        group
+            .as_ref()
+            .is_some_and(|g| !g.local && g.ap_id == v.as_str())
+    });
+    if !by_author && !by_its_group {
+        return Err(Error::Forbidden(
+            "only the author or the post's group may delete it".into(),
+        ));
+    }
+    posts::mark_deleted(conn, post.id)?;
+    if let Some(group) = group.filter(|g| g.local) {
+        let object_url = parse(&post.ap_id)?;
+        let delete = builders::delete(&ctx.activity_id("delete"), actor, &object_url, &[], &[]);
+        post_rules::announce(conn, ctx, &group, &delete, None)?;
+    }
+    Ok(())
+}
+
+/// Where a post belongs and whether it may be stored here.
+enum Placement {
+    /// Into a group hosted here, from a member.
+    LocalGroup(ActorRow),
+    /// In a remote group that local people have joined.
+    RemoteGroup(ActorRow),
+    /// Outside groups, delivered to someone here.
+    Personal,
+}
+
+async fn receive_post(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    sender: ActorRow,
+    activity_id: Url,
+    post: PostObject,
+    update: bool,
+    via: Option<Url>,
+) -> Result<(), Error> {
+    let author = if post.attributed_to.as_str() == sender.ap_id {
+        sender.clone()
+    } else {
+        resolve_actor(ctx, data, &post.attributed_to).await?
+    };
+    let placement = placement(ctx, &post, &author, via.as_ref()).await?;
+    let Some(placement) = placement else {
+        tracing::info!(post = %post.id, "dropping a post that concerns no one here");
+        return Ok(());
+    };
+    let mut parents = Vec::new();
+    if !update {
+        let mut next = post.in_reply_to.clone();
+        while let Some(url) = next.take() {
+            let known = {
+                let u = url.to_string();
+                ctx.db
+                    .run(move |conn| Ok(posts::by_ap_id(conn, &u)?))
+                    .await?
+            };
+            if known.is_some() || parents.len() >= MAX_PARENT_DEPTH || is_local_url(ctx, &url) {
+                break;
+            }
+            match fetch_post(&url, data).await {
+                Ok(parent) => {
+                    let parent_author = resolve_actor(ctx, data, &parent.attributed_to).await?;
+                    next = parent.in_reply_to.clone();
+                    parents.push((parent, parent_author));
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, parent = %url, "the parent of a reply could not be fetched");
+                    break;
+                }
+            }
+        }
+    }
+    once(ctx, activity_id.clone(), move |conn, ctx| {
+        let group = match &placement {
+            Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
+            Placement::Personal => None,
+        };
+        if let Placement::LocalGroup(group) = &placement {
+            if group_rows::is_banned(conn, group.id, author.id)? || !super::follows::is_member(conn, author.id, group.id)? {
+                tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
+                return Err(Error::Forbidden("only members can post in this group".into()));
+            }
+        }
+        // Oldest parent first, so each reply finds its parent stored.
+        for (parent, parent_author) in parents.iter().rev() {
+            if posts::by_ap_id(conn, parent.id.as_str())?.is_none() {
+                store_post(conn, ctx, parent, parent_author, group.as_ref())?;
+            }
+        }
+        let existing = posts::by_ap_id(conn, post.id.as_str())?;
+        let stored = match existing {
+            Some(mut row) if update => {
+                if row.author_id != author.id {
+                    return Err(Error::Forbidden("only the author may edit a post".into()));
+                }
+                row.content = super::content::sanitize(post.content.as_deref().unwrap_or_default());
+                row.name = post.name.clone();
+                row.spoiler_text = post.summary.clone().unwrap_or_default();
+                row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
+                posts::update(conn, &row)?;
+                row
+            }
+            Some(_) => return Ok(()),
+            None if update => return Ok(()),
+            None => store_post(conn, ctx, &post, &author, group.as_ref())?,
+        };
+        if let Placement::LocalGroup(group) = &placement {
+            let activity = if update { builders::update(&activity_id, &post) } else { builders::create(&activity_id, &post) };
+            let object = post_rules::post_object(conn, ctx, &stored)?;
+            post_rules::announce(conn, ctx, group, &activity, Some(&object))?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Decides where a post belongs, or that it concerns no one here.
+async fn placement(
+    ctx: &Context,
+    post: &PostObject,
+    author: &ActorRow,
+    via: Option<&Url>,
+) -> Result<Option<Placement>, Error> {
+    let mut candidates: Vec<String> = post
+        .audience
+        .iter()
+        .chain(post.addressees())
+        .chain(post.mentions())
+        .map(Url::to_string)
+        .collect();
+    if let Some(via) = via {
+        candidates.insert(0, via.to_string());
+    }
+    let author_id = author.id;
+    let reply_to = post.in_reply_to.as_ref().map(Url::to_string);
+    let via = via.map(Url::to_string);
+    ctx.db
+        .run(move |conn| {
+            for candidate in &candidates {
+                let Some(actor) = actors::by_ap_id(conn, candidate)? else {
+                    continue;
+                };
+                if actor.actor_kind() != ActorKind::Group {
+                    continue;
+                }
+                if actor.local && via.is_none() {
+                    return Ok(Some(Placement::LocalGroup(actor)));
+                }
+                if !actor.local && follows::follower_count_local(conn, actor.id)? > 0 {
+                    if via.as_deref().is_some_and(|v| v != actor.ap_id) {
+                        continue;
+                    }
+                    return Ok(Some(Placement::RemoteGroup(actor)));
+                }
+            }
+            // Outside groups: kept if someone here follows the author, is addressed or
+            // mentioned, or wrote what it replies to.
+            let followed = follows::follower_count_local(conn, author_id)? > 0;
+            let mut addressed = false;
+            for candidate in &candidates {
+                if actors::by_ap_id(conn, candidate)?.is_some_and(|a| a.local) {
+                    addressed = true;
+                }
+            }
+            let replies_here = match &reply_to {
+                Some(url) => posts::by_ap_id(conn, url)?.is_some(),
+                None => false,
+            };
+            Ok((followed || addressed || replies_here).then_some(Placement::Personal))
+        })
+        .await
+}
+
+/// Stores a remote post (sanitised) in `group`, with its mentions of known actors.
+fn store_post(
+    conn: &mut AnyConnection,
+    _ctx: &Context,
+    post: &PostObject,
+    author: &ActorRow,
+    group: Option<&ActorRow>,
+) -> Result<PostRow, Error> {
+    let to_public = post.to.iter().any(is_public);
+    let cc_public = post.cc.iter().any(is_public);
+    let group_members_only = match group {
+        Some(g) if g.local => group_rows::by_actor(conn, g.id)?.is_some_and(|s| s.members_only()),
+        _ => false,
+    };
+    let followers = author.followers.clone().unwrap_or_default();
+    let visibility = if group_members_only || (group.is_some() && !to_public && !cc_public) {
+        "members"
+    } else if to_public {
+        "public"
+    } else if cc_public {
+        "unlisted"
+    } else if post.addressees().any(|u| u.as_str() == followers) {
+        "private"
+    } else {
+        "direct"
+    };
+    let kind = if post.kind == "Page" || post.kind == "Article" {
+        "Page"
+    } else {
+        "Note"
+    };
+    let mut row = posts::new_row(
+        post.id.to_string(),
+        kind,
+        author.id,
+        super::content::sanitize(post.content.as_deref().unwrap_or_default()),
+        visibility,
+        false,
+    );
+    row.group_id = group.map(|g| g.id);
+    row.name = post.name.clone();
+    row.spoiler_text = post.summary.clone().unwrap_or_default();
+    row.sensitive = post.sensitive.unwrap_or(false);
+    row.url = post
+        .url
+        .as_ref()
+        .map(Url::to_string)
+        .or_else(|| Some(post.id.to_string()));
+    row.in_reply_to_ap_id = post.in_reply_to.as_ref().map(Url::to_string);
+    if let Some(parent) = &row.in_reply_to_ap_id {
+        row.in_reply_to_id = posts::by_ap_id(conn, parent)?.map(|p| p.id);
+    }
+    if let Some(published) = post.published {
+        row.published_at = published.naive_utc();
+    }
+    posts::insert(conn, &row)?;
+    posts::adopt_replies(conn, &row)?;
+    let mut mentioned = Vec::new();
+    for url in post.mentions().chain(post.addressees()) {
+        if let Some(actor) = actors::by_ap_id(conn, url.as_str())?
+            .filter(|a| a.local && a.actor_kind() == ActorKind::Person)
+        {
+            mentioned.push(actor.id);
+        }
+    }
+    posts::add_mentions(conn, row.id, &mentioned)?;
+    Ok(row)
+}
+
+async fn stored(ctx: &Context, ap_id: &Url) -> Result<ActorRow, Error> {
+    let id = ap_id.to_string();
+    ctx.db
+        .run(move |conn| {
+            actors::by_ap_id(conn, &id)?
+                .ok_or_else(|| Error::Internal("the verified sender is not stored".into()))
+        })
+        .await
+}
+
+/// The stored actor behind `url`, fetched (signed) if unknown.
+async fn resolve_actor(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    url: &Url,
+) -> Result<ActorRow, Error> {
+    let actor = ObjectId::<FederatedActor>::from(url.clone())
+        .dereference(data)
+        .await?;
+    stored(ctx, &actor.ap_id).await
+}
+
+fn is_local_url(ctx: &Context, url: &Url) -> bool {
+    hearth_federation::protocol::authority(url) == ctx.urls.domain()
+}
+
+fn parse(s: &str) -> Result<Url, Error> {
+    Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
+}

@@ -1,0 +1,620 @@
+//! Posts: writing, editing, deleting and liking them, who may see them, and how they travel.
+//!
+//! A post in a group carries the group as its `audience` and is addressed to it (FEP-1b12).
+//! A local group shares every post, edit, deletion and like in it by `Announce`ing the activity
+//! to its members' servers, once per server.
+
+use super::{Context, content, delivery::inboxes, follows::is_member};
+use crate::{
+    Error,
+    db::{
+        AnyConnection,
+        actors::{self, ActorRow},
+        follows, groups,
+        posts::{self, PostRow},
+    },
+};
+use activitypub_federation::{config::Data, fetch::webfinger::webfinger_resolve_actor};
+use chrono::{SubsecRound, Utc};
+use diesel::Connection;
+use hearth_federation::{
+    FederationData,
+    activities::builders,
+    objects::actor::FederatedActor,
+    protocol::{
+        actor::ActorKind,
+        post::{PUBLIC, PostObject, Tag},
+    },
+};
+use serde_json::Value;
+use url::Url;
+
+/// Longest post accepted from the client API, in characters.
+pub const MAX_CHARACTERS: usize = 5000;
+
+/// A post as the client API submits it.
+#[derive(Debug, Default)]
+pub struct NewStatus {
+    /// Plain text.
+    pub text: String,
+    /// `public`, `unlisted`, `private` or `direct` (ignored in groups).
+    pub visibility: Option<String>,
+    /// The post replied to.
+    pub in_reply_to_id: Option<i64>,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Marked sensitive.
+    pub sensitive: bool,
+    /// The group to post in (Hearth extension; mentioning the group works too).
+    pub group_id: Option<i64>,
+}
+
+fn parse(s: &str) -> Result<Url, Error> {
+    Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
+}
+
+/// Finds the actors a text mentions: local ones by handle, remote ones in storage or, failing
+/// that, by WebFinger.
+async fn resolve_mentions(ctx: &Context, data: &Data<FederationData>, text: &str) -> Vec<ActorRow> {
+    let mut found = Vec::new();
+    for mention in content::mentions_in(text).into_iter().take(20) {
+        let local = mention
+            .domain
+            .as_deref()
+            .is_none_or(|d| d == ctx.urls.domain());
+        let (name, domain) = (
+            mention.name.clone(),
+            mention.domain.clone().unwrap_or_default(),
+        );
+        let known = ctx
+            .db
+            .run(move |conn| {
+                Ok(if local {
+                    actors::local_by_username(conn, &name, None)?
+                } else {
+                    actors::by_handle(conn, &name, &domain)?
+                })
+            })
+            .await
+            .ok()
+            .flatten();
+        let row = match (known, local, &mention.domain) {
+            (Some(row), _, _) => Some(row),
+            (None, false, Some(domain)) => {
+                match webfinger_resolve_actor::<FederationData, FederatedActor>(
+                    &format!("{}@{domain}", mention.name),
+                    data,
+                )
+                .await
+                {
+                    Ok(actor) => {
+                        let id = actor.ap_id.to_string();
+                        ctx.db
+                            .run(move |conn| Ok(actors::by_ap_id(conn, &id)?))
+                            .await
+                            .ok()
+                            .flatten()
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "a mention could not be resolved");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        if let Some(row) = row.filter(|r| r.actor_kind() != ActorKind::Application) {
+            if !found.iter().any(|f: &ActorRow| f.id == row.id) {
+                found.push(row);
+            }
+        }
+    }
+    found
+}
+
+/// Writes a post from the client API and sends it where it must go.
+pub async fn create_status(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    author: ActorRow,
+    new: NewStatus,
+) -> Result<PostRow, Error> {
+    let text = new.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(Error::Unprocessable(
+            "Validation failed: Text can't be blank".into(),
+        ));
+    }
+    if text.chars().count() > MAX_CHARACTERS {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: Text is longer than {MAX_CHARACTERS} characters"
+        )));
+    }
+    let mentioned = resolve_mentions(ctx, data, &text).await;
+    let links: Vec<(String, String)> = mentioned
+        .iter()
+        .map(|a| {
+            let handle = if a.local {
+                a.username.clone()
+            } else {
+                format!("{}@{}", a.username, a.domain)
+            };
+            (
+                handle,
+                a.profile_url.clone().unwrap_or_else(|| a.ap_id.clone()),
+            )
+        })
+        .collect();
+    let html = content::render_plain(&text, |m| {
+        let handle = match &m.domain {
+            Some(d) if d != ctx.urls.domain() => format!("{}@{d}", m.name),
+            _ => m.name.clone(),
+        };
+        links
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&handle))
+            .map(|(_, href)| href.clone())
+    });
+    let ctx2 = ctx.clone();
+    let post = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let parent = match new.in_reply_to_id {
+                    Some(id) => Some(
+                        posts::by_id(conn, id)?
+                            .filter(|p| {
+                                !p.is_deleted()
+                                    && can_view(conn, p, Some(author.id)).unwrap_or(false)
+                            })
+                            .ok_or_else(|| Error::not_found("Record not found"))?,
+                    ),
+                    None => None,
+                };
+                let group_id = new
+                    .group_id
+                    .or_else(|| parent.as_ref().and_then(|p| p.group_id))
+                    .or_else(|| {
+                        mentioned
+                            .iter()
+                            .find(|m| m.actor_kind() == ActorKind::Group)
+                            .map(|g| g.id)
+                    });
+                let group = match group_id {
+                    Some(id) => Some(
+                        actors::by_id(conn, id)?
+                            .filter(|g| g.actor_kind() == ActorKind::Group)
+                            .ok_or_else(|| Error::not_found("no such group"))?,
+                    ),
+                    None => None,
+                };
+                let visibility = match &group {
+                    Some(group) => {
+                        check_may_post(conn, group, &author)?;
+                        let members_only =
+                            groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
+                        if members_only {
+                            "members".to_owned()
+                        } else {
+                            "public".to_owned()
+                        }
+                    }
+                    None => match new.visibility.as_deref().unwrap_or("public") {
+                        v @ ("public" | "unlisted" | "private" | "direct") => v.to_owned(),
+                        other => {
+                            return Err(Error::Unprocessable(format!(
+                                "unknown visibility {other:?}"
+                            )));
+                        }
+                    },
+                };
+                let id = crate::db::id::new_id();
+                let ap_id = ctx2.urls.path(&format!("/posts/{id}")).to_string();
+                let mut row = posts::new_row(ap_id, "Note", author.id, html, &visibility, true);
+                row.id = id;
+                row.published_at = Utc::now().trunc_subsecs(0).naive_utc();
+                row.group_id = group.as_ref().map(|g| g.id);
+                row.in_reply_to_id = parent.as_ref().map(|p| p.id);
+                row.in_reply_to_ap_id = parent.as_ref().map(|p| p.ap_id.clone());
+                row.spoiler_text = new.spoiler_text.clone();
+                row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
+                row.url = Some(row.ap_id.clone());
+                posts::insert(conn, &row)?;
+                let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
+                posts::add_mentions(conn, row.id, &mentioned_ids)?;
+                let object = post_object(conn, &ctx2, &row)?;
+                let create = builders::create(&ctx2.activity_id("create"), &object);
+                publish(conn, &ctx2, &row, &author, &create, Some(&object))?;
+                Ok(row)
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(post)
+}
+
+/// Members (and moderators) who are not banned may post in a local group; in a remote group,
+/// only people whose membership the group accepted.
+fn check_may_post(
+    conn: &mut AnyConnection,
+    group: &ActorRow,
+    author: &ActorRow,
+) -> Result<(), Error> {
+    if group.local && groups::is_banned(conn, group.id, author.id)? {
+        return Err(Error::Forbidden("you are banned from this group".into()));
+    }
+    if !is_member(conn, author.id, group.id)? {
+        return Err(Error::Forbidden(
+            "only members can post in this group".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Sends an activity about `post` (by `actor`) where it must go: a local group shares it with
+/// its members' servers; a remote group receives it to share; outside groups, the author's
+/// followers and the people mentioned receive it.
+pub fn publish(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    post: &PostRow,
+    actor: &ActorRow,
+    activity: &Value,
+    object: Option<&PostObject>,
+) -> Result<(), Error> {
+    let mentioned: Vec<ActorRow> = posts::mentions(conn, post.id)?
+        .into_iter()
+        .filter_map(|id| actors::by_id(conn, id).ok().flatten())
+        .collect();
+    let group = match post.group_id {
+        Some(id) => actors::by_id(conn, id)?,
+        None => None,
+    };
+    match group {
+        Some(group) if group.local => {
+            // The author's own server (if remote) learns of it through the group too.
+            announce(conn, ctx, &group, activity, object)?;
+            let remote_mentions: Vec<ActorRow> =
+                mentioned.into_iter().filter(|m| m.id != group.id).collect();
+            if post.visibility != "members" {
+                Context::enqueue(conn, actor.id, activity, &inboxes(&remote_mentions))?;
+            }
+        }
+        Some(group) => {
+            let mut targets = vec![group.clone()];
+            if post.visibility != "members" {
+                targets.extend(mentioned.into_iter().filter(|m| m.id != group.id));
+            }
+            Context::enqueue(conn, actor.id, activity, &inboxes(&targets))?;
+        }
+        None => {
+            let mut targets = mentioned;
+            if post.visibility != "direct" {
+                targets.extend(
+                    follows::followers(conn, post.author_id, true)?
+                        .into_iter()
+                        .map(|(_, a)| a),
+                );
+            }
+            Context::enqueue(conn, actor.id, activity, &inboxes(&targets))?;
+        }
+    }
+    Ok(())
+}
+
+/// A local group shares `activity` with the servers of its remote members (FEP-1b12). Lemmy
+/// needs the activity embedded (`Announce{Create}`); GoToSocial and Mastodon show an
+/// `Announce` of the post itself as a boost by the group; so a new post in a public group goes
+/// out in both forms, as Lemmy's own groups send it.
+pub fn announce(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    activity: &Value,
+    object: Option<&PostObject>,
+) -> Result<(), Error> {
+    let members: Vec<ActorRow> = follows::followers(conn, group.id, true)?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    let targets = inboxes(&members);
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let group_url = parse(&group.ap_id)?;
+    let followers = ctx.urls.actor_part(&group_url, "followers");
+    let members_only = groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
+    let (to, cc) = if members_only {
+        (vec![followers.clone()], vec![])
+    } else {
+        (vec![parse(PUBLIC)?], vec![followers.clone()])
+    };
+    let wrapped = builders::announce(
+        &ctx.activity_id("announce"),
+        &group_url,
+        activity.clone(),
+        &to,
+        &cc,
+    );
+    Context::enqueue(conn, group.id, &wrapped, &targets)?;
+    let is_create = activity.get("type").and_then(Value::as_str) == Some("Create");
+    if let (true, false, Some(object)) = (is_create, members_only, object) {
+        let bare = serde_json::to_value(object).map_err(|e| Error::Internal(e.to_string()))?;
+        let boost = builders::announce(&ctx.activity_id("announce"), &group_url, bare, &to, &cc);
+        Context::enqueue(conn, group.id, &boost, &targets)?;
+    }
+    Ok(())
+}
+
+/// The ActivityPub object of a stored post, addressed by its visibility and group.
+pub fn post_object(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    post: &PostRow,
+) -> Result<PostObject, Error> {
+    let author = actors::by_id(conn, post.author_id)?
+        .ok_or_else(|| Error::Internal("post without author".into()))?;
+    let author_url = parse(&author.ap_id)?;
+    let group = match post.group_id {
+        Some(id) => actors::by_id(conn, id)?,
+        None => None,
+    };
+    let mentioned: Vec<ActorRow> = posts::mentions(conn, post.id)?
+        .into_iter()
+        .filter_map(|id| actors::by_id(conn, id).ok().flatten())
+        .collect();
+    let mention_urls: Vec<Url> = mentioned
+        .iter()
+        .filter_map(|m| Url::parse(&m.ap_id).ok())
+        .collect();
+    let public = parse(PUBLIC)?;
+    let author_followers = author.followers.as_deref().map(parse).transpose()?;
+    let (mut to, mut cc): (Vec<Url>, Vec<Url>) = match (&group, post.visibility.as_str()) {
+        (Some(group), "members") => {
+            let url = parse(&group.ap_id)?;
+            let followers = group.followers.as_deref().map(parse).transpose()?;
+            (std::iter::once(url).chain(followers).collect(), vec![])
+        }
+        (Some(group), _) => (vec![parse(&group.ap_id)?, public], vec![]),
+        (None, "public") => (vec![public], author_followers.into_iter().collect()),
+        (None, "unlisted") => (author_followers.into_iter().collect(), vec![public]),
+        (None, "private") => (author_followers.into_iter().collect(), vec![]),
+        _ => (vec![], vec![]),
+    };
+    for url in &mention_urls {
+        if !to.contains(url) && !cc.contains(url) {
+            if post.visibility == "direct" {
+                to.push(url.clone())
+            } else {
+                cc.push(url.clone())
+            }
+        }
+    }
+    to.dedup();
+    cc.dedup();
+    let tag = mentioned
+        .iter()
+        .map(|m| Tag {
+            kind: "Mention".into(),
+            href: Url::parse(&m.ap_id).ok(),
+            name: Some(if m.local {
+                format!("@{}@{}", m.username, ctx.urls.domain())
+            } else {
+                format!("@{}@{}", m.username, m.domain)
+            }),
+        })
+        .collect();
+    Ok(PostObject {
+        id: parse(&post.ap_id)?,
+        kind: post.kind.clone(),
+        attributed_to: author_url,
+        content: Some(post.content.clone()),
+        name: post.name.clone(),
+        summary: (!post.spoiler_text.is_empty()).then(|| post.spoiler_text.clone()),
+        to,
+        cc,
+        audience: group.as_ref().map(|g| parse(&g.ap_id)).transpose()?,
+        in_reply_to: post.in_reply_to_ap_id.as_deref().map(parse).transpose()?,
+        published: Some(post.published_at.and_utc()),
+        updated: post.edited_at.map(|t| t.and_utc()),
+        tag,
+        url: post.url.as_deref().map(parse).transpose()?,
+        sensitive: Some(post.sensitive),
+        media_type: Some("text/html".into()),
+    })
+}
+
+/// Whether `viewer` (a local person, or nobody) may see `post`.
+pub fn can_view(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    viewer: Option<i64>,
+) -> Result<bool, Error> {
+    if post.is_deleted() {
+        return Ok(false);
+    }
+    if matches!(post.visibility.as_str(), "public" | "unlisted") {
+        return Ok(true);
+    }
+    let Some(viewer) = viewer else {
+        return Ok(false);
+    };
+    if viewer == post.author_id || posts::mentions(conn, post.id)?.contains(&viewer) {
+        return Ok(true);
+    }
+    Ok(match post.visibility.as_str() {
+        "members" => match post.group_id {
+            Some(group) => is_member(conn, viewer, group)?,
+            None => false,
+        },
+        "private" => follows::between(conn, viewer, post.author_id)?.is_some_and(|f| f.accepted),
+        _ => false,
+    })
+}
+
+/// Who may delete a post: its author, or a moderator of its local group.
+fn may_moderate(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    actor: &ActorRow,
+    is_admin: bool,
+) -> Result<bool, Error> {
+    if post.author_id == actor.id || (is_admin && post.local) {
+        return Ok(true);
+    }
+    match post.group_id {
+        Some(group) => Ok(groups::is_moderator(conn, group, actor.id)?),
+        None => Ok(false),
+    }
+}
+
+/// Edits a local post (author only); the edit travels like the post did.
+pub async fn edit_status(
+    ctx: &Context,
+    author: ActorRow,
+    post_id: i64,
+    text: String,
+    spoiler_text: String,
+) -> Result<PostRow, Error> {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_CHARACTERS {
+        return Err(Error::Unprocessable(
+            "Validation failed: Text is blank or too long".into(),
+        ));
+    }
+    let ctx2 = ctx.clone();
+    let post = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let mut post = posts::by_id(conn, post_id)?
+                    .filter(|p| !p.is_deleted() && p.local && p.author_id == author.id)
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                post.content = content::render_plain(&text, |_| None);
+                post.spoiler_text = spoiler_text;
+                post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
+                posts::update(conn, &post)?;
+                let object = post_object(conn, &ctx2, &post)?;
+                let update = builders::update(&ctx2.activity_id("update"), &object);
+                publish(conn, &ctx2, &post, &author, &update, Some(&object))?;
+                Ok(post)
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(post)
+}
+
+/// Deletes a post: its author, a moderator of its group, or an admin (for local posts).
+pub async fn delete_status(
+    ctx: &Context,
+    actor: ActorRow,
+    is_admin: bool,
+    post_id: i64,
+) -> Result<PostRow, Error> {
+    let ctx2 = ctx.clone();
+    let post = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let post = posts::by_id(conn, post_id)?
+                    .filter(|p| !p.is_deleted())
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                if !may_moderate(conn, &post, &actor, is_admin)? {
+                    return Err(Error::Forbidden(
+                        "only the author or a moderator can delete this".into(),
+                    ));
+                }
+                let object = post_object(conn, &ctx2, &post)?;
+                posts::mark_deleted(conn, post.id)?;
+                let delete = builders::delete(
+                    &ctx2.activity_id("delete"),
+                    &parse(&actor.ap_id)?,
+                    &object.id,
+                    &object.to,
+                    &object.cc,
+                );
+                publish(conn, &ctx2, &post, &actor, &delete, None)?;
+                Ok(post)
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(post)
+}
+
+/// Likes (`favourite`) or withdraws a like of a post.
+pub async fn set_like(
+    ctx: &Context,
+    person: ActorRow,
+    post_id: i64,
+    liked: bool,
+) -> Result<PostRow, Error> {
+    let ctx2 = ctx.clone();
+    let post = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let post = posts::by_id(conn, post_id)?
+                    .filter(|p| can_view(conn, p, Some(person.id)).unwrap_or(false))
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                let author = actors::by_id(conn, post.author_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                let object = parse(&post.ap_id)?;
+                let activity = if liked {
+                    let id = ctx2.activity_id("like");
+                    if !posts::like(conn, id.as_str(), person.id, post.id)? {
+                        return Ok(post);
+                    }
+                    builders::like(
+                        &id,
+                        &parse(&person.ap_id)?,
+                        &object,
+                        &[parse(&author.ap_id)?],
+                    )
+                } else {
+                    let Some(like_id) = posts::like_of(conn, person.id, post.id)? else {
+                        return Ok(post);
+                    };
+                    posts::unlike(conn, person.id, Some(&like_id), Some(post.id))?;
+                    let like = builders::like(
+                        &parse(&like_id)?,
+                        &parse(&person.ap_id)?,
+                        &object,
+                        &[parse(&author.ap_id)?],
+                    );
+                    builders::undo(&ctx2.activity_id("undo"), &parse(&person.ap_id)?, &like)
+                };
+                deliver_like(conn, &ctx2, &post, &author, &person, &activity)?;
+                Ok(post)
+            })
+        })
+        .await?;
+    ctx.wake.notify_one();
+    Ok(post)
+}
+
+/// A like goes to the post's author and, in a group, through the group to its members.
+pub fn deliver_like(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    post: &PostRow,
+    author: &ActorRow,
+    person: &ActorRow,
+    activity: &Value,
+) -> Result<(), Error> {
+    let group = match post.group_id {
+        Some(id) => actors::by_id(conn, id)?,
+        None => None,
+    };
+    let mut targets = vec![author.clone()];
+    match group {
+        Some(group) if group.local => announce(conn, ctx, &group, activity, None)?,
+        Some(group) => targets.push(group),
+        None => {}
+    }
+    if person.local {
+        Context::enqueue(conn, person.id, activity, &inboxes(&targets))?;
+    }
+    Ok(())
+}
