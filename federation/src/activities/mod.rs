@@ -68,7 +68,7 @@ pub enum Incoming {
     /// `Announce`.
     Post {
         /// The post, from its origin.
-        post: PostObject,
+        post: Box<PostObject>,
         /// Whether this is an edit (`Update`).
         update: bool,
         /// The announcing group.
@@ -160,7 +160,7 @@ pub async fn read(
                         ));
                     }
                     Incoming::Post {
-                        post,
+                        post: Box::new(post),
                         update,
                         via: None,
                     }
@@ -205,7 +205,7 @@ async fn read_announce(
             let url = url_of(object).ok_or_else(|| malformed("Announce without object"))?;
             let post = fetch_post(&url, data).await?;
             Incoming::Post {
-                post,
+                post: Box::new(post),
                 update: false,
                 via,
             }
@@ -223,7 +223,7 @@ async fn read_announce(
                 }
             };
             Incoming::Post {
-                post,
+                post: Box::new(post),
                 update: kind == "Update",
                 via,
             }
@@ -265,7 +265,7 @@ async fn read_announce(
         _ if post_of(object).is_some() => {
             let post = post_of(object).ok_or_else(|| malformed("unreadable post"))?;
             Incoming::Post {
-                post: checked_post(post, sender, data).await?,
+                post: Box::new(checked_post(post, sender, data).await?),
                 update: false,
                 via,
             }

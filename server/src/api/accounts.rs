@@ -91,7 +91,13 @@ pub async fn show(
         .run(move |conn| Ok(actors::by_id(conn, id)?))
         .await?
         .ok_or_else(|| Error::not_found("Record not found"))?;
-    Ok(Json(Account::from_row(&row, &state.urls)))
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| Account::with_counts(conn, &row, &urls))
+            .await?,
+    ))
 }
 
 /// `POST /api/v1/accounts/{id}/follow`: follow a person, or join a group.

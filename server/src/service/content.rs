@@ -25,8 +25,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
             "ol",
             "li",
         ])
-        .add_tag_attributes("a", ["href", "class"])
-        .add_tag_attributes("span", ["class"])
+        .add_tag_attributes("a", ["href"])
         .url_schemes(HashSet::from(["http", "https"]))
         .link_rel(Some("nofollow noopener noreferrer"))
         .allowed_classes(std::collections::HashMap::from([
@@ -63,18 +62,17 @@ pub struct MentionText {
 pub fn mentions_in(text: &str) -> Vec<MentionText> {
     let mut found = Vec::new();
     for word in text.split_whitespace() {
-        if let Some(mention) = parse_mention(word) {
-            if !found.contains(&mention) {
-                found.push(mention);
-            }
+        if let Some(mention) = parse_mention(word)
+            && !found.contains(&mention)
+        {
+            found.push(mention);
         }
     }
     found
 }
 
 fn parse_mention(word: &str) -> Option<MentionText> {
-    let word =
-        word.trim_end_matches(|c: char| matches!(c, '.' | ',' | ':' | ';' | '!' | '?' | ')'));
+    let word = word.trim_end_matches(['.', ',', ':', ';', '!', '?', ')']);
     let rest = word.strip_prefix('@')?;
     let (name, domain) = match rest.split_once('@') {
         Some((name, domain)) => (name, Some(domain)),

@@ -84,7 +84,12 @@ pub async fn follow(
                 )?;
                 let activity =
                     builders::follow(&follow_id, &parse(&follower.ap_id)?, &parse(&target.ap_id)?);
-                Context::enqueue(conn, follower.id, &activity, &[target.inbox.clone()])?;
+                Context::enqueue(
+                    conn,
+                    follower.id,
+                    &activity,
+                    std::slice::from_ref(&target.inbox),
+                )?;
                 Ok(FollowState::Requested)
             })
         })

@@ -41,7 +41,7 @@ pub async fn receive(
     let sender = stored(ctx, &sender.ap_id).await?;
     match incoming {
         Incoming::Post { post, update, via } => {
-            receive_post(ctx, data, sender, activity_id, post, update, via).await
+            receive_post(ctx, data, sender, activity_id, *post, update, via).await
         }
         Incoming::Like { id, actor, object } => {
             let liker = resolve_actor(ctx, data, &actor).await?;
@@ -287,11 +287,11 @@ async fn receive_post(
             Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
             Placement::Personal => None,
         };
-        if let Placement::LocalGroup(group) = &placement {
-            if group_rows::is_banned(conn, group.id, author.id)? || !super::follows::is_member(conn, author.id, group.id)? {
-                tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
-                return Err(Error::Forbidden("only members can post in this group".into()));
-            }
+        if let Placement::LocalGroup(group) = &placement
+            && !may_post(conn, group, &author)?
+        {
+            tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
+            return Err(Error::Forbidden("only members can post in this group".into()));
         }
         // Oldest parent first, so each reply finds its parent stored.
         for (parent, parent_author) in parents.iter().rev() {
@@ -324,6 +324,12 @@ async fn receive_post(
         Ok(())
     })
     .await
+}
+
+/// Members who are not banned may post into a local group.
+fn may_post(conn: &mut AnyConnection, group: &ActorRow, author: &ActorRow) -> Result<bool, Error> {
+    Ok(!group_rows::is_banned(conn, group.id, author.id)?
+        && super::follows::is_member(conn, author.id, group.id)?)
 }
 
 /// Decides where a post belongs, or that it concerns no one here.

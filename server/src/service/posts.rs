@@ -103,10 +103,10 @@ async fn resolve_mentions(ctx: &Context, data: &Data<FederationData>, text: &str
             }
             _ => None,
         };
-        if let Some(row) = row.filter(|r| r.actor_kind() != ActorKind::Application) {
-            if !found.iter().any(|f: &ActorRow| f.id == row.id) {
-                found.push(row);
-            }
+        if let Some(row) = row.filter(|r| r.actor_kind() != ActorKind::Application)
+            && !found.iter().any(|f: &ActorRow| f.id == row.id)
+        {
+            found.push(row);
         }
     }
     found

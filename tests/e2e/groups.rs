@@ -1,0 +1,420 @@
+//! Support groups across three real instances (FEP-1b12): joining, posting from every
+//! instance, replies, likes, edits and deletions reaching every member exactly once.
+
+use hearth_tests::{Engine, Instance, JoinPolicy, UserRole, Visibility, on_both_engines, settle};
+use serde_json::{Value, json};
+
+/// A person on an instance, with their token.
+struct Member {
+    token: String,
+}
+
+async fn member(instance: &Instance, name: &str) -> Member {
+    instance.create_user(name, UserRole::Member).await;
+    Member {
+        token: instance.token(name).await,
+    }
+}
+
+/// The statuses in `member`'s home timeline on `instance`.
+async fn home(instance: &Instance, member: &Member) -> Vec<Value> {
+    let (status, timeline) = instance
+        .api_get("/api/v1/timelines/home?limit=40", Some(&member.token))
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    timeline.as_array().cloned().unwrap_or_default()
+}
+
+/// The one status in `timeline` whose text contains `needle`; fails if there are none or several.
+fn one_with<'a>(timeline: &'a [Value], needle: &str) -> &'a Value {
+    let found: Vec<&Value> = timeline
+        .iter()
+        .filter(|s| s["content"].as_str().is_some_and(|c| c.contains(needle)))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one status with {needle:?}, got {}: {timeline:#?}",
+        found.len()
+    );
+    found[0]
+}
+
+fn has(timeline: &[Value], needle: &str) -> bool {
+    timeline
+        .iter()
+        .any(|s| s["content"].as_str().is_some_and(|c| c.contains(needle)))
+}
+
+/// Joins `group` (as `@handle@domain`) from `instance`; returns the group's account id there.
+async fn join(instance: &Instance, member: &Member, group: &str) -> String {
+    let id = instance.account_id(group, &member.token).await;
+    let (status, relationship) = instance
+        .api_post(
+            &format!("/api/v1/accounts/{id}/follow"),
+            &member.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{relationship}");
+    id
+}
+
+async fn relationship(instance: &Instance, member: &Member, id: &str) -> Value {
+    let (_, list) = instance
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={id}"),
+            Some(&member.token),
+        )
+        .await;
+    list[0].clone()
+}
+
+/// A hosts an open group; people on A, B and C join; posts from each instance reach every
+/// member on every instance exactly once; replies thread; likes count; an edit and a deletion
+/// propagate.
+async fn an_open_group_shares_posts_with_members_on_three_instances(engine: Engine) {
+    let (a, b, c) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let group = a.create_group("diabetes", "Diabetes support").await;
+    let (alice, bob, carol) = (
+        member(&a, "alice").await,
+        member(&b, "bob").await,
+        member(&c, "carol").await,
+    );
+    let handle = format!("diabetes@{}", a.domain);
+
+    join(&a, &alice, "diabetes").await;
+    let on_b = join(&b, &bob, &handle).await;
+    let on_c = join(&c, &carol, &handle).await;
+    assert_eq!(
+        relationship(&b, &bob, &on_b).await["requested"],
+        true,
+        "remote joins wait for the Accept"
+    );
+    settle(&[&a, &b, &c]).await;
+    assert_eq!(relationship(&b, &bob, &on_b).await["following"], true);
+    assert_eq!(relationship(&c, &carol, &on_c).await["following"], true);
+    let (_, account) = a
+        .api_get(&format!("/api/v1/accounts/{}", group.id), None)
+        .await;
+    assert_eq!(account["followers_count"], 3, "three members: {account}");
+
+    // A post on A, with the group given explicitly.
+    let (status, posted) = a
+        .api_post(
+            "/api/v1/statuses",
+            &alice.token,
+            json!({ "status": "Hello from A", "group_id": group.id.to_string() }),
+        )
+        .await;
+    assert_eq!(status, 200, "{posted}");
+    assert_eq!(posted["hearth_group"]["acct"], "diabetes");
+    // A post on B, by mentioning the group, as a Mastodon user would.
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob.token,
+            json!({ "status": format!("@{handle} Hello from B") }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b, &c]).await;
+    // A post on C, after B's has arrived.
+    let (status, _) = c
+        .api_post(
+            "/api/v1/statuses",
+            &carol.token,
+            json!({ "status": format!("@{handle} Hello from C"), "visibility": "public" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b, &c]).await;
+
+    for (instance, person) in [(&a, &alice), (&b, &bob), (&c, &carol)] {
+        let timeline = home(instance, person).await;
+        for text in ["Hello from A", "Hello from B", "Hello from C"] {
+            let status = one_with(&timeline, text);
+            assert_eq!(
+                status["hearth_group"]["username"], "diabetes",
+                "on {}: {status}",
+                instance.domain
+            );
+        }
+    }
+
+    // Carol replies on C to Bob's post; the reply threads everywhere.
+    let bobs_on_c = one_with(&home(&c, &carol).await, "Hello from B")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, reply) = c
+        .api_post(
+            "/api/v1/statuses",
+            &carol.token,
+            json!({ "status": "Welcome, Bob!", "in_reply_to_id": bobs_on_c }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&b, &bob)] {
+        let timeline = home(instance, person).await;
+        let parent = one_with(&timeline, "Hello from B")["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let reply = one_with(&timeline, "Welcome, Bob!");
+        assert_eq!(
+            reply["in_reply_to_id"],
+            parent.as_str(),
+            "on {}",
+            instance.domain
+        );
+        let (_, context) = instance
+            .api_get(
+                &format!("/api/v1/statuses/{parent}/context"),
+                Some(&person.token),
+            )
+            .await;
+        assert!(
+            context["descendants"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|s| s["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("Welcome, Bob!")))),
+            "{context}"
+        );
+    }
+
+    // Alice likes Carol's reply; the count shows on every instance.
+    let reply_on_a = one_with(&home(&a, &alice).await, "Welcome, Bob!")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, liked) = a
+        .api_post(
+            &format!("/api/v1/statuses/{reply_on_a}/favourite"),
+            &alice.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &liked["favourited"]), (200, &json!(true)));
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&b, &bob), (&c, &carol)] {
+        let timeline = home(instance, person).await;
+        assert_eq!(
+            one_with(&timeline, "Welcome, Bob!")["favourites_count"],
+            1,
+            "on {}",
+            instance.domain
+        );
+    }
+
+    // Bob edits his post; the edit reaches A and C.
+    let bobs_on_b = one_with(&home(&b, &bob).await, "Hello from B")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, edited) = b
+        .api_put(
+            &format!("/api/v1/statuses/{bobs_on_b}"),
+            &bob.token,
+            json!({ "status": format!("@{handle} Hello again from B") }),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&c, &carol)] {
+        let timeline = home(instance, person).await;
+        let status = one_with(&timeline, "Hello again from B");
+        assert!(
+            status["edited_at"].is_string(),
+            "on {}: {status}",
+            instance.domain
+        );
+    }
+
+    // Alice deletes her post; it disappears everywhere, and A answers 410 for it.
+    let alices = posted["id"].as_str().unwrap_or_default().to_owned();
+    let uri = posted["uri"].as_str().unwrap_or_default().to_owned();
+    let (status, _) = a
+        .api_delete(&format!("/api/v1/statuses/{alices}"), &alice.token)
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&b, &bob), (&c, &carol)] {
+        assert!(
+            !has(&home(instance, person).await, "Hello from A"),
+            "on {}",
+            instance.domain
+        );
+    }
+    let gone = hearth_tests::http()
+        .get(&uri)
+        .header("accept", "application/activity+json")
+        .send()
+        .await;
+    assert_eq!(gone.map(|r| r.status().as_u16()).ok(), Some(410));
+}
+on_both_engines!(an_open_group_shares_posts_with_members_on_three_instances);
+
+/// An approval group: B's request waits until A's moderator approves it; then B receives posts.
+/// A rejected or banned person receives nothing and cannot post into the group.
+async fn an_approval_group_lets_in_only_whom_its_moderators_approve(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let moderator = a.create_user("mona", UserRole::Moderator).await;
+    let mona = Member {
+        token: a.token("mona").await,
+    };
+    let group = a
+        .create_group_with(
+            "long_covid",
+            "Long COVID",
+            Visibility::Public,
+            JoinPolicy::Approval,
+            Some(&moderator),
+        )
+        .await;
+    let (bob, eve) = (member(&b, "bob").await, member(&b, "eve").await);
+    let handle = format!("long_covid@{}", a.domain);
+
+    let on_b = join(&b, &bob, &handle).await;
+    join(&b, &eve, &handle).await;
+    settle(&[&a, &b]).await;
+    assert_eq!(
+        relationship(&b, &bob, &on_b).await["requested"],
+        true,
+        "still waiting"
+    );
+    let (status, requests) = a
+        .api_get(
+            &format!("/api/hearth/v1/groups/{}/requests", group.id),
+            Some(&mona.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let request_ids: Vec<String> = requests
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(request_ids.len(), 2, "{requests}");
+    let bob_on_a = requests
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["username"] == "bob")
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let eve_on_a = requests
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["username"] == "eve")
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+
+    // Members cannot see who asked; only moderators can.
+    let outsider = member(&a, "olga").await;
+    let (status, _) = a
+        .api_get(
+            &format!("/api/hearth/v1/groups/{}/requests", group.id),
+            Some(&outsider.token),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, _) = a
+        .api_post(
+            &format!(
+                "/api/hearth/v1/groups/{}/requests/{bob_on_a}/approve",
+                group.id
+            ),
+            &mona.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = a
+        .api_post(
+            &format!(
+                "/api/hearth/v1/groups/{}/requests/{eve_on_a}/reject",
+                group.id
+            ),
+            &mona.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    assert_eq!(relationship(&b, &bob, &on_b).await["following"], true);
+    assert_eq!(relationship(&b, &eve, &on_b).await["following"], false);
+
+    let (status, _) = a
+        .api_post(
+            "/api/v1/statuses",
+            &mona.token,
+            json!({ "status": "Welcome to the group", "group_id": group.id.to_string() }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    assert!(has(&home(&b, &bob).await, "Welcome to the group"));
+    assert!(
+        !has(&home(&b, &eve).await, "Welcome to the group"),
+        "a rejected person receives nothing"
+    );
+
+    // Eve cannot post into it: her own instance refuses, as she is no member.
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &eve.token,
+            json!({ "status": "let me in", "group_id": on_b }),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // Bob is banned: he stops receiving, and his posts are refused by the group.
+    let (status, _) = a
+        .api_post(
+            &format!("/api/hearth/v1/groups/{}/bans/{bob_on_a}", group.id),
+            &mona.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    assert_eq!(
+        relationship(&b, &bob, &on_b).await["following"],
+        false,
+        "the Reject ended the membership"
+    );
+    let (status, _) = a
+        .api_post(
+            "/api/v1/statuses",
+            &mona.token,
+            json!({ "status": "After the ban", "group_id": group.id.to_string() }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    assert!(!has(&home(&b, &bob).await, "After the ban"));
+    let (_, members) = a
+        .api_get(
+            &format!("/api/hearth/v1/groups/{}/members", group.id),
+            Some(&mona.token),
+        )
+        .await;
+    assert_eq!(members.as_array().map(Vec::len), Some(0), "{members}");
+}
+on_both_engines!(an_approval_group_lets_in_only_whom_its_moderators_approve);
