@@ -2,6 +2,9 @@
 //! (SQLite, or PostgreSQL when `HEARTH_TEST_POSTGRES_URL` is set), federating over real HTTP
 //! with real signatures.
 
+mod stub_peer;
+pub use stub_peer::{Delivered, StubPeer};
+
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use hearth::{
     Application, Settings,
@@ -366,6 +369,35 @@ impl Instance {
         &self,
     ) -> activitypub_federation::config::Data<hearth_federation::FederationData> {
         self.state.federation.to_request_data()
+    }
+
+    /// A GET of `url` signed by this instance's actor (as its fetches are); returns the status.
+    pub async fn signed_get(&self, url: &str) -> u16 {
+        let client = reqwest_middleware::ClientWithMiddleware::from(http());
+        let builder = client
+            .get(url)
+            .header("accept", "application/activity+json");
+        let request = self
+            .federation()
+            .sign_request(builder, bytes::Bytes::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        http()
+            .execute(request)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// How many posts this instance stores.
+    pub async fn post_count(&self) -> i64 {
+        use diesel::{QueryDsl, RunQueryDsl};
+        use hearth::db::schema::posts;
+        self.state
+            .db
+            .run(|conn| Ok(posts::table.count().get_result::<i64>(conn)?))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Requests received so far whose path starts with `prefix`.

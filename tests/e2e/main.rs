@@ -4,4 +4,5 @@ mod discovery;
 mod groups;
 mod inbox;
 mod mastodon_api;
+mod privacy;
 mod storage;

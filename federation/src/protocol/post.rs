@@ -77,6 +77,14 @@ pub struct PostObject {
     /// `text/html` (Lemmy says so; others leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// On the copy of a members-only post that a Hearth group delivers itself (for servers
+    /// that do not show announced private posts): the original post.
+    #[serde(
+        default,
+        rename = "hearthCopyOf",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub copy_of: Option<Url>,
 }
 
 impl PostObject {

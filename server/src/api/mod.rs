@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
             post(groups::add_moderator).delete(groups::remove_moderator),
         )
         .route("/posts/{id}", get(objects::post))
+        .route("/posts/{id}/shared", get(objects::shared_copy))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(web::routes())

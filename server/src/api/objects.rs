@@ -71,6 +71,25 @@ pub async fn post(
     Path(id): Path<String>,
     request: RequestHead,
 ) -> Result<Response, Error> {
+    post_or_copy(state, id, request, false).await
+}
+
+/// `GET /posts/{id}/shared`: the group's own copy of a members-only post (see
+/// `service::posts::member_copy`), for the same servers as the post.
+pub async fn shared_copy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: RequestHead,
+) -> Result<Response, Error> {
+    post_or_copy(state, id, request, true).await
+}
+
+async fn post_or_copy(
+    state: AppState,
+    id: String,
+    request: RequestHead,
+    copy: bool,
+) -> Result<Response, Error> {
     let id: i64 = id
         .parse()
         .map_err(|_| Error::not_found("Record not found"))?;
@@ -115,7 +134,20 @@ pub async fn post(
             if !allowed {
                 return Ok(None);
             }
-            Ok(Some(Ok(post_object(conn, &ctx, &post)?)))
+            let object = post_object(conn, &ctx, &post)?;
+            if !copy {
+                return Ok(Some(Ok(object)));
+            }
+            let group = match post.group_id {
+                Some(g) => actors::by_id(conn, g)?,
+                None => None,
+            };
+            match group.filter(|_| post.visibility == "members") {
+                Some(group) => Ok(Some(Ok(crate::service::posts::member_copy(
+                    conn, &ctx, &group, &object,
+                )?))),
+                None => Ok(None),
+            }
         })
         .await?;
     match found {

@@ -251,6 +251,11 @@ async fn receive_post(
     } else {
         resolve_actor(ctx, data, &post.attributed_to).await?
     };
+    if post.copy_of.is_some() {
+        // A group's copy for microblog servers: the original arrives in its Announce.
+        tracing::debug!(post = %post.id, "skipping a members-only copy");
+        return Ok(());
+    }
     let placement = placement(ctx, &post, &author, via.as_ref()).await?;
     let Some(placement) = placement else {
         tracing::info!(post = %post.id, "dropping a post that concerns no one here");

@@ -337,13 +337,95 @@ pub fn announce(
         &cc,
     );
     Context::enqueue(conn, group.id, &wrapped, &targets)?;
-    let is_create = activity.get("type").and_then(Value::as_str) == Some("Create");
-    if let (true, false, Some(object)) = (is_create, members_only, object) {
-        let bare = serde_json::to_value(object).map_err(|e| Error::Internal(e.to_string()))?;
-        let boost = builders::announce(&ctx.activity_id("announce"), &group_url, bare, &to, &cc);
-        Context::enqueue(conn, group.id, &boost, &targets)?;
+    let kind = activity
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match (kind, members_only, object) {
+        ("Create", false, Some(object)) => {
+            let bare = serde_json::to_value(object).map_err(|e| Error::Internal(e.to_string()))?;
+            let boost =
+                builders::announce(&ctx.activity_id("announce"), &group_url, bare, &to, &cc);
+            Context::enqueue(conn, group.id, &boost, &targets)?;
+        }
+        ("Create" | "Update", true, Some(object)) => {
+            let copy = member_copy(conn, ctx, group, object)?;
+            let id = ctx.activity_id(&kind.to_ascii_lowercase());
+            let activity = if kind == "Create" {
+                builders::create(&id, &copy)
+            } else {
+                builders::update(&id, &copy)
+            };
+            Context::enqueue(conn, group.id, &activity, &targets)?;
+        }
+        ("Delete", true, _) => {
+            if let Some(deleted) = activity
+                .get("object")
+                .and_then(|o| o.get("id"))
+                .and_then(Value::as_str)
+            {
+                let copy_id = parse(&format!("{deleted}/shared"))?;
+                let delete =
+                    builders::delete(&ctx.activity_id("delete"), &group_url, &copy_id, &to, &cc);
+                Context::enqueue(conn, group.id, &delete, &targets)?;
+            }
+        }
+        _ => {}
     }
     Ok(())
+}
+
+/// The copy of a members-only post that the group itself delivers to its members' servers.
+///
+/// GoToSocial and Mastodon drop an `Announce` of a post that is not public, and hide a post
+/// addressed only to a group's followers when its author is not someone the reader follows.
+/// Members follow the group, so the group sends a followers-only post of its own that credits
+/// the author: every member sees it, and no member list is revealed. Hearth and Lemmy, which
+/// read the `Announce`, recognise the copy by `hearthCopyOf` and skip it.
+pub fn member_copy(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    post: &PostObject,
+) -> Result<PostObject, Error> {
+    let group_url = parse(&group.ap_id)?;
+    let followers = ctx.urls.actor_part(&group_url, "followers");
+    let author = actors::by_ap_id(conn, post.attributed_to.as_str())?;
+    let (handle, profile) = match &author {
+        Some(a) if a.local => (
+            format!("@{}@{}", a.username, ctx.urls.domain()),
+            a.profile_url.clone().unwrap_or_else(|| a.ap_id.clone()),
+        ),
+        Some(a) => (
+            format!("@{}@{}", a.username, a.domain),
+            a.profile_url.clone().unwrap_or_else(|| a.ap_id.clone()),
+        ),
+        None => (
+            post.attributed_to.to_string(),
+            post.attributed_to.to_string(),
+        ),
+    };
+    let credit = format!(
+        "<p><a href=\"{}\" class=\"u-url mention\">{}</a> wrote in {}:</p>",
+        super::content::escape(&profile),
+        super::content::escape(&handle),
+        super::content::escape(group.display_name.as_deref().unwrap_or(&group.username)),
+    );
+    Ok(PostObject {
+        id: parse(&format!("{}/shared", post.id))?,
+        attributed_to: group_url.clone(),
+        content: Some(format!(
+            "{credit}{}",
+            post.content.clone().unwrap_or_default()
+        )),
+        to: vec![followers],
+        cc: vec![],
+        audience: Some(group_url),
+        tag: Vec::new(),
+        url: Some(post.id.clone()),
+        copy_of: Some(post.id.clone()),
+        ..post.clone()
+    })
 }
 
 /// The ActivityPub object of a stored post, addressed by its visibility and group.
@@ -421,6 +503,7 @@ pub fn post_object(
         url: post.url.as_deref().map(parse).transpose()?,
         sensitive: Some(post.sensitive),
         media_type: Some("text/html".into()),
+        copy_of: None,
     })
 }
 

@@ -1,0 +1,187 @@
+//! A stand-in for another Fediverse server (Mastodon, GoToSocial, Lemmy...): it serves actor
+//! documents, records every activity delivered to it, and sends activities of any shape, signed
+//! with its actors' keys. Tests use it to speak to Hearth exactly as a peer would.
+
+use crate::{Instance, Signer};
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+use tokio::net::TcpListener;
+use url::Url;
+
+/// One activity the stub received.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    /// The inbox path it was posted to.
+    pub inbox: String,
+    /// The activity.
+    pub body: Value,
+}
+
+#[derive(Clone)]
+struct StubState {
+    base: Url,
+    public_key_pem: String,
+    received: Arc<Mutex<Vec<Delivered>>>,
+}
+
+/// The running stub server.
+pub struct StubPeer {
+    /// `localhost:PORT`.
+    pub domain: String,
+    /// `http://localhost:PORT/`.
+    pub base: Url,
+    private_key_pem: String,
+    received: Arc<Mutex<Vec<Delivered>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for StubPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StubPeer({})", self.domain)
+    }
+}
+
+impl Drop for StubPeer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl StubPeer {
+    /// Starts a stub server on a free loopback port. All its actors share one key pair.
+    pub async fn start() -> Self {
+        let keys = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let domain = format!("localhost:{port}");
+        let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state = StubState {
+            base: base.clone(),
+            public_key_pem: keys.public_pem.clone(),
+            received: received.clone(),
+        };
+        let router = Router::new()
+            .route("/users/{name}", get(actor))
+            .route("/users/{name}/outbox", get(collection))
+            .route("/users/{name}/followers", get(collection))
+            .route("/users/{name}/inbox", post(inbox))
+            .route("/inbox", post(inbox))
+            .with_state(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            domain,
+            base,
+            private_key_pem: keys.private_pem.expose().to_owned(),
+            received,
+            server,
+        }
+    }
+
+    /// The id of the stub's actor `name`.
+    pub fn actor(&self, name: &str) -> String {
+        format!("{}users/{name}", self.base)
+    }
+
+    /// A fresh activity id on the stub.
+    pub fn id(&self, kind: &str) -> String {
+        format!(
+            "{}activities/{kind}/{:016x}",
+            self.base,
+            rand::random::<u64>()
+        )
+    }
+
+    /// Signs `activity` as `name` and POSTs it to `inbox` on `instance`; returns the status.
+    pub async fn send(
+        &self,
+        name: &str,
+        instance: &Instance,
+        inbox: &str,
+        activity: &Value,
+    ) -> u16 {
+        let url = instance.url(inbox);
+        let body = serde_json::to_vec(activity).unwrap_or_else(|e| panic!("{e}"));
+        let signer = Signer {
+            key_id: format!("{}#main-key", self.actor(name)),
+            private_key_pem: self.private_key_pem.clone(),
+            algorithm: "hs2019",
+            covered: vec!["(request-target)", "host", "date", "digest"],
+            date: chrono::Utc::now(),
+        };
+        let response = crate::http()
+            .post(url.clone())
+            .headers(signer.sign_post(&url, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        response.status().as_u16()
+    }
+
+    /// Everything delivered to the stub so far.
+    pub fn received(&self) -> Vec<Delivered> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+async fn actor(State(state): State<StubState>, Path(name): Path<String>) -> impl IntoResponse {
+    let id = format!("{}users/{name}", state.base);
+    let doc = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": name,
+        "name": name,
+        "inbox": format!("{id}/inbox"),
+        "outbox": format!("{id}/outbox"),
+        "followers": format!("{id}/followers"),
+        "endpoints": { "sharedInbox": format!("{}inbox", state.base) },
+        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": state.public_key_pem },
+    });
+    (
+        [(header::CONTENT_TYPE, "application/activity+json")],
+        Json(doc),
+    )
+}
+
+async fn collection(State(state): State<StubState>, Path(name): Path<String>) -> impl IntoResponse {
+    let doc = json!({ "id": format!("{}users/{name}/outbox", state.base), "type": "OrderedCollection", "totalItems": 0, "orderedItems": [] });
+    (
+        [(header::CONTENT_TYPE, "application/activity+json")],
+        Json(doc),
+    )
+}
+
+async fn inbox(
+    State(state): State<StubState>,
+    uri: axum::http::Uri,
+    _headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Ok(mut received) = state.received.lock() {
+        received.push(Delivered {
+            inbox: uri.path().to_owned(),
+            body,
+        });
+    }
+    StatusCode::ACCEPTED
+}
