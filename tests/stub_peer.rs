@@ -77,10 +77,10 @@ impl StubPeer {
             received: received.clone(),
         };
         let router = Router::new()
-            .route("/users/{name}", get(actor))
-            .route("/users/{name}/outbox", get(collection))
-            .route("/users/{name}/followers", get(collection))
-            .route("/users/{name}/inbox", post(inbox))
+            .route("/{prefix}/{name}", get(actor))
+            .route("/{prefix}/{name}/outbox", get(collection))
+            .route("/{prefix}/{name}/followers", get(collection))
+            .route("/{prefix}/{name}/inbox", post(inbox))
             .route("/inbox", post(inbox))
             .with_state(state);
         let server = tokio::spawn(async move {
@@ -95,9 +95,14 @@ impl StubPeer {
         }
     }
 
-    /// The id of the stub's actor `name`.
+    /// The id of the stub's actor `name` (`users/NAME`; a `c/NAME` or `groups/NAME` path
+    /// names a group).
     pub fn actor(&self, name: &str) -> String {
-        format!("{}users/{name}", self.base)
+        if name.contains('/') {
+            format!("{}{name}", self.base)
+        } else {
+            format!("{}users/{name}", self.base)
+        }
     }
 
     /// A fresh activity id on the stub.
@@ -142,12 +147,22 @@ impl StubPeer {
     }
 }
 
-async fn actor(State(state): State<StubState>, Path(name): Path<String>) -> impl IntoResponse {
-    let id = format!("{}users/{name}", state.base);
+/// Actors live under `/users/` and `/u/` (people, as Mastodon and Lemmy name them) and under
+/// `/groups/` and `/c/` (groups).
+async fn actor(
+    State(state): State<StubState>,
+    Path((prefix, name)): Path<(String, String)>,
+) -> impl IntoResponse {
+    let id = format!("{}{prefix}/{name}", state.base);
+    let kind = if matches!(prefix.as_str(), "c" | "groups") {
+        "Group"
+    } else {
+        "Person"
+    };
     let doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
-        "type": "Person",
+        "type": kind,
         "preferredUsername": name,
         "name": name,
         "inbox": format!("{id}/inbox"),
@@ -162,8 +177,11 @@ async fn actor(State(state): State<StubState>, Path(name): Path<String>) -> impl
     )
 }
 
-async fn collection(State(state): State<StubState>, Path(name): Path<String>) -> impl IntoResponse {
-    let doc = json!({ "id": format!("{}users/{name}/outbox", state.base), "type": "OrderedCollection", "totalItems": 0, "orderedItems": [] });
+async fn collection(
+    State(state): State<StubState>,
+    Path((prefix, name)): Path<(String, String)>,
+) -> impl IntoResponse {
+    let doc = json!({ "id": format!("{}{prefix}/{name}/outbox", state.base), "type": "OrderedCollection", "totalItems": 0, "orderedItems": [] });
     (
         [(header::CONTENT_TYPE, "application/activity+json")],
         Json(doc),

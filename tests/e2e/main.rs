@@ -3,6 +3,8 @@
 mod discovery;
 mod groups;
 mod inbox;
+mod interop;
 mod mastodon_api;
+mod people;
 mod privacy;
 mod storage;

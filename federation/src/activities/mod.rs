@@ -151,7 +151,7 @@ pub async fn read(
         }
         "Create" | "Update" => {
             let update = envelope.kind == "Update";
-            match post_of(&object) {
+            match post_of(&object)? {
                 Some(post) => {
                     let post = checked_post(post, sender, data).await?;
                     if post.attributed_to != sender.ap_id {
@@ -212,7 +212,7 @@ async fn read_announce(
         }
         "Create" | "Update" => {
             let inner = object.get("object").cloned().unwrap_or(Value::Null);
-            let post = match post_of(&inner) {
+            let post = match post_of(&inner)? {
                 Some(post) => checked_post(post, sender, data).await?,
                 None => {
                     fetch_post(
@@ -262,8 +262,8 @@ async fn read_announce(
                 object: target,
             }
         }
-        _ if post_of(object).is_some() => {
-            let post = post_of(object).ok_or_else(|| malformed("unreadable post"))?;
+        _ if post_of(object)?.is_some() => {
+            let post = post_of(object)?.ok_or_else(|| malformed("unreadable post"))?;
             Incoming::Post {
                 post: Box::new(checked_post(post, sender, data).await?),
                 update: false,
@@ -323,16 +323,19 @@ fn type_of(value: &Value) -> String {
         .to_owned()
 }
 
-/// A post, if `value` is an embedded object of a post type.
-fn post_of(value: &Value) -> Option<PostObject> {
+/// A post, if `value` is an embedded object of a post type; an error if it is one but
+/// cannot be read.
+fn post_of(value: &Value) -> Result<Option<PostObject>, FederationError> {
     let kind = type_of(value);
     if !matches!(
         kind.as_str(),
         "Note" | "Page" | "Article" | "Question" | "Event"
     ) {
-        return None;
+        return Ok(None);
     }
-    serde_json::from_value(value.clone()).ok()
+    serde_json::from_value(value.clone())
+        .map(Some)
+        .map_err(|e| FederationError::Malformed(format!("unreadable {kind}: {e}")))
 }
 
 /// The id of an object given inline or by reference.

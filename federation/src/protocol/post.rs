@@ -61,8 +61,12 @@ pub struct PostObject {
     /// When it was last edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<DateTime<Utc>>,
-    /// Mentions, hashtags, emoji.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Mentions, hashtags, emoji (GoToSocial sends a single tag as an object).
+    #[serde(
+        default,
+        deserialize_with = "tags",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tag: Vec<Tag>,
     /// A web page for the post.
     #[serde(
@@ -118,6 +122,20 @@ pub struct Tag {
     /// `@name@domain` or `#tag`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// Tags given as one object or a list; tags that cannot be read are skipped.
+fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Tag>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect())
 }
 
 /// The first URL of a single value or a list (some servers list several authors).

@@ -23,7 +23,7 @@ use hearth_federation::{
     objects::actor::FederatedActor,
     protocol::{
         actor::ActorKind,
-        post::{PUBLIC, PostObject, Tag},
+        post::{PUBLIC, PostObject, Tag, is_public},
     },
 };
 use serde_json::Value;
@@ -323,7 +323,11 @@ pub fn announce(
     }
     let group_url = parse(&group.ap_id)?;
     let followers = ctx.urls.actor_part(&group_url, "followers");
-    let members_only = groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
+    // A post addressed only to the group (a Mastodon "mentioned people only" post) is shared
+    // with members only, even in a public group.
+    let not_public = object.is_some_and(|o| !o.addressees().any(is_public));
+    let members_only =
+        not_public || groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
     let (to, cc) = if members_only {
         (vec![followers.clone()], vec![])
     } else {

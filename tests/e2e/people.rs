@@ -1,0 +1,181 @@
+//! People following people across instances, and who sees which posts.
+
+use hearth_tests::{Engine, Instance, UserRole, on_both_engines, settle};
+use serde_json::{Value, json};
+
+async fn home_texts(instance: &Instance, token: &str) -> Vec<String> {
+    let (status, timeline) = instance
+        .api_get("/api/v1/timelines/home", Some(token))
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    timeline
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["content"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn count(texts: &[String], needle: &str) -> usize {
+    texts.iter().filter(|t| t.contains(needle)).count()
+}
+
+/// People on A and B follow each other and see each other's posts; followers-only posts reach
+/// followers only, direct posts only the people mentioned.
+async fn people_follow_each_other_and_see_what_they_may(engine: Engine) {
+    let (a, b, c) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_user("ana", UserRole::Member).await;
+    a.create_user("zoe", UserRole::Member).await;
+    b.create_user("ben", UserRole::Clinician).await;
+    c.create_user("cat", UserRole::Member).await;
+    let (ana, zoe, ben, cat) = (
+        a.token("ana").await,
+        a.token("zoe").await,
+        b.token("ben").await,
+        c.token("cat").await,
+    );
+
+    let ben_on_a = a.account_id(&format!("ben@{}", b.domain), &ana).await;
+    let ana_on_b = b.account_id(&format!("ana@{}", a.domain), &ben).await;
+    let (status, relationship) = a
+        .api_post(
+            &format!("/api/v1/accounts/{ben_on_a}/follow"),
+            &ana,
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &relationship["requested"]), (200, &json!(true)));
+    b.api_post(
+        &format!("/api/v1/accounts/{ana_on_b}/follow"),
+        &ben,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    let (_, rel) = a
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={ben_on_a}"),
+            Some(&ana),
+        )
+        .await;
+    assert_eq!(
+        (&rel[0]["following"], &rel[0]["followed_by"]),
+        (&json!(true), &json!(true)),
+        "{rel}"
+    );
+
+    let (status, _) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "Public from ana" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, private) = b
+        .api_post(
+            "/api/v1/statuses",
+            &ben,
+            json!({ "status": "Only for my followers", "visibility": "private" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(private["visibility"], "private");
+    let (status, _) = b
+        .api_post("/api/v1/statuses", &ben, json!({ "status": format!("@zoe@{} a word for you alone", a.domain), "visibility": "direct" }))
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b, &c]).await;
+
+    let ben_home = home_texts(&b, &ben).await;
+    assert_eq!(count(&ben_home, "Public from ana"), 1);
+    let ana_home = home_texts(&a, &ana).await;
+    assert_eq!(count(&ana_home, "Only for my followers"), 1, "{ana_home:?}");
+    assert_eq!(
+        count(&ana_home, "a word for you alone"),
+        0,
+        "a direct post to someone else"
+    );
+    let zoe_home = home_texts(&a, &zoe).await;
+    assert_eq!(
+        count(&zoe_home, "Only for my followers"),
+        0,
+        "zoe does not follow ben"
+    );
+    assert_eq!(
+        count(&zoe_home, "a word for you alone"),
+        1,
+        "zoe is mentioned"
+    );
+
+    // Zoe cannot open the followers-only post either, even knowing its id.
+    let (_, ana_timeline) = a.api_get("/api/v1/timelines/home", Some(&ana)).await;
+    let id = ana_timeline
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("Only for my followers"))
+        })
+        .and_then(|s| s["id"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert_eq!(
+        a.api_get(&format!("/api/v1/statuses/{id}"), Some(&zoe))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        a.api_get(&format!("/api/v1/statuses/{id}"), None).await.0,
+        404
+    );
+    assert_eq!(
+        a.api_get(&format!("/api/v1/statuses/{id}"), Some(&ana))
+            .await
+            .0,
+        200
+    );
+
+    // Nobody on C follows anyone: C received nothing.
+    assert_eq!(c.post_count().await, 0);
+    assert_eq!(home_texts(&c, &cat).await, Vec::<String>::new());
+
+    // Unfollowing stops the flow.
+    a.api_post(
+        &format!("/api/v1/accounts/{ben_on_a}/unfollow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    let (_, followers) = b
+        .api_get(
+            &format!("/api/v1/accounts/{}/followers", ben_account(&b, &ben).await),
+            Some(&ben),
+        )
+        .await;
+    assert_eq!(followers.as_array().map(Vec::len), Some(0), "{followers}");
+    b.api_post(
+        "/api/v1/statuses",
+        &ben,
+        json!({ "status": "After the unfollow", "visibility": "private" }),
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    assert_eq!(count(&home_texts(&a, &ana).await, "After the unfollow"), 0);
+}
+on_both_engines!(people_follow_each_other_and_see_what_they_may);
+
+async fn ben_account(b: &Instance, token: &str) -> String {
+    let (_, me): (u16, Value) = b
+        .api_get("/api/v1/accounts/verify_credentials", Some(token))
+        .await;
+    me["id"].as_str().unwrap_or_default().to_owned()
+}
