@@ -13,19 +13,21 @@ fn captured(path: &str, peer: &StubPeer, a: &Instance) -> Value {
         .join(path);
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{path}: {e}"));
     let base = peer.base.as_str();
-    let text = text
-        .replace(
-            "http://runsc:18290/groups/support",
-            a.url("/groups/support").as_str(),
-        )
-        .replace(
-            "http://runsc:18390/groups/hearthgrp",
-            a.url("/groups/support").as_str(),
-        )
-        .replace("http://runsc:18290/", &format!("{base}stub/"))
-        .replace("http://runsc:18390/", &format!("{base}stub/"))
-        .replace("http://127.0.0.1:18280/", base)
-        .replace("http://localhost:18341/", base);
+    let group = a.url("/groups/support");
+    let sam = a.url("/users/sam");
+    let stub = format!("{base}stub/");
+    let text = [
+        ("http://runsc:18290/groups/support", group.as_str()),
+        ("http://runsc:18390/groups/hearthgrp", group.as_str()),
+        ("http://runsc:18290/users/sam", sam.as_str()),
+        ("http://runsc:18390/users/sam", sam.as_str()),
+        ("http://runsc:18290/", stub.as_str()),
+        ("http://runsc:18390/", stub.as_str()),
+        ("http://127.0.0.1:18280/", base),
+        ("http://localhost:18341/", base),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| text.replace(from, to));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -242,3 +244,91 @@ async fn a_non_member_post_into_a_group_is_refused(engine: Engine) {
     let _ = json!({});
 }
 on_both_engines!(a_non_member_post_into_a_group_is_refused);
+
+/// A Lemmy community's posts, comments, votes, edits and deletions reach its member here,
+/// exactly as Lemmy 0.19 announced them; the bare `Announce{Page}` Lemmy sends as well does
+/// not double the post.
+async fn a_lemmy_group_reaches_its_member_here(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    a.create_user("sam", UserRole::Member).await;
+    let sam = a.token("sam").await;
+    let community = peer.actor("c/support");
+    let (status, found) = a
+        .api_get(
+            &format!("/api/v2/search?q={community}&resolve=true"),
+            Some(&sam),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["accounts"][0]["group"], true, "{found}");
+    let id = found["accounts"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    a.api_post(&format!("/api/v1/accounts/{id}/follow"), &sam, json!({}))
+        .await;
+    settle(&[&a]).await;
+    let follow = peer
+        .received()
+        .into_iter()
+        .find(|d| d.body["type"] == "Follow")
+        .map(|d| d.body)
+        .unwrap_or(Value::Null);
+    assert_eq!(follow["object"], community.as_str(), "{follow}");
+
+    let send = |path: &'static str| {
+        let activity = captured(path, &peer, &a);
+        let (peer, a) = (&peer, &a);
+        async move { peer.send("c/support", a, "/inbox", &activity).await }
+    };
+    assert_eq!(send("lemmy/accept-follow.json").await, 202);
+    let (_, rel) = a
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={id}"),
+            Some(&sam),
+        )
+        .await;
+    assert_eq!(rel[0]["following"], true, "{rel}");
+
+    for path in [
+        "lemmy/announce-create-page.json",
+        "lemmy/announce-page.json",
+        "lemmy/announce-create-note.json",
+        "lemmy/announce-like.json",
+    ] {
+        assert_eq!(send(path).await, 202, "{path}");
+    }
+    let (_, home) = a.api_get("/api/v1/timelines/home", Some(&sam)).await;
+    let home = home.as_array().cloned().unwrap_or_default();
+    let posts: Vec<&Value> = home
+        .iter()
+        .filter(|s| {
+            s["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("Fixture post in the Lemmy community support"))
+        })
+        .collect();
+    assert_eq!(posts.len(), 1, "one post, from two Announces: {home:#?}");
+    assert_eq!(posts[0]["favourites_count"], 1);
+    assert_eq!(
+        posts[0]["hearth_group"]["acct"],
+        format!("support@{}", peer.domain)
+    );
+    let comment = find(&home, "Comment by luke").unwrap_or_else(|| panic!("{home:#?}"));
+    assert_eq!(comment["in_reply_to_id"], posts[0]["id"]);
+
+    assert_eq!(send("lemmy/announce-update-page.json").await, 202);
+    assert_eq!(send("lemmy/announce-delete-comment.json").await, 202);
+    let (_, home) = a.api_get("/api/v1/timelines/home", Some(&sam)).await;
+    let home = home.as_array().cloned().unwrap_or_default();
+    assert!(
+        find(&home, "(edited)").is_some(),
+        "the edited title shows: {home:#?}"
+    );
+    assert!(
+        find(&home, "Comment by luke").is_none(),
+        "the deleted comment is gone"
+    );
+}
+on_both_engines!(a_lemmy_group_reaches_its_member_here);

@@ -128,11 +128,10 @@ fn apply(
                 _ => return Err(Error::Unprocessable("this actor cannot be followed".into())),
             }
         }
-        Incoming::Accept(follow) => {
-            if let Some(row) = our_follow(conn, sender, &follow)? {
-                follows::accept(conn, row.id)?;
-            }
-        }
+        Incoming::Accept(follow) => match our_follow(conn, sender, &follow)? {
+            Some(row) => follows::accept(conn, row.id)?,
+            None => tracing::info!(follow = %follow.id, "an Accept of no follow known here"),
+        },
         Incoming::Reject(follow) => {
             if let Some(row) = our_follow(conn, sender, &follow)? {
                 follows::remove(conn, row.follower_id, row.target_id)?;
