@@ -384,6 +384,44 @@ async fn an_approval_group_lets_in_only_whom_its_moderators_approve(engine: Engi
         .await;
     assert_eq!(status, 403);
 
+    // A moderator removes Bob's post in the group: it disappears on B too.
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob.token,
+            json!({ "status": "A question from Bob", "group_id": on_b }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    let (_, group_posts) = a
+        .api_get(
+            &format!("/api/v1/accounts/{}/statuses", group.id),
+            Some(&mona.token),
+        )
+        .await;
+    let bobs = group_posts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("A question from Bob"))
+        })
+        .and_then(|s| s["id"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("Bob's post did not reach the group: {group_posts}"));
+    let (status, _) = a
+        .api_delete(&format!("/api/v1/statuses/{bobs}"), &mona.token)
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    assert!(
+        !has(&home(&b, &bob).await, "A question from Bob"),
+        "the moderator's deletion reached B"
+    );
+
     // Bob is banned: he stops receiving, and his posts are refused by the group.
     let (status, _) = a
         .api_post(

@@ -179,3 +179,139 @@ async fn ben_account(b: &Instance, token: &str) -> String {
         .await;
     me["id"].as_str().unwrap_or_default().to_owned()
 }
+
+/// A locked account approves each follower: the request waits in `follow_requests` until the
+/// person authorizes it.
+async fn a_locked_account_approves_its_followers(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_user("zoe", UserRole::Member).await;
+    b.create_user("ben", UserRole::Clinician).await;
+    let (zoe, ben) = (a.token("zoe").await, b.token("ben").await);
+    let response = hearth_tests::http()
+        .patch(b.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&ben)
+        .json(&json!({ "locked": true, "note": "Diabetes nurse" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+    let me: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (&me["locked"], &me["note"]),
+        (&json!(true), &json!("<p>Diabetes nurse</p>"))
+    );
+
+    let ben_on_a = a.account_id(&format!("ben@{}", b.domain), &zoe).await;
+    let (_, account) = a
+        .api_get(&format!("/api/v1/accounts/{ben_on_a}"), None)
+        .await;
+    assert_eq!(
+        account["locked"], true,
+        "the actor document says manuallyApprovesFollowers"
+    );
+    a.api_post(
+        &format!("/api/v1/accounts/{ben_on_a}/follow"),
+        &zoe,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b]).await;
+    let (_, rel) = a
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={ben_on_a}"),
+            Some(&zoe),
+        )
+        .await;
+    assert_eq!(rel[0]["requested"], true, "{rel}");
+
+    let (_, requests) = b.api_get("/api/v1/follow_requests", Some(&ben)).await;
+    let zoe_on_b = requests[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(requests[0]["username"], "zoe", "{requests}");
+    let (status, _) = b
+        .api_post(
+            &format!("/api/v1/follow_requests/{zoe_on_b}/authorize"),
+            &ben,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    let (_, rel) = a
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={ben_on_a}"),
+            Some(&zoe),
+        )
+        .await;
+    assert_eq!(rel[0]["following"], true, "{rel}");
+}
+on_both_engines!(a_locked_account_approves_its_followers);
+
+/// The home timeline pages like Mastodon's: newest first, `limit`, and `Link` with `max_id`
+/// (older) and `min_id` (newer).
+async fn the_home_timeline_pages_with_link_headers(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    for n in 1..=5 {
+        let (status, _) = a
+            .api_post(
+                "/api/v1/statuses",
+                &ana,
+                json!({ "status": format!("note {n}") }),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let page = |url: String| {
+        let token = ana.clone();
+        async move {
+            let response = hearth_tests::http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let link = response
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let texts: Vec<String> = body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["content"].as_str().map(str::to_owned))
+                .collect();
+            (texts, link)
+        }
+    };
+    let (first, link) = page(a.url("/api/v1/timelines/home?limit=2").to_string()).await;
+    assert_eq!(first, vec!["<p>note 5</p>", "<p>note 4</p>"]);
+    let next = link
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"next\""))
+        .and_then(|l| l.split(['<', '>']).nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(next.contains("max_id="), "{link}");
+    let (second, link) = page(format!("{next}&limit=2")).await;
+    assert_eq!(second, vec!["<p>note 3</p>", "<p>note 2</p>"]);
+    let prev = link
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"prev\""))
+        .and_then(|l| l.split(['<', '>']).nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    let (newer, _) = page(format!("{prev}&limit=2")).await;
+    assert_eq!(
+        newer,
+        vec!["<p>note 5</p>", "<p>note 4</p>"],
+        "min_id pages towards the newest, just above"
+    );
+}
+on_both_engines!(the_home_timeline_pages_with_link_headers);

@@ -319,3 +319,55 @@ pub async fn following(
             .await?,
     ))
 }
+
+/// Body of `PATCH /api/v1/accounts/update_credentials`.
+#[derive(Debug, Deserialize)]
+pub struct CredentialsForm {
+    display_name: Option<String>,
+    note: Option<String>,
+    locked: Option<bool>,
+    discoverable: Option<bool>,
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`: display name, bio, and whether follows need
+/// approval (`locked`).
+pub async fn update_credentials(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::FormOrJson(form): super::FormOrJson<CredentialsForm>,
+) -> Result<Json<CredentialAccount>, Error> {
+    let mut actor = user.actor.clone();
+    if let Some(name) = form.display_name {
+        if name.chars().count() > 30 {
+            return Err(Error::Unprocessable(
+                "Validation failed: Display name is too long (maximum is 30 characters)".into(),
+            ));
+        }
+        actor.display_name = Some(name);
+    }
+    if let Some(note) = form.note {
+        if note.chars().count() > 500 {
+            return Err(Error::Unprocessable(
+                "Validation failed: Note is too long (maximum is 500 characters)".into(),
+            ));
+        }
+        actor.summary = Some(crate::service::accounts::plain_text_to_html(&note));
+    }
+    if let Some(locked) = form.locked {
+        actor.manually_approves_followers = locked;
+    }
+    if let Some(discoverable) = form.discoverable {
+        actor.discoverable = discoverable;
+    }
+    actor.updated_at = chrono::Utc::now().naive_utc();
+    let saved = actor.clone();
+    state
+        .db
+        .run(move |conn| Ok(actors::update(conn, &saved)?))
+        .await?;
+    Ok(Json(CredentialAccount::new(
+        &actor,
+        &user.user,
+        &state.urls,
+    )))
+}

@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
         )
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials),
+        )
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
