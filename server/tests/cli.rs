@@ -175,6 +175,40 @@ fn scripts_create_people_groups_and_tokens() {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
 
+        let private = db.hearth(
+            &[
+                "group",
+                "create",
+                "survivors",
+                "--name",
+                "Survivors",
+                "--visibility",
+                "members_only",
+                "--owner",
+                "nurse_ana",
+            ],
+            "",
+        );
+        assert!(private.status.success(), "{}", text(&private.stderr));
+        let unknown_visibility = db.hearth(
+            &[
+                "group",
+                "create",
+                "other",
+                "--name",
+                "Other",
+                "--visibility",
+                "secret",
+            ],
+            "",
+        );
+        assert!(!unknown_visibility.status.success());
+        assert!(
+            text(&unknown_visibility.stderr).contains("use public or members_only"),
+            "{}",
+            text(&unknown_visibility.stderr)
+        );
+
         let taken = db.hearth(&["group", "create", "NURSE_ANA", "--name", "Clash"], "");
         assert!(!taken.status.success());
         assert!(
