@@ -8,3 +8,4 @@ mod mastodon_api;
 mod people;
 mod privacy;
 mod storage;
+mod written_fixtures;

@@ -7,7 +7,7 @@ use crate::{
     FederationError,
     context::FederationData,
     objects::actor::FederatedActor,
-    protocol::{post::PostObject, same_origin},
+    protocol::{authority, post::PostObject, same_origin},
 };
 use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Activity};
 use async_trait::async_trait;
@@ -57,6 +57,8 @@ pub enum Incoming {
     Reject(FollowRef),
     /// The sender withdraws a follow.
     UndoFollow(FollowRef),
+    /// The sender withdraws an activity given by id only (its type unknown).
+    UndoById(Url),
     /// The sender withdraws a like.
     UndoLike {
         /// The Like's id.
@@ -144,6 +146,10 @@ pub async fn read(
                     id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
                     object: object.get("object").and_then(url_of_value),
                 },
+                // Only the undone activity's id (Pleroma undoes a Like so).
+                "" => Incoming::UndoById(
+                    url_of(&object).ok_or_else(|| malformed("Undo without object"))?,
+                ),
                 other => Incoming::Other {
                     kind: format!("Undo/{other}"),
                 },
@@ -201,8 +207,14 @@ async fn read_announce(
     let kind = type_of(object);
     Ok(match kind.as_str() {
         "" => {
-            // Only an id: fetch it from its origin.
+            // Only an id: fetch it from its origin. A boost of a post of ours changes nothing
+            // here (boosts are not counted).
             let url = url_of(object).ok_or_else(|| malformed("Announce without object"))?;
+            if authority(&url) == data.domain().to_ascii_lowercase() {
+                return Ok(Incoming::Other {
+                    kind: "Announce/local".into(),
+                });
+            }
             let post = fetch_post(&url, data).await?;
             Incoming::Post {
                 post: Box::new(post),

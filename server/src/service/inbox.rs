@@ -146,6 +146,14 @@ fn apply(
                 follows::remove(conn, sender.id, target)?;
             }
         }
+        Incoming::UndoById(id) => {
+            if !posts::unlike(conn, sender.id, Some(id.as_str()), None)?
+                && let Some(follow) =
+                    follows::by_ap_id(conn, id.as_str())?.filter(|f| f.follower_id == sender.id)
+            {
+                follows::remove(conn, sender.id, follow.target_id)?;
+            }
+        }
         Incoming::UndoLike { id, object } => {
             let post_id = match object {
                 Some(object) => posts::by_ap_id(conn, object.as_str())?.map(|p| p.id),
