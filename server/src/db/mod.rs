@@ -181,7 +181,10 @@ impl Database {
         drop(first);
         let pool = Pool::builder()
             .max_size(pool_size)
-            .min_idle(Some(1))
+            // No idle connections kept on purpose: r2d2 opens them on background threads, and
+            // one still opening (a TLS handshake inside libpq) when a CLI command exits races
+            // OpenSSL's exit-time cleanup and crashes the process.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| Error::DatabaseConnect {
