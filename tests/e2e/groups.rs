@@ -213,6 +213,42 @@ async fn an_open_group_shares_posts_with_members_on_three_instances(engine: Engi
         );
     }
 
+    // Bob on B likes it too, then changes his mind: every instance counts 2, then 1.
+    let reply_on_b = one_with(&home(&b, &bob).await, "Welcome, Bob!")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    b.api_post(
+        &format!("/api/v1/statuses/{reply_on_b}/favourite"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&b, &bob), (&c, &carol)] {
+        assert_eq!(
+            one_with(&home(instance, person).await, "Welcome, Bob!")["favourites_count"],
+            2,
+            "on {}",
+            instance.domain
+        );
+    }
+    b.api_post(
+        &format!("/api/v1/statuses/{reply_on_b}/unfavourite"),
+        &bob.token,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    for (instance, person) in [(&a, &alice), (&b, &bob), (&c, &carol)] {
+        assert_eq!(
+            one_with(&home(instance, person).await, "Welcome, Bob!")["favourites_count"],
+            1,
+            "on {}",
+            instance.domain
+        );
+    }
+
     // Bob edits his post; the edit reaches A and C.
     let bobs_on_b = one_with(&home(&b, &bob).await, "Hello from B")["id"]
         .as_str()

@@ -63,6 +63,8 @@ pub enum Incoming {
     UndoLike {
         /// The Like's id.
         id: Url,
+        /// Who liked (the sender, or the inner actor of an announced Undo).
+        actor: Url,
         /// The liked object, when given.
         object: Option<Url>,
     },
@@ -144,6 +146,7 @@ pub async fn read(
                 "Follow" => Incoming::UndoFollow(follow_ref(&object)?),
                 "Like" | "Dislike" => Incoming::UndoLike {
                     id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
+                    actor: sender.ap_id.clone(),
                     object: object.get("object").and_then(url_of_value),
                 },
                 // Only the undone activity's id (Pleroma undoes a Like so).
@@ -272,6 +275,24 @@ async fn read_announce(
                 id,
                 actor,
                 object: target,
+            }
+        }
+        "Undo" => {
+            // A group relaying that someone withdrew a like.
+            let actor = object
+                .get("actor")
+                .and_then(url_of_value)
+                .ok_or_else(|| malformed("Undo without actor"))?;
+            let inner = object.get("object").cloned().unwrap_or(Value::Null);
+            let like = url_of(&inner).ok_or_else(|| malformed("empty Undo"))?;
+            let inner_actor = inner.get("actor").and_then(url_of_value);
+            if !same_origin(&like, &actor) || inner_actor.is_some_and(|a| a != actor) {
+                return Err(malformed("the announced Undo is not its actor's"));
+            }
+            Incoming::UndoLike {
+                id: like,
+                actor,
+                object: inner.get("object").and_then(url_of_value),
             }
         }
         _ if post_of(object)?.is_some() => {

@@ -64,6 +64,30 @@ pub async fn receive(
             })
             .await
         }
+        Incoming::UndoLike { id, actor, object } => {
+            let liker = resolve_actor(ctx, data, &actor).await?;
+            let undo_id = activity_id.clone();
+            once(ctx, activity_id, move |conn, ctx| {
+                let post = match &object {
+                    Some(object) => posts::by_ap_id(conn, object.as_str())?,
+                    None => None,
+                };
+                let post_id = post.as_ref().map(|p| p.id);
+                let removed = posts::unlike(conn, liker.id, Some(id.as_str()), post_id)?;
+                // In a group hosted here, the group tells its members' servers.
+                let group = match post.as_ref().and_then(|p| p.group_id) {
+                    Some(g) => actors::by_id(conn, g)?.filter(|g| g.local),
+                    None => None,
+                };
+                if let (true, Some(post), Some(group)) = (removed, post, group) {
+                    let like = builders::like(&id, &actor, &parse(&post.ap_id)?, &[]);
+                    let undo = builders::undo(&undo_id, &actor, &like);
+                    post_rules::announce(conn, ctx, &group, &undo, None)?;
+                }
+                Ok(())
+            })
+            .await
+        }
         other => {
             once(ctx, activity_id, move |conn, ctx| {
                 apply(conn, ctx, &sender, other)
@@ -154,20 +178,13 @@ fn apply(
                 follows::remove(conn, sender.id, follow.target_id)?;
             }
         }
-        Incoming::UndoLike { id, object } => {
-            let post_id = match object {
-                Some(object) => posts::by_ap_id(conn, object.as_str())?.map(|p| p.id),
-                None => None,
-            };
-            posts::unlike(conn, sender.id, Some(id.as_str()), post_id)?;
-        }
         Incoming::Delete { object, actor, via } => {
             delete(conn, ctx, sender, &object, &actor, via.as_ref())?
         }
         Incoming::Other { kind } => {
             tracing::info!(%kind, "ignoring an activity Hearth does not handle")
         }
-        Incoming::Post { .. } | Incoming::Like { .. } => {}
+        Incoming::Post { .. } | Incoming::Like { .. } | Incoming::UndoLike { .. } => {}
     }
     Ok(())
 }
