@@ -51,14 +51,44 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Deliveries due now, oldest first.
-pub fn due(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<DeliveryRow>> {
-    deliveries::table
-        .filter(deliveries::next_attempt_at.le(Utc::now().naive_utc()))
+/// Claims up to `limit` due deliveries, oldest first, by pushing their next attempt `lease`
+/// ahead: a crash before they are settled leaves them to be retried when the lease runs out.
+/// On PostgreSQL, rows another process is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so
+/// several `hearth serve` processes share the queue and deliver each row once.
+pub fn claim(
+    conn: &mut AnyConnection,
+    limit: i64,
+    lease: chrono::TimeDelta,
+) -> QueryResult<Vec<DeliveryRow>> {
+    let now = Utc::now().naive_utc();
+    let until = now + lease;
+    let due = deliveries::table
+        .filter(deliveries::next_attempt_at.le(now))
         .order(deliveries::id.asc())
-        .limit(limit)
-        .select(DeliveryRow::as_select())
-        .load(conn)
+        .limit(limit);
+    let rows: Vec<DeliveryRow> = match conn {
+        AnyConnection::Postgresql(pg) => pg.transaction(|pg| {
+            let rows: Vec<DeliveryRow> = due
+                .for_update()
+                .skip_locked()
+                .select(DeliveryRow::as_select())
+                .load(pg)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+                .set(deliveries::next_attempt_at.eq(until))
+                .execute(pg)?;
+            QueryResult::Ok(rows)
+        })?,
+        AnyConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
+            let rows: Vec<DeliveryRow> = due.select(DeliveryRow::as_select()).load(lite)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+                .set(deliveries::next_attempt_at.eq(until))
+                .execute(lite)?;
+            QueryResult::Ok(rows)
+        })?,
+    };
+    Ok(rows)
 }
 
 /// Removes a delivery that is done (delivered, or refused for good).
@@ -80,6 +110,25 @@ pub fn retry_at(
             deliveries::attempts.eq(deliveries::attempts + 1),
             deliveries::next_attempt_at.eq(at),
             deliveries::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Moves a delivery's next attempt without counting an attempt (it waits behind another).
+pub fn postpone(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find(id))
+        .set((
+            deliveries::next_attempt_at.eq(at),
+            deliveries::last_error.eq(Some(format!(
+                "waiting behind: {}",
+                error.chars().take(400).collect::<String>()
+            ))),
         ))
         .execute(conn)
         .map(|_| ())

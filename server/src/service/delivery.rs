@@ -8,17 +8,32 @@ use crate::{
 };
 use activitypub_federation::config::Data;
 use chrono::{TimeDelta, Utc};
+use futures::StreamExt;
 use hearth_federation::FederationData;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use url::Url;
 
-/// How many deliveries one pass takes on.
-const BATCH: i64 = 100;
+/// How many deliveries one pass claims.
+const BATCH: i64 = 200;
 
-/// Delay before attempt `n + 1`: 30 s doubling up to a day.
+/// How many receiving servers are sent to at once; one request at a time per server.
+const PARALLEL_HOSTS: usize = 16;
+
+/// How long a claimed delivery is reserved for the pass that claimed it. A process that dies
+/// mid-pass leaves its claims to be retried after this.
+const LEASE: TimeDelta = TimeDelta::minutes(5);
+
+/// How long Hearth keeps trying a delivery before giving up.
+const GIVE_UP_AFTER: TimeDelta = TimeDelta::days(7);
+
+/// Delay before attempt `n + 1`: 30 s doubling up to 6 h, with ±20% jitter so that retries to a
+/// server that was down do not all arrive at once.
 fn backoff(attempts: i32) -> TimeDelta {
-    let seconds = 30i64.saturating_mul(1i64 << attempts.clamp(0, 12));
-    TimeDelta::seconds(seconds.min(86_400))
+    let base = 30i64
+        .saturating_mul(1i64 << attempts.clamp(0, 10))
+        .min(6 * 3600);
+    let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
+    TimeDelta::seconds(base + jitter as i64)
 }
 
 /// The inboxes to deliver to for these actors: one per server where a shared inbox is known.
@@ -31,11 +46,48 @@ pub fn inboxes(actors: &[actors::ActorRow]) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Sends every delivery that is due; returns how many were attempted.
+/// Sends every delivery that is due; returns how many were attempted. Deliveries to one
+/// server go one after another, in the order they were queued (a `Create` before its
+/// `Update`); up to [`PARALLEL_HOSTS`] servers are served at once. After a failure, the rest
+/// of that server's deliveries wait with it.
 pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<usize, Error> {
-    let due = ctx.db.run(|conn| Ok(deliveries::due(conn, BATCH)?)).await?;
-    let attempted = due.len();
-    for delivery in due {
+    let claimed = ctx
+        .db
+        .run(|conn| Ok(deliveries::claim(conn, BATCH, LEASE)?))
+        .await?;
+    let attempted = claimed.len();
+    let mut by_host: BTreeMap<String, Vec<deliveries::DeliveryRow>> = BTreeMap::new();
+    for row in claimed {
+        let host = Url::parse(&row.inbox)
+            .map(|u| hearth_federation::protocol::authority(&u))
+            .unwrap_or_default();
+        by_host.entry(host).or_default().push(row);
+    }
+    futures::stream::iter(by_host.into_values())
+        .for_each_concurrent(PARALLEL_HOSTS, |rows| async move {
+            if let Err(e) = deliver_to_host(ctx, data, rows).await {
+                tracing::error!(error = %e, "recording a delivery failed");
+            }
+        })
+        .await;
+    Ok(attempted)
+}
+
+async fn deliver_to_host(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    rows: Vec<deliveries::DeliveryRow>,
+) -> Result<(), Error> {
+    let mut failed: Option<(chrono::NaiveDateTime, String)> = None;
+    for delivery in rows {
+        let id = delivery.id;
+        if let Some((at, error)) = failed.clone() {
+            // Keep this server's order: wait with the delivery that failed before it.
+            ctx.db
+                .run(move |conn| Ok(deliveries::postpone(conn, id, at, &error)?))
+                .await?;
+            continue;
+        }
         let signer_id = delivery.signer_id;
         let signer = ctx
             .db
@@ -54,23 +106,31 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
             // Nothing to retry: the signer is gone or the row is unreadable.
             _ => Ok(()),
         };
-        let id = delivery.id;
+        let expired = Utc::now().naive_utc() - delivery.created_at > GIVE_UP_AFTER;
         match outcome {
             Ok(()) => {
                 ctx.db
                     .run(move |conn| Ok(deliveries::finish(conn, id)?))
                     .await?
             }
+            Err(error) if expired => {
+                tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "giving up a delivery after 7 days");
+                ctx.db
+                    .run(move |conn| Ok(deliveries::finish(conn, id)?))
+                    .await?;
+            }
             Err(error) => {
                 tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "delivery failed");
                 let at = (Utc::now() + backoff(delivery.attempts)).naive_utc();
+                let message = error.clone();
                 ctx.db
-                    .run(move |conn| Ok(deliveries::retry_at(conn, id, at, &error)?))
+                    .run(move |conn| Ok(deliveries::retry_at(conn, id, at, &message)?))
                     .await?;
+                failed = Some((at, error));
             }
         }
     }
-    Ok(attempted)
+    Ok(())
 }
 
 /// Delivers in the background: a pass whenever something is queued, and every few seconds.
