@@ -44,6 +44,26 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// See and steer the delivery queue.
+    #[command(subcommand)]
+    Federation(FederationCommand),
+}
+
+/// `hearth federation ...`
+#[derive(Debug, Subcommand)]
+pub enum FederationCommand {
+    /// List the servers with deliveries waiting: counts, failures, next attempt, last error.
+    Status,
+    /// Make every delivery to HOST due now.
+    Retry {
+        /// `host[:port]`.
+        host: String,
+    },
+    /// Drop every delivery waiting for HOST.
+    Drop {
+        /// `host[:port]`.
+        host: String,
+    },
 }
 
 /// `hearth user ...`
@@ -203,6 +223,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Federation(command) => federation(&settings, command).await,
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
             let db = open(&settings).await?;
@@ -210,6 +231,60 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{token}").map_err(|e| Error::Internal(e.to_string()))?;
             Ok(())
+        }
+    }
+}
+
+async fn federation(settings: &Settings, command: FederationCommand) -> Result<(), Error> {
+    use crate::db::deliveries;
+    let db = open(settings).await?;
+    let mut out = std::io::stdout().lock();
+    let write = |out: &mut std::io::StdoutLock<'_>, line: String| {
+        writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()))
+    };
+    match command {
+        FederationCommand::Status => {
+            let queues = db.run(|conn| Ok(deliveries::queues(conn)?)).await?;
+            if queues.is_empty() {
+                return write(&mut out, "no deliveries waiting".into());
+            }
+            write(
+                &mut out,
+                format!(
+                    "{:<32} {:>8} {:>8}  {:<20} {:<20} last error",
+                    "host", "pending", "failing", "next attempt (UTC)", "oldest (UTC)"
+                ),
+            )?;
+            for q in queues {
+                write(
+                    &mut out,
+                    format!(
+                        "{:<32} {:>8} {:>8}  {:<20} {:<20} {}",
+                        q.host,
+                        q.pending,
+                        q.failing,
+                        q.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),
+                        q.oldest.format("%Y-%m-%d %H:%M:%S"),
+                        q.last_error.unwrap_or_default()
+                    ),
+                )?;
+            }
+            Ok(())
+        }
+        FederationCommand::Retry { host } => {
+            let n = db
+                .run(move |conn| Ok(deliveries::retry_host(conn, &host)?))
+                .await?;
+            write(
+                &mut out,
+                format!("{n} deliveries due now (a running server sends them within seconds)"),
+            )
+        }
+        FederationCommand::Drop { host } => {
+            let n = db
+                .run(move |conn| Ok(deliveries::drop_host(conn, &host)?))
+                .await?;
+            write(&mut out, format!("{n} deliveries dropped"))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod admin;
 pub mod entities;
 pub mod groups;
 pub mod health;
@@ -144,6 +145,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/hearth/v1/groups/{id}/moderators/{account}",
             post(groups::add_moderator).delete(groups::remove_moderator),
+        )
+        .route("/api/hearth/v1/admin/federation", get(admin::federation))
+        .route(
+            "/api/hearth/v1/admin/federation/{host}",
+            delete(admin::drop_queue),
+        )
+        .route(
+            "/api/hearth/v1/admin/federation/{host}/retry",
+            post(admin::retry),
         )
         .route("/posts/{id}", get(objects::post))
         .route("/posts/{id}/shared", get(objects::shared_copy))

@@ -163,3 +163,85 @@ pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool>
         Err(e) => Err(e),
     }
 }
+
+/// The queue of one receiving server.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HostQueue {
+    /// `host[:port]`.
+    pub host: String,
+    /// Deliveries waiting.
+    pub pending: usize,
+    /// Of which have failed at least once.
+    pub failing: usize,
+    /// The earliest next attempt.
+    pub next_attempt_at: NaiveDateTime,
+    /// The oldest waiting delivery.
+    pub oldest: NaiveDateTime,
+    /// The most recent error, if any.
+    pub last_error: Option<String>,
+}
+
+fn host_of(inbox: &str) -> String {
+    url::Url::parse(inbox)
+        .map(|u| hearth_federation::protocol::authority(&u))
+        .unwrap_or_default()
+}
+
+/// The queue, server by server, the longest first.
+pub fn queues(conn: &mut AnyConnection) -> QueryResult<Vec<HostQueue>> {
+    let rows: Vec<DeliveryRow> = deliveries::table
+        .order(deliveries::id.asc())
+        .select(DeliveryRow::as_select())
+        .load(conn)?;
+    let mut by_host: std::collections::BTreeMap<String, HostQueue> =
+        std::collections::BTreeMap::new();
+    for row in rows {
+        let host = host_of(&row.inbox);
+        let queue = by_host.entry(host.clone()).or_insert_with(|| HostQueue {
+            host,
+            pending: 0,
+            failing: 0,
+            next_attempt_at: row.next_attempt_at,
+            oldest: row.created_at,
+            last_error: None,
+        });
+        queue.pending += 1;
+        if row.attempts > 0 {
+            queue.failing += 1;
+        }
+        queue.next_attempt_at = queue.next_attempt_at.min(row.next_attempt_at);
+        queue.oldest = queue.oldest.min(row.created_at);
+        if row.last_error.is_some() {
+            queue.last_error = row.last_error.clone();
+        }
+    }
+    let mut list: Vec<HostQueue> = by_host.into_values().collect();
+    list.sort_by(|a, b| b.pending.cmp(&a.pending).then(a.host.cmp(&b.host)));
+    Ok(list)
+}
+
+/// Makes every delivery to `host` due now; returns how many.
+pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
+    let ids = ids_for_host(conn, host)?;
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+        .set(deliveries::next_attempt_at.eq(Utc::now().naive_utc()))
+        .execute(conn)
+}
+
+/// Drops every delivery to `host`; returns how many.
+pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
+    let ids = ids_for_host(conn, host)?;
+    diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(conn)
+}
+
+fn ids_for_host(conn: &mut AnyConnection, host: &str) -> QueryResult<Vec<i64>> {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let rows: Vec<(i64, String)> = deliveries::table
+        .select((deliveries::id, deliveries::inbox))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, inbox)| host_of(inbox) == host)
+        .map(|(id, _)| id)
+        .collect())
+}
