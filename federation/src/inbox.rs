@@ -16,7 +16,7 @@ use crate::{
 use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Object};
 use axum::{body::Body, extract::Request};
 use chrono::Utc;
-use http::{StatusCode, header, request::Parts};
+use http::{StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use url::Url;
 
@@ -49,7 +49,14 @@ pub async fn receive(
         .map_err(|e| FederationError::Malformed(format!("not an activity: {e}")))?;
     check_ids(&activity, &data)?;
 
-    let actor = verified_sender(&parts, &activity.actor, &data).await?;
+    let actor = verified_sender(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &activity.actor,
+        &data,
+    )
+    .await?;
     tracing::debug!(activity = %activity.id, actor = %actor.ap_id, "signature verified");
     let incoming = activities::read(&value, &activity, &actor, &data).await?;
     data.receive(&data, actor, activity.id, incoming).await?;
@@ -84,17 +91,20 @@ fn check_ids(activity: &InboxActivity, data: &Data<FederationData>) -> Result<()
 }
 
 /// Returns the sender once the request's signature verifies with its key. A known sender whose
-/// key fails is fetched once more, in case it rotated its key.
-async fn verified_sender(
-    parts: &Parts,
+/// key fails is fetched once more, in case it rotated its key. A sender fetched for the first
+/// time is stored only after its signature verified.
+pub(crate) async fn verified_sender(
+    method: &http::Method,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
     actor_id: &Url,
     data: &Data<FederationData>,
 ) -> Result<FederatedActor, FederationError> {
     let check = |actor: &FederatedActor| {
         signatures::verify(
-            &parts.method,
-            &parts.uri,
-            &parts.headers,
+            method,
+            uri,
+            headers,
             &actor.public_key_pem,
             data.domain(),
             signatures::MAX_SIGNATURE_AGE.to_std().unwrap_or_default(),

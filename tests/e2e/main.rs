@@ -3,6 +3,7 @@
 mod delivery;
 mod discovery;
 mod groups;
+mod hostile;
 mod inbox;
 mod interop;
 mod mastodon_api;

@@ -7,7 +7,7 @@ use crate::{
     FederationError,
     context::FederationData,
     objects::actor::FederatedActor,
-    protocol::{authority, post::PostObject, same_origin},
+    protocol::{actor::ActorKind, authority, post::PostObject, same_origin},
 };
 use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Activity};
 use async_trait::async_trait;
@@ -67,6 +67,8 @@ pub enum Incoming {
         actor: Url,
         /// The liked object, when given.
         object: Option<Url>,
+        /// The group that relayed it.
+        via: Option<Url>,
     },
     /// A new post, or a new version of one. `via` is the group that shared it, if it came in an
     /// `Announce`.
@@ -95,6 +97,8 @@ pub enum Incoming {
         actor: Url,
         /// The liked object.
         object: Url,
+        /// The group that relayed it (it may relay likes of its own posts only).
+        via: Option<Url>,
     },
     /// Anything else: acknowledged and dropped.
     Other {
@@ -148,6 +152,7 @@ pub async fn read(
                     id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
                     actor: sender.ap_id.clone(),
                     object: object.get("object").and_then(url_of_value),
+                    via: None,
                 },
                 // Only the undone activity's id (Pleroma undoes a Like so).
                 "" => Incoming::UndoById(
@@ -191,6 +196,7 @@ pub async fn read(
             id: envelope.id.clone(),
             actor: sender.ap_id.clone(),
             object: url_of(&object).ok_or_else(|| malformed("Like without object"))?,
+            via: None,
         },
         "Announce" => read_announce(&object, sender, data).await?,
         other => Incoming::Other {
@@ -208,6 +214,14 @@ async fn read_announce(
 ) -> Result<Incoming, FederationError> {
     let via = Some(sender.ap_id.clone());
     let kind = type_of(object);
+    if matches!(kind.as_str(), "Update" | "Delete" | "Like" | "Undo")
+        && sender.kind != ActorKind::Group
+    {
+        // Only a group relays other people's activities; a person announcing them is forging.
+        return Err(FederationError::Refused(format!(
+            "only a group may relay a {kind}"
+        )));
+    }
     Ok(match kind.as_str() {
         "" => {
             // Only an id: fetch it from its origin. A boost of a post of ours changes nothing
@@ -227,7 +241,17 @@ async fn read_announce(
         }
         "Create" | "Update" => {
             let inner = object.get("object").cloned().unwrap_or(Value::Null);
+            let inner_actor = object.get("actor").and_then(url_of_value);
             let post = match post_of(&inner)? {
+                Some(post)
+                    if inner_actor
+                        .as_ref()
+                        .is_some_and(|a| *a != post.attributed_to) =>
+                {
+                    return Err(FederationError::Unauthorized(
+                        "a post can only be sent by its author",
+                    ));
+                }
                 Some(post) => checked_post(post, sender, data).await?,
                 None => {
                     fetch_post(
@@ -275,6 +299,7 @@ async fn read_announce(
                 id,
                 actor,
                 object: target,
+                via,
             }
         }
         "Undo" => {
@@ -293,6 +318,7 @@ async fn read_announce(
                 id: like,
                 actor,
                 object: inner.get("object").and_then(url_of_value),
+                via,
             }
         }
         _ if post_of(object)?.is_some() => {
@@ -309,14 +335,19 @@ async fn read_announce(
     })
 }
 
-/// Keeps an embedded post if it comes from the sender's own server; otherwise fetches the
-/// post from its origin, so that a third party cannot put words in someone's mouth.
+/// Decides whether an embedded post can be taken as sent. It can when its author sent it
+/// (the HTTP signature covers it), or when a group relays a post of its own (`audience` is the
+/// group): groups are trusted to relay their members' posts, as Lemmy does, which members-only
+/// posts need (their origin answers only member servers). Anything else, such as a person
+/// boosting someone else's post, is fetched from its origin instead of trusted.
 async fn checked_post(
     post: PostObject,
     sender: &FederatedActor,
     data: &Data<FederationData>,
 ) -> Result<PostObject, FederationError> {
-    let checked = if same_origin(&post.id, &sender.ap_id) {
+    let relayed_by_its_group =
+        sender.kind == ActorKind::Group && post.audience.as_ref() == Some(&sender.ap_id);
+    let checked = if post.attributed_to == sender.ap_id || relayed_by_its_group {
         post
     } else {
         fetch_post(&post.id, data).await?

@@ -153,6 +153,15 @@ impl Object for FederatedActor {
                 "the actor is not on the host it came from".into(),
             ));
         }
+        let shared_inbox = json
+            .endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_ref());
+        if shared_inbox.is_some_and(|inbox| !same_origin(inbox, expected_domain)) {
+            return Err(FederationError::Malformed(
+                "the shared inbox is on another host".into(),
+            ));
+        }
         if json.public_key.owner != json.id {
             return Err(FederationError::Malformed(
                 "publicKey.owner is not the actor".into(),

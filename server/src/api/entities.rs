@@ -246,8 +246,10 @@ impl Status {
             Some(id) => actors::by_id(conn, id)?.map(|g| Account::from_row(&g, urls)),
             None => None,
         };
+        // The parent is named only to those who may see it.
         let parent = match post.in_reply_to_id {
-            Some(id) => posts::by_id(conn, id)?,
+            Some(id) => posts::by_id(conn, id)?
+                .filter(|p| crate::service::posts::can_view(conn, p, viewer).unwrap_or(false)),
             None => None,
         };
         let mut mentions = Vec::new();

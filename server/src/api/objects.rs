@@ -101,16 +101,16 @@ async fn post_or_copy(
             let Some(post) = posts::by_id(conn, id)?.filter(|p| p.local) else {
                 return Ok(None);
             };
-            if post.is_deleted() {
-                return Ok(Some(Err(post.ap_id)));
-            }
             let author = actors::by_id(conn, post.author_id)?
                 .ok_or_else(|| Error::not_found("Record not found"))?;
             let allowed = match post.visibility.as_str() {
                 "public" | "unlisted" => true,
                 "members" => match (&domain, post.group_id) {
                     (Some(domain), Some(group)) => {
-                        *domain == author.domain || domain_has_member(conn, group, domain)?
+                        let host = actors::by_id(conn, group)?.map(|g| g.domain);
+                        *domain == author.domain
+                            || host.as_deref() == Some(domain.as_str())
+                            || domain_has_member(conn, group, domain)?
                     }
                     _ => false,
                 },
@@ -133,6 +133,10 @@ async fn post_or_copy(
             };
             if !allowed {
                 return Ok(None);
+            }
+            // Only those who could see it learn that it was deleted.
+            if post.is_deleted() {
+                return Ok(Some(Err(post.ap_id)));
             }
             let object = post_object(conn, &ctx, &post)?;
             if !copy {

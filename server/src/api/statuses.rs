@@ -169,8 +169,14 @@ pub async fn context(
         .db
         .run(move |conn| {
             let mut ancestors = Vec::new();
+            let mut seen = vec![post.id];
             let mut next = post.in_reply_to_id;
+            // Bounded, and cycle-proof: a hostile peer can make posts reply to each other.
             while let Some(id) = next.take() {
+                if seen.contains(&id) || seen.len() > 40 {
+                    break;
+                }
+                seen.push(id);
                 let Some(parent) = posts::by_id(conn, id)? else {
                     break;
                 };
@@ -181,11 +187,16 @@ pub async fn context(
             }
             let mut descendants = Vec::new();
             let mut queue = vec![post.id];
+            let mut visited = vec![post.id];
             while let Some(id) = queue.pop() {
                 for reply in posts::replies(conn, id)? {
                     if descendants.len() >= 200 {
                         break;
                     }
+                    if visited.contains(&reply.id) {
+                        continue;
+                    }
+                    visited.push(reply.id);
                     queue.push(reply.id);
                     if rules::can_view(conn, &reply, viewer)? {
                         descendants.push(Status::new(conn, &reply, viewer, &urls)?);

@@ -92,10 +92,14 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
 
 /// Replies that arrived before their parent: link them now.
 pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
-    diesel::update(posts::table.filter(posts::in_reply_to_ap_id.eq(&parent.ap_id)))
-        .set(posts::in_reply_to_id.eq(Some(parent.id)))
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(
+        posts::table
+            .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
+            .filter(posts::id.ne(parent.id)),
+    )
+    .set(posts::in_reply_to_id.eq(Some(parent.id)))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Records who a post mentions.

@@ -43,12 +43,22 @@ pub async fn receive(
         Incoming::Post { post, update, via } => {
             receive_post(ctx, data, sender, activity_id, *post, update, via).await
         }
-        Incoming::Like { id, actor, object } => {
+        Incoming::Like {
+            id,
+            actor,
+            object,
+            via,
+        } => {
             let liker = resolve_actor(ctx, data, &actor).await?;
             once(ctx, activity_id, move |conn, ctx| {
                 let Some(post) = posts::by_ap_id(conn, object.as_str())? else {
                     return Ok(());
                 };
+                if !relayed_by_its_group(conn, &post, via.as_ref())? {
+                    return Err(Error::Forbidden(
+                        "a group may relay likes of its own posts only".into(),
+                    ));
+                }
                 if posts::like(conn, id.as_str(), liker.id, post.id)? {
                     let author = actors::by_id(conn, post.author_id)?
                         .ok_or_else(|| Error::Internal("no author".into()))?;
@@ -64,7 +74,12 @@ pub async fn receive(
             })
             .await
         }
-        Incoming::UndoLike { id, actor, object } => {
+        Incoming::UndoLike {
+            id,
+            actor,
+            object,
+            via,
+        } => {
             let liker = resolve_actor(ctx, data, &actor).await?;
             let undo_id = activity_id.clone();
             once(ctx, activity_id, move |conn, ctx| {
@@ -72,6 +87,17 @@ pub async fn receive(
                     Some(object) => posts::by_ap_id(conn, object.as_str())?,
                     None => None,
                 };
+                if via.is_some()
+                    && !post
+                        .as_ref()
+                        .map(|p| relayed_by_its_group(conn, p, via.as_ref()))
+                        .transpose()?
+                        .unwrap_or(false)
+                {
+                    return Err(Error::Forbidden(
+                        "a group may relay likes of its own posts only".into(),
+                    ));
+                }
                 let post_id = post.as_ref().map(|p| p.id);
                 let removed = posts::unlike(conn, liker.id, Some(id.as_str()), post_id)?;
                 // In a group hosted here, the group tells its members' servers.
@@ -230,12 +256,14 @@ fn delete(
         Some(id) => actors::by_id(conn, id)?,
         None => None,
     };
-    let by_author = actor.as_str() == author.ap_id && (via.is_some() || sender.id == author.id);
-    // A group speaks for its own content (it relays its moderators' deletions).
+    // The author deletes their own post; a remote group speaks for its own content (it relays
+    // its members' and moderators' deletions). Nobody else.
+    let by_author = via.is_none() && sender.id == author.id && actor.as_str() == author.ap_id;
     let by_its_group = via.is_some_and(|v| {
-        group
-            .as_ref()
-            .is_some_and(|g| !g.local && g.ap_id == v.as_str())
+        v.as_str() == sender.ap_id
+            && group
+                .as_ref()
+                .is_some_and(|g| !g.local && g.ap_id == v.as_str())
     });
     if !by_author && !by_its_group {
         return Err(Error::Forbidden(
@@ -249,6 +277,21 @@ fn delete(
         post_rules::announce(conn, ctx, &group, &delete, None)?;
     }
     Ok(())
+}
+
+/// A relayed activity (`via` a group) is accepted only from the remote group the post
+/// belongs to; an activity sent directly needs no group.
+fn relayed_by_its_group(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    via: Option<&Url>,
+) -> Result<bool, Error> {
+    let Some(via) = via else { return Ok(true) };
+    let group = match post.group_id {
+        Some(id) => actors::by_id(conn, id)?,
+        None => None,
+    };
+    Ok(group.is_some_and(|g| !g.local && g.ap_id == via.as_str()))
 }
 
 /// Where a post belongs and whether it may be stored here.
@@ -285,8 +328,28 @@ async fn receive_post(
         tracing::info!(post = %post.id, "dropping a post that concerns no one here");
         return Ok(());
     };
+    // Refuse non-members before fetching anything on their behalf.
+    if let Placement::LocalGroup(group) = &placement {
+        let (group, author) = (group.clone(), author.clone());
+        if !ctx
+            .db
+            .run(move |conn| may_post(conn, &group, &author))
+            .await?
+        {
+            tracing::warn!(author = %post.attributed_to, "refused a post from a non-member");
+            return Err(Error::Forbidden(
+                "only members can post in this group".into(),
+            ));
+        }
+    }
+    let group_url = match &placement {
+        Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.ap_id.clone()),
+        Placement::Personal => None,
+    };
     let mut parents = Vec::new();
-    if !update {
+    // Missing parents are fetched only for posts in a group, and kept only if they belong to
+    // the same group: a reply cannot pull outside posts into a group.
+    if !update && group_url.is_some() {
         let mut next = post.in_reply_to.clone();
         while let Some(url) = next.take() {
             let known = {
@@ -299,6 +362,10 @@ async fn receive_post(
                 break;
             }
             match fetch_post(&url, data).await {
+                Ok(parent) if parent.audience.as_ref().map(Url::as_str) != group_url.as_deref() => {
+                    tracing::info!(parent = %url, "the parent of a reply is not in the same group");
+                    break;
+                }
                 Ok(parent) => {
                     let parent_author = resolve_actor(ctx, data, &parent.attributed_to).await?;
                     next = parent.in_reply_to.clone();
@@ -331,7 +398,7 @@ async fn receive_post(
         let existing = posts::by_ap_id(conn, post.id.as_str())?;
         let stored = match existing {
             Some(mut row) if update => {
-                if row.author_id != author.id {
+                if row.author_id != author.id || !relayed_by_its_group(conn, &row, via.as_ref())? {
                     return Err(Error::Forbidden("only the author may edit a post".into()));
                 }
                 row.content = super::content::sanitize(post.content.as_deref().unwrap_or_default());
@@ -383,6 +450,27 @@ async fn placement(
     let via = via.map(Url::to_string);
     ctx.db
         .run(move |conn| {
+            // A reply to a post in a group belongs to that group, with its rules.
+            if let Some(parent) = reply_to
+                .as_deref()
+                .map(|u| u.strip_suffix("/shared").unwrap_or(u))
+            {
+                let parent_group = match posts::by_ap_id(conn, parent)?.and_then(|p| p.group_id) {
+                    Some(id) => actors::by_id(conn, id)?,
+                    None => None,
+                };
+                match parent_group {
+                    Some(group) if group.local && via.is_none() => {
+                        return Ok(Some(Placement::LocalGroup(group)));
+                    }
+                    Some(group)
+                        if !group.local && via.as_deref().is_none_or(|v| v == group.ap_id) =>
+                    {
+                        return Ok(Some(Placement::RemoteGroup(group)));
+                    }
+                    _ => {}
+                }
+            }
             for candidate in &candidates {
                 let Some(actor) = actors::by_ap_id(conn, candidate)? else {
                     continue;
@@ -466,7 +554,18 @@ fn store_post(
         .as_ref()
         .map(Url::to_string)
         .or_else(|| Some(post.id.to_string()));
-    row.in_reply_to_ap_id = post.in_reply_to.as_ref().map(Url::to_string);
+    // A reply to a members-only group's copy (`<post>/shared`) is a reply to the post; a post
+    // cannot reply to itself.
+    row.in_reply_to_ap_id = post
+        .in_reply_to
+        .as_ref()
+        .map(|u| {
+            u.as_str()
+                .strip_suffix("/shared")
+                .unwrap_or(u.as_str())
+                .to_owned()
+        })
+        .filter(|parent| *parent != row.ap_id);
     if let Some(parent) = &row.in_reply_to_ap_id {
         row.in_reply_to_id = posts::by_ap_id(conn, parent)?.map(|p| p.id);
     }

@@ -191,9 +191,16 @@ pub async fn create_status(
                 let visibility = match &group {
                     Some(group) => {
                         check_may_post(conn, group, &author)?;
-                        let members_only =
-                            groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
-                        if members_only {
+                        // Never wider than asked, nor than the group: a remote group that
+                        // approves its members is treated as members-only.
+                        let members_only = if group.local {
+                            groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only())
+                        } else {
+                            group.manually_approves_followers
+                        };
+                        let asked_private =
+                            matches!(new.visibility.as_deref(), Some("private" | "direct"));
+                        if members_only || asked_private {
                             "members".to_owned()
                         } else {
                             "public".to_owned()
@@ -577,6 +584,14 @@ pub async fn edit_status(
                 let mut post = posts::by_id(conn, post_id)?
                     .filter(|p| !p.is_deleted() && p.local && p.author_id == author.id)
                     .ok_or_else(|| Error::not_found("Record not found"))?;
+                if let Some(group) = post
+                    .group_id
+                    .map(|g| actors::by_id(conn, g))
+                    .transpose()?
+                    .flatten()
+                {
+                    check_may_post(conn, &group, &author)?;
+                }
                 post.content = content::render_plain(&text, |_| None);
                 post.spoiler_text = spoiler_text;
                 post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
@@ -607,6 +622,11 @@ pub async fn delete_status(
                 let post = posts::by_id(conn, post_id)?
                     .filter(|p| !p.is_deleted())
                     .ok_or_else(|| Error::not_found("Record not found"))?;
+                if !may_moderate(conn, &post, &actor, is_admin)?
+                    && !can_view(conn, &post, Some(actor.id))?
+                {
+                    return Err(Error::not_found("Record not found"));
+                }
                 if !may_moderate(conn, &post, &actor, is_admin)? {
                     return Err(Error::Forbidden(
                         "only the author or a moderator can delete this".into(),

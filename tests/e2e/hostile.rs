@@ -1,0 +1,261 @@
+//! Peers that lie: forged relays, self-replies, probing for hidden posts. Each found in review
+//! and each refused.
+
+use hearth_tests::{
+    Engine, Instance, JoinPolicy, StubPeer, UserRole, Visibility, on_both_engines, settle,
+};
+use serde_json::{Value, json};
+
+const AS: &str = "https://www.w3.org/ns/activitystreams";
+
+/// A person on another server cannot relay a deletion, a like or an edit of someone else's
+/// post: only a group relays, and only for its own posts.
+async fn a_person_cannot_relay_deletions_likes_or_edits(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let group = a.create_group("support", "Support").await;
+    a.create_user("rowan", UserRole::Member).await;
+    let rowan = a.token("rowan").await;
+    a.api_post(
+        &format!("/api/v1/accounts/{}/follow", group.id),
+        &rowan,
+        json!({}),
+    )
+    .await;
+    let (_, post) = a
+        .api_post(
+            "/api/v1/statuses",
+            &rowan,
+            json!({ "status": "Rowan's words", "group_id": group.id.to_string() }),
+        )
+        .await;
+    let (uri, id) = (
+        post["uri"].as_str().unwrap_or_default().to_owned(),
+        post["id"].as_str().unwrap_or_default().to_owned(),
+    );
+    let rowan_url = a.url("/users/rowan").to_string();
+    let mallory = peer.actor("mallory");
+
+    let forged_delete = json!({ "@context": AS, "id": peer.id("announce"), "type": "Announce", "actor": mallory,
+        "object": { "id": peer.id("delete"), "type": "Delete", "actor": rowan_url, "object": uri } });
+    let forged_like = json!({ "@context": AS, "id": peer.id("announce"), "type": "Announce", "actor": mallory,
+        "object": { "id": format!("{}users/drsmith/likes/1", peer.base), "type": "Like", "actor": peer.actor("drsmith"), "object": uri } });
+    let forged_edit = json!({ "@context": AS, "id": peer.id("announce"), "type": "Announce", "actor": mallory,
+        "object": { "id": peer.id("update"), "type": "Update", "actor": rowan_url,
+            "object": { "id": uri, "type": "Note", "attributedTo": rowan_url, "content": "FORGED", "to": [format!("{AS}#Public")] } } });
+    for (what, activity) in [
+        ("delete", forged_delete),
+        ("like", forged_like),
+        ("edit", forged_edit),
+    ] {
+        let status = peer.send("mallory", &a, "/inbox", &activity).await;
+        assert!(
+            status == 403 || status == 401,
+            "a forged {what} got {status}"
+        );
+    }
+    let (status, after) = a
+        .api_get(&format!("/api/v1/statuses/{id}"), Some(&rowan))
+        .await;
+    assert_eq!(status, 200, "the post survived");
+    assert_eq!(after["favourites_count"], 0);
+    assert!(
+        after["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("words") && !c.contains("FORGED")),
+        "{after}"
+    );
+}
+on_both_engines!(a_person_cannot_relay_deletions_likes_or_edits);
+
+/// A post that replies to itself does not make its thread endless.
+async fn a_post_replying_to_itself_is_harmless(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let group = a.create_group("support", "Support").await;
+    a.create_user("rowan", UserRole::Member).await;
+    let rowan = a.token("rowan").await;
+    let group_url = a.url("/groups/support").to_string();
+    let follow = json!({ "@context": AS, "id": peer.id("follow"), "type": "Follow", "actor": peer.actor("gina"), "object": group_url });
+    assert_eq!(peer.send("gina", &a, "/inbox", &follow).await, 202);
+    let note_id = format!("{}users/gina/notes/loop", peer.base);
+    let create = json!({ "@context": AS, "id": peer.id("create"), "type": "Create", "actor": peer.actor("gina"),
+        "object": { "id": note_id, "type": "Note", "attributedTo": peer.actor("gina"), "inReplyTo": note_id,
+            "content": "round and round", "to": [format!("{AS}#Public")], "cc": [group_url], "audience": group_url } });
+    assert_eq!(peer.send("gina", &a, "/inbox", &create).await, 202);
+    let (_, list) = a
+        .api_get(
+            &format!("/api/v1/accounts/{}/statuses", group.id),
+            Some(&rowan),
+        )
+        .await;
+    let id = list[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        list[0]["in_reply_to_id"],
+        Value::Null,
+        "a post is not its own parent"
+    );
+    let context = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        a.api_get(&format!("/api/v1/statuses/{id}/context"), None),
+    )
+    .await;
+    assert!(
+        context.is_ok_and(|(status, _)| status == 200),
+        "the thread answers at once"
+    );
+}
+on_both_engines!(a_post_replying_to_itself_is_harmless);
+
+/// A post in another server's members-only group, and a direct post that mentions a group,
+/// stay members-only on the author's own server; a deleted hidden post is 404, not 410.
+async fn hidden_posts_stay_hidden_on_every_server(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let mona = a.create_user("mona", UserRole::Moderator).await;
+    let mona_token = a.token("mona").await;
+    let group = a
+        .create_group_with(
+            "survivors",
+            "Survivors",
+            Visibility::MembersOnly,
+            JoinPolicy::Approval,
+            Some(&mona),
+        )
+        .await;
+    let open = a.create_group("chat", "Chat").await;
+    b.create_user("bob", UserRole::Member).await;
+    b.create_user("eve", UserRole::Member).await;
+    let (bob, eve) = (b.token("bob").await, b.token("eve").await);
+    let on_b = b.account_id(&format!("survivors@{}", a.domain), &bob).await;
+    let chat_on_b = b.account_id(&format!("chat@{}", a.domain), &bob).await;
+    b.api_post(&format!("/api/v1/accounts/{on_b}/follow"), &bob, json!({}))
+        .await;
+    b.api_post(
+        &format!("/api/v1/accounts/{chat_on_b}/follow"),
+        &bob,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b]).await;
+    let (_, requests) = a
+        .api_get(
+            &format!("/api/hearth/v1/groups/{}/requests", group.id),
+            Some(&mona_token),
+        )
+        .await;
+    let bob_on_a = requests[0]["id"].as_str().unwrap_or_default().to_owned();
+    a.api_post(
+        &format!(
+            "/api/hearth/v1/groups/{}/requests/{bob_on_a}/approve",
+            group.id
+        ),
+        &mona_token,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b]).await;
+
+    let (status, private) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob,
+            json!({ "status": "my scan results", "group_id": on_b }),
+        )
+        .await;
+    assert_eq!(status, 200, "{private}");
+    assert_eq!(private["visibility"], "private");
+    let (_, direct) = b
+        .api_post("/api/v1/statuses", &bob, json!({ "status": format!("@chat@{} about my meds", a.domain), "visibility": "direct" }))
+        .await;
+    assert_eq!(
+        direct["visibility"], "private",
+        "a direct post is never widened by mentioning a group"
+    );
+    for id in [
+        private["id"].as_str().unwrap_or_default(),
+        direct["id"].as_str().unwrap_or_default(),
+    ] {
+        assert_eq!(
+            b.api_get(&format!("/api/v1/statuses/{id}"), None).await.0,
+            404
+        );
+        assert_eq!(
+            b.api_get(&format!("/api/v1/statuses/{id}"), Some(&eve))
+                .await
+                .0,
+            404
+        );
+        assert_eq!(
+            b.api_get(&format!("/api/v1/statuses/{id}"), Some(&bob))
+                .await
+                .0,
+            200
+        );
+    }
+    let uri = private["uri"].as_str().unwrap_or_default().to_owned();
+    let unsigned = hearth_tests::http()
+        .get(&uri)
+        .header("accept", "application/activity+json")
+        .send()
+        .await;
+    assert_eq!(unsigned.map(|r| r.status().as_u16()).ok(), Some(404));
+
+    settle(&[&a, &b]).await;
+    let (_, mine) = a
+        .api_post(
+            "/api/v1/statuses",
+            &mona_token,
+            json!({ "status": "hidden then gone", "group_id": group.id.to_string() }),
+        )
+        .await;
+    let mine_uri = mine["uri"].as_str().unwrap_or_default().to_owned();
+    let mine_id = mine["id"].as_str().unwrap_or_default().to_owned();
+    a.api_delete(&format!("/api/v1/statuses/{mine_id}"), &mona_token)
+        .await;
+    let probe = hearth_tests::http()
+        .get(&mine_uri)
+        .header("accept", "application/activity+json")
+        .send()
+        .await;
+    assert_eq!(
+        probe.map(|r| r.status().as_u16()).ok(),
+        Some(404),
+        "a stranger cannot learn a hidden post existed"
+    );
+    assert_eq!(
+        b.signed_get(&mine_uri).await,
+        410,
+        "a member's server learns it is gone"
+    );
+    let _ = open;
+}
+on_both_engines!(hidden_posts_stay_hidden_on_every_server);
+
+/// A GET with a signature that does not verify stores nothing about the claimed signer.
+async fn a_forged_signed_fetch_stores_nothing(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let before = a.actor_count().await;
+    let key_id = format!("{}#main-key", peer.actor("mallory"));
+    let response = hearth_tests::http()
+        .get(a.url("/groups/nothing/outbox"))
+        .header("accept", "application/activity+json")
+        .header("date", httpdate_now())
+        .header("signature", format!("keyId=\"{key_id}\",algorithm=\"hs2019\",headers=\"(request-target) host date\",signature=\"Zm9yZ2Vk\""))
+        .send()
+        .await;
+    assert!(response.is_ok());
+    assert_eq!(
+        a.actor_count().await,
+        before,
+        "the claimed signer was stored"
+    );
+}
+on_both_engines!(a_forged_signed_fetch_stores_nothing);
+
+fn httpdate_now() -> String {
+    httpdate::fmt_http_date(std::time::SystemTime::now())
+}
