@@ -6,7 +6,7 @@ use crate::{Instance, Signer};
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{StatusCode, header},
     response::IntoResponse,
     routing::{get, post},
 };
@@ -32,6 +32,7 @@ struct StubState {
     base: Url,
     public_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
+    answer: Arc<Mutex<(u16, Option<String>)>>,
 }
 
 /// The running stub server.
@@ -42,6 +43,7 @@ pub struct StubPeer {
     pub base: Url,
     private_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
+    answer: Arc<Mutex<(u16, Option<String>)>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -71,10 +73,12 @@ impl StubPeer {
         let domain = format!("localhost:{port}");
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
         let received = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new((202, None)));
         let state = StubState {
             base: base.clone(),
             public_key_pem: keys.public_pem.clone(),
             received: received.clone(),
+            answer: answer.clone(),
         };
         let router = Router::new()
             .route("/{prefix}/{name}", get(actor))
@@ -91,6 +95,7 @@ impl StubPeer {
             base,
             private_key_pem: keys.private_pem.expose().to_owned(),
             received,
+            answer,
             server,
         }
     }
@@ -139,6 +144,13 @@ impl StubPeer {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         response.status().as_u16()
+    }
+
+    /// Makes the inbox answer `status` (with `Retry-After` when given) from now on.
+    pub fn answer_with(&self, status: u16, retry_after: Option<&str>) {
+        if let Ok(mut answer) = self.answer.lock() {
+            *answer = (status, retry_after.map(str::to_owned));
+        }
     }
 
     /// Everything delivered to the stub so far.
@@ -191,9 +203,8 @@ async fn collection(
 async fn inbox(
     State(state): State<StubState>,
     uri: axum::http::Uri,
-    _headers: HeaderMap,
     body: axum::body::Bytes,
-) -> StatusCode {
+) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Ok(mut received) = state.received.lock() {
         received.push(Delivered {
@@ -201,5 +212,14 @@ async fn inbox(
             body,
         });
     }
-    StatusCode::ACCEPTED
+    let (status, retry_after) = state
+        .answer
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or((202, None));
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
+    match retry_after {
+        Some(after) => (status, [(header::RETRY_AFTER, after)]).into_response(),
+        None => status.into_response(),
+    }
 }

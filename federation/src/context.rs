@@ -8,23 +8,43 @@ use crate::{
     resolver::{AddressPolicy, Lookup},
 };
 use activitypub_federation::config::FederationConfig;
+use reqwest_middleware::ClientWithMiddleware;
 use std::{fmt, ops::Deref, sync::Arc};
 
-/// The application data every federation handler sees: the product's [`Port`].
+/// The application data every federation handler sees: the product's [`Port`], and the
+/// outgoing HTTP client with its address policy.
 #[derive(Clone)]
-pub struct FederationData(Arc<dyn Port>);
+pub struct FederationData {
+    port: Arc<dyn Port>,
+    client: ClientWithMiddleware,
+    loopback: bool,
+}
 
 impl FederationData {
-    /// Wraps the product's port.
-    pub fn new(port: Arc<dyn Port>) -> Self {
-        Self(port)
+    /// Wraps the product's port and the outgoing client.
+    pub fn new(port: Arc<dyn Port>, client: ClientWithMiddleware, loopback: bool) -> Self {
+        Self {
+            port,
+            client,
+            loopback,
+        }
+    }
+
+    /// The outgoing HTTP client (address guard, timeouts, no proxies).
+    pub fn client(&self) -> &ClientWithMiddleware {
+        &self.client
+    }
+
+    /// Whether plain http to loopback instances is allowed (tests, development).
+    pub fn loopback(&self) -> bool {
+        self.loopback
     }
 }
 
 impl Deref for FederationData {
     type Target = dyn Port;
     fn deref(&self) -> &Self::Target {
-        self.0.as_ref()
+        self.port.as_ref()
     }
 }
 
@@ -80,7 +100,7 @@ pub async fn build_config(
     )?;
     FederationConfig::builder()
         .domain(settings.domain.clone())
-        .app_data(FederationData::new(port))
+        .app_data(FederationData::new(port, client.clone(), settings.loopback))
         .client(client)
         // `debug` lets URLs use http and explicit ports; the address guard in the client's
         // resolver still confines loopback mode to loopback addresses.

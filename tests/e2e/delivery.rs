@@ -68,3 +68,70 @@ async fn a_server_that_is_away_shows_in_the_queue_until_retried_or_dropped(engin
     assert_eq!(queue, json!([]));
 }
 on_both_engines!(a_server_that_is_away_shows_in_the_queue_until_retried_or_dropped);
+
+/// What the receiver answers decides what happens next: `429` with `Retry-After` waits at least
+/// that long; `410 Gone` is not retried; `503` is retried later.
+async fn receivers_answers_steer_the_retries(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let peer = StubPeer::start().await;
+    let (_, found) = a
+        .api_get(
+            &format!("/api/v2/search?q={}&resolve=true", peer.actor("gina")),
+            Some(&ana),
+        )
+        .await;
+    let gina = found["accounts"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    peer.answer_with(429, Some("7200"));
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    assert_eq!(a.deliver().await, 1);
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    let next = queue[0]["next_attempt_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let next = chrono::NaiveDateTime::parse_from_str(&next, "%Y-%m-%dT%H:%M:%S%.f")
+        .unwrap_or_else(|e| panic!("{next}: {e}"));
+    let wait = next - chrono::Utc::now().naive_utc();
+    assert!(
+        wait > chrono::TimeDelta::minutes(115),
+        "Retry-After: 7200 honoured, next attempt in {wait}"
+    );
+
+    peer.answer_with(410, None);
+    a.api_post(
+        &format!("/api/hearth/v1/admin/federation/{}/retry", peer.domain),
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 1);
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    assert_eq!(queue, json!([]), "410 Gone is final");
+
+    peer.answer_with(503, None);
+    a.api_post(
+        &format!("/api/v1/accounts/{gina}/unfollow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 1);
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    assert_eq!(queue[0]["failing"], 1, "503 is retried: {queue}");
+    assert_eq!(peer.received().len(), 3, "three attempts reached the peer");
+}
+on_both_engines!(receivers_answers_steer_the_retries);

@@ -9,7 +9,10 @@ use crate::{
 use activitypub_federation::config::Data;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
-use hearth_federation::FederationData;
+use hearth_federation::{
+    FederationData,
+    delivery::{Outcome, deliver},
+};
 use std::collections::{BTreeMap, BTreeSet};
 use url::Url;
 
@@ -93,35 +96,38 @@ async fn deliver_to_host(
             .db
             .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
             .await?;
-        let outcome = match (
-            signer,
-            Url::parse(&delivery.inbox),
-            serde_json::from_str(&delivery.body),
-        ) {
-            (Some(signer), Ok(inbox), Ok(body)) => {
-                hearth_federation::delivery::deliver(data, &signer.to_federated()?, &inbox, body)
-                    .await
-                    .map_err(|e| e.to_string())
+        let outcome = match (signer, Url::parse(&delivery.inbox)) {
+            (Some(signer), Ok(inbox)) => {
+                deliver(data, &signer.to_federated()?, &inbox, delivery.body.clone()).await
             }
-            // Nothing to retry: the signer is gone or the row is unreadable.
-            _ => Ok(()),
+            _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
         };
         let expired = Utc::now().naive_utc() - delivery.created_at > GIVE_UP_AFTER;
         match outcome {
-            Ok(()) => {
+            Outcome::Delivered => {
                 ctx.db
                     .run(move |conn| Ok(deliveries::finish(conn, id)?))
                     .await?
             }
-            Err(error) if expired => {
+            Outcome::Refused(reason) => {
+                tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
+                ctx.db
+                    .run(move |conn| Ok(deliveries::finish(conn, id)?))
+                    .await?;
+            }
+            Outcome::Retry { error, .. } if expired => {
                 tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "giving up a delivery after 7 days");
                 ctx.db
                     .run(move |conn| Ok(deliveries::finish(conn, id)?))
                     .await?;
             }
-            Err(error) => {
+            Outcome::Retry { after, error } => {
                 tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "delivery failed");
-                let at = (Utc::now() + backoff(delivery.attempts)).naive_utc();
+                // The receiver's Retry-After, if longer than our own backoff, is honoured.
+                let asked = after
+                    .and_then(|d| TimeDelta::from_std(d).ok())
+                    .unwrap_or_default();
+                let at = (Utc::now() + backoff(delivery.attempts).max(asked)).naive_utc();
                 let message = error.clone();
                 ctx.db
                     .run(move |conn| Ok(deliveries::retry_at(conn, id, at, &message)?))
