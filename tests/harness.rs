@@ -300,6 +300,27 @@ impl Instance {
         .unwrap_or_else(|e| panic!("create_group: {e}"))
     }
 
+    /// A second server process for the same instance: same domain, same database, its own
+    /// port (as behind a load balancer). Returns its state; it serves nothing.
+    pub async fn second_process(&self) -> AppState {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings {
+            domain: self.domain.clone(),
+            bind: listener.local_addr().unwrap_or_else(|e| panic!("{e}")),
+            data_dir: self._dir.path().to_path_buf(),
+            database_url: Some(self._database.url.clone()),
+            database_pool_size: 5,
+            loopback_federation: true,
+            ..Settings::default()
+        };
+        let app = Application::build_with(settings, listener, Arc::new(SystemLookup))
+            .await
+            .unwrap_or_else(|e| panic!("second process failed to start: {e}"));
+        app.state().clone()
+    }
+
     /// Sends every delivery due now; returns how many were attempted.
     pub async fn deliver(&self) -> usize {
         hearth::service::delivery::deliver_due(&self.state.ctx, &self.federation())

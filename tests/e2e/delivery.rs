@@ -135,3 +135,58 @@ async fn receivers_answers_steer_the_retries(engine: Engine) {
     assert_eq!(peer.received().len(), 3, "three attempts reached the peer");
 }
 on_both_engines!(receivers_answers_steer_the_retries);
+
+/// Two server processes sharing one PostgreSQL database deliver each activity once between
+/// them (`FOR UPDATE SKIP LOCKED`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_postgresql_deliver_each_activity_once() {
+    let Some(engine) = hearth_tests::Engine::postgres() else {
+        return;
+    };
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let mut people = Vec::new();
+    for n in 0..12 {
+        let name = format!("p{n}");
+        a.create_user(&name, UserRole::Member).await;
+        people.push(a.token(&name).await);
+    }
+    let (_, found) = a
+        .api_get(
+            &format!("/api/v2/search?q={}&resolve=true", peer.actor("gina")),
+            Some(&people[0]),
+        )
+        .await;
+    let gina = found["accounts"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for token in &people {
+        a.api_post(&format!("/api/v1/accounts/{gina}/follow"), token, json!({}))
+            .await;
+    }
+    let second = a.second_process().await;
+    let (first_data, second_data) = (a.federation(), second.federation.to_request_data());
+    let (one, two) = tokio::join!(
+        hearth::service::delivery::deliver_due(&a.state.ctx, &first_data),
+        hearth::service::delivery::deliver_due(&second.ctx, &second_data),
+    );
+    let (one, two) = (
+        one.unwrap_or_else(|e| panic!("{e}")),
+        two.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(one + two, 12, "every delivery claimed once: {one} + {two}");
+    let follows: Vec<String> = peer
+        .received()
+        .iter()
+        .filter_map(|d| d.body["id"].as_str().map(str::to_owned))
+        .collect();
+    let mut unique = follows.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (follows.len(), unique.len()),
+        (12, 12),
+        "each Follow arrived exactly once"
+    );
+}
