@@ -53,16 +53,10 @@ pub async fn lookup(
     if name.is_empty() || domain.is_empty() {
         return Err(Error::BadRequest(format!("malformed acct {acct:?}")));
     }
-    let local = domain == state.urls.domain();
+    let local_domain = state.urls.domain().to_owned();
     let row = state
         .db
-        .run(move |conn| {
-            Ok(if local {
-                actors::local_by_username(conn, &name, None)?
-            } else {
-                actors::by_handle(conn, &name, &domain)?
-            })
-        })
+        .run(move |conn| Ok(actors::by_acct(conn, &name, &domain, &local_domain)?))
         .await?
         .filter(|row| {
             !row.local

@@ -44,16 +44,10 @@ pub async fn search(
         } else if let Some((name, domain)) = q.split_once('@') {
             let (name, domain) = (name.to_owned(), domain.to_ascii_lowercase());
             let local = domain == state.urls.domain();
-            let (n, d) = (name.clone(), domain.clone());
+            let (n, d, here) = (name.clone(), domain.clone(), state.urls.domain().to_owned());
             let known = state
                 .db
-                .run(move |conn| {
-                    Ok(if local {
-                        actors::local_by_username(conn, &n, None)?
-                    } else {
-                        actors::by_handle(conn, &n, &d)?
-                    })
-                })
+                .run(move |conn| Ok(actors::by_acct(conn, &n, &d, &here)?))
                 .await?;
             match known {
                 Some(row) => Some(row.ap_id),

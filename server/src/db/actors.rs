@@ -163,6 +163,21 @@ pub fn by_handle(
         .optional()
 }
 
+/// A known actor by handle: a local one when `domain` is this instance's, otherwise a remote
+/// one already stored.
+pub fn by_acct(
+    conn: &mut AnyConnection,
+    username: &str,
+    domain: &str,
+    local_domain: &str,
+) -> QueryResult<Option<ActorRow>> {
+    if domain.eq_ignore_ascii_case(local_domain) {
+        local_by_username(conn, username, None)
+    } else {
+        by_handle(conn, username, domain)
+    }
+}
+
 /// Stores a remote actor: updates the known row with the same id, or inserts a new one.
 /// Written as read-then-write in a transaction, since the multi-backend has no `ON CONFLICT`.
 pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {

@@ -82,8 +82,11 @@ pub async fn follow(
                     conn,
                     &follows::new_row(follow_id.to_string(), follower.id, target.id, false),
                 )?;
-                let activity =
-                    builders::follow(&follow_id, &parse(&follower.ap_id)?, &parse(&target.ap_id)?);
+                let activity = builders::follow(
+                    &follow_id,
+                    &super::stored_url(&follower.ap_id)?,
+                    &super::stored_url(&target.ap_id)?,
+                );
                 Context::enqueue(
                     conn,
                     follower.id,
@@ -114,7 +117,7 @@ pub async fn unfollow(ctx: &Context, follower: ActorRow, target_id: i64) -> Resu
                     let follow = groups::follow_json(&existing, &follower, &target)?;
                     let undo = builders::undo(
                         &ctx2.activity_id("undo"),
-                        &parse(&follower.ap_id)?,
+                        &super::stored_url(&follower.ap_id)?,
                         &follow,
                     );
                     Context::enqueue(
@@ -229,8 +232,4 @@ pub fn is_member(
         follows::between(conn, person_id, group_id)?.is_some_and(|f| f.accepted)
             || group_rows::is_moderator(conn, group_id, person_id)?,
     )
-}
-
-fn parse(s: &str) -> Result<url::Url, Error> {
-    url::Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
 }

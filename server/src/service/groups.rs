@@ -164,8 +164,7 @@ pub fn follow_json(
     follower: &ActorRow,
     target: &ActorRow,
 ) -> Result<Value, Error> {
-    let parse =
-        |s: &str| url::Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")));
+    let parse = super::stored_url;
     Ok(builders::follow(
         &parse(&follow.ap_id)?,
         &parse(&follower.ap_id)?,

@@ -64,9 +64,9 @@ pub async fn receive(
                         .ok_or_else(|| Error::Internal("no author".into()))?;
                     let like = builders::like(
                         &id,
-                        &parse(&liker.ap_id)?,
+                        &super::stored_url(&liker.ap_id)?,
                         &object,
-                        &[parse(&author.ap_id)?],
+                        &[super::stored_url(&author.ap_id)?],
                     );
                     post_rules::deliver_like(conn, ctx, &post, &author, &liker, &like)?;
                 }
@@ -106,7 +106,7 @@ pub async fn receive(
                     None => None,
                 };
                 if let (true, Some(post), Some(group)) = (removed, post, group) {
-                    let like = builders::like(&id, &actor, &parse(&post.ap_id)?, &[]);
+                    let like = builders::like(&id, &actor, &super::stored_url(&post.ap_id)?, &[]);
                     let undo = builders::undo(&undo_id, &actor, &like);
                     post_rules::announce(conn, ctx, &group, &undo, None)?;
                 }
@@ -272,7 +272,7 @@ fn delete(
     }
     posts::mark_deleted(conn, post.id)?;
     if let Some(group) = group.filter(|g| g.local) {
-        let object_url = parse(&post.ap_id)?;
+        let object_url = super::stored_url(&post.ap_id)?;
         let delete = builders::delete(&ctx.activity_id("delete"), actor, &object_url, &[], &[]);
         post_rules::announce(conn, ctx, &group, &delete, None)?;
     }
@@ -610,8 +610,4 @@ async fn resolve_actor(
 
 fn is_local_url(ctx: &Context, url: &Url) -> bool {
     hearth_federation::protocol::authority(url) == ctx.urls.domain()
-}
-
-fn parse(s: &str) -> Result<Url, Error> {
-    Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
 }

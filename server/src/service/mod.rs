@@ -13,7 +13,12 @@ pub mod urls;
 
 pub use urls::Urls;
 
-use crate::db::Database;
+use crate::{Error, db::Database};
+
+/// A URL read back from storage (where only valid URLs are written).
+pub fn stored_url(s: &str) -> Result<url::Url, Error> {
+    url::Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
+}
 
 /// What the services need: storage, this instance's URLs, and a bell for the delivery worker.
 #[derive(Clone, Debug)]

@@ -49,10 +49,6 @@ pub struct NewStatus {
     pub group_id: Option<i64>,
 }
 
-fn parse(s: &str) -> Result<Url, Error> {
-    Url::parse(s).map_err(|e| Error::Internal(format!("stored URL {s}: {e}")))
-}
-
 /// Finds the actors a text mentions: local ones by handle, remote ones in storage or, failing
 /// that, by WebFinger.
 async fn resolve_mentions(ctx: &Context, data: &Data<FederationData>, text: &str) -> Vec<ActorRow> {
@@ -62,19 +58,17 @@ async fn resolve_mentions(ctx: &Context, data: &Data<FederationData>, text: &str
             .domain
             .as_deref()
             .is_none_or(|d| d == ctx.urls.domain());
+        let local_domain = ctx.urls.domain().to_owned();
         let (name, domain) = (
             mention.name.clone(),
-            mention.domain.clone().unwrap_or_default(),
+            mention
+                .domain
+                .clone()
+                .unwrap_or_else(|| local_domain.clone()),
         );
         let known = ctx
             .db
-            .run(move |conn| {
-                Ok(if local {
-                    actors::local_by_username(conn, &name, None)?
-                } else {
-                    actors::by_handle(conn, &name, &domain)?
-                })
-            })
+            .run(move |conn| Ok(actors::by_acct(conn, &name, &domain, &local_domain)?))
             .await
             .ok()
             .flatten();
@@ -328,7 +322,7 @@ pub fn announce(
     if targets.is_empty() {
         return Ok(());
     }
-    let group_url = parse(&group.ap_id)?;
+    let group_url = super::stored_url(&group.ap_id)?;
     let followers = ctx.urls.actor_part(&group_url, "followers");
     // A post addressed only to the group (a Mastodon "mentioned people only" post) is shared
     // with members only, even in a public group.
@@ -338,7 +332,7 @@ pub fn announce(
     let (to, cc) = if members_only {
         (vec![followers.clone()], vec![])
     } else {
-        (vec![parse(PUBLIC)?], vec![followers.clone()])
+        (vec![super::stored_url(PUBLIC)?], vec![followers.clone()])
     };
     let wrapped = builders::announce(
         &ctx.activity_id("announce"),
@@ -375,7 +369,7 @@ pub fn announce(
                 .and_then(|o| o.get("id"))
                 .and_then(Value::as_str)
             {
-                let copy_id = parse(&format!("{deleted}/shared"))?;
+                let copy_id = super::stored_url(&format!("{deleted}/shared"))?;
                 let delete =
                     builders::delete(&ctx.activity_id("delete"), &group_url, &copy_id, &to, &cc);
                 Context::enqueue(conn, group.id, &delete, &targets)?;
@@ -399,7 +393,7 @@ pub fn member_copy(
     group: &ActorRow,
     post: &PostObject,
 ) -> Result<PostObject, Error> {
-    let group_url = parse(&group.ap_id)?;
+    let group_url = super::stored_url(&group.ap_id)?;
     let followers = ctx.urls.actor_part(&group_url, "followers");
     let author = actors::by_ap_id(conn, post.attributed_to.as_str())?;
     let (handle, profile) = match &author {
@@ -423,7 +417,7 @@ pub fn member_copy(
         super::content::escape(group.display_name.as_deref().unwrap_or(&group.username)),
     );
     Ok(PostObject {
-        id: parse(&format!("{}/shared", post.id))?,
+        id: super::stored_url(&format!("{}/shared", post.id))?,
         attributed_to: group_url.clone(),
         content: Some(format!(
             "{credit}{}",
@@ -447,7 +441,7 @@ pub fn post_object(
 ) -> Result<PostObject, Error> {
     let author = actors::by_id(conn, post.author_id)?
         .ok_or_else(|| Error::Internal("post without author".into()))?;
-    let author_url = parse(&author.ap_id)?;
+    let author_url = super::stored_url(&author.ap_id)?;
     let group = match post.group_id {
         Some(id) => actors::by_id(conn, id)?,
         None => None,
@@ -460,15 +454,23 @@ pub fn post_object(
         .iter()
         .filter_map(|m| Url::parse(&m.ap_id).ok())
         .collect();
-    let public = parse(PUBLIC)?;
-    let author_followers = author.followers.as_deref().map(parse).transpose()?;
+    let public = super::stored_url(PUBLIC)?;
+    let author_followers = author
+        .followers
+        .as_deref()
+        .map(super::stored_url)
+        .transpose()?;
     let (mut to, mut cc): (Vec<Url>, Vec<Url>) = match (&group, post.visibility.as_str()) {
         (Some(group), "members") => {
-            let url = parse(&group.ap_id)?;
-            let followers = group.followers.as_deref().map(parse).transpose()?;
+            let url = super::stored_url(&group.ap_id)?;
+            let followers = group
+                .followers
+                .as_deref()
+                .map(super::stored_url)
+                .transpose()?;
             (std::iter::once(url).chain(followers).collect(), vec![])
         }
-        (Some(group), _) => (vec![parse(&group.ap_id)?, public], vec![]),
+        (Some(group), _) => (vec![super::stored_url(&group.ap_id)?, public], vec![]),
         (None, "public") => (vec![public], author_followers.into_iter().collect()),
         (None, "unlisted") => (author_followers.into_iter().collect(), vec![public]),
         (None, "private") => (author_followers.into_iter().collect(), vec![]),
@@ -498,7 +500,7 @@ pub fn post_object(
         })
         .collect();
     Ok(PostObject {
-        id: parse(&post.ap_id)?,
+        id: super::stored_url(&post.ap_id)?,
         kind: post.kind.clone(),
         attributed_to: author_url,
         content: Some(post.content.clone()),
@@ -506,12 +508,19 @@ pub fn post_object(
         summary: (!post.spoiler_text.is_empty()).then(|| post.spoiler_text.clone()),
         to,
         cc,
-        audience: group.as_ref().map(|g| parse(&g.ap_id)).transpose()?,
-        in_reply_to: post.in_reply_to_ap_id.as_deref().map(parse).transpose()?,
+        audience: group
+            .as_ref()
+            .map(|g| super::stored_url(&g.ap_id))
+            .transpose()?,
+        in_reply_to: post
+            .in_reply_to_ap_id
+            .as_deref()
+            .map(super::stored_url)
+            .transpose()?,
         published: Some(post.published_at.and_utc()),
         updated: post.edited_at.map(|t| t.and_utc()),
         tag,
-        url: post.url.as_deref().map(parse).transpose()?,
+        url: post.url.as_deref().map(super::stored_url).transpose()?,
         sensitive: Some(post.sensitive),
         media_type: Some("text/html".into()),
         copy_of: None,
@@ -636,7 +645,7 @@ pub async fn delete_status(
                 posts::mark_deleted(conn, post.id)?;
                 let delete = builders::delete(
                     &ctx2.activity_id("delete"),
-                    &parse(&actor.ap_id)?,
+                    &super::stored_url(&actor.ap_id)?,
                     &object.id,
                     &object.to,
                     &object.cc,
@@ -667,7 +676,7 @@ pub async fn set_like(
                     .ok_or_else(|| Error::not_found("Record not found"))?;
                 let author = actors::by_id(conn, post.author_id)?
                     .ok_or_else(|| Error::not_found("Record not found"))?;
-                let object = parse(&post.ap_id)?;
+                let object = super::stored_url(&post.ap_id)?;
                 let activity = if liked {
                     let id = ctx2.activity_id("like");
                     if !posts::like(conn, id.as_str(), person.id, post.id)? {
@@ -675,9 +684,9 @@ pub async fn set_like(
                     }
                     builders::like(
                         &id,
-                        &parse(&person.ap_id)?,
+                        &super::stored_url(&person.ap_id)?,
                         &object,
-                        &[parse(&author.ap_id)?],
+                        &[super::stored_url(&author.ap_id)?],
                     )
                 } else {
                     let Some(like_id) = posts::like_of(conn, person.id, post.id)? else {
@@ -685,12 +694,16 @@ pub async fn set_like(
                     };
                     posts::unlike(conn, person.id, Some(&like_id), Some(post.id))?;
                     let like = builders::like(
-                        &parse(&like_id)?,
-                        &parse(&person.ap_id)?,
+                        &super::stored_url(&like_id)?,
+                        &super::stored_url(&person.ap_id)?,
                         &object,
-                        &[parse(&author.ap_id)?],
+                        &[super::stored_url(&author.ap_id)?],
                     );
-                    builders::undo(&ctx2.activity_id("undo"), &parse(&person.ap_id)?, &like)
+                    builders::undo(
+                        &ctx2.activity_id("undo"),
+                        &super::stored_url(&person.ap_id)?,
+                        &like,
+                    )
                 };
                 deliver_like(conn, &ctx2, &post, &author, &person, &activity)?;
                 Ok(post)
