@@ -143,6 +143,29 @@ async fn people_follow_each_other_and_see_what_they_may(engine: Engine) {
         200
     );
 
+    // A private reply is not even counted for those who cannot see it.
+    let ana_post_on_b = home_ids(&b, &ben, "Public from ana").await;
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &ben,
+            json!({ "status": format!("@ana@{} just between us", a.domain), "visibility": "direct", "in_reply_to_id": ana_post_on_b }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b, &c]).await;
+    let ana_post_on_a = home_ids(&a, &ana, "Public from ana").await;
+    let (_, for_ana) = a
+        .api_get(&format!("/api/v1/statuses/{ana_post_on_a}"), Some(&ana))
+        .await;
+    let (_, for_zoe) = a
+        .api_get(&format!("/api/v1/statuses/{ana_post_on_a}"), Some(&zoe))
+        .await;
+    assert_eq!(
+        (&for_ana["replies_count"], &for_zoe["replies_count"]),
+        (&json!(1), &json!(0))
+    );
+
     // Nobody on C follows anyone: C received nothing.
     assert_eq!(c.post_count().await, 0);
     assert_eq!(home_texts(&c, &cat).await, Vec::<String>::new());
@@ -315,3 +338,17 @@ async fn the_home_timeline_pages_with_link_headers(engine: Engine) {
     );
 }
 on_both_engines!(the_home_timeline_pages_with_link_headers);
+
+async fn home_ids(instance: &Instance, token: &str, needle: &str) -> String {
+    let (_, timeline) = instance
+        .api_get("/api/v1/timelines/home", Some(token))
+        .await;
+    timeline
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["content"].as_str().is_some_and(|c| c.contains(needle)))
+        .and_then(|s| s["id"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{needle} not in the home timeline: {timeline}"))
+}

@@ -275,6 +275,13 @@ impl Status {
             }
             _ => post.content.clone(),
         };
+        // Only replies the viewer may see are counted: a count must not reveal hidden posts.
+        let mut visible_replies = 0;
+        for reply in posts::replies(conn, post.id)? {
+            if crate::service::posts::can_view(conn, &reply, viewer)? {
+                visible_replies += 1;
+            }
+        }
         let favourited = match viewer {
             Some(viewer) => posts::like_of(conn, viewer, post.id)?.is_some(),
             None => false,
@@ -298,7 +305,7 @@ impl Status {
             in_reply_to_id: parent.as_ref().map(|p| p.id.to_string()),
             in_reply_to_account_id: parent.as_ref().map(|p| p.author_id.to_string()),
             language: None,
-            replies_count: n(posts::reply_count(conn, post.id)?),
+            replies_count: visible_replies,
             reblogs_count: 0,
             favourites_count: n(posts::like_count(conn, post.id)?),
             favourited,

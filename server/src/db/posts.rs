@@ -208,15 +208,6 @@ pub fn replies(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<PostRo
         .load(conn)
 }
 
-/// How many replies a post has.
-pub fn reply_count(conn: &mut AnyConnection, post_id: i64) -> QueryResult<i64> {
-    posts::table
-        .filter(posts::in_reply_to_id.eq(post_id))
-        .filter(posts::deleted_at.is_null())
-        .count()
-        .get_result(conn)
-}
-
 /// How many posts an author has (not deleted).
 pub fn count_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
     posts::table
