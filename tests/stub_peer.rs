@@ -33,6 +33,7 @@ struct StubState {
     public_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The running stub server.
@@ -44,6 +45,7 @@ pub struct StubPeer {
     private_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -74,11 +76,13 @@ impl StubPeer {
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::new(Mutex::new((202, None)));
+        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = StubState {
             base: base.clone(),
             public_key_pem: keys.public_pem.clone(),
             received: received.clone(),
             answer: answer.clone(),
+            fetches: fetches.clone(),
         };
         let router = Router::new()
             .route("/{prefix}/{name}", get(actor))
@@ -96,6 +100,7 @@ impl StubPeer {
             private_key_pem: keys.private_pem.expose().to_owned(),
             received,
             answer,
+            fetches,
             server,
         }
     }
@@ -153,6 +158,11 @@ impl StubPeer {
         }
     }
 
+    /// How many actor documents were fetched from the stub.
+    pub fn actor_fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Everything delivered to the stub so far.
     pub fn received(&self) -> Vec<Delivered> {
         self.received.lock().map(|r| r.clone()).unwrap_or_default()
@@ -165,6 +175,9 @@ async fn actor(
     State(state): State<StubState>,
     Path((prefix, name)): Path<(String, String)>,
 ) -> impl IntoResponse {
+    state
+        .fetches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = format!("{}{prefix}/{name}", state.base);
     let kind = if matches!(prefix.as_str(), "c" | "groups") {
         "Group"

@@ -18,6 +18,7 @@ pub struct FederationData {
     port: Arc<dyn Port>,
     client: ClientWithMiddleware,
     loopback: bool,
+    key_fetches: Arc<crate::key_fetch::KeyFetchBudget>,
 }
 
 impl FederationData {
@@ -27,12 +28,18 @@ impl FederationData {
             port,
             client,
             loopback,
+            key_fetches: Arc::default(),
         }
     }
 
     /// The outgoing HTTP client (address guard, timeouts, no proxies).
     pub fn client(&self) -> &ClientWithMiddleware {
         &self.client
+    }
+
+    /// The bound on key fetches caused by incoming requests.
+    pub fn key_fetches(&self) -> &crate::key_fetch::KeyFetchBudget {
+        &self.key_fetches
     }
 
     /// Whether plain http to loopback instances is allowed (tests, development).

@@ -24,6 +24,9 @@ pub enum FederationError {
     /// A URL or host was refused by policy (scheme, private address, blocked domain).
     #[error("refused: {0}")]
     Refused(String),
+    /// Too many requests from one server named actors whose keys had to be fetched.
+    #[error("too many unknown signers from this server; try again later")]
+    TooManyRequests,
     /// The object or actor does not exist.
     #[error("not found")]
     NotFound,
@@ -49,6 +52,7 @@ impl FederationError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Key(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Protocol(err) => match err {
                 P::ActivitySignatureInvalid => StatusCode::UNAUTHORIZED,

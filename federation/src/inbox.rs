@@ -115,6 +115,9 @@ pub(crate) async fn verified_sender(
     {
         return Ok(known);
     }
+    if !data.key_fetches().allow(&authority(actor_id)) {
+        return Err(FederationError::TooManyRequests);
+    }
     let fetched = fetch_actor(actor_id, data).await?;
     check(&fetched)?;
     data.save_remote_actor(fetched).await

@@ -11,6 +11,7 @@ pub mod context;
 pub mod delivery;
 pub mod error;
 pub mod inbox;
+pub mod key_fetch;
 pub mod keys;
 pub mod objects;
 pub mod port;

@@ -259,3 +259,46 @@ on_both_engines!(a_forged_signed_fetch_stores_nothing);
 fn httpdate_now() -> String {
     httpdate::fmt_http_date(std::time::SystemTime::now())
 }
+
+/// A flood of badly signed requests naming many unknown actors on one server causes a bounded
+/// number of fetches there; the rest are answered 429 without any fetch.
+async fn a_flood_of_unknown_signers_causes_bounded_fetches(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let wrong_key = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let inbox = a.url("/inbox");
+    let mut statuses = Vec::new();
+    for n in 0..80 {
+        let actor = peer.actor(&format!("made_up_{n}"));
+        let activity = json!({ "@context": AS, "id": format!("{actor}/follows/1"), "type": "Follow", "actor": actor, "object": a.url("/actor").as_str() });
+        let body = serde_json::to_vec(&activity).unwrap_or_default();
+        let signer = hearth_tests::Signer {
+            key_id: format!("{actor}#main-key"),
+            private_key_pem: wrong_key.private_pem.expose().to_owned(),
+            algorithm: "hs2019",
+            covered: vec!["(request-target)", "host", "date", "digest"],
+            date: chrono::Utc::now(),
+        };
+        let response = hearth_tests::http()
+            .post(inbox.clone())
+            .headers(signer.sign_post(&inbox, &body))
+            .body(body)
+            .send()
+            .await;
+        statuses.push(response.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    let fetched = peer.actor_fetches();
+    assert_eq!(
+        fetched,
+        hearth_federation::key_fetch::FETCHES_PER_HOST as usize,
+        "fetches are bounded: {fetched}"
+    );
+    assert!(statuses[..60].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[60..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(
+        a.actor_count().await,
+        1,
+        "nothing stored but the instance actor"
+    );
+}
+on_both_engines!(a_flood_of_unknown_signers_causes_bounded_fetches);
