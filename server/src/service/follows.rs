@@ -12,7 +12,6 @@ use crate::{
         follows, groups as group_rows,
     },
 };
-use diesel::Connection;
 use hearth_federation::{activities::builders, protocol::actor::ActorKind};
 
 /// Where a follow stands after a request.
@@ -32,106 +31,91 @@ pub async fn follow(
     follower: ActorRow,
     target_id: i64,
 ) -> Result<FollowState, Error> {
-    let ctx2 = ctx.clone();
     let state = ctx
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let target = actors::by_id(conn, target_id)?
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                if target.id == follower.id {
-                    return Err(Error::Unprocessable("you cannot follow yourself".into()));
-                }
-                if let Some(existing) = follows::between(conn, follower.id, target.id)? {
-                    return Ok(if existing.accepted {
-                        FollowState::Following
-                    } else {
-                        FollowState::Requested
-                    });
-                }
-                let follow_id = ctx2.activity_id("follow");
-                if target.local && target.actor_kind() == ActorKind::Group {
-                    return Ok(
-                        match groups::request_join(
-                            conn,
-                            &ctx2,
-                            &target,
-                            &follower,
-                            follow_id.as_str(),
-                        )? {
-                            JoinOutcome::Joined => FollowState::Following,
-                            JoinOutcome::Pending => FollowState::Requested,
-                            JoinOutcome::Rejected => FollowState::Refused,
-                        },
-                    );
-                }
-                if target.local {
-                    let accepted = !target.manually_approves_followers;
-                    follows::upsert(
-                        conn,
-                        &follows::new_row(follow_id.to_string(), follower.id, target.id, accepted),
-                    )?;
-                    return Ok(if accepted {
-                        FollowState::Following
-                    } else {
-                        FollowState::Requested
-                    });
-                }
-                // A remote person or group: ask, and wait for their Accept.
+        .write(move |conn, ctx2| {
+            let target = actors::by_id(conn, target_id)?
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            if target.id == follower.id {
+                return Err(Error::Unprocessable("you cannot follow yourself".into()));
+            }
+            if let Some(existing) = follows::between(conn, follower.id, target.id)? {
+                return Ok(if existing.accepted {
+                    FollowState::Following
+                } else {
+                    FollowState::Requested
+                });
+            }
+            let follow_id = ctx2.activity_id("follow");
+            if target.local && target.actor_kind() == ActorKind::Group {
+                return Ok(
+                    match groups::request_join(conn, ctx2, &target, &follower, follow_id.as_str())?
+                    {
+                        JoinOutcome::Joined => FollowState::Following,
+                        JoinOutcome::Pending => FollowState::Requested,
+                        JoinOutcome::Rejected => FollowState::Refused,
+                    },
+                );
+            }
+            if target.local {
+                let accepted = !target.manually_approves_followers;
                 follows::upsert(
                     conn,
-                    &follows::new_row(follow_id.to_string(), follower.id, target.id, false),
+                    &follows::new_row(follow_id.to_string(), follower.id, target.id, accepted),
                 )?;
-                let activity = builders::follow(
-                    &follow_id,
-                    &super::stored_url(&follower.ap_id)?,
-                    &super::stored_url(&target.ap_id)?,
-                );
-                Context::enqueue(
-                    conn,
-                    follower.id,
-                    &activity,
-                    std::slice::from_ref(&target.inbox),
-                )?;
-                Ok(FollowState::Requested)
-            })
+                return Ok(if accepted {
+                    FollowState::Following
+                } else {
+                    FollowState::Requested
+                });
+            }
+            // A remote person or group: ask, and wait for their Accept.
+            follows::upsert(
+                conn,
+                &follows::new_row(follow_id.to_string(), follower.id, target.id, false),
+            )?;
+            let activity = builders::follow(
+                &follow_id,
+                &super::stored_url(&follower.ap_id)?,
+                &super::stored_url(&target.ap_id)?,
+            );
+            Context::enqueue(
+                conn,
+                follower.id,
+                &activity,
+                std::slice::from_ref(&target.inbox),
+            )?;
+            Ok(FollowState::Requested)
         })
         .await?;
-    ctx.wake.notify_one();
     Ok(state)
 }
 
 /// `follower` stops following (or leaves) `target_id`.
 pub async fn unfollow(ctx: &Context, follower: ActorRow, target_id: i64) -> Result<(), Error> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let target = actors::by_id(conn, target_id)?
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                let Some(existing) = follows::between(conn, follower.id, target.id)? else {
-                    return Ok(());
-                };
-                follows::remove(conn, follower.id, target.id)?;
-                if !target.local {
-                    let follow = groups::follow_json(&existing, &follower, &target)?;
-                    let undo = builders::undo(
-                        &ctx2.activity_id("undo"),
-                        &super::stored_url(&follower.ap_id)?,
-                        &follow,
-                    );
-                    Context::enqueue(
-                        conn,
-                        follower.id,
-                        &undo,
-                        &inboxes(std::slice::from_ref(&target)),
-                    )?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
-    ctx.wake.notify_one();
+    ctx.write(move |conn, ctx2| {
+        let target =
+            actors::by_id(conn, target_id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+        let Some(existing) = follows::between(conn, follower.id, target.id)? else {
+            return Ok(());
+        };
+        follows::remove(conn, follower.id, target.id)?;
+        if !target.local {
+            let follow = groups::follow_json(&existing, &follower, &target)?;
+            let undo = builders::undo(
+                &ctx2.activity_id("undo"),
+                &super::stored_url(&follower.ap_id)?,
+                &follow,
+            );
+            Context::enqueue(
+                conn,
+                follower.id,
+                &undo,
+                &inboxes(std::slice::from_ref(&target)),
+            )?;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
@@ -189,36 +173,31 @@ pub async fn answer_request(
     requester_id: i64,
     accept: bool,
 ) -> Result<(), Error> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let requester = actors::by_id(conn, requester_id)?
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                let mut targets = vec![person.id];
-                targets.extend(moderated_groups(conn, person.id)?);
-                for target_id in targets {
-                    let Some(follow) =
-                        follows::between(conn, requester.id, target_id)?.filter(|f| !f.accepted)
-                    else {
-                        continue;
-                    };
-                    let target = actors::by_id(conn, target_id)?
-                        .ok_or_else(|| Error::not_found("Record not found"))?;
-                    if accept {
-                        follows::accept(conn, follow.id)?;
-                        groups::answer(conn, &ctx2, &target, &requester, &follow, "Accept")?;
-                    } else {
-                        follows::remove(conn, requester.id, target_id)?;
-                        groups::answer(conn, &ctx2, &target, &requester, &follow, "Reject")?;
-                    }
-                    return Ok(());
-                }
-                Err(Error::not_found("no pending request from this account"))
-            })
-        })
-        .await?;
-    ctx.wake.notify_one();
+    ctx.write(move |conn, ctx2| {
+        let requester = actors::by_id(conn, requester_id)?
+            .ok_or_else(|| Error::not_found("Record not found"))?;
+        let mut targets = vec![person.id];
+        targets.extend(moderated_groups(conn, person.id)?);
+        for target_id in targets {
+            let Some(follow) =
+                follows::between(conn, requester.id, target_id)?.filter(|f| !f.accepted)
+            else {
+                continue;
+            };
+            let target = actors::by_id(conn, target_id)?
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            if accept {
+                follows::accept(conn, follow.id)?;
+                groups::answer(conn, ctx2, &target, &requester, &follow, "Accept")?;
+            } else {
+                follows::remove(conn, requester.id, target_id)?;
+                groups::answer(conn, ctx2, &target, &requester, &follow, "Reject")?;
+            }
+            return Ok(());
+        }
+        Err(Error::not_found("no pending request from this account"))
+    })
+    .await?;
     Ok(())
 }
 

@@ -289,40 +289,34 @@ pub async fn decide(
     member_id: i64,
     decision: Decision,
 ) -> Result<(), Error> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let (group, _) = managed_group(conn, group_id, &moderator, is_admin)?;
-                let member = actors::by_id(conn, member_id)?
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                let follow = follows::between(conn, member.id, group.id)?;
-                match decision {
-                    Decision::Approve => {
-                        let follow = follow
-                            .filter(|f| !f.accepted)
-                            .ok_or_else(|| Error::not_found("no pending request"))?;
-                        follows::accept(conn, follow.id)?;
-                        answer(conn, &ctx2, &group, &member, &follow, "Accept")?;
-                    }
-                    Decision::Reject | Decision::Remove => {
-                        let follow =
-                            follow.ok_or_else(|| Error::not_found("not a member or request"))?;
-                        follows::remove(conn, member.id, group.id)?;
-                        answer(conn, &ctx2, &group, &member, &follow, "Reject")?;
-                    }
-                    Decision::Ban => {
-                        groups::ban(conn, group.id, member.id)?;
-                        if let Some(follow) = follow {
-                            follows::remove(conn, member.id, group.id)?;
-                            answer(conn, &ctx2, &group, &member, &follow, "Reject")?;
-                        }
-                    }
+    ctx.write(move |conn, ctx2| {
+        let (group, _) = managed_group(conn, group_id, &moderator, is_admin)?;
+        let member =
+            actors::by_id(conn, member_id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+        let follow = follows::between(conn, member.id, group.id)?;
+        match decision {
+            Decision::Approve => {
+                let follow = follow
+                    .filter(|f| !f.accepted)
+                    .ok_or_else(|| Error::not_found("no pending request"))?;
+                follows::accept(conn, follow.id)?;
+                answer(conn, ctx2, &group, &member, &follow, "Accept")?;
+            }
+            Decision::Reject | Decision::Remove => {
+                let follow = follow.ok_or_else(|| Error::not_found("not a member or request"))?;
+                follows::remove(conn, member.id, group.id)?;
+                answer(conn, ctx2, &group, &member, &follow, "Reject")?;
+            }
+            Decision::Ban => {
+                groups::ban(conn, group.id, member.id)?;
+                if let Some(follow) = follow {
+                    follows::remove(conn, member.id, group.id)?;
+                    answer(conn, ctx2, &group, &member, &follow, "Reject")?;
                 }
-                Ok(())
-            })
-        })
-        .await?;
-    ctx.wake.notify_one();
+            }
+        }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }

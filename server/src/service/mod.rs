@@ -38,6 +38,23 @@ impl Context {
             .path(&format!("/activities/{kind}/{}", crate::db::id::new_id()))
     }
 
+    /// Runs `change` in one transaction (the change and the activities it queues are written
+    /// together), then rings the delivery worker.
+    pub async fn write<T, F>(&self, change: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut crate::db::AnyConnection, &Context) -> Result<T, Error> + Send + 'static,
+    {
+        use diesel::Connection;
+        let ctx = self.clone();
+        let result = self
+            .db
+            .run(move |conn| conn.transaction(|conn| change(conn, &ctx)))
+            .await?;
+        self.wake.notify_one();
+        Ok(result)
+    }
+
     /// Queues `activity` (signed by `signer_id`) for `inboxes`, in the caller's transaction.
     pub fn enqueue(
         conn: &mut crate::db::AnyConnection,

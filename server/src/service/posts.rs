@@ -16,7 +16,6 @@ use crate::{
 };
 use activitypub_federation::{config::Data, fetch::webfinger::webfinger_resolve_actor};
 use chrono::{SubsecRound, Utc};
-use diesel::Connection;
 use hearth_federation::{
     FederationData,
     activities::builders,
@@ -149,88 +148,82 @@ pub async fn create_status(
             .find(|(h, _)| h.eq_ignore_ascii_case(&handle))
             .map(|(_, href)| href.clone())
     });
-    let ctx2 = ctx.clone();
     let post = ctx
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let parent = match new.in_reply_to_id {
-                    Some(id) => Some(
-                        posts::by_id(conn, id)?
-                            .filter(|p| {
-                                !p.is_deleted()
-                                    && can_view(conn, p, Some(author.id)).unwrap_or(false)
-                            })
-                            .ok_or_else(|| Error::not_found("Record not found"))?,
-                    ),
-                    None => None,
-                };
-                let group_id = new
-                    .group_id
-                    .or_else(|| parent.as_ref().and_then(|p| p.group_id))
-                    .or_else(|| {
-                        mentioned
-                            .iter()
-                            .find(|m| m.actor_kind() == ActorKind::Group)
-                            .map(|g| g.id)
-                    });
-                let group = match group_id {
-                    Some(id) => Some(
-                        actors::by_id(conn, id)?
-                            .filter(|g| g.actor_kind() == ActorKind::Group)
-                            .ok_or_else(|| Error::not_found("no such group"))?,
-                    ),
-                    None => None,
-                };
-                let visibility = match &group {
-                    Some(group) => {
-                        check_may_post(conn, group, &author)?;
-                        // Never wider than asked, nor than the group: a remote group that
-                        // approves its members is treated as members-only.
-                        let members_only = if group.local {
-                            groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only())
-                        } else {
-                            group.manually_approves_followers
-                        };
-                        let asked_private =
-                            matches!(new.visibility.as_deref(), Some("private" | "direct"));
-                        if members_only || asked_private {
-                            "members".to_owned()
-                        } else {
-                            "public".to_owned()
-                        }
+        .write(move |conn, ctx2| {
+            let parent = match new.in_reply_to_id {
+                Some(id) => Some(
+                    posts::by_id(conn, id)?
+                        .filter(|p| {
+                            !p.is_deleted() && can_view(conn, p, Some(author.id)).unwrap_or(false)
+                        })
+                        .ok_or_else(|| Error::not_found("Record not found"))?,
+                ),
+                None => None,
+            };
+            let group_id = new
+                .group_id
+                .or_else(|| parent.as_ref().and_then(|p| p.group_id))
+                .or_else(|| {
+                    mentioned
+                        .iter()
+                        .find(|m| m.actor_kind() == ActorKind::Group)
+                        .map(|g| g.id)
+                });
+            let group = match group_id {
+                Some(id) => Some(
+                    actors::by_id(conn, id)?
+                        .filter(|g| g.actor_kind() == ActorKind::Group)
+                        .ok_or_else(|| Error::not_found("no such group"))?,
+                ),
+                None => None,
+            };
+            let visibility = match &group {
+                Some(group) => {
+                    check_may_post(conn, group, &author)?;
+                    // Never wider than asked, nor than the group: a remote group that
+                    // approves its members is treated as members-only.
+                    let members_only = if group.local {
+                        groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only())
+                    } else {
+                        group.manually_approves_followers
+                    };
+                    let asked_private =
+                        matches!(new.visibility.as_deref(), Some("private" | "direct"));
+                    if members_only || asked_private {
+                        "members".to_owned()
+                    } else {
+                        "public".to_owned()
                     }
-                    None => match new.visibility.as_deref().unwrap_or("public") {
-                        v @ ("public" | "unlisted" | "private" | "direct") => v.to_owned(),
-                        other => {
-                            return Err(Error::Unprocessable(format!(
-                                "unknown visibility {other:?}"
-                            )));
-                        }
-                    },
-                };
-                let id = crate::db::id::new_id();
-                let ap_id = ctx2.urls.path(&format!("/posts/{id}")).to_string();
-                let mut row = posts::new_row(ap_id, "Note", author.id, html, &visibility, true);
-                row.id = id;
-                row.published_at = Utc::now().trunc_subsecs(0).naive_utc();
-                row.group_id = group.as_ref().map(|g| g.id);
-                row.in_reply_to_id = parent.as_ref().map(|p| p.id);
-                row.in_reply_to_ap_id = parent.as_ref().map(|p| p.ap_id.clone());
-                row.spoiler_text = new.spoiler_text.clone();
-                row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
-                row.url = Some(row.ap_id.clone());
-                posts::insert(conn, &row)?;
-                let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
-                posts::add_mentions(conn, row.id, &mentioned_ids)?;
-                let object = post_object(conn, &ctx2, &row)?;
-                let create = builders::create(&ctx2.activity_id("create"), &object);
-                publish(conn, &ctx2, &row, &author, &create, Some(&object))?;
-                Ok(row)
-            })
+                }
+                None => match new.visibility.as_deref().unwrap_or("public") {
+                    v @ ("public" | "unlisted" | "private" | "direct") => v.to_owned(),
+                    other => {
+                        return Err(Error::Unprocessable(format!(
+                            "unknown visibility {other:?}"
+                        )));
+                    }
+                },
+            };
+            let id = crate::db::id::new_id();
+            let ap_id = ctx2.urls.path(&format!("/posts/{id}")).to_string();
+            let mut row = posts::new_row(ap_id, "Note", author.id, html, &visibility, true);
+            row.id = id;
+            row.published_at = Utc::now().trunc_subsecs(0).naive_utc();
+            row.group_id = group.as_ref().map(|g| g.id);
+            row.in_reply_to_id = parent.as_ref().map(|p| p.id);
+            row.in_reply_to_ap_id = parent.as_ref().map(|p| p.ap_id.clone());
+            row.spoiler_text = new.spoiler_text.clone();
+            row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
+            row.url = Some(row.ap_id.clone());
+            posts::insert(conn, &row)?;
+            let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
+            posts::add_mentions(conn, row.id, &mentioned_ids)?;
+            let object = post_object(conn, ctx2, &row)?;
+            let create = builders::create(&ctx2.activity_id("create"), &object);
+            publish(conn, ctx2, &row, &author, &create, Some(&object))?;
+            Ok(row)
         })
         .await?;
-    ctx.wake.notify_one();
     Ok(post)
 }
 
@@ -585,34 +578,29 @@ pub async fn edit_status(
             "Validation failed: Text is blank or too long".into(),
         ));
     }
-    let ctx2 = ctx.clone();
     let post = ctx
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let mut post = posts::by_id(conn, post_id)?
-                    .filter(|p| !p.is_deleted() && p.local && p.author_id == author.id)
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                if let Some(group) = post
-                    .group_id
-                    .map(|g| actors::by_id(conn, g))
-                    .transpose()?
-                    .flatten()
-                {
-                    check_may_post(conn, &group, &author)?;
-                }
-                post.content = content::render_plain(&text, |_| None);
-                post.spoiler_text = spoiler_text;
-                post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
-                posts::update(conn, &post)?;
-                let object = post_object(conn, &ctx2, &post)?;
-                let update = builders::update(&ctx2.activity_id("update"), &object);
-                publish(conn, &ctx2, &post, &author, &update, Some(&object))?;
-                Ok(post)
-            })
+        .write(move |conn, ctx2| {
+            let mut post = posts::by_id(conn, post_id)?
+                .filter(|p| !p.is_deleted() && p.local && p.author_id == author.id)
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            if let Some(group) = post
+                .group_id
+                .map(|g| actors::by_id(conn, g))
+                .transpose()?
+                .flatten()
+            {
+                check_may_post(conn, &group, &author)?;
+            }
+            post.content = content::render_plain(&text, |_| None);
+            post.spoiler_text = spoiler_text;
+            post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
+            posts::update(conn, &post)?;
+            let object = post_object(conn, ctx2, &post)?;
+            let update = builders::update(&ctx2.activity_id("update"), &object);
+            publish(conn, ctx2, &post, &author, &update, Some(&object))?;
+            Ok(post)
         })
         .await?;
-    ctx.wake.notify_one();
     Ok(post)
 }
 
@@ -623,39 +611,33 @@ pub async fn delete_status(
     is_admin: bool,
     post_id: i64,
 ) -> Result<PostRow, Error> {
-    let ctx2 = ctx.clone();
     let post = ctx
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let post = posts::by_id(conn, post_id)?
-                    .filter(|p| !p.is_deleted())
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                if !may_moderate(conn, &post, &actor, is_admin)?
-                    && !can_view(conn, &post, Some(actor.id))?
-                {
-                    return Err(Error::not_found("Record not found"));
-                }
-                if !may_moderate(conn, &post, &actor, is_admin)? {
-                    return Err(Error::Forbidden(
-                        "only the author or a moderator can delete this".into(),
-                    ));
-                }
-                let object = post_object(conn, &ctx2, &post)?;
-                posts::mark_deleted(conn, post.id)?;
-                let delete = builders::delete(
-                    &ctx2.activity_id("delete"),
-                    &super::stored_url(&actor.ap_id)?,
-                    &object.id,
-                    &object.to,
-                    &object.cc,
-                );
-                publish(conn, &ctx2, &post, &actor, &delete, None)?;
-                Ok(post)
-            })
+        .write(move |conn, ctx2| {
+            let post = posts::by_id(conn, post_id)?
+                .filter(|p| !p.is_deleted())
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            let moderates = may_moderate(conn, &post, &actor, is_admin)?;
+            if !moderates && !can_view(conn, &post, Some(actor.id))? {
+                return Err(Error::not_found("Record not found"));
+            }
+            if !moderates {
+                return Err(Error::Forbidden(
+                    "only the author or a moderator can delete this".into(),
+                ));
+            }
+            let object = post_object(conn, ctx2, &post)?;
+            posts::mark_deleted(conn, post.id)?;
+            let delete = builders::delete(
+                &ctx2.activity_id("delete"),
+                &super::stored_url(&actor.ap_id)?,
+                &object.id,
+                &object.to,
+                &object.cc,
+            );
+            publish(conn, ctx2, &post, &actor, &delete, None)?;
+            Ok(post)
         })
         .await?;
-    ctx.wake.notify_one();
     Ok(post)
 }
 
@@ -666,51 +648,46 @@ pub async fn set_like(
     post_id: i64,
     liked: bool,
 ) -> Result<PostRow, Error> {
-    let ctx2 = ctx.clone();
     let post = ctx
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let post = posts::by_id(conn, post_id)?
-                    .filter(|p| can_view(conn, p, Some(person.id)).unwrap_or(false))
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                let author = actors::by_id(conn, post.author_id)?
-                    .ok_or_else(|| Error::not_found("Record not found"))?;
-                let object = super::stored_url(&post.ap_id)?;
-                let activity = if liked {
-                    let id = ctx2.activity_id("like");
-                    if !posts::like(conn, id.as_str(), person.id, post.id)? {
-                        return Ok(post);
-                    }
-                    builders::like(
-                        &id,
-                        &super::stored_url(&person.ap_id)?,
-                        &object,
-                        &[super::stored_url(&author.ap_id)?],
-                    )
-                } else {
-                    let Some(like_id) = posts::like_of(conn, person.id, post.id)? else {
-                        return Ok(post);
-                    };
-                    posts::unlike(conn, person.id, Some(&like_id), Some(post.id))?;
-                    let like = builders::like(
-                        &super::stored_url(&like_id)?,
-                        &super::stored_url(&person.ap_id)?,
-                        &object,
-                        &[super::stored_url(&author.ap_id)?],
-                    );
-                    builders::undo(
-                        &ctx2.activity_id("undo"),
-                        &super::stored_url(&person.ap_id)?,
-                        &like,
-                    )
+        .write(move |conn, ctx2| {
+            let post = posts::by_id(conn, post_id)?
+                .filter(|p| can_view(conn, p, Some(person.id)).unwrap_or(false))
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            let author = actors::by_id(conn, post.author_id)?
+                .ok_or_else(|| Error::not_found("Record not found"))?;
+            let object = super::stored_url(&post.ap_id)?;
+            let activity = if liked {
+                let id = ctx2.activity_id("like");
+                if !posts::like(conn, id.as_str(), person.id, post.id)? {
+                    return Ok(post);
+                }
+                builders::like(
+                    &id,
+                    &super::stored_url(&person.ap_id)?,
+                    &object,
+                    &[super::stored_url(&author.ap_id)?],
+                )
+            } else {
+                let Some(like_id) = posts::like_of(conn, person.id, post.id)? else {
+                    return Ok(post);
                 };
-                deliver_like(conn, &ctx2, &post, &author, &person, &activity)?;
-                Ok(post)
-            })
+                posts::unlike(conn, person.id, Some(&like_id), Some(post.id))?;
+                let like = builders::like(
+                    &super::stored_url(&like_id)?,
+                    &super::stored_url(&person.ap_id)?,
+                    &object,
+                    &[super::stored_url(&author.ap_id)?],
+                );
+                builders::undo(
+                    &ctx2.activity_id("undo"),
+                    &super::stored_url(&person.ap_id)?,
+                    &like,
+                )
+            };
+            deliver_like(conn, ctx2, &post, &author, &person, &activity)?;
+            Ok(post)
         })
         .await?;
-    ctx.wake.notify_one();
     Ok(post)
 }
 
