@@ -34,6 +34,7 @@ struct StubState {
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
     fetches: Arc<std::sync::atomic::AtomicUsize>,
+    software: Option<String>,
 }
 
 /// The running stub server.
@@ -62,8 +63,15 @@ impl Drop for StubPeer {
 }
 
 impl StubPeer {
-    /// Starts a stub server on a free loopback port. All its actors share one key pair.
+    /// Starts a stub server on a free loopback port. All its actors share one key pair. It
+    /// serves no NodeInfo, as an unknown server.
     pub async fn start() -> Self {
+        Self::start_as(None).await
+    }
+
+    /// Starts a stub server that says in its NodeInfo that it runs `software`
+    /// (`"gotosocial"`, `"lemmy"`, ...).
+    pub async fn start_as(software: Option<&str>) -> Self {
         let keys = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
@@ -83,6 +91,7 @@ impl StubPeer {
             received: received.clone(),
             answer: answer.clone(),
             fetches: fetches.clone(),
+            software: software.map(str::to_owned),
         };
         let router = Router::new()
             .route("/{prefix}/{name}", get(actor))
@@ -90,6 +99,8 @@ impl StubPeer {
             .route("/{prefix}/{name}/followers", get(collection))
             .route("/{prefix}/{name}/inbox", post(inbox))
             .route("/inbox", post(inbox))
+            .route("/.well-known/nodeinfo", get(nodeinfo_links))
+            .route("/nodeinfo/2.1", get(nodeinfo))
             .with_state(state);
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -234,5 +245,28 @@ async fn inbox(
     match retry_after {
         Some(after) => (status, [(header::RETRY_AFTER, after)]).into_response(),
         None => status.into_response(),
+    }
+}
+
+async fn nodeinfo_links(State(state): State<StubState>) -> impl IntoResponse {
+    match state.software {
+        Some(_) => Json(json!({ "links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": format!("{}nodeinfo/2.1", state.base),
+        }]}))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn nodeinfo(State(state): State<StubState>) -> impl IntoResponse {
+    match state.software {
+        Some(name) => Json(json!({
+            "version": "2.1",
+            "software": { "name": name, "version": "1.0" },
+            "protocols": ["activitypub"],
+        }))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod resolver;
 pub mod signatures;
 pub mod signed_fetch;
+pub mod software;
 
 pub use activitypub_federation;
 pub use context::{FederationData, FederationSettings};

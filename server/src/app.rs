@@ -51,6 +51,7 @@ impl Application {
             db: db.clone(),
             urls: urls.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            delivery_lease: settings.delivery_lease(),
         };
         let federation = build_config(
             &FederationSettings {
@@ -96,6 +97,20 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        if !self.state.db.is_postgres() {
+            // On SQLite one process delivers: claims left are from a process that died.
+            let released = self
+                .state
+                .db
+                .run(|conn| Ok(crate::db::deliveries::release_all(conn)?))
+                .await?;
+            if released > 0 {
+                tracing::info!(
+                    released,
+                    "took back the delivery queues of a stopped process"
+                );
+            }
+        }
         let worker = tokio::spawn(delivery::run_worker(
             self.state.ctx.clone(),
             self.state.federation.to_request_data(),

@@ -204,6 +204,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 db,
                 urls: urls.clone(),
                 wake: Default::default(),
+                delivery_lease: settings.delivery_lease(),
             };
             let new = NewGroup {
                 handle,
@@ -248,23 +249,37 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
             if queues.is_empty() {
                 return write(&mut out, "no deliveries waiting".into());
             }
+            let time = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
             write(
                 &mut out,
                 format!(
-                    "{:<32} {:>8} {:>8}  {:<20} {:<20} last error",
-                    "host", "pending", "failing", "next attempt (UTC)", "oldest (UTC)"
+                    "{:<32} {:<12} {:>8} {:>8}  {:<20} {:<20} {:<24} last error",
+                    "host",
+                    "software",
+                    "pending",
+                    "failing",
+                    "next attempt (UTC)",
+                    "oldest (UTC)",
+                    "state"
                 ),
             )?;
             for q in queues {
+                let state = match (q.unreachable_since, q.failing_since) {
+                    (Some(since), _) => format!("unreachable since {}", time(since)),
+                    (None, Some(since)) => format!("failing since {}", time(since)),
+                    (None, None) => "ok".into(),
+                };
                 write(
                     &mut out,
                     format!(
-                        "{:<32} {:>8} {:>8}  {:<20} {:<20} {}",
+                        "{:<32} {:<12} {:>8} {:>8}  {:<20} {:<20} {:<24} {}",
                         q.host,
+                        q.software.as_deref().unwrap_or("?"),
                         q.pending,
                         q.failing,
-                        q.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),
-                        q.oldest.format("%Y-%m-%d %H:%M:%S"),
+                        time(q.next_attempt_at),
+                        q.oldest.map(time).unwrap_or_default(),
+                        state,
                         q.last_error.unwrap_or_default()
                     ),
                 )?;

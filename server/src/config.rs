@@ -38,6 +38,10 @@ pub struct Settings {
     /// Whether people may sign up on their own. Default: `false` (accounts are created by staff).
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub open_registrations: bool,
+    /// How long a delivering process holds a receiving server's queue without news; if the
+    /// process dies, another one (or the restarted one) takes the queue over after this long.
+    /// On SQLite, where one process delivers, a restart takes it over at once. Default: `60`.
+    pub delivery_lease_seconds: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
                 .into(),
             contact_email: String::new(),
             open_registrations: false,
+            delivery_lease_seconds: 60,
         }
     }
 }
@@ -96,6 +101,11 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// How long a delivery pass holds a server's queue.
+    pub fn delivery_lease(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(i64::from(self.delivery_lease_seconds.max(1)))
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.

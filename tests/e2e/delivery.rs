@@ -65,7 +65,12 @@ async fn a_server_that_is_away_shows_in_the_queue_until_retried_or_dropped(engin
     let (_, queue) = a
         .api_get("/api/hearth/v1/admin/federation", Some(&root))
         .await;
-    assert_eq!(queue, json!([]));
+    assert_eq!(
+        (&queue[0]["host"], &queue[0]["pending"]),
+        (&json!(host), &json!(0)),
+        "nothing waits, and the server still shows as failing: {queue}"
+    );
+    assert!(queue[0]["failing_since"].is_string());
 }
 on_both_engines!(a_server_that_is_away_shows_in_the_queue_until_retried_or_dropped);
 

@@ -51,7 +51,7 @@ fn find<'a>(list: &'a [Value], needle: &str) -> Option<&'a Value> {
 /// edits and deletes, and leaves, exactly as GoToSocial 0.20 sent it.
 async fn gotosocial_activities_are_understood(engine: Engine) {
     let a = Instance::start(&engine).await;
-    let peer = StubPeer::start().await;
+    let peer = StubPeer::start_as(Some("gotosocial")).await;
     let group = a.create_group("support", "Support").await;
     a.create_user("ana", UserRole::Member).await;
     let ana = a.token("ana").await;
@@ -107,30 +107,32 @@ async fn gotosocial_activities_are_understood(engine: Engine) {
         "{list:#?}"
     );
     assert_eq!(a.post_count().await, 2);
-    let shared_privately = peer.received().into_iter().any(|d| {
-        d.body["type"] == "Announce"
-            && d.body["object"]["object"]["id"] == direct["object"]["id"]
-            && !d.body.to_string().contains("#Public")
-    });
-    assert!(
-        shared_privately,
-        "the direct mention is shared with members only"
+    // GoToSocial reads neither Announce{Create} nor an Announce of a non-public post: the
+    // group sends its members' server its own followers-only copy, and nothing else.
+    let shared_privately: Vec<Value> = peer
+        .received()
+        .into_iter()
+        .map(|d| d.body)
+        .filter(|body| body.to_string().contains("direct message to the group"))
+        .collect();
+    assert_eq!(shared_privately.len(), 1, "{shared_privately:#?}");
+    let copy = &shared_privately[0];
+    assert_eq!(
+        (&copy["type"], &copy["object"]["hearthCopyOf"]),
+        (&json!("Create"), &direct["object"]["id"]),
+        "{copy:#}"
     );
+    assert!(!copy.to_string().contains("#Public"));
 
-    // The group shared the public post with gina's server in both forms.
+    // The group shared the public post with gina's server once, as a boost GoToSocial shows.
     let announces: Vec<Value> = peer
         .received()
         .into_iter()
         .filter(|d| d.body["type"] == "Announce")
         .map(|d| d.body)
         .collect();
-    assert!(announces.iter().any(|an| an["object"]["type"] == "Create"
-        && an["object"]["object"]["id"] == public["object"]["id"]));
-    assert!(
-        announces.iter().any(
-            |an| an["object"]["type"] == "Note" && an["object"]["id"] == public["object"]["id"]
-        )
-    );
+    assert_eq!(announces.len(), 1, "one form only: {announces:#?}");
+    assert_eq!(announces[0]["object"], public["object"]["id"]);
 
     let update = captured("gotosocial/update-note.json", &peer, &a);
     assert_eq!(peer.send("gina", &a, inbox, &update).await, 202);
@@ -161,7 +163,7 @@ on_both_engines!(gotosocial_activities_are_understood);
 /// leaves (with a new id on the Undo), exactly as Lemmy 0.19 sent it.
 async fn lemmy_activities_are_understood(engine: Engine) {
     let a = Instance::start(&engine).await;
-    let peer = StubPeer::start().await;
+    let peer = StubPeer::start_as(Some("lemmy")).await;
     let group = a.create_group("support", "Support").await;
     a.create_user("ana", UserRole::Member).await;
     let ana = a.token("ana").await;
@@ -178,6 +180,19 @@ async fn lemmy_activities_are_understood(engine: Engine) {
     assert_eq!(send("lemmy/create-note-comment.json").await, 202);
     assert_eq!(send("lemmy/create-note-reply-to-comment.json").await, 202);
     settle(&[&a]).await;
+
+    // Lemmy reads the group's Announce{Create}, and gets only that form.
+    let shared: Vec<Value> = peer
+        .received()
+        .into_iter()
+        .filter(|d| d.body["type"] == "Announce")
+        .map(|d| d.body)
+        .collect();
+    assert_eq!(shared.len(), 3, "post, comment, reply: {shared:#?}");
+    assert!(
+        shared.iter().all(|an| an["object"]["type"] == "Create"),
+        "{shared:#?}"
+    );
 
     let list = group_statuses(&a, &ana, group.id).await;
     let page = find(&list, "Body of luke").unwrap_or_else(|| panic!("{list:#?}"));

@@ -1,11 +1,31 @@
-//! The outbox (`deliveries`) and the record of received activity ids.
+//! The outbox (`deliveries`), the receiving servers it is delivered to (`servers`), and the
+//! record of received activity ids.
 
 use super::{
     AnyConnection,
-    schema::{deliveries, received_activities},
+    schema::{deliveries, received_activities, servers},
 };
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
+
+/// Which readers a delivery is meant for, where a group shares something in two forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The shared activity itself, `Announce{Create}` (FEP-1b12: Lemmy, Hearth).
+    Activity,
+    /// A boost of the object, or the group's own copy (microblogs: Mastodon, GoToSocial...).
+    Object,
+}
+
+impl Form {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Activity => "activity",
+            Self::Object => "object",
+        }
+    }
+}
 
 /// One pending delivery of one activity to one inbox.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -19,9 +39,40 @@ pub struct DeliveryRow {
     /// The activity JSON.
     pub body: String,
     pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// `host[:port]` of the inbox: the server whose queue this is in.
+    pub host: String,
+    /// `activity`, `object` (see [`Form`]), or `None` for every server.
+    pub form: Option<String>,
+}
+
+/// A receiving server and how delivering to it goes.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = servers)]
+pub struct ServerRow {
+    pub host: String,
+    /// Lower-case NodeInfo `software.name`, once known.
+    pub software: Option<String>,
+    pub software_checked_at: Option<NaiveDateTime>,
+    /// No delivery to this server before this time (its backoff).
+    pub next_attempt_at: NaiveDateTime,
+    /// Failed attempts since the last success.
+    pub failures: i32,
+    pub failing_since: Option<NaiveDateTime>,
+    /// Set once it has failed for days: from then on it is only probed now and then.
+    pub unreachable_since: Option<NaiveDateTime>,
+    pub last_success_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    /// A delivery pass holds this server's queue until then (one sender per server).
+    pub claimed_until: Option<NaiveDateTime>,
+}
+
+/// `host[:port]` of an inbox URL, as [`hearth_federation::protocol::authority`] spells it.
+pub fn host_of(inbox: &str) -> String {
+    url::Url::parse(inbox)
+        .map(|u| hearth_federation::protocol::authority(&u))
+        .unwrap_or_default()
 }
 
 /// Queues `body` for each inbox, in the caller's transaction.
@@ -31,9 +82,12 @@ pub fn enqueue(
     signer_id: i64,
     body: &str,
     inboxes: &[String],
+    form: Option<Form>,
 ) -> QueryResult<()> {
     let now = Utc::now().naive_utc();
     for inbox in inboxes {
+        let host = host_of(inbox);
+        known_server(conn, &host, now)?;
         diesel::insert_into(deliveries::table)
             .values(DeliveryRow {
                 id: super::id::new_id(),
@@ -42,96 +96,195 @@ pub fn enqueue(
                 inbox: inbox.clone(),
                 body: body.to_owned(),
                 attempts: 0,
-                next_attempt_at: now,
                 last_error: None,
                 created_at: now,
+                host,
+                form: form.map(|f| f.as_str().to_owned()),
             })
             .execute(conn)?;
     }
     Ok(())
 }
 
-/// Claims up to `limit` due deliveries, oldest first, by pushing their next attempt `lease`
-/// ahead: a crash before they are settled leaves them to be retried when the lease runs out.
-/// On PostgreSQL, rows another process is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so
-/// several `hearth serve` processes share the queue and deliver each row once.
-pub fn claim(
-    conn: &mut AnyConnection,
-    limit: i64,
-    lease: chrono::TimeDelta,
-) -> QueryResult<Vec<DeliveryRow>> {
-    let now = Utc::now().naive_utc();
-    let until = now + lease;
-    let due = deliveries::table
-        .filter(deliveries::next_attempt_at.le(now))
-        .order(deliveries::id.asc())
-        .limit(limit);
-    let rows: Vec<DeliveryRow> = match conn {
-        AnyConnection::Postgresql(pg) => pg.transaction(|pg| {
-            let rows: Vec<DeliveryRow> = due
-                .for_update()
-                .skip_locked()
-                .select(DeliveryRow::as_select())
-                .load(pg)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
-                .set(deliveries::next_attempt_at.eq(until))
-                .execute(pg)?;
-            QueryResult::Ok(rows)
-        })?,
-        AnyConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
-            let rows: Vec<DeliveryRow> = due.select(DeliveryRow::as_select()).load(lite)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
-                .set(deliveries::next_attempt_at.eq(until))
-                .execute(lite)?;
-            QueryResult::Ok(rows)
-        })?,
+/// Adds a `servers` row for `host` unless there is one.
+fn known_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> QueryResult<()> {
+    let row = (
+        servers::host.eq(host),
+        servers::next_attempt_at.eq(now),
+        servers::failures.eq(0),
+    );
+    match conn {
+        AnyConnection::Postgresql(pg) => diesel::insert_into(servers::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        AnyConnection::Sqlite(lite) => diesel::insert_into(servers::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(lite)?,
     };
-    Ok(rows)
+    Ok(())
 }
 
-/// Removes a delivery that is done (delivered, or refused for good).
-pub fn finish(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(deliveries::table.find(id))
+/// Claims up to `limit` servers that have deliveries due, for `lease`: until it runs out (or
+/// is released), no other pass sends to them, so each server gets one request at a time, in
+/// queue order, from all processes together. A process that dies leaves its claims to run
+/// out. On PostgreSQL, servers another process is claiming are skipped (`SKIP LOCKED`).
+pub fn claim_servers(
+    conn: &mut AnyConnection,
+    limit: i64,
+    lease: TimeDelta,
+) -> QueryResult<Vec<ServerRow>> {
+    let now = Utc::now().naive_utc();
+    let until = now + lease;
+    let due = servers::table
+        .filter(servers::next_attempt_at.le(now))
+        .filter(
+            servers::claimed_until
+                .is_null()
+                .or(servers::claimed_until.le(now)),
+        )
+        .filter(diesel::dsl::exists(
+            deliveries::table.filter(deliveries::host.eq(servers::host)),
+        ))
+        .order(servers::next_attempt_at.asc())
+        .limit(limit);
+    let claim = |rows: &[ServerRow]| {
+        let hosts: Vec<String> = rows.iter().map(|r| r.host.clone()).collect();
+        diesel::update(servers::table.filter(servers::host.eq_any(hosts)))
+            .set(servers::claimed_until.eq(until))
+    };
+    match conn {
+        AnyConnection::Postgresql(pg) => pg.transaction(|pg| {
+            let rows: Vec<ServerRow> = due
+                .for_update()
+                .skip_locked()
+                .select(ServerRow::as_select())
+                .load(pg)?;
+            claim(&rows).execute(pg)?;
+            Ok(rows)
+        }),
+        AnyConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
+            let rows: Vec<ServerRow> = due.select(ServerRow::as_select()).load(lite)?;
+            claim(&rows).execute(lite)?;
+            Ok(rows)
+        }),
+    }
+}
+
+/// Keeps a claim alive while its pass is still sending.
+pub fn renew(conn: &mut AnyConnection, host: &str, lease: TimeDelta) -> QueryResult<()> {
+    diesel::update(servers::table.find(host))
+        .set(servers::claimed_until.eq(Utc::now().naive_utc() + lease))
         .execute(conn)
         .map(|_| ())
 }
 
-/// Schedules another attempt.
-pub fn retry_at(
+/// Ends a claim.
+pub fn release(conn: &mut AnyConnection, host: &str) -> QueryResult<()> {
+    diesel::update(servers::table.find(host))
+        .set(servers::claimed_until.eq(None::<NaiveDateTime>))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Ends every claim: for a process starting on SQLite, where only one process delivers, so
+/// any claim left is from a process that died.
+pub fn release_all(conn: &mut AnyConnection) -> QueryResult<usize> {
+    diesel::update(servers::table.filter(servers::claimed_until.is_not_null()))
+        .set(servers::claimed_until.eq(None::<NaiveDateTime>))
+        .execute(conn)
+}
+
+/// The next deliveries to `host`, in the order they were queued.
+pub fn queued_for(
+    conn: &mut AnyConnection,
+    host: &str,
+    limit: i64,
+) -> QueryResult<Vec<DeliveryRow>> {
+    deliveries::table
+        .filter(deliveries::host.eq(host))
+        .order(deliveries::id.asc())
+        .limit(limit)
+        .select(DeliveryRow::as_select())
+        .load(conn)
+}
+
+/// Records the software a server runs (`None`: asked, and it did not say).
+pub fn set_software(
+    conn: &mut AnyConnection,
+    host: &str,
+    software: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(servers::table.find(host))
+        .set((
+            servers::software.eq(software),
+            servers::software_checked_at.eq(Some(Utc::now().naive_utc())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a delivery that is done (delivered, refused for good, or not for this server);
+/// `reached` names the server if it answered, which ends its failing streak.
+pub fn finish(conn: &mut AnyConnection, id: i64, reached: Option<&str>) -> QueryResult<()> {
+    diesel::delete(deliveries::table.find(id)).execute(conn)?;
+    if let Some(host) = reached {
+        diesel::update(servers::table.find(host))
+            .set((
+                servers::failures.eq(0),
+                servers::failing_since.eq(None::<NaiveDateTime>),
+                servers::unreachable_since.eq(None::<NaiveDateTime>),
+                servers::last_success_at.eq(Some(Utc::now().naive_utc())),
+                servers::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A failed attempt at delivery `id`, and what it means for its server.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub next_attempt_at: NaiveDateTime,
+    pub failing_since: NaiveDateTime,
+    pub unreachable_since: Option<NaiveDateTime>,
+    pub error: String,
+}
+
+/// Records a failed attempt: the delivery counts it, the server waits until
+/// `failure.next_attempt_at`, and the server's deliveries queued before `give_up_before` are
+/// dropped. Returns how many were dropped.
+pub fn fail(
     conn: &mut AnyConnection,
     id: i64,
-    at: NaiveDateTime,
-    error: &str,
-) -> QueryResult<()> {
+    host: &str,
+    failure: &Failure,
+    give_up_before: NaiveDateTime,
+) -> QueryResult<usize> {
+    let error: String = failure.error.chars().take(500).collect();
     diesel::update(deliveries::table.find(id))
         .set((
             deliveries::attempts.eq(deliveries::attempts + 1),
-            deliveries::next_attempt_at.eq(at),
-            deliveries::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+            deliveries::last_error.eq(Some(&error)),
         ))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Moves a delivery's next attempt without counting an attempt (it waits behind another).
-pub fn postpone(
-    conn: &mut AnyConnection,
-    id: i64,
-    at: NaiveDateTime,
-    error: &str,
-) -> QueryResult<()> {
-    diesel::update(deliveries::table.find(id))
+        .execute(conn)?;
+    diesel::update(servers::table.find(host))
         .set((
-            deliveries::next_attempt_at.eq(at),
-            deliveries::last_error.eq(Some(format!(
-                "waiting behind: {}",
-                error.chars().take(400).collect::<String>()
-            ))),
+            servers::failures.eq(servers::failures + 1),
+            servers::next_attempt_at.eq(failure.next_attempt_at),
+            servers::failing_since.eq(Some(failure.failing_since)),
+            servers::unreachable_since.eq(failure.unreachable_since),
+            servers::last_error.eq(Some(&error)),
+            servers::claimed_until.eq(None::<NaiveDateTime>),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    diesel::delete(
+        deliveries::table
+            .filter(deliveries::host.eq(host))
+            .filter(deliveries::created_at.lt(give_up_before)),
+    )
+    .execute(conn)
 }
 
 /// How many deliveries are pending.
@@ -164,84 +317,92 @@ pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool>
     }
 }
 
-/// The queue of one receiving server.
+/// The queue of one receiving server, as operators see it.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct HostQueue {
     /// `host[:port]`.
     pub host: String,
+    /// NodeInfo software name, once known.
+    pub software: Option<String>,
     /// Deliveries waiting.
-    pub pending: usize,
+    pub pending: i64,
     /// Of which have failed at least once.
-    pub failing: usize,
-    /// The earliest next attempt.
+    pub failing: i64,
+    /// When the server is next tried.
     pub next_attempt_at: NaiveDateTime,
     /// The oldest waiting delivery.
-    pub oldest: NaiveDateTime,
+    pub oldest: Option<NaiveDateTime>,
+    /// Failing since then, without a success.
+    pub failing_since: Option<NaiveDateTime>,
+    /// Failed for days: only probed now and then, until a delivery succeeds.
+    pub unreachable_since: Option<NaiveDateTime>,
     /// The most recent error, if any.
     pub last_error: Option<String>,
 }
 
-fn host_of(inbox: &str) -> String {
-    url::Url::parse(inbox)
-        .map(|u| hearth_federation::protocol::authority(&u))
-        .unwrap_or_default()
-}
-
-/// The queue, server by server, the longest first.
+/// The servers with deliveries waiting or failures, the longest queue first.
 pub fn queues(conn: &mut AnyConnection) -> QueryResult<Vec<HostQueue>> {
-    let rows: Vec<DeliveryRow> = deliveries::table
-        .order(deliveries::id.asc())
-        .select(DeliveryRow::as_select())
+    let waiting: Vec<(String, i64, Option<NaiveDateTime>)> = deliveries::table
+        .group_by(deliveries::host)
+        .select((
+            deliveries::host,
+            diesel::dsl::count_star(),
+            diesel::dsl::min(deliveries::created_at),
+        ))
         .load(conn)?;
-    let mut by_host: std::collections::BTreeMap<String, HostQueue> =
-        std::collections::BTreeMap::new();
-    for row in rows {
-        let host = host_of(&row.inbox);
-        let queue = by_host.entry(host.clone()).or_insert_with(|| HostQueue {
-            host,
-            pending: 0,
-            failing: 0,
-            next_attempt_at: row.next_attempt_at,
-            oldest: row.created_at,
-            last_error: None,
-        });
-        queue.pending += 1;
-        if row.attempts > 0 {
-            queue.failing += 1;
-        }
-        queue.next_attempt_at = queue.next_attempt_at.min(row.next_attempt_at);
-        queue.oldest = queue.oldest.min(row.created_at);
-        if row.last_error.is_some() {
-            queue.last_error = row.last_error.clone();
-        }
-    }
-    let mut list: Vec<HostQueue> = by_host.into_values().collect();
+    let failing: std::collections::HashMap<String, i64> = deliveries::table
+        .filter(deliveries::attempts.gt(0))
+        .group_by(deliveries::host)
+        .select((deliveries::host, diesel::dsl::count_star()))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let waiting: std::collections::HashMap<String, (i64, Option<NaiveDateTime>)> = waiting
+        .into_iter()
+        .map(|(host, pending, oldest)| (host, (pending, oldest)))
+        .collect();
+    let rows: Vec<ServerRow> = servers::table.select(ServerRow::as_select()).load(conn)?;
+    let mut list: Vec<HostQueue> = rows
+        .into_iter()
+        .filter(|s| waiting.contains_key(&s.host) || s.failures > 0)
+        .map(|s| {
+            let (pending, oldest) = waiting.get(&s.host).copied().unwrap_or((0, None));
+            HostQueue {
+                failing: failing.get(&s.host).copied().unwrap_or(0),
+                pending,
+                oldest,
+                host: s.host,
+                software: s.software,
+                next_attempt_at: s.next_attempt_at,
+                failing_since: s.failing_since,
+                unreachable_since: s.unreachable_since,
+                last_error: s.last_error,
+            }
+        })
+        .collect();
     list.sort_by(|a, b| b.pending.cmp(&a.pending).then(a.host.cmp(&b.host)));
     Ok(list)
 }
 
-/// Makes every delivery to `host` due now; returns how many.
-pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
-    let ids = ids_for_host(conn, host)?;
-    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-        .set(deliveries::next_attempt_at.eq(Utc::now().naive_utc()))
-        .execute(conn)
+/// Canonical spelling of a host typed by an operator.
+fn canonical(host: &str) -> String {
+    host.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Makes `host` due now (it stays marked unreachable until a delivery succeeds); returns how
+/// many deliveries wait for it.
+pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
+    let host = canonical(host);
+    diesel::update(servers::table.find(&host))
+        .set(servers::next_attempt_at.eq(Utc::now().naive_utc()))
+        .execute(conn)?;
+    deliveries::table
+        .filter(deliveries::host.eq(&host))
+        .count()
+        .get_result(conn)
 }
 
 /// Drops every delivery to `host`; returns how many.
 pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
-    let ids = ids_for_host(conn, host)?;
-    diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(conn)
-}
-
-fn ids_for_host(conn: &mut AnyConnection, host: &str) -> QueryResult<Vec<i64>> {
-    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    let rows: Vec<(i64, String)> = deliveries::table
-        .select((deliveries::id, deliveries::inbox))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, inbox)| host_of(inbox) == host)
-        .map(|(id, _)| id)
-        .collect())
+    diesel::delete(deliveries::table.filter(deliveries::host.eq(canonical(host)))).execute(conn)
 }

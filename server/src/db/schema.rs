@@ -154,9 +154,28 @@ diesel::table! {
         inbox -> Text,
         body -> Text,
         attempts -> Integer,
-        next_attempt_at -> Timestamp,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        /// `host[:port]` of the inbox.
+        host -> Text,
+        /// `activity`, `object`, or NULL for every server.
+        form -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Receiving servers: their software and how delivering to them goes.
+    servers (host) {
+        host -> Text,
+        software -> Nullable<Text>,
+        software_checked_at -> Nullable<Timestamp>,
+        next_attempt_at -> Timestamp,
+        failures -> Integer,
+        failing_since -> Nullable<Timestamp>,
+        unreachable_since -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 
@@ -179,4 +198,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     likes,
     received_activities,
     deliveries,
+    servers,
 );

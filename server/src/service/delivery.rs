@@ -4,7 +4,10 @@
 use super::Context;
 use crate::{
     Error,
-    db::{actors, deliveries},
+    db::{
+        actors,
+        deliveries::{self, Form},
+    },
 };
 use activitypub_federation::config::Data;
 use chrono::{TimeDelta, Utc};
@@ -13,27 +16,36 @@ use hearth_federation::{
     FederationData,
     delivery::{Outcome, deliver},
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use url::Url;
 
-/// How many deliveries one pass claims.
-const BATCH: i64 = 200;
-
-/// How many receiving servers are sent to at once; one request at a time per server.
+/// How many receiving servers one pass claims, and sends to at once (one request at a time
+/// per server).
 const PARALLEL_HOSTS: usize = 16;
 
-/// How long a claimed delivery is reserved for the pass that claimed it. A process that dies
-/// mid-pass leaves its claims to be retried after this.
-const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// How many of one server's deliveries are read at a time.
+const PER_HOST_BATCH: i64 = 100;
 
 /// How long Hearth keeps trying a delivery before giving up.
 const GIVE_UP_AFTER: TimeDelta = TimeDelta::days(7);
 
-/// Delay before attempt `n + 1`: 30 s doubling up to 6 h, with ±20% jitter so that retries to a
-/// server that was down do not all arrive at once.
-fn backoff(attempts: i32) -> TimeDelta {
+/// After failing for this long without a success, a server is marked unreachable...
+const UNREACHABLE_AFTER: TimeDelta = TimeDelta::days(2);
+
+/// ...and from then on only probed (one delivery tried) this often, until one succeeds.
+const PROBE_EVERY: TimeDelta = TimeDelta::hours(12);
+
+/// How long a known server's software is trusted before NodeInfo is read again; an unknown
+/// one is asked again sooner.
+const SOFTWARE_KNOWN_FOR: TimeDelta = TimeDelta::days(7);
+const SOFTWARE_UNKNOWN_FOR: TimeDelta = TimeDelta::hours(1);
+
+/// Delay before attempt `n + 1` to a failing server: 30 s doubling up to 6 h, with ±20%
+/// jitter so that retries to a server that was down do not all arrive at once. With the
+/// 7-day limit this is about 35 attempts.
+fn backoff(failures: i32) -> TimeDelta {
     let base = 30i64
-        .saturating_mul(1i64 << attempts.clamp(0, 10))
+        .saturating_mul(1i64 << failures.clamp(0, 10))
         .min(6 * 3600);
     let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
     TimeDelta::seconds(base + jitter as i64)
@@ -49,94 +61,215 @@ pub fn inboxes(actors: &[actors::ActorRow]) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Sends every delivery that is due; returns how many were attempted. Deliveries to one
-/// server go one after another, in the order they were queued (a `Create` before its
+/// The form of a group's shares that a server's software reads; `None` (both) when unknown.
+/// Group software reads `Announce{Create}` (FEP-1b12); microblogs show a boost of the post.
+pub fn form_read_by(software: Option<&str>) -> Option<Form> {
+    match software? {
+        "hearth" | "lemmy" | "mbin" | "kbin" | "piefed" | "friendica" => Some(Form::Activity),
+        "mastodon" | "hometown" | "glitch-soc" | "gotosocial" | "pleroma" | "akkoma"
+        | "misskey" | "sharkey" | "firefish" | "iceshrimp" | "iceshrimp.net" | "catodon"
+        | "calckey" | "foundkey" | "pixelfed" | "snac" | "takahe" | "honk" => Some(Form::Object),
+        _ => None,
+    }
+}
+
+/// Sends what is due; returns how many deliveries were attempted. Each claimed server gets its
+/// deliveries one after another, in the order they were queued (a `Create` before its
 /// `Update`); up to [`PARALLEL_HOSTS`] servers are served at once. After a failure, the rest
-/// of that server's deliveries wait with it.
+/// of that server's deliveries wait with it (its backoff), and a server that has failed for
+/// [`UNREACHABLE_AFTER`] is only probed every [`PROBE_EVERY`].
 pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<usize, Error> {
+    let lease = ctx.delivery_lease;
     let claimed = ctx
         .db
-        .run(|conn| Ok(deliveries::claim(conn, BATCH, LEASE)?))
-        .await?;
-    let attempted = claimed.len();
-    let mut by_host: BTreeMap<String, Vec<deliveries::DeliveryRow>> = BTreeMap::new();
-    for row in claimed {
-        let host = Url::parse(&row.inbox)
-            .map(|u| hearth_federation::protocol::authority(&u))
-            .unwrap_or_default();
-        by_host.entry(host).or_default().push(row);
-    }
-    futures::stream::iter(by_host.into_values())
-        .for_each_concurrent(PARALLEL_HOSTS, |rows| async move {
-            if let Err(e) = deliver_to_host(ctx, data, rows).await {
-                tracing::error!(error = %e, "recording a delivery failed");
-            }
+        .run(move |conn| {
+            Ok(deliveries::claim_servers(
+                conn,
+                PARALLEL_HOSTS as i64,
+                lease,
+            )?)
         })
+        .await?;
+    let attempted = futures::stream::iter(claimed)
+        .map(|server| async move {
+            let host = server.host.clone();
+            let result = deliver_to_server(ctx, data, server).await;
+            if let Err(e) = &result {
+                tracing::error!(%host, error = %e, "recording a delivery failed");
+                // Let the lease run out rather than hold the server: the next pass retries.
+            }
+            result.unwrap_or(0)
+        })
+        .buffer_unordered(PARALLEL_HOSTS)
+        .fold(0, |sum, n| async move { sum + n })
         .await;
     Ok(attempted)
 }
 
-async fn deliver_to_host(
+/// Delivers a claimed server's queue until it is empty or an attempt fails; returns how many
+/// were attempted.
+async fn deliver_to_server(
     ctx: &Context,
     data: &Data<FederationData>,
-    rows: Vec<deliveries::DeliveryRow>,
-) -> Result<(), Error> {
-    let mut failed: Option<(chrono::NaiveDateTime, String)> = None;
-    for delivery in rows {
-        let id = delivery.id;
-        if let Some((at, error)) = failed.clone() {
-            // Keep this server's order: wait with the delivery that failed before it.
-            ctx.db
-                .run(move |conn| Ok(deliveries::postpone(conn, id, at, &error)?))
-                .await?;
-            continue;
-        }
-        let signer_id = delivery.signer_id;
-        let signer = ctx
+    server: deliveries::ServerRow,
+) -> Result<usize, Error> {
+    let host = server.host.clone();
+    let lease = ctx.delivery_lease;
+    let mut attempted = 0;
+    let mut wanted = None;
+    loop {
+        let h = host.clone();
+        let rows = ctx
             .db
-            .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
+            .run(move |conn| Ok(deliveries::queued_for(conn, &h, PER_HOST_BATCH)?))
             .await?;
-        let outcome = match (signer, Url::parse(&delivery.inbox)) {
-            (Some(signer), Ok(inbox)) => {
-                deliver(data, &signer.to_federated()?, &inbox, delivery.body.clone()).await
-            }
-            _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
-        };
-        let expired = Utc::now().naive_utc() - delivery.created_at > GIVE_UP_AFTER;
-        match outcome {
-            Outcome::Delivered => {
+        let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
+        if let (None, Some(first)) = (&wanted, rows.first()) {
+            wanted = Some(form_read_by(
+                software(ctx, data, &server, &first.inbox).await?.as_deref(),
+            ));
+        }
+        let wanted = wanted.flatten();
+        for delivery in rows {
+            let id = delivery.id;
+            let form = delivery.form.as_deref();
+            if wanted.is_some_and(|w| form.is_some_and(|f| f != w.as_str())) {
+                // The other form of a group's share: this server reads one only.
                 ctx.db
-                    .run(move |conn| Ok(deliveries::finish(conn, id)?))
-                    .await?
-            }
-            Outcome::Refused(reason) => {
-                tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
-                ctx.db
-                    .run(move |conn| Ok(deliveries::finish(conn, id)?))
+                    .run(move |conn| Ok(deliveries::finish(conn, id, None)?))
                     .await?;
+                continue;
             }
-            Outcome::Retry { error, .. } if expired => {
-                tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "giving up a delivery after 7 days");
-                ctx.db
-                    .run(move |conn| Ok(deliveries::finish(conn, id)?))
-                    .await?;
+            attempted += 1;
+            let outcome = attempt(ctx, data, &delivery).await?;
+            let h = host.clone();
+            match outcome {
+                Outcome::Delivered => {
+                    ctx.db
+                        .run(move |conn| {
+                            deliveries::finish(conn, id, Some(&h))?;
+                            Ok(deliveries::renew(conn, &h, lease)?)
+                        })
+                        .await?
+                }
+                Outcome::Refused(reason) => {
+                    tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
+                    // The server answered: it is reachable, if unwilling.
+                    ctx.db
+                        .run(move |conn| {
+                            deliveries::finish(conn, id, Some(&h))?;
+                            Ok(deliveries::renew(conn, &h, lease)?)
+                        })
+                        .await?;
+                }
+                Outcome::Retry { after, error } => {
+                    let failure = failure(&server, after, error);
+                    tracing::warn!(inbox = %delivery.inbox, error = %failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
+                    let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
+                    let dropped = ctx
+                        .db
+                        .run(move |conn| {
+                            Ok(deliveries::fail(conn, id, &h, &failure, give_up_before)?)
+                        })
+                        .await?;
+                    if dropped > 0 {
+                        tracing::warn!(%host, dropped, "gave up deliveries queued over 7 days ago");
+                    }
+                    return Ok(attempted);
+                }
             }
-            Outcome::Retry { after, error } => {
-                tracing::warn!(inbox = %delivery.inbox, attempts = delivery.attempts + 1, %error, "delivery failed");
-                // The receiver's Retry-After, if longer than our own backoff, is honoured.
-                let asked = after
-                    .and_then(|d| TimeDelta::from_std(d).ok())
-                    .unwrap_or_default();
-                let at = (Utc::now() + backoff(delivery.attempts).max(asked)).naive_utc();
-                let message = error.clone();
-                ctx.db
-                    .run(move |conn| Ok(deliveries::retry_at(conn, id, at, &message)?))
-                    .await?;
-                failed = Some((at, error));
-            }
+        }
+        if last_batch {
+            break;
         }
     }
-    Ok(())
+    ctx.db
+        .run(move |conn| Ok(deliveries::release(conn, &host)?))
+        .await?;
+    Ok(attempted)
+}
+
+/// The server's software, from storage or, when not known or old, from its NodeInfo.
+async fn software(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    server: &deliveries::ServerRow,
+    inbox: &str,
+) -> Result<Option<String>, Error> {
+    let fresh_for = if server.software.is_some() {
+        SOFTWARE_KNOWN_FOR
+    } else {
+        SOFTWARE_UNKNOWN_FOR
+    };
+    let now = Utc::now().naive_utc();
+    if server
+        .software_checked_at
+        .is_some_and(|at| now - at < fresh_for)
+    {
+        return Ok(server.software.clone());
+    }
+    let Ok(origin) = Url::parse(inbox) else {
+        return Ok(None);
+    };
+    let found = match hearth_federation::software::software(data, &origin).await {
+        Ok(name) => Some(name),
+        Err(e) => {
+            tracing::info!(host = %server.host, error = %e, "no NodeInfo; sending every form");
+            None
+        }
+    };
+    let (host, name) = (server.host.clone(), found.clone());
+    ctx.db
+        .run(move |conn| Ok(deliveries::set_software(conn, &host, name.as_deref())?))
+        .await?;
+    Ok(found.or_else(|| server.software.clone()))
+}
+
+/// Signs and sends one delivery.
+async fn attempt(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    delivery: &deliveries::DeliveryRow,
+) -> Result<Outcome, Error> {
+    let signer_id = delivery.signer_id;
+    let signer = ctx
+        .db
+        .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
+        .await?;
+    Ok(match (signer, Url::parse(&delivery.inbox)) {
+        (Some(signer), Ok(inbox)) => {
+            deliver(data, &signer.to_federated()?, &inbox, delivery.body.clone()).await
+        }
+        _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
+    })
+}
+
+/// What a failed attempt means for the server: when to try again (its backoff, never sooner
+/// than the receiver's `Retry-After`), and whether it is now unreachable.
+fn failure(
+    server: &deliveries::ServerRow,
+    retry_after: Option<std::time::Duration>,
+    error: String,
+) -> deliveries::Failure {
+    let now = Utc::now();
+    let failing_since = server.failing_since.unwrap_or(now.naive_utc());
+    let unreachable_since = server.unreachable_since.or_else(|| {
+        (now.naive_utc() - failing_since >= UNREACHABLE_AFTER).then_some(now.naive_utc())
+    });
+    let wait = if unreachable_since.is_some() {
+        PROBE_EVERY
+    } else {
+        backoff(server.failures)
+    };
+    let asked = retry_after
+        .and_then(|d| TimeDelta::from_std(d).ok())
+        .unwrap_or_default();
+    deliveries::Failure {
+        next_attempt_at: (now + wait.max(asked)).naive_utc(),
+        failing_since,
+        unreachable_since,
+        error,
+    }
 }
 
 /// Delivers in the background: a pass whenever something is queued, and every few seconds.
@@ -147,7 +280,7 @@ pub async fn run_worker(
 ) {
     loop {
         match deliver_due(&ctx, &data).await {
-            Ok(n) if n as i64 >= BATCH => continue,
+            Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "delivery pass failed"),
         }

@@ -29,6 +29,8 @@ pub struct Context {
     pub urls: Urls,
     /// Rung after activities are queued, so the worker sends them without waiting.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// How long a delivery pass holds a receiving server's queue (see `Settings`).
+    pub delivery_lease: chrono::TimeDelta,
 }
 
 impl Context {
@@ -62,6 +64,18 @@ impl Context {
         activity: &serde_json::Value,
         inboxes: &[String],
     ) -> Result<(), crate::Error> {
+        Self::enqueue_form(conn, signer_id, activity, inboxes, None)
+    }
+
+    /// Queues `activity` for `inboxes` of servers that read this form of a group's share
+    /// (`None`: every server).
+    pub fn enqueue_form(
+        conn: &mut crate::db::AnyConnection,
+        signer_id: i64,
+        activity: &serde_json::Value,
+        inboxes: &[String],
+        form: Option<crate::db::deliveries::Form>,
+    ) -> Result<(), crate::Error> {
         if inboxes.is_empty() {
             return Ok(());
         }
@@ -69,7 +83,7 @@ impl Context {
             .get("id")
             .and_then(|v| v.as_str())
             .unwrap_or_default();
-        crate::db::deliveries::enqueue(conn, id, signer_id, &activity.to_string(), inboxes)?;
+        crate::db::deliveries::enqueue(conn, id, signer_id, &activity.to_string(), inboxes, form)?;
         Ok(())
     }
 }

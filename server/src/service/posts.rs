@@ -10,6 +10,7 @@ use crate::{
     db::{
         AnyConnection,
         actors::{self, ActorRow},
+        deliveries::Form,
         follows, groups,
         posts::{self, PostRow},
     },
@@ -334,41 +335,44 @@ pub fn announce(
         &to,
         &cc,
     );
-    Context::enqueue(conn, group.id, &wrapped, &targets)?;
     let kind = activity
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match (kind, members_only, object) {
-        ("Create", false, Some(object)) => {
-            let bare = serde_json::to_value(object).map_err(|e| Error::Internal(e.to_string()))?;
-            let boost =
-                builders::announce(&ctx.activity_id("announce"), &group_url, bare, &to, &cc);
-            Context::enqueue(conn, group.id, &boost, &targets)?;
-        }
+    // What microblogs read instead of the wrapped activity, where they read anything.
+    let for_microblogs = match (kind, members_only, object) {
+        ("Create", false, Some(object)) => Some(builders::boost(
+            &ctx.activity_id("announce"),
+            &group_url,
+            &object.id,
+            &to,
+            &cc,
+        )),
         ("Create" | "Update", true, Some(object)) => {
             let copy = member_copy(conn, ctx, group, object)?;
             let id = ctx.activity_id(&kind.to_ascii_lowercase());
-            let activity = if kind == "Create" {
+            Some(if kind == "Create" {
                 builders::create(&id, &copy)
             } else {
                 builders::update(&id, &copy)
-            };
-            Context::enqueue(conn, group.id, &activity, &targets)?;
+            })
         }
-        ("Delete", true, _) => {
-            if let Some(deleted) = activity
-                .get("object")
-                .and_then(|o| o.get("id"))
-                .and_then(Value::as_str)
-            {
-                let copy_id = super::stored_url(&format!("{deleted}/shared"))?;
-                let delete =
-                    builders::delete(&ctx.activity_id("delete"), &group_url, &copy_id, &to, &cc);
-                Context::enqueue(conn, group.id, &delete, &targets)?;
-            }
-        }
-        _ => {}
+        ("Delete", true, _) => activity
+            .get("object")
+            .and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .map(|deleted| super::stored_url(&format!("{deleted}/shared")))
+            .transpose()?
+            .map(|copy_id| {
+                builders::delete(&ctx.activity_id("delete"), &group_url, &copy_id, &to, &cc)
+            }),
+        _ => None,
+    };
+    // Each server gets the one form its software reads (both while it is unknown).
+    let wrapped_form = for_microblogs.as_ref().map(|_| Form::Activity);
+    Context::enqueue_form(conn, group.id, &wrapped, &targets, wrapped_form)?;
+    if let Some(alternative) = for_microblogs {
+        Context::enqueue_form(conn, group.id, &alternative, &targets, Some(Form::Object))?;
     }
     Ok(())
 }
