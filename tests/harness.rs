@@ -321,6 +321,33 @@ impl Instance {
         app.state().clone()
     }
 
+    /// Starts `hearth serve` as a separate operating-system process for this instance (same
+    /// domain, same database, its own port), delivering what is queued; it can be killed with
+    /// `kill -9` at any moment. `program` is the `hearth-under-test` binary
+    /// (`env!("CARGO_BIN_EXE_hearth-under-test")` in a test).
+    pub fn server_process(&self, program: &str) -> ServerProcess {
+        let child = tokio::process::Command::new(program)
+            .arg("serve")
+            .env_clear()
+            .env("HEARTH_DOMAIN", &self.domain)
+            .env("HEARTH_BIND", "127.0.0.1:0")
+            .env("HEARTH_DATA_DIR", self._dir.path())
+            .env("HEARTH_DATABASE_URL", &self._database.url)
+            .env("HEARTH_DATABASE_POOL_SIZE", "5")
+            .env("HEARTH_LOOPBACK_FEDERATION", "1")
+            // A killed process's claim on a server's queue runs out quickly (PostgreSQL).
+            .env("HEARTH_DELIVERY_LEASE_SECONDS", "2")
+            .env(
+                "HEARTH_LOG",
+                std::env::var("HEARTH_TEST_LOG").unwrap_or("warn".into()),
+            )
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting hearth-under-test: {e}"));
+        ServerProcess { child }
+    }
+
     /// Sends every delivery due now; returns how many were attempted.
     pub async fn deliver(&self) -> usize {
         hearth::service::delivery::deliver_due(&self.state.ctx, &self.federation())
@@ -601,4 +628,20 @@ pub fn follow(actor: &str, object: &str) -> serde_json::Value {
         "actor": actor,
         "object": object,
     })
+}
+
+/// A `hearth serve` process started by [`Instance::server_process`]; killed when dropped.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    /// `kill -9`: the process gets no chance to finish anything.
+    pub async fn kill(mut self) {
+        self.child
+            .kill()
+            .await
+            .unwrap_or_else(|e| panic!("kill -9: {e}"));
+    }
 }

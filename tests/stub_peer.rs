@@ -25,6 +25,8 @@ pub struct Delivered {
     pub inbox: String,
     /// The activity.
     pub body: Value,
+    /// The status the stub answered.
+    pub answered: u16,
 }
 
 #[derive(Clone)]
@@ -33,6 +35,7 @@ struct StubState {
     public_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
+    delay: Arc<Mutex<std::time::Duration>>,
     fetches: Arc<std::sync::atomic::AtomicUsize>,
     software: Option<String>,
 }
@@ -46,6 +49,7 @@ pub struct StubPeer {
     private_key_pem: String,
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
+    delay: Arc<Mutex<std::time::Duration>>,
     fetches: Arc<std::sync::atomic::AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -84,12 +88,14 @@ impl StubPeer {
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::new(Mutex::new((202, None)));
+        let delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
         let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = StubState {
             base: base.clone(),
             public_key_pem: keys.public_pem.clone(),
             received: received.clone(),
             answer: answer.clone(),
+            delay: delay.clone(),
             fetches: fetches.clone(),
             software: software.map(str::to_owned),
         };
@@ -111,6 +117,7 @@ impl StubPeer {
             private_key_pem: keys.private_pem.expose().to_owned(),
             received,
             answer,
+            delay,
             fetches,
             server,
         }
@@ -166,6 +173,13 @@ impl StubPeer {
     pub fn answer_with(&self, status: u16, retry_after: Option<&str>) {
         if let Ok(mut answer) = self.answer.lock() {
             *answer = (status, retry_after.map(str::to_owned));
+        }
+    }
+
+    /// Makes the inbox take `delay` before it answers.
+    pub fn answer_after(&self, delay: std::time::Duration) {
+        if let Ok(mut d) = self.delay.lock() {
+            *d = delay;
         }
     }
 
@@ -230,17 +244,20 @@ async fn inbox(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Ok(mut received) = state.received.lock() {
-        received.push(Delivered {
-            inbox: uri.path().to_owned(),
-            body,
-        });
-    }
+    let delay = state.delay.lock().map(|d| *d).unwrap_or_default();
+    tokio::time::sleep(delay).await;
     let (status, retry_after) = state
         .answer
         .lock()
         .map(|a| a.clone())
         .unwrap_or((202, None));
+    if let Ok(mut received) = state.received.lock() {
+        received.push(Delivered {
+            inbox: uri.path().to_owned(),
+            body,
+            answered: status,
+        });
+    }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
     match retry_after {
         Some(after) => (status, [(header::RETRY_AFTER, after)]).into_response(),

@@ -144,6 +144,28 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// The `hearth` program: reads the command line, logs to stderr, runs, and turns an error
+/// into a message and a failing exit code.
+pub async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // HEARTH_LOG takes `tracing` filter syntax, e.g. `debug` or `info,hearth_federation=debug`.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,tower_http=warn,activitypub_federation=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs a parsed command line. Output for people goes to stderr; stdout carries only what
 /// scripts read (a token).
 pub async fn run(cli: Cli) -> Result<(), Error> {

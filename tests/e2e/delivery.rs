@@ -195,3 +195,114 @@ async fn two_processes_on_one_postgresql_deliver_each_activity_once() {
         "each Follow arrived exactly once"
     );
 }
+
+/// Moves a server's failing streak back by `days`, as if that much time had passed.
+async fn failing_for_days(a: &Instance, host: &str, days: i64) {
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use hearth::db::schema::servers;
+    let host = host.to_owned();
+    let since = (chrono::Utc::now() - chrono::TimeDelta::days(days)).naive_utc();
+    a.state
+        .db
+        .run(move |conn| {
+            Ok(diesel::update(servers::table.find(host))
+                .set(servers::failing_since.eq(Some(since)))
+                .execute(conn)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A server that has failed for days is marked unreachable and from then on only probed twice
+/// a day; new deliveries wait behind the probe. One success revives it, and its whole backlog
+/// follows in the order it was queued.
+async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let peer = StubPeer::start().await;
+    let gina = a.account_id(&peer.actor("gina"), &ana).await;
+    let host = peer.domain.clone();
+    let queue = || async {
+        let (_, queue) = a
+            .api_get("/api/hearth/v1/admin/federation", Some(&root))
+            .await;
+        queue[0].clone()
+    };
+    let retry = || async {
+        a.api_post(
+            &format!("/api/hearth/v1/admin/federation/{host}/retry"),
+            &root,
+            json!({}),
+        )
+        .await
+    };
+
+    peer.answer_with(503, None);
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    assert_eq!(a.deliver().await, 1);
+    assert!(
+        queue().await["unreachable_since"].is_null(),
+        "failing, not yet unreachable"
+    );
+
+    failing_for_days(&a, &host, 3).await;
+    retry().await;
+    assert_eq!(a.deliver().await, 1, "the next attempt fails too");
+    let server = queue().await;
+    assert!(server["unreachable_since"].is_string(), "{server}");
+    let next = chrono::NaiveDateTime::parse_from_str(
+        server["next_attempt_at"].as_str().unwrap_or_default(),
+        "%Y-%m-%dT%H:%M:%S%.f",
+    )
+    .unwrap_or_else(|e| panic!("{server}: {e}"));
+    assert!(
+        next - chrono::Utc::now().naive_utc() > chrono::TimeDelta::hours(11),
+        "probed again in 12 hours: {server}"
+    );
+
+    for n in 1..=3 {
+        a.api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": format!("@gina@{host} note {n}"), "visibility": "direct" }),
+        )
+        .await;
+    }
+    assert_eq!(a.deliver().await, 0, "new deliveries wait for the probe");
+    assert_eq!(queue().await["pending"], 4);
+
+    peer.answer_with(202, None);
+    let before = peer.received().len();
+    retry().await; // as when the probe time comes
+    assert_eq!(
+        a.deliver().await,
+        4,
+        "the probe succeeds and the backlog follows"
+    );
+    let arrived: Vec<String> = peer.received()[before..]
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d.body["type"].as_str().unwrap_or_default(),
+                d.body["object"]["content"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(arrived.len(), 4, "{arrived:?}");
+    assert!(arrived[0].starts_with("Follow"), "{arrived:?}");
+    for (n, line) in arrived[1..].iter().enumerate() {
+        assert!(
+            line.starts_with("Create") && line.contains(&format!("note {}", n + 1)),
+            "in queue order: {arrived:?}"
+        );
+    }
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    assert_eq!(queue, json!([]), "revived: nothing waits, nothing fails");
+}
+on_both_engines!(a_server_down_for_days_is_probed_until_it_returns);

@@ -2,6 +2,7 @@
 
 mod delivery;
 mod discovery;
+mod durability;
 mod groups;
 mod hostile;
 mod inbox;

@@ -1,0 +1,132 @@
+//! Durability of the outbox: a server process killed with `kill -9` while some peers are down
+//! loses no activity.
+
+use hearth_tests::{Engine, Instance, StubPeer, UserRole, follow, on_both_engines, settle};
+use serde_json::{Value, json};
+use std::{collections::BTreeSet, time::Duration};
+
+/// The real server program, started as a child process.
+const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
+
+/// The ids of the group posts a peer has acknowledged (answered 2xx), in either form a group
+/// shares them: `Announce{Create{Note}}` or a boost of the post's id.
+fn acknowledged(peer: &StubPeer) -> Vec<String> {
+    peer.received()
+        .into_iter()
+        .filter(|d| (200..300).contains(&d.answered) && d.body["type"] == "Announce")
+        .filter_map(|d| match &d.body["object"] {
+            Value::String(id) => Some(id.clone()),
+            object if object["type"] == "Create" => object["object"]["id"].as_str().map(Into::into),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits for a server process to reach `condition`, for at most a minute.
+async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Ten member servers (half Lemmy, half GoToSocial); three answer 503 for a while. Thirty
+/// group posts are shared; the server process is killed with `kill -9` in the middle of
+/// delivering them and started again, and the three come back. Every server ends up with
+/// every post. (A delivery acknowledged just before the kill may arrive twice: receivers
+/// drop repeats by activity id.)
+async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let group = a.create_group("support", "Support").await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let group_id = group.id.to_string();
+    a.api_post(
+        &format!("/api/v1/accounts/{group_id}/follow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    let mut peers = Vec::new();
+    for n in 0..10 {
+        let software = if n % 2 == 0 { "lemmy" } else { "gotosocial" };
+        let peer = StubPeer::start_as(Some(software)).await;
+        let join = follow(&peer.actor("member"), &group.ap_id);
+        assert_eq!(
+            peer.send("member", &a, "/groups/support/inbox", &join)
+                .await,
+            202
+        );
+        peers.push(peer);
+    }
+    settle(&[&a]).await;
+    for peer in &peers {
+        peer.answer_after(Duration::from_millis(20));
+    }
+    let (down, up) = peers.split_at(3);
+    for peer in down {
+        peer.answer_with(503, None);
+    }
+    let mut posts = BTreeSet::new();
+    for n in 0..30 {
+        let (status, post) = a
+            .api_post(
+                "/api/v1/statuses",
+                &ana,
+                json!({ "status": format!("post {n}"), "group_id": group_id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
+    }
+
+    let server = a.server_process(SERVER);
+    let delivered = || up.iter().map(|p| acknowledged(p).len()).sum::<usize>();
+    wait_until("a third delivered", || delivered() >= up.len() * 10).await;
+    server.kill().await;
+    let before_the_crash = delivered();
+    assert!(
+        before_the_crash < up.len() * posts.len(),
+        "killed in the middle: {before_the_crash} delivered"
+    );
+    assert!(down.iter().all(|p| acknowledged(p).is_empty()));
+
+    // The three come back; an admin sends their backlog now rather than after the backoff.
+    for peer in down {
+        peer.answer_with(202, None);
+        let (status, _) = a
+            .api_post(
+                &format!("/api/hearth/v1/admin/federation/{}/retry", peer.domain),
+                &root,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let server = a.server_process(SERVER);
+    let complete = || {
+        peers
+            .iter()
+            .all(|p| acknowledged(p).into_iter().collect::<BTreeSet<_>>() == posts)
+    };
+    wait_until("every server has every post", complete).await;
+    server.kill().await;
+
+    let total: usize = peers.iter().map(|p| acknowledged(p).len()).sum();
+    let repeated = total - peers.len() * posts.len();
+    eprintln!(
+        "{before_the_crash} of {} deliveries before kill -9; 0 lost; {repeated} delivered twice",
+        peers.len() * posts.len()
+    );
+    assert!(
+        repeated <= up.len(),
+        "at most one repeat per server: {repeated}"
+    );
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    assert_eq!(queue, json!([]), "nothing waits, nothing fails");
+}
+on_both_engines!(a_crash_and_an_outage_lose_nothing);
