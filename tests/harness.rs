@@ -562,8 +562,16 @@ impl Signer {
 
     /// Headers for a POST of `body` to `url`: Host, Date, Digest, Content-Type, Signature.
     pub fn sign_post(&self, url: &Url, body: &[u8]) -> http::HeaderMap {
+        use rsa::{RsaPrivateKey, pkcs8::DecodePrivateKey};
+        let key =
+            RsaPrivateKey::from_pkcs8_pem(&self.private_key_pem).unwrap_or_else(|e| panic!("{e}"));
+        self.sign_post_with(&key, url, body)
+    }
+
+    /// [`Self::sign_post`] with the private key already parsed (for signing many requests).
+    pub fn sign_post_with(&self, key: &rsa::RsaPrivateKey, url: &Url, body: &[u8]) -> http::HeaderMap {
         use base64::{Engine, engine::general_purpose::STANDARD};
-        use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
+        use rsa::Pkcs1v15Sign;
         use sha2::{Digest, Sha256};
 
         let host = match url.port() {
@@ -587,8 +595,6 @@ impl Signer {
             .map(|h| format!("{h}: {}", value(h)))
             .collect::<Vec<_>>()
             .join("\n");
-        let key =
-            RsaPrivateKey::from_pkcs8_pem(&self.private_key_pem).unwrap_or_else(|e| panic!("{e}"));
         let signature = key
             .sign(
                 Pkcs1v15Sign::new::<Sha256>(),

@@ -150,15 +150,25 @@ impl StubPeer {
         inbox: &str,
         activity: &Value,
     ) -> u16 {
-        let url = instance.url(inbox);
-        let body = serde_json::to_vec(activity).unwrap_or_else(|e| panic!("{e}"));
-        let signer = Signer {
+        self.send_to(name, &instance.url(inbox), activity).await
+    }
+
+    /// A signer for the stub's actor `name`, as GoToSocial signs (`hs2019`).
+    pub fn signer(&self, name: &str) -> Signer {
+        Signer {
             key_id: format!("{}#main-key", self.actor(name)),
             private_key_pem: self.private_key_pem.clone(),
             algorithm: "hs2019",
             covered: vec!["(request-target)", "host", "date", "digest"],
             date: chrono::Utc::now(),
-        };
+        }
+    }
+
+    /// Signs `activity` as `name` and POSTs it to the inbox at `url`; returns the status.
+    pub async fn send_to(&self, name: &str, url: &Url, activity: &Value) -> u16 {
+        let url = url.clone();
+        let body = serde_json::to_vec(activity).unwrap_or_else(|e| panic!("{e}"));
+        let signer = self.signer(name);
         let response = crate::http()
             .post(url.clone())
             .headers(signer.sign_post(&url, &body))
@@ -186,6 +196,11 @@ impl StubPeer {
     /// How many actor documents were fetched from the stub.
     pub fn actor_fetches(&self) -> usize {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many deliveries the stub has received so far.
+    pub fn received_count(&self) -> usize {
+        self.received.lock().map(|r| r.len()).unwrap_or_default()
     }
 
     /// Everything delivered to the stub so far.

@@ -13,7 +13,6 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -160,7 +159,7 @@ pub async fn update(
         state
             .db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                conn.write_transaction(|conn| {
                     let (mut actor, mut settings) =
                         groups::managed_group(conn, id, &user.actor, admin)?;
                     if let Some(visibility) = form.visibility {

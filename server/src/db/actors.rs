@@ -181,7 +181,7 @@ pub fn by_acct(
 /// Stores a remote actor: updates the known row with the same id, or inserts a new one.
 /// Written as read-then-write in a transaction, since the multi-backend has no `ON CONFLICT`.
 pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let mut row = ActorRow::new(actor);
         row.local = false;
         row.private_key_pem = None;

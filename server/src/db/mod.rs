@@ -43,6 +43,48 @@ impl std::fmt::Debug for AnyConnection {
     }
 }
 
+impl AnyConnection {
+    /// Runs `work` in a transaction that will write. On SQLite it starts with `BEGIN
+    /// IMMEDIATE`: a deferred transaction that reads and then writes fails at once with
+    /// "database is locked" when another writer got in between, while an immediate one
+    /// waits its turn (the busy timeout). Inside a transaction, it is a savepoint.
+    pub fn write_transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let Self::Sqlite(lite) = self else {
+            return self.transaction(work);
+        };
+        if AnsiTransactionManager::transaction_manager_status_mut(lite)
+            .transaction_depth()?
+            .is_some()
+        {
+            return self.transaction(work);
+        }
+        AnsiTransactionManager::begin_transaction_sql(&mut *lite, "BEGIN IMMEDIATE")?;
+        let result = work(self);
+        let Self::Sqlite(lite) = self else {
+            return result;
+        };
+        match result {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(&mut *lite)?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = AnsiTransactionManager::rollback_transaction(&mut *lite) {
+                    tracing::error!(error = %rollback, "rolling back a failed write");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 

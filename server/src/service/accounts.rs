@@ -17,7 +17,6 @@ use argon2::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{SubsecRound, Utc};
-use diesel::Connection;
 use hearth_federation::{
     keys::KeyPair, objects::actor::FederatedActor, protocol::actor::ActorKind,
 };
@@ -150,7 +149,7 @@ pub async fn create_user(
         created_at: row.created_at,
     };
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             actors::insert(conn, &row).map_err(handle_taken)?;
             users::insert_user(conn, &user)?;
             Ok(row)

@@ -15,7 +15,6 @@ use crate::{
         groups::{self, GroupRow},
     },
 };
-use diesel::Connection;
 use hearth_federation::{activities::builders, keys::KeyPair, protocol::actor::ActorKind};
 use serde_json::Value;
 use std::str::FromStr;
@@ -133,7 +132,7 @@ pub async fn create_group(ctx: &Context, new: NewGroup) -> Result<ActorRow, Erro
     };
     ctx.db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 actors::insert(conn, &row).map_err(|e| {
                     crate::db::unique_violation(
                         e,

@@ -15,7 +15,6 @@ use crate::{
     },
 };
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
-use diesel::Connection;
 use hearth_federation::{
     FederationData,
     activities::{FollowRef, Incoming, builders, fetch_post},
@@ -132,7 +131,7 @@ where
     let ctx2 = ctx.clone();
     ctx.db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 if deliveries::first_receipt(conn, activity_id.as_str())? {
                     effect(conn, &ctx2)?;
                 } else {

@@ -47,11 +47,10 @@ impl Context {
         T: Send + 'static,
         F: FnOnce(&mut crate::db::AnyConnection, &Context) -> Result<T, Error> + Send + 'static,
     {
-        use diesel::Connection;
         let ctx = self.clone();
         let result = self
             .db
-            .run(move |conn| conn.transaction(|conn| change(conn, &ctx)))
+            .run(move |conn| conn.write_transaction(|conn| change(conn, &ctx)))
             .await?;
         self.wake.notify_one();
         Ok(result)

@@ -1,0 +1,569 @@
+//! Federation figures of a real `hearth serve` process (release build, SQLite), with simulated
+//! peers and the load generator in this process, all on loopback:
+//!
+//! - inbox ingest: signed `Create{Note}` into a group from 50 actors on 10 servers;
+//! - fan-out: one group post to 1,000 members on 50 servers that answer after 50 ms;
+//! - outage and crash: 5 of 50 servers answer 503, the server is killed with `kill -9` in the
+//!   middle of delivering, restarted, and the 5 come back.
+//!
+//! Run with `cargo bench -p hearth-tests --bench federation`. `HEARTH_BENCH_SECONDS` sets
+//! how long the ingest runs (default 60). The footprint (idle memory, cold start) is
+//! `cargo bench -p hearth --bench footprint`.
+
+use hearth_tests::StubPeer;
+use serde_json::{Value, json};
+use std::{
+    collections::BTreeSet,
+    process::Stdio,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::process::{Child, Command};
+use url::Url;
+
+/// The server program (release build under `cargo bench`).
+const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
+
+const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// One `hearth serve` process on a fresh SQLite database.
+struct Server {
+    dir: tempfile::TempDir,
+    port: u16,
+    domain: String,
+    child: Option<Child>,
+    clock_ticks: f64,
+}
+
+impl Server {
+    async fn new() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ticks = std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0);
+        Self {
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+            port,
+            domain: format!("localhost:{port}"),
+            child: None,
+            clock_ticks: ticks,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(SERVER);
+        command
+            .env_clear()
+            .env("HEARTH_DOMAIN", &self.domain)
+            .env("HEARTH_BIND", format!("127.0.0.1:{}", self.port))
+            .env("HEARTH_DATA_DIR", self.dir.path())
+            .env("HEARTH_LOOPBACK_FEDERATION", "1")
+            .env("HEARTH_LOG", "warn");
+        command
+    }
+
+    /// Runs an administration command; returns its stdout.
+    async fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(input.as_bytes())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "hearth {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    async fn start(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = self
+            .command()
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.child = Some(child);
+        let health = self.url("/healthz");
+        for _ in 0..3000 {
+            if reqwest::get(health.clone())
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the server did not start: see {:?}", self.dir.path());
+    }
+
+    /// `kill -9`.
+    async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .and_then(Child::id)
+            .unwrap_or_else(|| panic!("not running"))
+    }
+
+    /// CPU time (user + system) the server process has used so far.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<f64> = rest
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0.0))
+            .collect();
+        let ticks = fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0);
+        Duration::from_secs_f64(ticks / self.clock_ticks)
+    }
+
+    /// Peak resident memory of the server process, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    }
+
+    /// The end of the server's log, for failures.
+    fn log(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        let start = log.len().saturating_sub(3000);
+        log.get(start..).unwrap_or_default().to_owned()
+    }
+
+    fn url(&self, path: &str) -> Url {
+        Url::parse(&format!("http://{}{path}", self.domain)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A local person and a public open group they own, made with the administration
+    /// commands; returns the person's token.
+    async fn person_and_group(&self) -> String {
+        self.cli(
+            &["user", "create", "ana", "--role", "member", "--password-stdin"],
+            Some("a long benchmark password\n"),
+        )
+        .await;
+        self.cli(
+            &["group", "create", "support", "--name", "Support", "--owner", "ana"],
+            None,
+        )
+        .await;
+        self.cli(&["token", "create", "ana"], None).await
+    }
+
+    /// The group's account id and actor id, from the running server.
+    async fn group(&self) -> (String, String) {
+        let account: Value = reqwest::get(self.url("/api/v1/accounts/lookup?acct=support"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let finger: Value = reqwest::get(self.url(&format!(
+            "/.well-known/webfinger?resource=acct:support@{}",
+            self.domain
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let actor = finger["links"]
+            .as_array()
+            .and_then(|links| links.iter().find(|l| l["rel"] == "self"))
+            .and_then(|l| l["href"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        (
+            account["id"].as_str().unwrap_or_default().to_owned(),
+            actor,
+        )
+    }
+
+    /// Writes a post into the group through the client API.
+    async fn post(&self, client: &reqwest::Client, token: &str, group_id: &str, text: &str) {
+        let response = client
+            .post(self.url("/api/v1/statuses"))
+            .bearer_auth(token)
+            .json(&json!({ "status": text, "group_id": group_id }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(response.status().is_success(), "{:?}", response.text().await);
+    }
+}
+
+/// `peers.len() * per_peer` remote members join the group, `per_peer` from each peer.
+async fn join(peers: &[StubPeer], per_peer: usize, server: &Server, group: &str) {
+    let inbox = server.url("/groups/support/inbox");
+    let mut joins = Vec::new();
+    for peer in peers {
+        for n in 0..per_peer {
+            let name = format!("m{n}");
+            let follow = json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": peer.id("follow"), "type": "Follow",
+                "actor": peer.actor(&name), "object": group,
+            });
+            let inbox = &inbox;
+            joins.push(async move {
+                let status = peer.send_to(&name, inbox, &follow).await;
+                assert_eq!(status, 202, "join from {}: {}", peer.domain, server.log());
+            });
+        }
+    }
+    futures::future::join_all(joins).await;
+    // Every Accept delivered (the server learns each peer's software on the way).
+    wait_for("every Accept", Duration::from_secs(120), || {
+        peers.iter().all(|p| accepted(p) >= per_peer)
+    })
+    .await;
+}
+
+fn accepted(peer: &StubPeer) -> usize {
+    peer.received()
+        .iter()
+        .filter(|d| d.body["type"] == "Accept" && (200..300).contains(&d.answered))
+        .count()
+}
+
+async fn wait_for(what: &str, limit: Duration, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[index]) / 1000.0
+}
+
+/// Inbox ingest: presigned `Create{Note}` POSTs from 50 actors on 10 peers, as fast as the
+/// server takes them, over `seconds`.
+async fn ingest(seconds: u64) {
+    let mut server = Server::new().await;
+    server.person_and_group().await;
+    server.start().await;
+    let (_, group) = server.group().await;
+    let mut peers = Vec::new();
+    for n in 0..10 {
+        let software = if n % 2 == 0 { "mastodon" } else { "lemmy" };
+        peers.push(StubPeer::start_as(Some(software)).await);
+    }
+    join(&peers, 5, &server, &group).await;
+
+    // Sign before the clock starts: this process cannot sign as fast as the server verifies.
+    let per_second = 3000;
+    let total = per_second * seconds as usize;
+    let inbox = server.url("/groups/support/inbox");
+    let started = Instant::now();
+    let work: Vec<(usize, usize)> = (0..total).map(|i| (i % 10, (i / 10) % 5)).collect();
+    let keys: Vec<(hearth_tests::Signer, rsa::RsaPrivateKey)> = peers
+        .iter()
+        .map(|p| {
+            use rsa::pkcs8::DecodePrivateKey;
+            let signer = p.signer("m0");
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(&signer.private_key_pem)
+                .unwrap_or_else(|e| panic!("{e}"));
+            (signer, key)
+        })
+        .collect();
+    let bases: Vec<Url> = peers.iter().map(|p| p.base.clone()).collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunks: Vec<Vec<(usize, usize, usize)>> = (0..threads)
+        .map(|t| {
+            work.iter()
+                .enumerate()
+                .skip(t)
+                .step_by(threads)
+                .map(|(i, (p, a))| (i, *p, *a))
+                .collect()
+        })
+        .collect();
+    let signed: Vec<(http::HeaderMap, Vec<u8>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (keys, bases, inbox, group) = (&keys, &bases, &inbox, &group);
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(i, p, a)| {
+                            let actor = format!("{}users/m{a}", bases[p]);
+                            let note = format!("{actor}/statuses/{i}");
+                            let body = serde_json::to_vec(&json!({
+                                "@context": "https://www.w3.org/ns/activitystreams",
+                                "id": format!("{note}/activity"), "type": "Create", "actor": actor,
+                                "to": [AS_PUBLIC], "cc": [group],
+                                "object": { "id": note, "type": "Note", "attributedTo": actor,
+                                    "content": format!("<p>How is everyone doing today? Update {i}.</p>"),
+                                    "published": chrono::Utc::now().to_rfc3339(),
+                                    "to": [AS_PUBLIC], "cc": [group], "audience": group },
+                            }))
+                            .unwrap_or_default();
+                            let mut signer = keys[p].0.clone();
+                            signer.key_id = format!("{actor}#main-key");
+                            (signer.sign_post_with(&keys[p].1, inbox, &body), body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let signing = started.elapsed();
+    println!(
+        "signing (load generator, pure-Rust rsa, {threads} threads): {} requests in {:.1} s = {:.0} signatures/s",
+        signed.len(),
+        signing.as_secs_f64(),
+        signed.len() as f64 / signing.as_secs_f64()
+    );
+
+    let signed = Arc::new(signed);
+    let next = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let cpu_before = server.cpu();
+    let clock = Instant::now();
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (signed, next, latencies, refused, client, inbox) = (
+                signed.clone(),
+                next.clone(),
+                latencies.clone(),
+                refused.clone(),
+                client.clone(),
+                inbox.clone(),
+            );
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((headers, body)) = signed.get(i) else {
+                        break;
+                    };
+                    let sent = Instant::now();
+                    let status = client
+                        .post(inbox.clone())
+                        .headers(headers.clone())
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    if status == 202 {
+                        mine.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    } else {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if let Ok(mut all) = latencies.lock() {
+                    all.extend(mine);
+                }
+            })
+        })
+        .collect();
+    futures::future::join_all(workers).await;
+    let elapsed = clock.elapsed();
+    let cpu = server.cpu() - cpu_before;
+    let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies.sort_unstable();
+    let accepted = latencies.len();
+    println!(
+        "inbox ingest (50 actors on 10 servers, 32 connections, {:.1} s): {accepted} accepted, {} refused",
+        elapsed.as_secs_f64(),
+        refused.load(Ordering::Relaxed)
+    );
+    println!(
+        "  {:.0} activities/s   p50 {:.1} ms   p99 {:.1} ms   server CPU {:.0} µs/activity   peak RSS {:.1} MiB",
+        accepted as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        cpu.as_micros() as f64 / accepted.max(1) as f64,
+        server.peak_rss_mib()
+    );
+    let queued = server.cli(&["federation", "status"], None).await;
+    let waiting: usize = queued
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse::<usize>().ok())
+        .sum();
+    println!("  deliveries of the group's shares still queued at the end: {waiting}");
+    server.kill().await;
+}
+
+/// The group ids of the posts a peer acknowledged (2xx), in either form.
+fn shared(peer: &StubPeer) -> Vec<String> {
+    peer.received()
+        .into_iter()
+        .filter(|d| (200..300).contains(&d.answered) && d.body["type"] == "Announce")
+        .filter_map(|d| match &d.body["object"] {
+            Value::String(id) => Some(id.clone()),
+            object => object["object"]["id"].as_str().map(Into::into),
+        })
+        .collect()
+}
+
+/// Fan-out, then outage and crash, on one server with 1,000 members on 50 peers.
+async fn fan_out_outage_and_crash() {
+    let mut server = Server::new().await;
+    let token = server.person_and_group().await;
+    server.start().await;
+    let (group_id, group) = server.group().await;
+    let mut peers = Vec::new();
+    for n in 0..50 {
+        let software = if n % 2 == 0 { "gotosocial" } else { "lemmy" };
+        peers.push(StubPeer::start_as(Some(software)).await);
+    }
+    join(&peers, 20, &server, &group).await;
+    let client = reqwest::Client::new();
+
+    // Fan-out.
+    for peer in &peers {
+        peer.answer_after(Duration::from_millis(50));
+    }
+    let before: Vec<usize> = peers.iter().map(StubPeer::received_count).collect();
+    let cpu_before = server.cpu();
+    let clock = Instant::now();
+    server.post(&client, &token, &group_id, "Clinic news: the group meets on Thursday.").await;
+    wait_for("the post on every peer", Duration::from_secs(60), || {
+        peers.iter().all(|p| !shared(p).is_empty())
+    })
+    .await;
+    let all_have_it = clock.elapsed();
+    let cpu = server.cpu() - cpu_before;
+    tokio::time::sleep(Duration::from_secs(2)).await; // anything more that would come
+    let posts: usize = peers
+        .iter()
+        .zip(&before)
+        .map(|(p, b)| p.received_count() - b)
+        .sum();
+    println!(
+        "fan-out (1 post, 1,000 members on 50 servers answering after 50 ms): all 50 have it after {:.0} ms; {posts} POSTs, {posts} signatures; server CPU {:.0} ms",
+        all_have_it.as_secs_f64() * 1000.0,
+        cpu.as_secs_f64() * 1000.0
+    );
+
+    // Outage and crash.
+    for peer in &peers {
+        peer.answer_after(Duration::ZERO);
+    }
+    let (down, up) = peers.split_at(5);
+    for peer in down {
+        peer.answer_with(503, None);
+    }
+    let count = 100;
+    for n in 0..count {
+        server
+            .post(&client, &token, &group_id, &format!("Update {n} from the clinic"))
+            .await;
+    }
+    // Posts each peer has, counted once however often they arrived (the fan-out's included).
+    let total = peers.len() * (count + 1);
+    let delivered = || {
+        peers
+            .iter()
+            .map(|p| shared(p).into_iter().collect::<BTreeSet<_>>().len())
+            .sum::<usize>()
+    };
+    let first = delivered();
+    wait_for("a third delivered", Duration::from_secs(120), || {
+        delivered() >= first + up.len() * count / 3
+    })
+    .await;
+    server.kill().await;
+    let at_kill = delivered();
+    for peer in down {
+        peer.answer_with(202, None);
+    }
+    let clock = Instant::now();
+    server.start().await;
+    for peer in down {
+        server.cli(&["federation", "retry", &peer.domain], None).await;
+    }
+    wait_for("the backlog", Duration::from_secs(600), || delivered() == total).await;
+    let drained = clock.elapsed();
+    let lost = total - delivered();
+    let received: usize = peers.iter().map(|p| shared(p).len()).sum();
+    println!(
+        "outage and crash ({count} posts to 50 servers, 5 answering 503, kill -9 after {at_kill} of {total} deliveries): {lost} lost, {} delivered twice",
+        received - total
+    );
+    println!(
+        "  backlog of {} deliveries drained in {:.1} s = {:.0} deliveries/s after restart",
+        total - at_kill,
+        drained.as_secs_f64(),
+        (total - at_kill) as f64 / drained.as_secs_f64()
+    );
+    server.kill().await;
+}
+
+fn main() {
+    let seconds = std::env::var("HEARTH_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("hearth federation figures (release build, SQLite, {cpus} CPUs, loopback)");
+    runtime.block_on(async {
+        fan_out_outage_and_crash().await;
+        ingest(seconds).await;
+    });
+}
