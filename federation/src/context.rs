@@ -19,6 +19,7 @@ pub struct FederationData {
     client: ClientWithMiddleware,
     loopback: bool,
     key_fetches: Arc<crate::key_fetch::KeyFetchBudget>,
+    signing_keys: Arc<crate::delivery::SigningKeys>,
 }
 
 impl FederationData {
@@ -29,7 +30,13 @@ impl FederationData {
             client,
             loopback,
             key_fetches: Arc::default(),
+            signing_keys: Arc::default(),
         }
+    }
+
+    /// Private keys parsed for signing deliveries.
+    pub fn signing_keys(&self) -> &crate::delivery::SigningKeys {
+        &self.signing_keys
     }
 
     /// The outgoing HTTP client (address guard, timeouts, no proxies).

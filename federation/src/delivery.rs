@@ -6,15 +6,19 @@
 
 use crate::{context::FederationData, objects::actor::FederatedActor, protocol::authority};
 use activitypub_federation::config::Data;
+use aws_lc_rs::{rand::SystemRandom, rsa::KeyPair, signature::RSA_PKCS1_SHA256};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use http::{HeaderValue, StatusCode, header};
 use http_signature_normalization_reqwest::{
     DefaultSpawner,
     prelude::{Config, SignExt},
 };
-use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
 use sha2::{Digest, Sha256};
-use std::{sync::LazyLock, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+    time::Duration,
+};
 use url::Url;
 
 /// What came of one delivery attempt.
@@ -42,6 +46,41 @@ static SIGNING: LazyLock<Config<DefaultSpawner>> = LazyLock::new(|| {
         .mastodon_compat()
         .set_expiration(Duration::from_secs(3600))
 });
+
+/// Signing keys, parsed once per actor: parsing and checking a key costs more than a signature.
+#[derive(Default)]
+pub struct SigningKeys(Mutex<HashMap<String, Arc<KeyPair>>>);
+
+impl SigningKeys {
+    /// Most keys kept; past this the cache starts over.
+    const MAX: usize = 10_000;
+
+    fn get(&self, actor: &Url, pem: &str) -> Result<Arc<KeyPair>, String> {
+        if let Some(key) = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|k| k.get(actor.as_str()).cloned())
+        {
+            return Ok(key);
+        }
+        let (_, der) = rsa::pkcs8::SecretDocument::from_pem(pem).map_err(|e| e.to_string())?;
+        let key = Arc::new(KeyPair::from_pkcs8(der.as_bytes()).map_err(|e| e.to_string())?);
+        if let Ok(mut keys) = self.0.lock() {
+            if keys.len() >= Self::MAX {
+                keys.clear();
+            }
+            keys.insert(actor.to_string(), key.clone());
+        }
+        Ok(key)
+    }
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKeys")
+    }
+}
 
 #[derive(Debug)]
 struct SignFailure(String);
@@ -71,7 +110,7 @@ pub async fn deliver(
     let Some(key) = signer
         .private_key
         .as_ref()
-        .and_then(|k| RsaPrivateKey::from_pkcs8_pem(k.expose()).ok())
+        .and_then(|k| data.signing_keys().get(&signer.ap_id, k.expose()).ok())
     else {
         return Outcome::Refused(format!("{} has no usable private key", signer.ap_id));
     };
@@ -95,11 +134,14 @@ pub async fn deliver(
             Sha256::new(),
             body,
             move |signing_string| {
+                let mut signature = vec![0; key.public_modulus_len()];
                 key.sign(
-                    Pkcs1v15Sign::new::<Sha256>(),
-                    &Sha256::digest(signing_string.as_bytes()),
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    signing_string.as_bytes(),
+                    &mut signature,
                 )
-                .map(|signature| BASE64.encode(signature))
+                .map(|()| BASE64.encode(signature))
                 .map_err(|e| SignFailure(e.to_string()))
             },
         )

@@ -18,6 +18,20 @@ pub enum Form {
 }
 
 impl Form {
+    /// The form of a group's shares that a server's software reads; `None` (both) when
+    /// unknown. Group software reads `Announce{Create}` (FEP-1b12); microblogs show a boost.
+    pub fn read_by(software: Option<&str>) -> Option<Self> {
+        match software? {
+            "hearth" | "lemmy" | "mbin" | "kbin" | "piefed" | "friendica" => Some(Self::Activity),
+            "mastodon" | "hometown" | "glitch-soc" | "gotosocial" | "pleroma" | "akkoma"
+            | "misskey" | "sharkey" | "firefish" | "iceshrimp" | "iceshrimp.net" | "catodon"
+            | "calckey" | "foundkey" | "pixelfed" | "snac" | "takahe" | "honk" => {
+                Some(Self::Object)
+            }
+            _ => None,
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,9 +99,24 @@ pub fn enqueue(
     form: Option<Form>,
 ) -> QueryResult<()> {
     let now = Utc::now().naive_utc();
-    for inbox in inboxes {
-        let host = host_of(inbox);
-        known_server(conn, &host, now)?;
+    let hosts: Vec<String> = inboxes.iter().map(|i| host_of(i)).collect();
+    let known: std::collections::HashMap<String, Option<String>> = servers::table
+        .filter(servers::host.eq_any(&hosts))
+        .select((servers::host, servers::software))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    for (inbox, host) in inboxes.iter().zip(hosts) {
+        match known.get(&host) {
+            None => known_server(conn, &host, now)?,
+            // A server known to read the other form does not get this one.
+            Some(software) => {
+                let reads = Form::read_by(software.as_deref());
+                if form.is_some_and(|f| reads.is_some_and(|r| r != f)) {
+                    continue;
+                }
+            }
+        }
         diesel::insert_into(deliveries::table)
             .values(DeliveryRow {
                 id: super::id::new_id(),

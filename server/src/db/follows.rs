@@ -92,6 +92,23 @@ pub fn followers(
         .load(conn)
 }
 
+/// The inboxes of `target_id`'s accepted followers on other servers: one per server where a
+/// shared inbox is known.
+pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<Vec<String>> {
+    let rows: Vec<(Option<String>, String)> = follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target_id))
+        .filter(follows::accepted.eq(true))
+        .filter(actors::local.eq(false))
+        .select((actors::shared_inbox, actors::inbox))
+        .load(conn)?;
+    let set: std::collections::BTreeSet<String> = rows
+        .into_iter()
+        .map(|(shared, own)| shared.unwrap_or(own))
+        .collect();
+    Ok(set.into_iter().collect())
+}
+
 /// How many accepted followers `target_id` has.
 pub fn follower_count(conn: &mut AnyConnection, target_id: i64) -> QueryResult<i64> {
     follows::table

@@ -61,18 +61,6 @@ pub fn inboxes(actors: &[actors::ActorRow]) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// The form of a group's shares that a server's software reads; `None` (both) when unknown.
-/// Group software reads `Announce{Create}` (FEP-1b12); microblogs show a boost of the post.
-pub fn form_read_by(software: Option<&str>) -> Option<Form> {
-    match software? {
-        "hearth" | "lemmy" | "mbin" | "kbin" | "piefed" | "friendica" => Some(Form::Activity),
-        "mastodon" | "hometown" | "glitch-soc" | "gotosocial" | "pleroma" | "akkoma"
-        | "misskey" | "sharkey" | "firefish" | "iceshrimp" | "iceshrimp.net" | "catodon"
-        | "calckey" | "foundkey" | "pixelfed" | "snac" | "takahe" | "honk" => Some(Form::Object),
-        _ => None,
-    }
-}
-
 /// Sends what is due; returns how many deliveries were attempted. Each claimed server gets its
 /// deliveries one after another, in the order they were queued (a `Create` before its
 /// `Update`); up to [`PARALLEL_HOSTS`] servers are served at once. After a failure, the rest
@@ -125,7 +113,7 @@ async fn deliver_to_server(
             .await?;
         let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
         if let (None, Some(first)) = (&wanted, rows.first()) {
-            wanted = Some(form_read_by(
+            wanted = Some(Form::read_by(
                 software(ctx, data, &server, &first.inbox).await?.as_deref(),
             ));
         }

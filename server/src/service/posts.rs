@@ -299,8 +299,8 @@ pub fn publish(
 
 /// A local group shares `activity` with the servers of its remote members (FEP-1b12). Lemmy
 /// needs the activity embedded (`Announce{Create}`); GoToSocial and Mastodon show an
-/// `Announce` of the post itself as a boost by the group; so a new post in a public group goes
-/// out in both forms, as Lemmy's own groups send it.
+/// `Announce` of the post itself as a boost by the group; so a new post in a public group has
+/// two forms, and each server gets the one its software reads (both while it is unknown).
 pub fn announce(
     conn: &mut AnyConnection,
     ctx: &Context,
@@ -308,11 +308,7 @@ pub fn announce(
     activity: &Value,
     object: Option<&PostObject>,
 ) -> Result<(), Error> {
-    let members: Vec<ActorRow> = follows::followers(conn, group.id, true)?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect();
-    let targets = inboxes(&members);
+    let targets = follows::remote_inboxes(conn, group.id)?;
     if targets.is_empty() {
         return Ok(());
     }
