@@ -719,6 +719,14 @@ async fn documents_served_wrong_are_refused(engine: Engine) {
     let port = peer.base.port().unwrap_or_default();
     let secret = "a private post that must not be echoed";
     let cases: Vec<(&str, Serving, &str)> = vec![
+        // A post (someone's private one, say) where an actor should be: never echoed back.
+        (
+            "notanactor",
+            Serving::Document(
+                json!({ "id": peer.actor("notanactor"), "type": "Note", "content": secret, "attributedTo": peer.actor("gina") }),
+            ),
+            "not of the expected kind",
+        ),
         (
             "html",
             Serving::ContentType("text/html; charset=utf-8"),
@@ -739,13 +747,6 @@ async fn documents_served_wrong_are_refused(engine: Engine) {
             Serving::Document(person(&elsewhere.actor("someone"))),
             "another id",
         ),
-        (
-            "notanactor",
-            Serving::Document(
-                json!({ "id": peer.actor("notanactor"), "type": "Note", "content": secret, "attributedTo": peer.actor("gina") }),
-            ),
-            "not of the expected kind",
-        ),
     ];
     for (name, serving, _) in &cases {
         peer.serve(&format!("/users/{name}"), serving.clone());
@@ -757,12 +758,12 @@ async fn documents_served_wrong_are_refused(engine: Engine) {
         let answer = peer
             .send_signed(&peer.signer(name), &a, "/inbox", &activity)
             .await;
-        assert_refused(&answer, 401, why);
         assert!(
             !answer.1.to_string().contains(secret),
             "the error repeats the fetched document: {}",
             answer.1
         );
+        assert_refused(&answer, 401, why);
         let (status, found) = a
             .api_get(
                 &format!(
