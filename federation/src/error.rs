@@ -1,5 +1,6 @@
 //! The one error type of the federation crate.
 
+use crate::resolver::AddressRefused;
 use http::StatusCode;
 
 /// Everything that can go wrong while federating. Each variant maps to an HTTP status for
@@ -49,6 +50,39 @@ pub enum FederationError {
     Protocol(#[from] activitypub_federation::error::Error),
 }
 
+/// The address-policy refusal behind a failed request, if that is why it failed.
+fn refused_address<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a AddressRefused> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(refused) = current.downcast_ref::<AddressRefused>() {
+            return Some(refused);
+        }
+        if let Some(refused) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<AddressRefused>())
+        {
+            return Some(refused);
+        }
+        cause = current.source();
+    }
+    None
+}
+
+/// The HTTP client's error behind a failed fetch, if that is what failed.
+fn reqwest_error(err: &activitypub_federation::error::Error) -> Option<&reqwest::Error> {
+    use activitypub_federation::error::Error as P;
+    match err {
+        P::Reqwest(e) | P::ReqwestMiddleware(reqwest_middleware::Error::Reqwest(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// Whether a fetch failed because the address policy refused where it led.
+fn refused_by_policy(err: &activitypub_federation::error::Error) -> Option<&AddressRefused> {
+    reqwest_error(err).and_then(|e| refused_address(e))
+}
+
 /// A message for a peer about a protocol error: what went wrong and with which URL, never the
 /// content of a fetched document (the crate's own messages quote it).
 fn protocol_message(err: &activitypub_federation::error::Error) -> String {
@@ -73,8 +107,16 @@ fn protocol_message(err: &activitypub_federation::error::Error) -> String {
         P::WebfingerResolveFailed(_) => "WebFinger lookup failed".into(),
         P::Utf8(_) => "a fetched document is not UTF-8".into(),
         P::UrlParse(e) => format!("invalid URL: {e}"),
-        P::Reqwest(e) => format!("fetching failed: {e}"),
-        P::ReqwestMiddleware(e) => format!("fetching failed: {e}"),
+        P::Reqwest(_) | P::ReqwestMiddleware(_) => {
+            match (refused_by_policy(err), reqwest_error(err)) {
+                (Some(refused), _) => format!(
+                    "refused host {}: it resolves to an address outgoing requests may not reach",
+                    refused.host
+                ),
+                (None, Some(e)) if e.is_timeout() => "fetching timed out".into(),
+                _ => format!("fetching failed: {err}"),
+            }
+        }
         P::ActivityBodyDigestInvalid => "the digest does not match the body".into(),
         P::ActivitySignatureInvalid => "the signature does not verify".into(),
         _ => "federation error".into(),
@@ -95,6 +137,7 @@ impl FederationError {
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Key(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Protocol(err) if refused_by_policy(err).is_some() => StatusCode::FORBIDDEN,
             Self::Protocol(err) => match err {
                 P::ActivitySignatureInvalid => StatusCode::UNAUTHORIZED,
                 P::ActivityBodyDigestInvalid => StatusCode::BAD_REQUEST,
