@@ -1,6 +1,11 @@
 //! The inbox and fetch hardening cases of issue 4, each against a real instance on loopback
 //! with real signatures, on both engines. Every refusal is a 4xx with a JSON `{"error": ...}`
-//! body, leaves every table as it was, and sends nothing beyond loopback.
+//! body and leaves every table as it was. Nothing leaves loopback: internal addresses are only
+//! ever named through a lookup table (`TableLookup`) and refused before any connection.
+//! The instances run in loopback mode (`HEARTH_LOOPBACK_FEDERATION`), which allows loopback
+//! and nothing else; production's policy (public addresses only) is tested on the federation
+//! client itself in case 17. Unit tests in `federation/` cover the exact edges of the date
+//! window (`signatures.rs`) and every refused address range (`resolver.rs`).
 //!
 //! | case | what | test |
 //! |---|---|---|
