@@ -599,8 +599,56 @@ async fn the_same_activity_twice_takes_effect_once(engine: Engine) {
         .api_get(&format!("/api/v1/statuses/{rowan_id}"), Some(&rowan_token))
         .await;
     assert_eq!(shown["favourites_count"], 1, "{shown}");
+
+    // The same new post, delivered eight times at once (a sender retrying while the first
+    // attempt is still in flight): every copy is acknowledged, one takes effect.
+    let rows = a.rows().await;
+    let racing = create(
+        &peer,
+        &gina,
+        note(&format!("{gina}/notes/race"), &gina, &group, "at once"),
+    );
+    let answers = futures_join_all((0..8).map(|_| {
+        let (peer, a, racing) = (&peer, &a, &racing);
+        async move {
+            peer.send_signed(&peer.signer("gina"), a, "/inbox", racing)
+                .await
+        }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.0, 202, "a concurrent copy: {answer:?}");
+    }
+    let after = a.rows().await;
+    assert_eq!(after["posts"], rows["posts"] + 1, "the post is stored once");
+    assert_eq!(
+        after["received_activities"],
+        rows["received_activities"] + 1
+    );
 }
 on_both_engines!(the_same_activity_twice_takes_effect_once);
+
+/// Runs the futures concurrently and collects their outputs, in order.
+async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
+            if let Some(future) = slot
+                && let std::task::Poll::Ready(value) = future.as_mut().poll(cx)
+            {
+                *out = Some(value);
+                *slot = None;
+            }
+        }
+        match pending.iter().all(Option::is_none) {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
 
 // Case 11.
 
