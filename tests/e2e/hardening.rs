@@ -608,7 +608,7 @@ async fn the_same_activity_twice_takes_effect_once(engine: Engine) {
         &gina,
         note(&format!("{gina}/notes/race"), &gina, &group, "at once"),
     );
-    let answers = futures_join_all((0..8).map(|_| {
+    let answers = futures::future::join_all((0..8).map(|_| {
         let (peer, a, racing) = (&peer, &a, &racing);
         async move {
             peer.send_signed(&peer.signer("gina"), a, "/inbox", racing)
@@ -627,28 +627,6 @@ async fn the_same_activity_twice_takes_effect_once(engine: Engine) {
     );
 }
 on_both_engines!(the_same_activity_twice_takes_effect_once);
-
-/// Runs the futures concurrently and collects their outputs, in order.
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pending: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
-            if let Some(future) = slot
-                && let std::task::Poll::Ready(value) = future.as_mut().poll(cx)
-            {
-                *out = Some(value);
-                *slot = None;
-            }
-        }
-        match pending.iter().all(Option::is_none) {
-            true => std::task::Poll::Ready(()),
-            false => std::task::Poll::Pending,
-        }
-    })
-    .await;
-    done.into_iter().flatten().collect()
-}
 
 // Case 11.
 
