@@ -3,7 +3,7 @@
 //! with real signatures.
 
 mod stub_peer;
-pub use stub_peer::{Delivered, StubPeer};
+pub use stub_peer::{Delivered, Serving, StubPeer};
 
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use hearth::{
@@ -168,6 +168,15 @@ fn init_logging() {
 impl Instance {
     /// Boots an instance on a free loopback port with loopback federation on.
     pub async fn start(engine: &Engine) -> Self {
+        Self::start_with_lookup(engine, Arc::new(SystemLookup)).await
+    }
+
+    /// Boots an instance that looks host names up with `lookup` (a table, in tests that map
+    /// names to internal addresses without any packet leaving the machine).
+    pub async fn start_with_lookup(
+        engine: &Engine,
+        lookup: Arc<dyn hearth_federation::resolver::Lookup>,
+    ) -> Self {
         init_logging();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let database = TestDatabase::create(engine, dir.path());
@@ -188,7 +197,7 @@ impl Instance {
             loopback_federation: true,
             ..Settings::default()
         };
-        let app = Application::build_with(settings, listener, Arc::new(SystemLookup))
+        let app = Application::build_with(settings, listener, lookup)
             .await
             .unwrap_or_else(|e| panic!("instance {domain} failed to start: {e}"));
         let state = app.state().clone();
@@ -656,5 +665,37 @@ impl ServerProcess {
             .kill()
             .await
             .unwrap_or_else(|e| panic!("kill -9: {e}"));
+    }
+}
+
+impl Instance {
+    /// How many rows each table that federation writes to holds: a refused request must leave
+    /// every count as it was.
+    pub async fn rows(&self) -> std::collections::BTreeMap<&'static str, i64> {
+        use diesel::{QueryDsl, RunQueryDsl};
+        use hearth::db::schema::{
+            actors, deliveries, follows, likes, post_mentions, posts, received_activities,
+        };
+        self.state
+            .db
+            .run(|conn| {
+                Ok(std::collections::BTreeMap::from([
+                    ("actors", actors::table.count().get_result::<i64>(conn)?),
+                    ("deliveries", deliveries::table.count().get_result(conn)?),
+                    ("follows", follows::table.count().get_result(conn)?),
+                    ("likes", likes::table.count().get_result(conn)?),
+                    (
+                        "post_mentions",
+                        post_mentions::table.count().get_result(conn)?,
+                    ),
+                    ("posts", posts::table.count().get_result(conn)?),
+                    (
+                        "received_activities",
+                        received_activities::table.count().get_result(conn)?,
+                    ),
+                ]))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }

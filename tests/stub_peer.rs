@@ -5,17 +5,24 @@
 use crate::{Instance, Signer};
 use axum::{
     Json, Router,
-    extract::{Path, State},
-    http::{StatusCode, header},
-    response::IntoResponse,
+    body::Body,
+    extract::State,
+    http::{StatusCode, Uri, header},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 use url::Url;
 
 /// One activity the stub received.
@@ -29,15 +36,42 @@ pub struct Delivered {
     pub answered: u16,
 }
 
+/// How the stub answers a GET of one path, in place of its usual answer: the ways a server
+/// can serve a document wrong, by mistake or on purpose.
+#[derive(Clone, Debug)]
+pub enum Serving {
+    /// The usual document, with this `Content-Type`.
+    ContentType(&'static str),
+    /// `302 Found` with this `Location` (absolute or relative).
+    RedirectTo(String),
+    /// This JSON document (another `id`, a post...), as `application/activity+json`.
+    Document(Value),
+    /// The usual answer, only after this long.
+    After(Duration),
+    /// Headers at once, then a body that trickles in one byte a second and never ends.
+    Trickle,
+    /// Headers at once, then a body that never ends, sent as fast as it is read.
+    Endless,
+}
+
+#[derive(Clone, Debug)]
+struct Keys {
+    public_pem: String,
+    private_pem: String,
+}
+
 #[derive(Clone)]
 struct StubState {
     base: Url,
-    public_key_pem: String,
+    keys: Arc<Mutex<Keys>>,
     received: Arc<Mutex<Vec<Delivered>>>,
     answer: Arc<Mutex<(u16, Option<String>)>>,
-    delay: Arc<Mutex<std::time::Duration>>,
-    fetches: Arc<std::sync::atomic::AtomicUsize>,
+    delay: Arc<Mutex<Duration>>,
     software: Option<String>,
+    fetches: Arc<AtomicUsize>,
+    gets: Arc<Mutex<Vec<String>>>,
+    serving: Arc<Mutex<HashMap<String, Serving>>>,
+    streamed: Arc<AtomicUsize>,
 }
 
 /// The running stub server.
@@ -46,11 +80,7 @@ pub struct StubPeer {
     pub domain: String,
     /// `http://localhost:PORT/`.
     pub base: Url,
-    private_key_pem: String,
-    received: Arc<Mutex<Vec<Delivered>>>,
-    answer: Arc<Mutex<(u16, Option<String>)>>,
-    delay: Arc<Mutex<std::time::Duration>>,
-    fetches: Arc<std::sync::atomic::AtomicUsize>,
+    state: StubState,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -66,6 +96,14 @@ impl Drop for StubPeer {
     }
 }
 
+fn new_keys() -> Keys {
+    let keys = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    Keys {
+        public_pem: keys.public_pem.clone(),
+        private_pem: keys.private_pem.expose().to_owned(),
+    }
+}
+
 impl StubPeer {
     /// Starts a stub server on a free loopback port. All its actors share one key pair. It
     /// serves no NodeInfo, as an unknown server.
@@ -76,7 +114,6 @@ impl StubPeer {
     /// Starts a stub server that says in its NodeInfo that it runs `software`
     /// (`"gotosocial"`, `"lemmy"`, ...).
     pub async fn start_as(software: Option<&str>) -> Self {
-        let keys = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -86,39 +123,32 @@ impl StubPeer {
             .unwrap_or_else(|e| panic!("{e}"));
         let domain = format!("localhost:{port}");
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new((202, None)));
-        let delay = Arc::new(Mutex::new(std::time::Duration::ZERO));
-        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = StubState {
             base: base.clone(),
-            public_key_pem: keys.public_pem.clone(),
-            received: received.clone(),
-            answer: answer.clone(),
-            delay: delay.clone(),
-            fetches: fetches.clone(),
+            keys: Arc::new(Mutex::new(new_keys())),
+            received: Arc::default(),
+            answer: Arc::new(Mutex::new((202, None))),
+            delay: Arc::default(),
             software: software.map(str::to_owned),
+            fetches: Arc::default(),
+            gets: Arc::default(),
+            serving: Arc::default(),
+            streamed: Arc::default(),
         };
         let router = Router::new()
-            .route("/{prefix}/{name}", get(actor))
-            .route("/{prefix}/{name}/outbox", get(collection))
-            .route("/{prefix}/{name}/followers", get(collection))
             .route("/{prefix}/{name}/inbox", post(inbox))
             .route("/inbox", post(inbox))
             .route("/.well-known/nodeinfo", get(nodeinfo_links))
             .route("/nodeinfo/2.1", get(nodeinfo))
-            .with_state(state);
+            .fallback(get_any)
+            .with_state(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
         Self {
             domain,
             base,
-            private_key_pem: keys.private_pem.expose().to_owned(),
-            received,
-            answer,
-            delay,
-            fetches,
+            state,
             server,
         }
     }
@@ -142,6 +172,17 @@ impl StubPeer {
         )
     }
 
+    /// A signer for the stub's actor `name`, with the stub's current key, as GoToSocial signs.
+    pub fn signer(&self, name: &str) -> Signer {
+        Signer {
+            key_id: format!("{}#main-key", self.actor(name)),
+            private_key_pem: self.private_key_pem(),
+            algorithm: "hs2019",
+            covered: vec!["(request-target)", "host", "date", "digest"],
+            date: chrono::Utc::now(),
+        }
+    }
+
     /// Signs `activity` as `name` and POSTs it to `inbox` on `instance`; returns the status.
     pub async fn send(
         &self,
@@ -150,28 +191,17 @@ impl StubPeer {
         inbox: &str,
         activity: &Value,
     ) -> u16 {
-        self.send_to(name, &instance.url(inbox), activity).await
-    }
-
-    /// A signer for the stub's actor `name`, as GoToSocial signs (`hs2019`).
-    pub fn signer(&self, name: &str) -> Signer {
-        Signer {
-            key_id: format!("{}#main-key", self.actor(name)),
-            private_key_pem: self.private_key_pem.clone(),
-            algorithm: "hs2019",
-            covered: vec!["(request-target)", "host", "date", "digest"],
-            date: chrono::Utc::now(),
-        }
+        self.send_signed(&self.signer(name), instance, inbox, activity)
+            .await
+            .0
     }
 
     /// Signs `activity` as `name` and POSTs it to the inbox at `url`; returns the status.
     pub async fn send_to(&self, name: &str, url: &Url, activity: &Value) -> u16 {
-        let url = url.clone();
         let body = serde_json::to_vec(activity).unwrap_or_else(|e| panic!("{e}"));
-        let signer = self.signer(name);
         let response = crate::http()
             .post(url.clone())
-            .headers(signer.sign_post(&url, &body))
+            .headers(self.signer(name).sign_post(url, &body))
             .body(body)
             .send()
             .await
@@ -179,52 +209,198 @@ impl StubPeer {
         response.status().as_u16()
     }
 
+    /// POSTs `activity` to `inbox` on `instance`, signed by `signer`; returns the status and
+    /// the JSON answer.
+    pub async fn send_signed(
+        &self,
+        signer: &Signer,
+        instance: &Instance,
+        inbox: &str,
+        activity: &Value,
+    ) -> (u16, Value) {
+        let url = instance.url(inbox);
+        let body = serde_json::to_vec(activity).unwrap_or_else(|e| panic!("{e}"));
+        let response = crate::http()
+            .post(url.clone())
+            .headers(signer.sign_post(&url, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The private key the stub's actors sign with now (PKCS#8 PEM).
+    pub fn private_key_pem(&self) -> String {
+        self.state
+            .keys
+            .lock()
+            .map(|k| k.private_pem.clone())
+            .unwrap_or_default()
+    }
+
+    /// Gives every actor of the stub a new key pair, as a server rotating its keys does;
+    /// returns the old private key.
+    pub fn rotate_key(&self) -> String {
+        let fresh = new_keys();
+        let mut keys = self
+            .state
+            .keys
+            .lock()
+            .unwrap_or_else(|e| panic!("stub keys: {e}"));
+        std::mem::replace(&mut *keys, fresh).private_pem
+    }
+
+    /// From now on, answers a GET of `path` (e.g. `/users/gina`) as `serving` says.
+    pub fn serve(&self, path: &str, serving: Serving) {
+        if let Ok(mut map) = self.state.serving.lock() {
+            map.insert(path.to_owned(), serving);
+        }
+    }
+
     /// Makes the inbox answer `status` (with `Retry-After` when given) from now on.
     pub fn answer_with(&self, status: u16, retry_after: Option<&str>) {
-        if let Ok(mut answer) = self.answer.lock() {
+        if let Ok(mut answer) = self.state.answer.lock() {
             *answer = (status, retry_after.map(str::to_owned));
         }
     }
 
     /// Makes the inbox take `delay` before it answers.
-    pub fn answer_after(&self, delay: std::time::Duration) {
-        if let Ok(mut d) = self.delay.lock() {
+    pub fn answer_after(&self, delay: Duration) {
+        if let Ok(mut d) = self.state.delay.lock() {
             *d = delay;
         }
     }
 
     /// How many actor documents were fetched from the stub.
     pub fn actor_fetches(&self) -> usize {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+        self.state.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The path of every GET the stub received, in order.
+    pub fn gets(&self) -> Vec<String> {
+        self.state
+            .gets
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many bytes of [`Serving::Endless`] bodies the stub has handed to the network.
+    pub fn bytes_streamed(&self) -> usize {
+        self.state.streamed.load(Ordering::Relaxed)
     }
 
     /// How many deliveries the stub has received so far.
     pub fn received_count(&self) -> usize {
-        self.received.lock().map(|r| r.len()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.len())
+            .unwrap_or_default()
     }
 
     /// Everything delivered to the stub so far.
     pub fn received(&self) -> Vec<Delivered> {
-        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 
-/// Actors live under `/users/` and `/u/` (people, as Mastodon and Lemmy name them) and under
-/// `/groups/` and `/c/` (groups).
-async fn actor(
-    State(state): State<StubState>,
-    Path((prefix, name)): Path<(String, String)>,
-) -> impl IntoResponse {
-    state
-        .fetches
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+/// Actors live at any two-segment path: `/users/` and `/u/` (people, as Mastodon and Lemmy
+/// name them) and `/groups/` and `/c/` (groups); their collections below them. Any path can
+/// be made to answer otherwise with [`StubPeer::serve`].
+async fn get_any(State(state): State<StubState>, uri: Uri) -> Response {
+    let path = uri.path().to_owned();
+    if let Ok(mut gets) = state.gets.lock() {
+        gets.push(path.clone());
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let usual = match segments.as_slice() {
+        [prefix, name] => {
+            state.fetches.fetch_add(1, Ordering::Relaxed);
+            Some(actor(&state, prefix, name))
+        }
+        [prefix, name, "outbox" | "followers"] => Some(
+            json!({ "id": format!("{}{prefix}/{name}/outbox", state.base), "type": "OrderedCollection", "totalItems": 0, "orderedItems": [] }),
+        ),
+        _ => None,
+    };
+    let serving = state
+        .serving
+        .lock()
+        .ok()
+        .and_then(|map| map.get(&path).cloned());
+    let activity_json = |doc: Value| {
+        (
+            [(header::CONTENT_TYPE, "application/activity+json")],
+            Json(doc),
+        )
+            .into_response()
+    };
+    let usual_answer = |usual: Option<Value>| match usual {
+        Some(doc) => activity_json(doc),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "error": "not found" }))).into_response(),
+    };
+    match serving {
+        None => usual_answer(usual),
+        Some(Serving::ContentType(content_type)) => (
+            [(header::CONTENT_TYPE, content_type)],
+            serde_json::to_string(&usual.unwrap_or(Value::Null)).unwrap_or_default(),
+        )
+            .into_response(),
+        Some(Serving::RedirectTo(location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        Some(Serving::Document(doc)) => activity_json(doc),
+        Some(Serving::After(delay)) => {
+            tokio::time::sleep(delay).await;
+            usual_answer(usual)
+        }
+        Some(Serving::Trickle) => {
+            let drips = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
+                Duration::from_secs(1),
+            ))
+            .map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from_static(b" ")));
+            (
+                [(header::CONTENT_TYPE, "application/activity+json")],
+                Body::from_stream(drips),
+            )
+                .into_response()
+        }
+        Some(Serving::Endless) => {
+            static CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
+            let streamed = state.streamed.clone();
+            let chunks = tokio_stream::iter(std::iter::repeat_with(move || {
+                streamed.fetch_add(CHUNK.len(), Ordering::Relaxed);
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(&CHUNK))
+            }));
+            (
+                [(header::CONTENT_TYPE, "application/activity+json")],
+                Body::from_stream(chunks),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn actor(state: &StubState, prefix: &str, name: &str) -> Value {
     let id = format!("{}{prefix}/{name}", state.base);
-    let kind = if matches!(prefix.as_str(), "c" | "groups") {
+    let kind = if matches!(prefix, "c" | "groups") {
         "Group"
     } else {
         "Person"
     };
-    let doc = json!({
+    let public_key_pem = state
+        .keys
+        .lock()
+        .map(|k| k.public_pem.clone())
+        .unwrap_or_default();
+    json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
         "type": kind,
@@ -234,23 +410,8 @@ async fn actor(
         "outbox": format!("{id}/outbox"),
         "followers": format!("{id}/followers"),
         "endpoints": { "sharedInbox": format!("{}inbox", state.base) },
-        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": state.public_key_pem },
-    });
-    (
-        [(header::CONTENT_TYPE, "application/activity+json")],
-        Json(doc),
-    )
-}
-
-async fn collection(
-    State(state): State<StubState>,
-    Path((prefix, name)): Path<(String, String)>,
-) -> impl IntoResponse {
-    let doc = json!({ "id": format!("{}{prefix}/{name}/outbox", state.base), "type": "OrderedCollection", "totalItems": 0, "orderedItems": [] });
-    (
-        [(header::CONTENT_TYPE, "application/activity+json")],
-        Json(doc),
-    )
+        "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": public_key_pem },
+    })
 }
 
 async fn inbox(

@@ -10,10 +10,10 @@ use crate::{
     activities::{self, InboxActivity},
     context::FederationData,
     objects::actor::FederatedActor,
-    protocol::{actor::ActorObject, authority, same_origin},
+    protocol::{authority, same_origin},
     signatures::{self, REQUIRED_FOR_POST},
 };
-use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Object};
+use activitypub_federation::config::Data;
 use axum::{body::Body, extract::Request};
 use chrono::Utc;
 use http::{StatusCode, header};
@@ -22,6 +22,16 @@ use url::Url;
 
 /// Largest activity body accepted: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long the whole body may take to arrive once the headers are in: a body that trickles
+/// in slower than this is cut off (a slow-drip request would otherwise hold a connection and
+/// its buffer for as long as the sender likes).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Most addressees (`to`, `cc`, `bto`, `bcc`, `audience`) and tags an activity and its object
+/// may name together. Each is looked up; real posts name a handful (followers are addressed
+/// as one collection).
+pub const MAX_ADDRESSEES: usize = 1_000;
 
 /// Verifies and handles one inbox POST, answering 202 when the activity is accepted.
 pub async fn receive(
@@ -48,6 +58,7 @@ pub async fn receive(
     let activity: InboxActivity = serde_json::from_value(value.clone())
         .map_err(|e| FederationError::Malformed(format!("not an activity: {e}")))?;
     check_ids(&activity, &data)?;
+    check_fan_out(&value)?;
 
     let actor = verified_sender(
         &parts.method,
@@ -64,7 +75,13 @@ pub async fn receive(
 }
 
 async fn read_limited(body: Body) -> Result<bytes::Bytes, FederationError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    let collected =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
+            .await
+            .map_err(|_| FederationError::Timeout {
+                seconds: BODY_TIMEOUT.as_secs(),
+            })?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<LengthLimitError>() => Err(FederationError::PayloadTooLarge {
             limit: MAX_BODY_BYTES,
@@ -73,6 +90,32 @@ async fn read_limited(body: Body) -> Result<bytes::Bytes, FederationError> {
             "reading the body: {err}"
         ))),
     }
+}
+
+/// Refuses an activity that names more addressees and tags than any real one does, before
+/// anything is looked up for them.
+fn check_fan_out(activity: &serde_json::Value) -> Result<(), FederationError> {
+    fn named(value: &serde_json::Value) -> usize {
+        ["to", "cc", "bto", "bcc", "audience", "tag"]
+            .iter()
+            .filter_map(|field| value.get(field))
+            .map(|v| v.as_array().map_or(1, Vec::len))
+            .sum()
+    }
+    let mut total = named(activity);
+    let mut object = activity.get("object");
+    // The object, and the object of an announced activity.
+    for _ in 0..2 {
+        let Some(inner) = object else { break };
+        total += named(inner);
+        object = inner.get("object");
+    }
+    if total > MAX_ADDRESSEES {
+        return Err(FederationError::Malformed(format!(
+            "the activity names {total} addressees and tags; at most {MAX_ADDRESSEES} are accepted"
+        )));
+    }
+    Ok(())
 }
 
 /// The activity must come from the actor's own server, and not pretend to be local.
@@ -123,17 +166,17 @@ pub(crate) async fn verified_sender(
     data.save_remote_actor(fetched).await
 }
 
-/// Fetches an actor document (signed by the instance actor) without storing it.
+/// Fetches an actor document (signed by the instance actor) without storing it; it must be
+/// the actor asked for.
 async fn fetch_actor(
     actor_id: &Url,
     data: &Data<FederationData>,
 ) -> Result<FederatedActor, FederationError> {
-    let response = fetch_object_http::<_, ActorObject>(actor_id, data).await?;
-    FederatedActor::verify(&response.object, &response.url, data).await?;
-    if response.object.id != *actor_id {
+    let actor = crate::objects::actor::fetch_remote(actor_id, data).await?;
+    if actor.ap_id != *actor_id {
         return Err(FederationError::Unauthorized(
             "the fetched actor has another id",
         ));
     }
-    Ok(FederatedActor::from_remote_object(response.object))
+    Ok(actor)
 }

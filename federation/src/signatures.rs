@@ -120,13 +120,15 @@ fn params(header: &str) -> Vec<(&str, &str)> {
 }
 
 /// Verifies the signature of a request against `public_key_pem`. `max_age` bounds how old a
-/// `(created)` or `Date` may be; `fallback_host` stands in for a missing `Host` header.
+/// `(created)` or `Date` may be. The signed `host` is checked against `own_host` (this
+/// instance's domain), whatever `Host` header the request carries: a request signed for
+/// another server does not verify here even when it is replayed with its `Host` header.
 pub fn verify(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     public_key_pem: &str,
-    fallback_host: &str,
+    own_host: &str,
     max_age: Duration,
 ) -> Result<(), FederationError> {
     let mut map = BTreeMap::new();
@@ -135,8 +137,7 @@ pub fn verify(
             map.insert(name.as_str().to_owned(), value.to_owned());
         }
     }
-    map.entry("host".to_owned())
-        .or_insert_with(|| fallback_host.to_owned());
+    map.insert("host".to_owned(), own_host.to_ascii_lowercase());
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let unverified = http_signature_normalization::Config::new()
         .set_expiration(max_age)

@@ -148,14 +148,20 @@ fn every_captured_signature_from_gotosocial_and_lemmy_verifies() {
                     serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{path}: {e}"));
                 assert_eq!(activity.actor.host_str(), owner.host_str(), "{path}");
             }
-            // The captures are from the past: allow their age, check everything else.
+            // The captures are from the past: allow their age, check everything else. The
+            // receiving server's own host is the one the request was sent to.
             let long_ago = Duration::from_secs(100 * 365 * 24 * 3600);
+            let receiver = request
+                .headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_else(|| panic!("{path}: no Host"));
             signatures::verify(
                 &request.method,
                 &request.uri,
                 &request.headers,
                 &signer.public_key.public_key_pem,
-                "unused",
+                receiver,
                 long_ago,
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -174,15 +180,24 @@ fn a_captured_signature_fails_once_tampered_with() {
     let luke = actor("lemmy/person.json");
     let request = captured("lemmy/follow-group.headers.txt");
     let long_ago = Duration::from_secs(100 * 365 * 24 * 3600);
-    let verify = |method: &Method, uri: &Uri, headers: &HeaderMap| {
+    let receiver = request
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_else(|| panic!("no Host"))
+        .to_owned();
+    let verify_at = |method: &Method, uri: &Uri, headers: &HeaderMap, own_host: &str| {
         signatures::verify(
             method,
             uri,
             headers,
             &luke.public_key.public_key_pem,
-            "unused",
+            own_host,
             long_ago,
         )
+    };
+    let verify = |method: &Method, uri: &Uri, headers: &HeaderMap| {
+        verify_at(method, uri, headers, &receiver)
     };
     assert!(verify(&request.method, &request.uri, &request.headers).is_ok());
 
@@ -194,11 +209,22 @@ fn a_captured_signature_fails_once_tampered_with() {
         "replayed to another path"
     );
 
+    // Replayed, Host header and all, to another server: it checks its own host.
+    assert!(
+        verify_at(
+            &request.method,
+            &request.uri,
+            &request.headers,
+            "other.example"
+        )
+        .is_err(),
+        "replayed to another host"
+    );
     let mut other_host = request.headers.clone();
     other_host.insert("host", HeaderValue::from_static("other.example"));
     assert!(
-        verify(&request.method, &request.uri, &other_host).is_err(),
-        "replayed to another host"
+        verify_at(&request.method, &request.uri, &other_host, "other.example").is_err(),
+        "replayed to another host with that host's Host header"
     );
 
     let mut other_digest = request.headers.clone();
@@ -218,7 +244,7 @@ fn a_captured_signature_fails_once_tampered_with() {
             &request.uri,
             &request.headers,
             &gina.public_key.public_key_pem,
-            "unused",
+            &receiver,
             long_ago
         )
         .is_err(),

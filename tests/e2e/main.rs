@@ -4,6 +4,7 @@ mod delivery;
 mod discovery;
 mod durability;
 mod groups;
+mod hardening;
 mod hostile;
 mod inbox;
 mod interop;

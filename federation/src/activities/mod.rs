@@ -7,7 +7,7 @@ use crate::{
     FederationError,
     context::FederationData,
     objects::actor::FederatedActor,
-    protocol::{actor::ActorKind, authority, post::PostObject, same_origin},
+    protocol::{actor::ActorKind, authority, canonical, post::PostObject, same_origin},
 };
 use activitypub_federation::{config::Data, fetch::fetch_object_http, traits::Activity};
 use async_trait::async_trait;
@@ -19,6 +19,7 @@ use url::Url;
 #[derive(Clone, Debug, Deserialize)]
 pub struct InboxActivity {
     /// The activity's id; its host must be the actor's.
+    #[serde(deserialize_with = "canonical_url")]
     pub id: Url,
     /// Who sent it; the HTTP signature must be this actor's.
     #[serde(deserialize_with = "id_of")]
@@ -125,9 +126,7 @@ pub async fn read(
         "Accept" | "Reject" => {
             let follow = follow_ref(&object)?;
             if follow.object.as_ref().is_some_and(|o| o != &sender.ap_id) {
-                return Err(FederationError::Unauthorized(
-                    "only the followed actor answers a follow",
-                ));
+                return Err(refused("only the followed actor answers a follow"));
             }
             if envelope.kind == "Accept" {
                 Incoming::Accept(follow)
@@ -142,9 +141,7 @@ pub async fn read(
                 .unwrap_or_default();
             let inner_actor = object.get("actor").and_then(url_of_value);
             if inner_actor.as_ref().is_some_and(|a| a != &sender.ap_id) {
-                return Err(FederationError::Unauthorized(
-                    "only its actor can undo an activity",
-                ));
+                return Err(refused("only its actor can undo an activity"));
             }
             match kind {
                 "Follow" => Incoming::UndoFollow(follow_ref(&object)?),
@@ -167,12 +164,11 @@ pub async fn read(
             let update = envelope.kind == "Update";
             match post_of(&object)? {
                 Some(post) => {
-                    let post = checked_post(post, sender, data).await?;
+                    // Judged before anything is fetched: only the author creates or edits.
                     if post.attributed_to != sender.ap_id {
-                        return Err(FederationError::Unauthorized(
-                            "a post can only be sent by its author",
-                        ));
+                        return Err(refused("a post can only be sent by its author"));
                     }
+                    let post = checked_post(post, sender, data).await?;
                     Incoming::Post {
                         post: Box::new(post),
                         update,
@@ -248,9 +244,7 @@ async fn read_announce(
                         .as_ref()
                         .is_some_and(|a| *a != post.attributed_to) =>
                 {
-                    return Err(FederationError::Unauthorized(
-                        "a post can only be sent by its author",
-                    ));
+                    return Err(refused("a post can only be sent by its author"));
                 }
                 Some(post) => checked_post(post, sender, data).await?,
                 None => {
@@ -353,9 +347,7 @@ async fn checked_post(
         fetch_post(&post.id, data).await?
     };
     if !same_origin(&checked.id, &checked.attributed_to) {
-        return Err(FederationError::Unauthorized(
-            "a post must be on its author's host",
-        ));
+        return Err(refused("a post must be on its author's host"));
     }
     Ok(checked)
 }
@@ -366,17 +358,20 @@ pub async fn fetch_post(
     data: &Data<FederationData>,
 ) -> Result<PostObject, FederationError> {
     let response = fetch_object_http::<_, PostObject>(url, data).await?;
-    let post = response.object;
+    let post = response.object.canonicalised();
     if !same_origin(&post.id, &post.attributed_to) {
-        return Err(FederationError::Unauthorized(
-            "a post must be on its author's host",
-        ));
+        return Err(refused("a post must be on its author's host"));
     }
     Ok(post)
 }
 
 fn malformed(what: &str) -> FederationError {
     FederationError::Malformed(what.to_owned())
+}
+
+/// A well-signed activity that claims what its sender may not: 403.
+fn refused(what: &str) -> FederationError {
+    FederationError::Refused(what.to_owned())
 }
 
 fn type_of(value: &Value) -> String {
@@ -397,8 +392,8 @@ fn post_of(value: &Value) -> Result<Option<PostObject>, FederationError> {
     ) {
         return Ok(None);
     }
-    serde_json::from_value(value.clone())
-        .map(Some)
+    serde_json::from_value::<PostObject>(value.clone())
+        .map(|post| Some(post.canonicalised()))
         .map_err(|e| FederationError::Malformed(format!("unreadable {kind}: {e}")))
 }
 
@@ -407,15 +402,21 @@ fn url_of(value: &Value) -> Option<Url> {
     url_of_value(value)
 }
 
+/// The id, in canonical form, of an object given inline or by reference.
 fn url_of_value(value: &Value) -> Option<Url> {
-    match value {
+    let url = match value {
         Value::String(s) => Url::parse(s).ok(),
         Value::Object(o) => o
             .get("id")
             .and_then(Value::as_str)
             .and_then(|s| Url::parse(s).ok()),
         _ => None,
-    }
+    };
+    url.map(canonical)
+}
+
+fn canonical_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    Url::deserialize(deserializer).map(canonical)
 }
 
 fn follow_ref(value: &Value) -> Result<FollowRef, FederationError> {

@@ -6,11 +6,12 @@ use crate::{
     keys::PrivateKeyPem,
     protocol::{
         actor::{ActorKind, ActorObject, Endpoints, Image},
-        same_origin,
+        canonical, same_origin,
     },
 };
 use activitypub_federation::{
     config::Data,
+    fetch::fetch_object_http,
     protocol::public_key::PublicKey,
     traits::{Actor, Object},
 };
@@ -115,6 +116,21 @@ impl FederatedActor {
             ap_id: json.id,
         }
     }
+}
+
+/// Fetches the actor document at `url` (signed by the instance actor) and checks it, without
+/// storing it: the caller decides, once it knows the actor is the one it asked for. (The
+/// federation crate follows a document's `id` to another port of the same host name, so the
+/// actor returned may live elsewhere than `url`.)
+pub async fn fetch_remote(
+    url: &Url,
+    data: &Data<FederationData>,
+) -> Result<FederatedActor, FederationError> {
+    let response = fetch_object_http::<_, ActorObject>(url, data).await?;
+    FederatedActor::verify(&response.object, &response.url, data).await?;
+    let mut actor = FederatedActor::from_remote_object(response.object);
+    actor.ap_id = canonical(actor.ap_id);
+    Ok(actor)
 }
 
 #[async_trait]

@@ -34,6 +34,22 @@ pub fn authority(url: &url::Url) -> String {
     }
 }
 
+/// `url` with its host in canonical form, as ids are compared and stored: without a trailing
+/// dot. (The `url` crate already lower-cases hosts, maps IDNA spellings such as full-width
+/// letters to their ASCII or punycode form, and drops default ports.)
+pub fn canonical(mut url: url::Url) -> url::Url {
+    let trimmed = url
+        .host_str()
+        .filter(|h| h.ends_with('.'))
+        .map(|h| h.trim_end_matches('.').to_owned());
+    if let Some(host) = trimmed.filter(|h| !h.is_empty()) {
+        // Only a domain can end with a dot, so setting the trimmed domain cannot fail; if it
+        // did, the URL would stay as it was and fail comparisons, which is safe.
+        let _ = url.set_host(Some(&host));
+    }
+    url
+}
+
 /// Whether two URLs are on the same server: same scheme, host and port. (The federation
 /// crate's `verify_domains_match` ignores ports, which lets one loopback instance speak for
 /// another.)
@@ -49,6 +65,26 @@ mod tests {
 
     fn url(s: &str) -> url::Url {
         url::Url::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn hosts_are_canonical_whatever_their_spelling() {
+        for spelling in [
+            "https://a.example./x",
+            "https://A.EXAMPLE/x",
+            "https://a.example:443/x",
+            "https://\u{ff41}.example/x",
+        ] {
+            assert_eq!(canonical(url(spelling)).as_str(), "https://a.example/x");
+        }
+        assert_eq!(
+            canonical(url("http://localhost.:8080/x")).as_str(),
+            "http://localhost:8080/x"
+        );
+        assert_eq!(
+            canonical(url("https://b\u{fc}cher.example/")).as_str(),
+            "https://xn--bcher-kva.example/"
+        );
     }
 
     #[test]

@@ -92,6 +92,23 @@ pub struct PostObject {
 }
 
 impl PostObject {
+    /// The post with every URL in it in canonical form (see [`super::canonical`]), so that
+    /// one post is stored once however a sender spells its hosts.
+    pub fn canonicalised(mut self) -> Self {
+        use super::canonical;
+        self.id = canonical(self.id);
+        self.attributed_to = canonical(self.attributed_to);
+        self.to = self.to.into_iter().map(canonical).collect();
+        self.cc = self.cc.into_iter().map(canonical).collect();
+        self.audience = self.audience.map(canonical);
+        self.in_reply_to = self.in_reply_to.map(canonical);
+        self.copy_of = self.copy_of.map(canonical);
+        for tag in &mut self.tag {
+            tag.href = tag.href.take().map(canonical);
+        }
+        self
+    }
+
     /// Everyone the post is addressed to, `to` then `cc`.
     pub fn addressees(&self) -> impl Iterator<Item = &Url> {
         self.to.iter().chain(self.cc.iter())

@@ -2,12 +2,16 @@
 
 use super::{AppState, CurrentUser, entities::Account};
 use crate::{Error, db::actors};
-use activitypub_federation::fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor};
+use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use axum::{
     Json,
     extract::{Query, State},
 };
-use hearth_federation::{FederationData, objects::actor::FederatedActor};
+use hearth_federation::{
+    FederationData,
+    objects::actor::{FederatedActor, fetch_remote},
+    protocol::{authority, canonical, same_origin},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,6 +23,39 @@ pub struct SearchQuery {
     resolve: bool,
     #[serde(rename = "type")]
     kind: Option<String>,
+}
+
+/// The actor at `url`: known here, or fetched (signed) and stored, if the document there is
+/// an actor on the server `url` names. A document whose `id` leads to another server resolves
+/// nothing and stores nothing.
+async fn resolve_url(state: &AppState, url: url::Url) -> Result<Option<String>, Error> {
+    let url = canonical(url);
+    let asked = url.to_string();
+    if let Some(known) = state
+        .db
+        .run(move |conn| Ok(actors::by_ap_id(conn, &asked)?))
+        .await?
+    {
+        return Ok(Some(known.ap_id));
+    }
+    if authority(&url) == state.urls.domain() {
+        return Ok(None);
+    }
+    let data = state.federation.to_request_data();
+    match fetch_remote(&url, &data).await {
+        Ok(actor) if same_origin(&actor.ap_id, &url) => {
+            let saved = data.save_remote_actor(actor).await?;
+            Ok(Some(saved.ap_id.to_string()))
+        }
+        Ok(actor) => {
+            tracing::info!(asked = %url, found = %actor.ap_id, "search: the document names an actor on another server");
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "search could not resolve an account");
+            Ok(None)
+        }
+    }
 }
 
 /// `GET /api/v2/search?q=@name@domain&resolve=true`: finds an account here, or resolves a
@@ -33,11 +70,7 @@ pub async fn search(
         let q = query.q.trim().trim_start_matches('@').to_owned();
         let found = if q.starts_with("https://") || q.starts_with("http://") {
             match url::Url::parse(&q) {
-                Ok(url) if query.resolve => ObjectId::<FederatedActor>::from(url)
-                    .dereference(&state.federation.to_request_data())
-                    .await
-                    .ok()
-                    .map(|a| a.ap_id.to_string()),
+                Ok(url) if query.resolve => resolve_url(&state, url).await?,
                 Ok(url) => Some(url.to_string()),
                 Err(_) => None,
             }

@@ -24,6 +24,7 @@ fn png(bytes: &'static [u8]) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/png"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         bytes,
