@@ -674,7 +674,8 @@ impl Instance {
     pub async fn rows(&self) -> std::collections::BTreeMap<&'static str, i64> {
         use diesel::{QueryDsl, RunQueryDsl};
         use hearth::db::schema::{
-            actors, deliveries, follows, likes, post_mentions, posts, received_activities,
+            actors, deliveries, follows, likes, outbox, post_mentions, posts, received_activities,
+            servers,
         };
         self.state
             .db
@@ -683,6 +684,8 @@ impl Instance {
                     ("actors", actors::table.count().get_result::<i64>(conn)?),
                     ("deliveries", deliveries::table.count().get_result(conn)?),
                     ("follows", follows::table.count().get_result(conn)?),
+                    ("outbox", outbox::table.count().get_result(conn)?),
+                    ("servers", servers::table.count().get_result(conn)?),
                     ("likes", likes::table.count().get_result(conn)?),
                     (
                         "post_mentions",

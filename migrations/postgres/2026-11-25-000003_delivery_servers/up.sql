@@ -14,14 +14,36 @@ CREATE TABLE servers (
     claimed_until TIMESTAMP
 );
 
--- Deliveries are now scheduled per server (the server's backoff, in queue order), and may be
--- meant for one kind of reader only: `activity` (FEP-1b12 readers of Announce{Create}) or
--- `object` (microblogs, which read a boost or the group's own copy). NULL: every server.
-ALTER TABLE deliveries ADD COLUMN host TEXT NOT NULL DEFAULT '';
-ALTER TABLE deliveries ADD COLUMN form TEXT;
-UPDATE deliveries SET host = lower(split_part(split_part(inbox, '://', 2), '/', 1));
+-- Activities waiting to be delivered, each stored once however many servers it goes to.
+CREATE TABLE outbox (
+    id BIGINT PRIMARY KEY NOT NULL,
+    ap_id TEXT NOT NULL,
+    signer_id BIGINT NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+INSERT INTO outbox (id, ap_id, signer_id, body, created_at)
+    SELECT id, activity_ap_id, signer_id, body, created_at FROM deliveries;
 INSERT INTO servers (host, next_attempt_at)
-    SELECT host, MIN(next_attempt_at) FROM deliveries GROUP BY host;
-DROP INDEX deliveries_due;
-ALTER TABLE deliveries DROP COLUMN next_attempt_at;
+    SELECT lower(split_part(split_part(inbox, '://', 2), '/', 1)), MIN(next_attempt_at) FROM deliveries GROUP BY lower(split_part(split_part(inbox, '://', 2), '/', 1));
+
+-- One row per activity and receiving inbox, in the queue of the inbox's server. `form`: a
+-- group's share meant for one kind of reader only: `activity` (FEP-1b12 readers of
+-- Announce{Create}) or `object` (microblogs, which read a boost or the group's own copy);
+-- NULL for every server.
+CREATE TABLE queued_deliveries (
+    id BIGINT PRIMARY KEY NOT NULL,
+    outbox_id BIGINT NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+    inbox TEXT NOT NULL,
+    host TEXT NOT NULL,
+    form TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TIMESTAMP NOT NULL
+);
+INSERT INTO queued_deliveries (id, outbox_id, inbox, host, attempts, last_error, created_at)
+    SELECT id, id, inbox, lower(split_part(split_part(inbox, '://', 2), '/', 1)), attempts, last_error, created_at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE queued_deliveries RENAME TO deliveries;
 CREATE INDEX deliveries_host ON deliveries (host, id);
+CREATE INDEX deliveries_outbox ON deliveries (outbox_id);

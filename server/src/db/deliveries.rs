@@ -3,7 +3,7 @@
 
 use super::{
     AnyConnection,
-    schema::{deliveries, received_activities, servers},
+    schema::{deliveries, outbox, received_activities, servers},
 };
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -41,24 +41,41 @@ impl Form {
     }
 }
 
+/// An activity waiting to be delivered, stored once for all its inboxes.
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = outbox)]
+struct OutboxRow {
+    id: i64,
+    ap_id: String,
+    signer_id: i64,
+    body: String,
+    created_at: NaiveDateTime,
+}
+
 /// One pending delivery of one activity to one inbox.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deliveries)]
 pub struct DeliveryRow {
     pub id: i64,
-    pub activity_ap_id: String,
-    /// The actor whose key signs the request.
-    pub signer_id: i64,
+    pub outbox_id: i64,
     pub inbox: String,
-    /// The activity JSON.
-    pub body: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub created_at: NaiveDateTime,
     /// `host[:port]` of the inbox: the server whose queue this is in.
     pub host: String,
     /// `activity`, `object` (see [`Form`]), or `None` for every server.
     pub form: Option<String>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A delivery with what it sends.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub delivery: DeliveryRow,
+    /// The actor whose key signs the request.
+    pub signer_id: i64,
+    /// The activity JSON.
+    pub body: String,
 }
 
 /// A receiving server and how delivering to it goes.
@@ -89,7 +106,7 @@ pub fn host_of(inbox: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Queues `body` for each inbox, in the caller's transaction.
+/// Queues `body` for each inbox (the activity stored once), in the caller's transaction.
 pub fn enqueue(
     conn: &mut AnyConnection,
     activity_ap_id: &str,
@@ -106,6 +123,8 @@ pub fn enqueue(
         .load(conn)?
         .into_iter()
         .collect();
+    let outbox_id = super::id::new_id();
+    let mut rows = Vec::new();
     for (inbox, host) in inboxes.iter().zip(hosts) {
         match known.get(&host) {
             None => known_server(conn, &host, now)?,
@@ -117,19 +136,32 @@ pub fn enqueue(
                 }
             }
         }
+        rows.push(DeliveryRow {
+            id: super::id::new_id(),
+            outbox_id,
+            inbox: inbox.clone(),
+            host,
+            form: form.map(|f| f.as_str().to_owned()),
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+        });
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(outbox::table)
+        .values(OutboxRow {
+            id: outbox_id,
+            ap_id: activity_ap_id.to_owned(),
+            signer_id,
+            body: body.to_owned(),
+            created_at: now,
+        })
+        .execute(conn)?;
+    for row in rows {
         diesel::insert_into(deliveries::table)
-            .values(DeliveryRow {
-                id: super::id::new_id(),
-                activity_ap_id: activity_ap_id.to_owned(),
-                signer_id,
-                inbox: inbox.clone(),
-                body: body.to_owned(),
-                attempts: 0,
-                last_error: None,
-                created_at: now,
-                host,
-                form: form.map(|f| f.as_str().to_owned()),
-            })
+            .values(row)
             .execute(conn)?;
     }
     Ok(())
@@ -226,17 +258,33 @@ pub fn release_all(conn: &mut AnyConnection) -> QueryResult<usize> {
 }
 
 /// The next deliveries to `host`, in the order they were queued.
-pub fn queued_for(
-    conn: &mut AnyConnection,
-    host: &str,
-    limit: i64,
-) -> QueryResult<Vec<DeliveryRow>> {
-    deliveries::table
+pub fn queued_for(conn: &mut AnyConnection, host: &str, limit: i64) -> QueryResult<Vec<Queued>> {
+    let rows: Vec<(DeliveryRow, i64, String)> = deliveries::table
+        .inner_join(outbox::table)
         .filter(deliveries::host.eq(host))
         .order(deliveries::id.asc())
         .limit(limit)
-        .select(DeliveryRow::as_select())
-        .load(conn)
+        .select((DeliveryRow::as_select(), outbox::signer_id, outbox::body))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, signer_id, body)| Queued {
+            delivery,
+            signer_id,
+            body,
+        })
+        .collect())
+}
+
+/// Removes outbox entries that no delivery waits for any more (`only`: just that one).
+fn sweep_outbox(conn: &mut AnyConnection, only: Option<i64>) -> QueryResult<usize> {
+    let unused = outbox::table.filter(diesel::dsl::not(diesel::dsl::exists(
+        deliveries::table.filter(deliveries::outbox_id.eq(outbox::id)),
+    )));
+    match only {
+        Some(id) => diesel::delete(unused.filter(outbox::id.eq(id))).execute(conn),
+        None => diesel::delete(unused).execute(conn),
+    }
 }
 
 /// Records the software a server runs (`None`: asked, and it did not say).
@@ -256,8 +304,13 @@ pub fn set_software(
 
 /// Removes a delivery that is done (delivered, refused for good, or not for this server);
 /// `reached` names the server if it answered, which ends its failing streak.
-pub fn finish(conn: &mut AnyConnection, id: i64, reached: Option<&str>) -> QueryResult<()> {
-    diesel::delete(deliveries::table.find(id)).execute(conn)?;
+pub fn finish(
+    conn: &mut AnyConnection,
+    delivery: &DeliveryRow,
+    reached: Option<&str>,
+) -> QueryResult<()> {
+    diesel::delete(deliveries::table.find(delivery.id)).execute(conn)?;
+    sweep_outbox(conn, Some(delivery.outbox_id))?;
     if let Some(host) = reached {
         diesel::update(servers::table.find(host))
             .set((
@@ -308,12 +361,16 @@ pub fn fail(
             servers::claimed_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
-    diesel::delete(
+    let dropped = diesel::delete(
         deliveries::table
             .filter(deliveries::host.eq(host))
             .filter(deliveries::created_at.lt(give_up_before)),
     )
-    .execute(conn)
+    .execute(conn)?;
+    if dropped > 0 {
+        sweep_outbox(conn, None)?;
+    }
+    Ok(dropped)
 }
 
 /// How many deliveries are pending.
@@ -433,5 +490,8 @@ pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
 
 /// Drops every delivery to `host`; returns how many.
 pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
-    diesel::delete(deliveries::table.filter(deliveries::host.eq(canonical(host)))).execute(conn)
+    let dropped = diesel::delete(deliveries::table.filter(deliveries::host.eq(canonical(host))))
+        .execute(conn)?;
+    sweep_outbox(conn, None)?;
+    Ok(dropped)
 }

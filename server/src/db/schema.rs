@@ -146,20 +146,30 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The outbox: pending deliveries.
+    /// Activities waiting to be delivered, each stored once.
+    outbox (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        /// The actor whose key signs the requests.
+        signer_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The queue: one row per activity and receiving inbox.
     deliveries (id) {
         id -> BigInt,
-        activity_ap_id -> Text,
-        signer_id -> BigInt,
+        outbox_id -> BigInt,
         inbox -> Text,
-        body -> Text,
-        attempts -> Integer,
-        last_error -> Nullable<Text>,
-        created_at -> Timestamp,
         /// `host[:port]` of the inbox.
         host -> Text,
         /// `activity`, `object`, or NULL for every server.
         form -> Nullable<Text>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -185,6 +195,7 @@ diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(posts -> actors (author_id));
 diesel::joinable!(likes -> posts (post_id));
 diesel::joinable!(post_mentions -> posts (post_id));
+diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
     users,
@@ -197,6 +208,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_mentions,
     likes,
     received_activities,
+    outbox,
     deliveries,
     servers,
 );

@@ -12,11 +12,12 @@ use crate::{
 use activitypub_federation::config::Data;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
+use hearth_federation::objects::actor::FederatedActor;
 use hearth_federation::{
     FederationData,
     delivery::{Outcome, deliver},
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use url::Url;
 
 /// How many receiving servers one pass claims, and sends to at once (one request at a time
@@ -105,6 +106,7 @@ async fn deliver_to_server(
     let lease = ctx.delivery_lease;
     let mut attempted = 0;
     let mut wanted = None;
+    let mut signers = HashMap::new();
     loop {
         let h = host.clone();
         let rows = ctx
@@ -114,28 +116,31 @@ async fn deliver_to_server(
         let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
         if let (None, Some(first)) = (&wanted, rows.first()) {
             wanted = Some(Form::read_by(
-                software(ctx, data, &server, &first.inbox).await?.as_deref(),
+                software(ctx, data, &server, &first.delivery.inbox)
+                    .await?
+                    .as_deref(),
             ));
         }
         let wanted = wanted.flatten();
-        for delivery in rows {
-            let id = delivery.id;
+        for queued in rows {
+            let delivery = queued.delivery.clone();
+            let (id, row) = (delivery.id, delivery.clone());
             let form = delivery.form.as_deref();
             if wanted.is_some_and(|w| form.is_some_and(|f| f != w.as_str())) {
                 // The other form of a group's share: this server reads one only.
                 ctx.db
-                    .run(move |conn| Ok(deliveries::finish(conn, id, None)?))
+                    .run(move |conn| Ok(deliveries::finish(conn, &row, None)?))
                     .await?;
                 continue;
             }
             attempted += 1;
-            let outcome = attempt(ctx, data, &delivery).await?;
+            let outcome = attempt(ctx, data, &queued, &mut signers).await?;
             let h = host.clone();
             match outcome {
                 Outcome::Delivered => {
                     ctx.db
                         .run(move |conn| {
-                            deliveries::finish(conn, id, Some(&h))?;
+                            deliveries::finish(conn, &row, Some(&h))?;
                             Ok(deliveries::renew(conn, &h, lease)?)
                         })
                         .await?
@@ -145,7 +150,7 @@ async fn deliver_to_server(
                     // The server answered: it is reachable, if unwilling.
                     ctx.db
                         .run(move |conn| {
-                            deliveries::finish(conn, id, Some(&h))?;
+                            deliveries::finish(conn, &row, Some(&h))?;
                             Ok(deliveries::renew(conn, &h, lease)?)
                         })
                         .await?;
@@ -213,21 +218,26 @@ async fn software(
     Ok(found.or_else(|| server.software.clone()))
 }
 
-/// Signs and sends one delivery.
+/// Signs and sends one delivery. `signers` keeps the signing actors of one pass.
 async fn attempt(
     ctx: &Context,
     data: &Data<FederationData>,
-    delivery: &deliveries::DeliveryRow,
+    queued: &deliveries::Queued,
+    signers: &mut HashMap<i64, Option<FederatedActor>>,
 ) -> Result<Outcome, Error> {
-    let signer_id = delivery.signer_id;
-    let signer = ctx
-        .db
-        .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
-        .await?;
-    Ok(match (signer, Url::parse(&delivery.inbox)) {
-        (Some(signer), Ok(inbox)) => {
-            deliver(data, &signer.to_federated()?, &inbox, delivery.body.clone()).await
-        }
+    let signer_id = queued.signer_id;
+    if let std::collections::hash_map::Entry::Vacant(slot) = signers.entry(signer_id) {
+        let signer = ctx
+            .db
+            .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
+            .await?
+            .map(|row| row.to_federated())
+            .transpose()?;
+        slot.insert(signer);
+    }
+    let signer = signers.get(&signer_id).and_then(Option::as_ref);
+    Ok(match (signer, Url::parse(&queued.delivery.inbox)) {
+        (Some(signer), Ok(inbox)) => deliver(data, signer, &inbox, queued.body.clone()).await,
         _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
     })
 }
