@@ -191,6 +191,7 @@ fn known_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> Que
 /// is released), no other pass sends to them, so each server gets one request at a time, in
 /// queue order, from all processes together. A process that dies leaves its claims to run
 /// out. On PostgreSQL, servers another process is claiming are skipped (`SKIP LOCKED`).
+/// Call it in a write transaction (`Database::write`).
 pub fn claim_servers(
     conn: &mut AnyConnection,
     limit: i64,
@@ -210,27 +211,19 @@ pub fn claim_servers(
         ))
         .order(servers::next_attempt_at.asc())
         .limit(limit);
-    let claim = |rows: &[ServerRow]| {
-        let hosts: Vec<String> = rows.iter().map(|r| r.host.clone()).collect();
-        diesel::update(servers::table.filter(servers::host.eq_any(hosts)))
-            .set(servers::claimed_until.eq(until))
+    let rows: Vec<ServerRow> = match conn {
+        AnyConnection::Postgresql(pg) => due
+            .for_update()
+            .skip_locked()
+            .select(ServerRow::as_select())
+            .load(pg)?,
+        AnyConnection::Sqlite(lite) => due.select(ServerRow::as_select()).load(lite)?,
     };
-    match conn {
-        AnyConnection::Postgresql(pg) => pg.transaction(|pg| {
-            let rows: Vec<ServerRow> = due
-                .for_update()
-                .skip_locked()
-                .select(ServerRow::as_select())
-                .load(pg)?;
-            claim(&rows).execute(pg)?;
-            Ok(rows)
-        }),
-        AnyConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
-            let rows: Vec<ServerRow> = due.select(ServerRow::as_select()).load(lite)?;
-            claim(&rows).execute(lite)?;
-            Ok(rows)
-        }),
-    }
+    let hosts: Vec<String> = rows.iter().map(|r| r.host.clone()).collect();
+    diesel::update(servers::table.filter(servers::host.eq_any(hosts)))
+        .set(servers::claimed_until.eq(until))
+        .execute(conn)?;
+    Ok(rows)
 }
 
 /// Keeps a claim alive while its pass is still sending.

@@ -192,6 +192,10 @@ impl ManageConnection for ConnectionManager {
 pub struct Database {
     pool: Pool<ConnectionManager>,
     target: Target,
+    /// SQLite has one writer at a time. Writers of this process take turns here, where the
+    /// next wakes as soon as the last is done, rather than in SQLite's busy handler, which
+    /// polls with sleeps of up to 100 ms.
+    sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -233,7 +237,11 @@ impl Database {
                 target: target.describe(),
                 cause: e.to_string(),
             })?;
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            target,
+            sqlite_writer: Default::default(),
+        })
     }
 
     /// Which engine and database this is, without credentials.
@@ -256,6 +264,25 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
             work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `work` in a write transaction (see [`AnyConnection::write_transaction`]) off the
+    /// async threads; on SQLite, after this process's earlier writers are done.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let writer = self.sqlite_writer.clone();
+        let sqlite = !self.is_postgres();
+        tokio::task::spawn_blocking(move || {
+            // A writer that panicked left no transaction open: the lock is still good.
+            let _turn = sqlite.then(|| writer.lock().unwrap_or_else(|p| p.into_inner()));
+            let mut conn = pool.get()?;
+            conn.write_transaction(work)
         })
         .await?
     }

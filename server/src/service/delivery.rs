@@ -71,7 +71,7 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
     let lease = ctx.delivery_lease;
     let claimed = ctx
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             Ok(deliveries::claim_servers(
                 conn,
                 PARALLEL_HOSTS as i64,
@@ -129,7 +129,7 @@ async fn deliver_to_server(
             if wanted.is_some_and(|w| form.is_some_and(|f| f != w.as_str())) {
                 // The other form of a group's share: this server reads one only.
                 ctx.db
-                    .run(move |conn| Ok(deliveries::finish(conn, &row, None)?))
+                    .write(move |conn| Ok(deliveries::finish(conn, &row, None)?))
                     .await?;
                 continue;
             }
@@ -139,7 +139,7 @@ async fn deliver_to_server(
             match outcome {
                 Outcome::Delivered => {
                     ctx.db
-                        .run(move |conn| {
+                        .write(move |conn| {
                             deliveries::finish(conn, &row, Some(&h))?;
                             Ok(deliveries::renew(conn, &h, lease)?)
                         })
@@ -149,7 +149,7 @@ async fn deliver_to_server(
                     tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
                     // The server answered: it is reachable, if unwilling.
                     ctx.db
-                        .run(move |conn| {
+                        .write(move |conn| {
                             deliveries::finish(conn, &row, Some(&h))?;
                             Ok(deliveries::renew(conn, &h, lease)?)
                         })
@@ -161,7 +161,7 @@ async fn deliver_to_server(
                     let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
                     let dropped = ctx
                         .db
-                        .run(move |conn| {
+                        .write(move |conn| {
                             Ok(deliveries::fail(conn, id, &h, &failure, give_up_before)?)
                         })
                         .await?;
@@ -177,7 +177,7 @@ async fn deliver_to_server(
         }
     }
     ctx.db
-        .run(move |conn| Ok(deliveries::release(conn, &host)?))
+        .write(move |conn| Ok(deliveries::release(conn, &host)?))
         .await?;
     Ok(attempted)
 }
@@ -213,7 +213,7 @@ async fn software(
     };
     let (host, name) = (server.host.clone(), found.clone());
     ctx.db
-        .run(move |conn| Ok(deliveries::set_software(conn, &host, name.as_deref())?))
+        .write(move |conn| Ok(deliveries::set_software(conn, &host, name.as_deref())?))
         .await?;
     Ok(found.or_else(|| server.software.clone()))
 }

@@ -130,15 +130,13 @@ where
 {
     let ctx2 = ctx.clone();
     ctx.db
-        .run(move |conn| {
-            conn.write_transaction(|conn| {
-                if deliveries::first_receipt(conn, activity_id.as_str())? {
-                    effect(conn, &ctx2)?;
-                } else {
-                    tracing::debug!(%activity_id, "already received");
-                }
-                Ok(())
-            })
+        .write(move |conn| {
+            if deliveries::first_receipt(conn, activity_id.as_str())? {
+                effect(conn, &ctx2)?;
+            } else {
+                tracing::debug!(%activity_id, "already received");
+            }
+            Ok(())
         })
         .await?;
     ctx.wake.notify_one();

@@ -48,10 +48,7 @@ impl Context {
         F: FnOnce(&mut crate::db::AnyConnection, &Context) -> Result<T, Error> + Send + 'static,
     {
         let ctx = self.clone();
-        let result = self
-            .db
-            .run(move |conn| conn.write_transaction(|conn| change(conn, &ctx)))
-            .await?;
+        let result = self.db.write(move |conn| change(conn, &ctx)).await?;
         self.wake.notify_one();
         Ok(result)
     }
