@@ -66,7 +66,9 @@ impl Server {
     }
 
     fn command(&self) -> Command {
-        let mut command = Command::new(SERVER);
+        // HEARTH_BENCH_SERVER runs another build of the server (one with debug info, to profile).
+        let program = std::env::var("HEARTH_BENCH_SERVER").unwrap_or(SERVER.into());
+        let mut command = Command::new(program);
         command
             .env_clear()
             .env("HEARTH_DOMAIN", &self.domain)

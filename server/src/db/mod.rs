@@ -192,10 +192,13 @@ impl ManageConnection for ConnectionManager {
 pub struct Database {
     pool: Pool<ConnectionManager>,
     target: Target,
+    /// One permit per pooled connection: work waits for a connection here, asynchronously,
+    /// rather than on a blocking thread (which a burst of requests would multiply).
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// SQLite has one writer at a time. Writers of this process take turns here, where the
     /// next wakes as soon as the last is done, rather than in SQLite's busy handler, which
     /// polls with sleeps of up to 100 ms.
-    sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -240,6 +243,7 @@ impl Database {
         Ok(Self {
             pool,
             target,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
             sqlite_writer: Default::default(),
         })
     }
@@ -260,8 +264,15 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(format!("database permits: {e}")))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get()?;
             work(&mut conn)
         })
@@ -275,16 +286,11 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        let sqlite = !self.is_postgres();
-        tokio::task::spawn_blocking(move || {
-            // A writer that panicked left no transaction open: the lock is still good.
-            let _turn = sqlite.then(|| writer.lock().unwrap_or_else(|p| p.into_inner()));
-            let mut conn = pool.get()?;
-            conn.write_transaction(work)
-        })
-        .await?
+        let _turn = match self.is_postgres() {
+            false => Some(self.sqlite_writer.lock().await),
+            true => None,
+        };
+        self.run(move |conn| conn.write_transaction(work)).await
     }
 
     /// Applies pending migrations; returns the versions applied. On PostgreSQL an advisory
