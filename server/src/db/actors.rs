@@ -119,7 +119,7 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Act
     actors::table
         .filter(actors::ap_id.eq(ap_id))
         .select(ActorRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -128,7 +128,7 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>>
     actors::table
         .find(id)
         .select(ActorRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -146,7 +146,7 @@ pub fn local_by_username(
     if let Some(kind) = kind {
         query = query.filter(actors::kind.eq(kind.as_str()));
     }
-    query.first(conn).optional()
+    query.get_result(conn).optional()
 }
 
 /// Any known actor by `username` and `domain` (`host[:port]`).
@@ -159,7 +159,7 @@ pub fn by_handle(
         .filter(actors::domain.eq(domain.to_ascii_lowercase()))
         .filter(actors::username.eq(username))
         .select(ActorRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -33,7 +33,7 @@ pub fn between(
         .filter(follows::follower_id.eq(follower_id))
         .filter(follows::target_id.eq(target_id))
         .select(FollowRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -42,7 +42,7 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Fol
     follows::table
         .filter(follows::ap_id.eq(ap_id))
         .select(FollowRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

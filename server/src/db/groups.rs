@@ -60,7 +60,7 @@ pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<G
     support_groups::table
         .find(actor_id)
         .select(GroupRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -63,7 +63,7 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Pos
     posts::table
         .filter(posts::ap_id.eq(ap_id))
         .select(PostRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -72,7 +72,7 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<PostRow>> 
     posts::table
         .find(id)
         .select(PostRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -167,7 +167,7 @@ pub fn like_of(
         .filter(likes::actor_id.eq(actor_id))
         .filter(likes::post_id.eq(post_id))
         .select(likes::ap_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -30,6 +30,6 @@ pub fn by_hash(conn: &mut AnyConnection, sha256: &str) -> QueryResult<Option<Tok
     access_tokens::table
         .filter(access_tokens::token_sha256.eq(sha256))
         .select(TokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }

@@ -37,7 +37,7 @@ pub fn user_by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Opt
     users::table
         .find(actor_id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
