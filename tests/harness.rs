@@ -348,7 +348,7 @@ impl Instance {
             .env("HEARTH_DELIVERY_LEASE_SECONDS", "2")
             .env(
                 "HEARTH_LOG",
-                std::env::var("HEARTH_TEST_LOG").unwrap_or("warn".into()),
+                std::env::var("HEARTH_TEST_LOG").unwrap_or("error".into()),
             )
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)

@@ -12,10 +12,10 @@ use crate::{
 use activitypub_federation::config::Data;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
-use hearth_federation::objects::actor::FederatedActor;
 use hearth_federation::{
     FederationData,
     delivery::{Outcome, deliver},
+    objects::actor::FederatedActor,
 };
 use std::collections::{BTreeSet, HashMap};
 use url::Url;
@@ -42,8 +42,8 @@ const SOFTWARE_KNOWN_FOR: TimeDelta = TimeDelta::days(7);
 const SOFTWARE_UNKNOWN_FOR: TimeDelta = TimeDelta::hours(1);
 
 /// Delay before attempt `n + 1` to a failing server: 30 s doubling up to 6 h, with ±20%
-/// jitter so that retries to a server that was down do not all arrive at once. With the
-/// 7-day limit this is about 35 attempts.
+/// jitter so that retries to a server that was down do not all arrive at once. With probes
+/// every 12 h after 2 days and the 7-day limit, a delivery gets about 27 attempts.
 fn backoff(failures: i32) -> TimeDelta {
     let base = 30i64
         .saturating_mul(1i64 << failures.clamp(0, 10))
