@@ -35,13 +35,29 @@ pub struct KeyPair {
 }
 
 impl KeyPair {
-    /// Generates a fresh 2048-bit RSA key pair (slow: tens to hundreds of milliseconds).
+    /// Generates a fresh 2048-bit RSA key pair, as PKCS#8 and SPKI PEM. AWS-LC (which also
+    /// signs deliveries) generates keys several times faster than the pure-Rust `rsa` crate,
+    /// which made a new instance's first start and every new account slow.
     pub fn generate() -> Result<Self, FederationError> {
-        let pair = activitypub_federation::http_signatures::generate_actor_keypair()
-            .map_err(|e| FederationError::Key(e.to_string()))?;
+        use aws_lc_rs::{
+            encoding::AsDer,
+            rsa::{KeyPair as RsaKeyPair, KeySize},
+            signature::KeyPair as _,
+        };
+        use rsa::pkcs8::{Document, LineEnding, SecretDocument};
+        let failed = |e: &dyn fmt::Display| FederationError::Key(format!("key generation: {e}"));
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| failed(&e))?;
+        let private_der = pair.as_der().map_err(|e| failed(&e))?;
+        let public_der = pair.public_key().as_der().map_err(|e| failed(&e))?;
+        let private_pem = SecretDocument::try_from(private_der.as_ref())
+            .and_then(|d| d.to_pem("PRIVATE KEY", LineEnding::LF))
+            .map_err(|e| failed(&e))?;
+        let public_pem = Document::try_from(public_der.as_ref())
+            .and_then(|d| d.to_pem("PUBLIC KEY", LineEnding::LF))
+            .map_err(|e| failed(&e))?;
         Ok(Self {
-            public_pem: pair.public_key,
-            private_pem: PrivateKeyPem(pair.private_key),
+            public_pem,
+            private_pem: PrivateKeyPem(private_pem.to_string()),
         })
     }
 }
@@ -49,6 +65,34 @@ impl KeyPair {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The PEMs are the standard forms other servers and the `rsa` crate read, and the two
+    /// halves belong together.
+    #[test]
+    fn generated_keys_sign_and_verify_across_libraries() {
+        use rsa::{
+            Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey,
+            pkcs8::{DecodePrivateKey, DecodePublicKey},
+            traits::PublicKeyParts,
+        };
+        use sha2::{Digest, Sha256};
+        let pair = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        assert!(pair.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        let private = RsaPrivateKey::from_pkcs8_pem(pair.private_pem.expose())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let public =
+            RsaPublicKey::from_public_key_pem(&pair.public_pem).unwrap_or_else(|e| panic!("{e}"));
+        let digest = Sha256::digest(b"(request-target): post /inbox");
+        let signature = private
+            .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            public
+                .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &signature)
+                .is_ok()
+        );
+        assert_eq!(public.size(), 256, "2048 bits");
+    }
 
     #[test]
     fn debug_output_never_shows_the_private_key() {
