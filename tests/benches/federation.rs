@@ -399,7 +399,7 @@ async fn ingest(seconds: u64) {
         &group,
         &signed,
         seconds,
-        "members' servers down",
+        MembersServers::Down,
     )
     .await;
     server.kill().await;
@@ -413,10 +413,19 @@ async fn ingest(seconds: u64) {
         &group,
         &signed,
         seconds,
-        "members' servers up",
+        MembersServers::Up,
     )
     .await;
     server.kill().await;
+}
+
+/// Whether the group's member servers take its shares during an ingest run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MembersServers {
+    /// They answer 503: the inbox alone is measured, the shares wait in the queue.
+    Down,
+    /// They answer 202: the server also delivers the shares.
+    Up,
 }
 
 async fn join_then_ingest(
@@ -425,14 +434,17 @@ async fn join_then_ingest(
     group: &str,
     signed: &Arc<Vec<(http::HeaderMap, Vec<u8>)>>,
     seconds: u64,
-    label: &str,
+    members_servers: MembersServers,
 ) {
     for peer in peers {
         peer.answer_with(202, None);
     }
     join(peers, 5, server, group).await;
-    let peers_down = label.contains("down");
-    if peers_down {
+    let label = match members_servers {
+        MembersServers::Down => "members' servers down",
+        MembersServers::Up => "members' servers up",
+    };
+    if members_servers == MembersServers::Down {
         for peer in peers {
             peer.answer_with(503, None);
         }

@@ -137,17 +137,11 @@ async fn deliver_to_server(
             let outcome = attempt(ctx, data, &queued, &mut signers).await?;
             let h = host.clone();
             match outcome {
-                Outcome::Delivered => {
-                    ctx.db
-                        .write(move |conn| {
-                            deliveries::finish(conn, &row, Some(&h))?;
-                            Ok(deliveries::renew(conn, &h, lease)?)
-                        })
-                        .await?
-                }
-                Outcome::Refused(reason) => {
-                    tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
-                    // The server answered: it is reachable, if unwilling.
+                Outcome::Delivered | Outcome::Refused(_) => {
+                    if let Outcome::Refused(reason) = &outcome {
+                        tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
+                    }
+                    // Either way the server answered: it is reachable, if unwilling.
                     ctx.db
                         .write(move |conn| {
                             deliveries::finish(conn, &row, Some(&h))?;
