@@ -17,6 +17,7 @@ pub mod posts;
 pub mod schema;
 pub mod tokens;
 pub mod users;
+mod writer;
 
 use crate::Error;
 use diesel::{
@@ -199,10 +200,10 @@ pub struct Database {
     /// One permit per pooled connection: work waits for a connection here, asynchronously,
     /// rather than on a blocking thread (which a burst of requests would multiply).
     permits: std::sync::Arc<tokio::sync::Semaphore>,
-    /// SQLite has one writer at a time. Writers of this process take turns here, where the
-    /// next wakes as soon as the last is done, rather than in SQLite's busy handler, which
-    /// polls with sleeps of up to 100 ms.
-    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite has one writer at a time: this process's writes go to one thread, which commits
+    /// them in batches (rather than taking turns in SQLite's busy handler, which polls with
+    /// sleeps of up to 100 ms). `None` on PostgreSQL, where transactions write side by side.
+    sqlite_writer: Option<writer::Writer>,
 }
 
 impl std::fmt::Debug for Database {
@@ -244,11 +245,22 @@ impl Database {
                 target: target.describe(),
                 cause: e.to_string(),
             })?;
+        let sqlite_writer = match &target {
+            Target::Sqlite(_) => {
+                let manager = ConnectionManager {
+                    target: target.clone(),
+                };
+                Some(writer::Writer::start(move || {
+                    manager.connect().map_err(|e| e.0)
+                })?)
+            }
+            Target::Postgres(_) => None,
+        };
         Ok(Self {
             pool,
             target,
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
-            sqlite_writer: Default::default(),
+            sqlite_writer,
         })
     }
 
@@ -284,17 +296,17 @@ impl Database {
     }
 
     /// Runs `work` in a write transaction (see [`AnyConnection::write_transaction`]) off the
-    /// async threads; on SQLite, after this process's earlier writers are done.
+    /// async threads, and returns once it is committed. On SQLite it runs on the writer
+    /// thread, committed together with the other writes waiting then (group commit).
     pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
-        let _turn = match self.is_postgres() {
-            false => Some(self.sqlite_writer.lock().await),
-            true => None,
-        };
-        self.run(move |conn| conn.write_transaction(work)).await
+        match &self.sqlite_writer {
+            Some(writer) => writer.write(work).await,
+            None => self.run(move |conn| conn.write_transaction(work)).await,
+        }
     }
 
     /// Applies pending migrations; returns the versions applied. On PostgreSQL an advisory

@@ -37,11 +37,11 @@ pub async fn receive(
     activity_id: Url,
     incoming: Incoming,
 ) -> Result<(), Error> {
+    if let Incoming::Post { post, update, via } = incoming {
+        return receive_post(ctx, data, &sender.ap_id, activity_id, *post, update, via).await;
+    }
     let sender = stored(ctx, &sender.ap_id).await?;
     match incoming {
-        Incoming::Post { post, update, via } => {
-            receive_post(ctx, data, sender, activity_id, *post, update, via).await
-        }
         Incoming::Like {
             id,
             actor,
@@ -304,41 +304,64 @@ enum Placement {
 async fn receive_post(
     ctx: &Context,
     data: &Data<FederationData>,
-    sender: ActorRow,
+    sender: &Url,
     activity_id: Url,
     post: PostObject,
     update: bool,
     via: Option<Url>,
 ) -> Result<(), Error> {
-    let author = if post.attributed_to.as_str() == sender.ap_id {
-        sender.clone()
-    } else {
-        resolve_actor(ctx, data, &post.attributed_to).await?
-    };
     if post.copy_of.is_some() {
         // A group's copy for microblog servers: the original arrives in its Announce.
         tracing::debug!(post = %post.id, "skipping a members-only copy");
         return Ok(());
     }
-    let placement = placement(ctx, &post, &author, via.as_ref()).await?;
-    let Some(placement) = placement else {
-        tracing::info!(post = %post.id, "dropping a post that concerns no one here");
-        return Ok(());
-    };
-    // Refuse non-members before fetching anything on their behalf.
-    if let Placement::LocalGroup(group) = &placement {
-        let (group, author) = (group.clone(), author.clone());
-        if !ctx
-            .db
-            .run(move |conn| may_post(conn, &group, &author))
+    if post.attributed_to != *sender {
+        // Relayed by a group: the author is fetched if unknown.
+        resolve_actor(ctx, data, &post.attributed_to).await?;
+    }
+    let found = {
+        let (author, candidates) = (
+            post.attributed_to.to_string(),
+            candidates(&post, via.as_ref()),
+        );
+        let (reply_to, via) = (
+            post.in_reply_to.as_ref().map(Url::to_string),
+            via.as_ref().map(Url::to_string),
+        );
+        ctx.db
+            .run(move |conn| {
+                let author = actors::by_ap_id(conn, &author)?
+                    .ok_or_else(|| Error::Internal("the verified author is not stored".into()))?;
+                let placement = placement(
+                    conn,
+                    &candidates,
+                    &author,
+                    reply_to.as_deref(),
+                    via.as_deref(),
+                )?;
+                // Non-members are refused before anything is fetched on their behalf.
+                if let Some(Placement::LocalGroup(group)) = &placement
+                    && !may_post(conn, group, &author)?
+                {
+                    return Ok(Err(author));
+                }
+                Ok(Ok((author, placement)))
+            })
             .await?
-        {
-            tracing::warn!(author = %post.attributed_to, "refused a post from a non-member");
+    };
+    let (author, placement) = match found {
+        Ok(found) => found,
+        Err(author) => {
+            tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
             return Err(Error::Forbidden(
                 "only members can post in this group".into(),
             ));
         }
-    }
+    };
+    let Some(placement) = placement else {
+        tracing::info!(post = %post.id, "dropping a post that concerns no one here");
+        return Ok(());
+    };
     let group_url = match &placement {
         Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.ap_id.clone()),
         Placement::Personal => None,
@@ -425,82 +448,73 @@ fn may_post(conn: &mut AnyConnection, group: &ActorRow, author: &ActorRow) -> Re
         && super::follows::is_member(conn, author.id, group.id)?)
 }
 
-/// Decides where a post belongs, or that it concerns no one here.
-async fn placement(
-    ctx: &Context,
-    post: &PostObject,
-    author: &ActorRow,
-    via: Option<&Url>,
-) -> Result<Option<Placement>, Error> {
-    let mut candidates: Vec<String> = post
-        .audience
-        .iter()
+/// The actors a post may belong to or concern: the group relaying it, its audience,
+/// addressees and mentions.
+fn candidates(post: &PostObject, via: Option<&Url>) -> Vec<String> {
+    via.into_iter()
+        .chain(post.audience.iter())
         .chain(post.addressees())
         .chain(post.mentions())
         .map(Url::to_string)
-        .collect();
-    if let Some(via) = via {
-        candidates.insert(0, via.to_string());
-    }
+        .collect()
+}
+
+/// Decides where a post belongs, or that it concerns no one here.
+fn placement(
+    conn: &mut AnyConnection,
+    candidates: &[String],
+    author: &ActorRow,
+    reply_to: Option<&str>,
+    via: Option<&str>,
+) -> Result<Option<Placement>, Error> {
     let author_id = author.id;
-    let reply_to = post.in_reply_to.as_ref().map(Url::to_string);
-    let via = via.map(Url::to_string);
-    ctx.db
-        .run(move |conn| {
-            // A reply to a post in a group belongs to that group, with its rules.
-            if let Some(parent) = reply_to
-                .as_deref()
-                .map(|u| u.strip_suffix("/shared").unwrap_or(u))
-            {
-                let parent_group = match posts::by_ap_id(conn, parent)?.and_then(|p| p.group_id) {
-                    Some(id) => actors::by_id(conn, id)?,
-                    None => None,
-                };
-                match parent_group {
-                    Some(group) if group.local && via.is_none() => {
-                        return Ok(Some(Placement::LocalGroup(group)));
-                    }
-                    Some(group)
-                        if !group.local && via.as_deref().is_none_or(|v| v == group.ap_id) =>
-                    {
-                        return Ok(Some(Placement::RemoteGroup(group)));
-                    }
-                    _ => {}
-                }
+    // A reply to a post in a group belongs to that group, with its rules.
+    if let Some(parent) = reply_to.map(|u| u.strip_suffix("/shared").unwrap_or(u)) {
+        let parent_group = match posts::by_ap_id(conn, parent)?.and_then(|p| p.group_id) {
+            Some(id) => actors::by_id(conn, id)?,
+            None => None,
+        };
+        match parent_group {
+            Some(group) if group.local && via.is_none() => {
+                return Ok(Some(Placement::LocalGroup(group)));
             }
-            for candidate in &candidates {
-                let Some(actor) = actors::by_ap_id(conn, candidate)? else {
-                    continue;
-                };
-                if actor.actor_kind() != ActorKind::Group {
-                    continue;
-                }
-                if actor.local && via.is_none() {
-                    return Ok(Some(Placement::LocalGroup(actor)));
-                }
-                if !actor.local && follows::follower_count_local(conn, actor.id)? > 0 {
-                    if via.as_deref().is_some_and(|v| v != actor.ap_id) {
-                        continue;
-                    }
-                    return Ok(Some(Placement::RemoteGroup(actor)));
-                }
+            Some(group) if !group.local && via.is_none_or(|v| v == group.ap_id) => {
+                return Ok(Some(Placement::RemoteGroup(group)));
             }
-            // Outside groups: kept if someone here follows the author, is addressed or
-            // mentioned, or wrote what it replies to.
-            let followed = follows::follower_count_local(conn, author_id)? > 0;
-            let mut addressed = false;
-            for candidate in &candidates {
-                if actors::by_ap_id(conn, candidate)?.is_some_and(|a| a.local) {
-                    addressed = true;
-                }
+            _ => {}
+        }
+    }
+    for candidate in candidates {
+        let Some(actor) = actors::by_ap_id(conn, candidate)? else {
+            continue;
+        };
+        if actor.actor_kind() != ActorKind::Group {
+            continue;
+        }
+        if actor.local && via.is_none() {
+            return Ok(Some(Placement::LocalGroup(actor)));
+        }
+        if !actor.local && follows::follower_count_local(conn, actor.id)? > 0 {
+            if via.is_some_and(|v| v != actor.ap_id) {
+                continue;
             }
-            let replies_here = match &reply_to {
-                Some(url) => posts::by_ap_id(conn, url)?.is_some(),
-                None => false,
-            };
-            Ok((followed || addressed || replies_here).then_some(Placement::Personal))
-        })
-        .await
+            return Ok(Some(Placement::RemoteGroup(actor)));
+        }
+    }
+    // Outside groups: kept if someone here follows the author, is addressed or
+    // mentioned, or wrote what it replies to.
+    let followed = follows::follower_count_local(conn, author_id)? > 0;
+    let mut addressed = false;
+    for candidate in candidates {
+        if actors::by_ap_id(conn, candidate)?.is_some_and(|a| a.local) {
+            addressed = true;
+        }
+    }
+    let replies_here = match &reply_to {
+        Some(url) => posts::by_ap_id(conn, url)?.is_some(),
+        None => false,
+    };
+    Ok((followed || addressed || replies_here).then_some(Placement::Personal))
 }
 
 /// Stores a remote post (sanitised) in `group`, with its mentions of known actors.

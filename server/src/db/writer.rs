@@ -1,0 +1,151 @@
+//! SQLite's single writer, with group commit.
+//!
+//! SQLite lets one transaction write at a time, and every commit appends each page it changed
+//! to the write-ahead log. Writes from all requests therefore go to one thread, which takes
+//! every write waiting when it is free and runs them together in one transaction, each in its
+//! own savepoint: a write that fails is rolled back alone, and the others commit together.
+//! A write is answered only after the commit that contains it, so nothing is acknowledged
+//! before it is stored; pages that several writes change (the end of a table, the same index
+//! leaf) are logged once per batch instead of once per write.
+
+use super::AnyConnection;
+use crate::Error;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// How many writes may wait for the writer before callers wait to hand theirs over.
+const QUEUE: usize = 4096;
+
+/// A write handed to the writer: runs in its savepoint and returns what to do once the batch
+/// has committed (or failed to).
+type Job = Box<dyn FnOnce(&mut AnyConnection) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
+
+/// The handle requests use to reach the writer thread.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread; `connect` opens its connection (again after a write panicked,
+    /// since dropping a connection is the sure way to roll its transaction back).
+    pub fn start(
+        connect: impl Fn() -> Result<AnyConnection, String> + Send + 'static,
+    ) -> Result<Self, Error> {
+        let conn = connect().map_err(Error::Internal)?;
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, connect, queue))
+            .map_err(|e| Error::Internal(format!("starting the SQLite writer: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` in a savepoint of the writer's next transaction; returns its result once
+    /// that transaction has committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T, Error>>();
+        let job: Job = Box::new(move |conn| {
+            let result = conn.write_transaction(work);
+            Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(Error::Internal(e)),
+                };
+                // The caller may have gone away (a closed connection); the write stands.
+                let _ = answer.send(result);
+            })
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Internal("the SQLite writer has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| Error::Internal("the write was not stored".into()))?
+    }
+}
+
+/// The writer thread: one transaction per batch of waiting writes, until every handle is gone.
+fn run(
+    mut conn: AnyConnection,
+    connect: impl Fn() -> Result<AnyConnection, String>,
+    mut queue: mpsc::Receiver<Job>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = match commit_batch(&mut conn, &mut batch) {
+            Ok(finish) => finish,
+            Err(BatchFailed { error, finish }) => {
+                tracing::error!(%error, writes = finish.len(), "a batch of writes was rolled back");
+                // A fresh connection: the old one's transaction is rolled back as it closes.
+                match connect() {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reopening the SQLite writer's connection")
+                    }
+                }
+                for done in finish {
+                    done(Err(error.clone()));
+                }
+                continue;
+            }
+        };
+        for done in committed {
+            done(Ok(()));
+        }
+    }
+}
+
+/// What to tell the writes of a batch that did not commit.
+struct BatchFailed {
+    error: String,
+    finish: Vec<Box<dyn FnOnce(Result<(), String>) + Send>>,
+}
+
+/// Runs `batch` in one transaction and commits it; returns how to answer each write.
+fn commit_batch(
+    conn: &mut AnyConnection,
+    batch: &mut Vec<Job>,
+) -> Result<Vec<Box<dyn FnOnce(Result<(), String>) + Send>>, BatchFailed> {
+    let failed = |error: String, finish| BatchFailed { error, finish };
+    let AnyConnection::Sqlite(lite) = &mut *conn else {
+        return Err(failed("the writer needs SQLite".into(), Vec::new()));
+    };
+    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *lite, "BEGIN IMMEDIATE") {
+        // Dropping the jobs unrun tells each caller its write was not stored.
+        batch.clear();
+        return Err(failed(format!("starting a write: {e}"), Vec::new()));
+    }
+    let mut finish = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        match catch_unwind(AssertUnwindSafe(|| job(&mut *conn))) {
+            Ok(done) => finish.push(done),
+            // The savepoint of the write that panicked is still open: nothing in this batch
+            // can be trusted to commit.
+            Err(_) => return Err(failed("a database write panicked".into(), finish)),
+        }
+    }
+    let AnyConnection::Sqlite(lite) = &mut *conn else {
+        return Err(failed("the writer needs SQLite".into(), finish));
+    };
+    match AnsiTransactionManager::commit_transaction(&mut *lite) {
+        Ok(()) => Ok(finish),
+        Err(e) => Err(failed(format!("committing: {e}"), finish)),
+    }
+}
