@@ -22,7 +22,10 @@ const QUEUE: usize = 4096;
 
 /// A write handed to the writer: runs in its savepoint and returns what to do once the batch
 /// has committed (or failed to).
-type Job = Box<dyn FnOnce(&mut AnyConnection) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
+type Job = Box<dyn FnOnce(&mut AnyConnection) -> Answer + Send>;
+
+/// Tells a write's caller how its batch ended.
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// The handle requests use to reach the writer thread.
 #[derive(Clone, Debug)]
@@ -115,14 +118,14 @@ fn run(
 /// What to tell the writes of a batch that did not commit.
 struct BatchFailed {
     error: String,
-    finish: Vec<Box<dyn FnOnce(Result<(), String>) + Send>>,
+    finish: Vec<Answer>,
 }
 
 /// Runs `batch` in one transaction and commits it; returns how to answer each write.
 fn commit_batch(
     conn: &mut AnyConnection,
     batch: &mut Vec<Job>,
-) -> Result<Vec<Box<dyn FnOnce(Result<(), String>) + Send>>, BatchFailed> {
+) -> Result<Vec<Answer>, BatchFailed> {
     let failed = |error: String, finish| BatchFailed { error, finish };
     let AnyConnection::Sqlite(lite) = &mut *conn else {
         return Err(failed("the writer needs SQLite".into(), Vec::new()));
