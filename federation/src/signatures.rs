@@ -9,7 +9,6 @@ use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, Method, Uri, header};
 use http_signature_normalization::verify::{Algorithm, DeprecatedAlgorithm};
-use rsa::{Pkcs1v15Sign, RsaPublicKey, pkcs8::DecodePublicKey};
 use sha2::{Digest, Sha256};
 use std::{collections::BTreeMap, time::Duration};
 use url::Url;
@@ -153,17 +152,17 @@ pub fn verify(
             ));
         }
     }
-    let key = RsaPublicKey::from_public_key_pem(public_key_pem)
+    // `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1): AWS-LC reads both.
+    let (_, der) = rsa::pkcs8::Document::from_pem(public_key_pem)
         .map_err(|_| FederationError::Unauthorized("the signer's public key is unreadable"))?;
+    let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        der.as_bytes(),
+    );
     let valid = unverified.verify(|signature, signing_string| {
-        BASE64.decode(signature).is_ok_and(|sig| {
-            key.verify(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(signing_string.as_bytes()),
-                &sig,
-            )
-            .is_ok()
-        })
+        BASE64
+            .decode(signature)
+            .is_ok_and(|sig| key.verify(signing_string.as_bytes(), &sig).is_ok())
     });
     if valid {
         Ok(())

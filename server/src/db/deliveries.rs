@@ -159,11 +159,12 @@ pub fn enqueue(
             created_at: now,
         })
         .execute(conn)?;
-    for row in rows {
-        diesel::insert_into(deliveries::table)
-            .values(row)
-            .execute(conn)?;
-    }
+    // One statement for all the rows (a multi-connection insert would be one per row).
+    let insert = diesel::insert_into(deliveries::table).values(&rows);
+    match conn {
+        AnyConnection::Postgresql(pg) => insert.execute(pg)?,
+        AnyConnection::Sqlite(lite) => insert.execute(lite)?,
+    };
     Ok(())
 }
 

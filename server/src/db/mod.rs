@@ -501,4 +501,33 @@ mod tests {
         assert!(Target::parse("mysql://db/hearth").is_err());
         assert!(Target::parse("sqlite://").is_err());
     }
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    /// Finding the replies that wait for a new post reads the orphans index, not every post
+    /// (each incoming post runs this lookup).
+    #[test]
+    fn replies_waiting_for_their_parent_are_found_by_index() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = SqliteConnection::establish(&dir.path().join("h.db").to_string_lossy())
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<PlanStep> = diesel::sql_query(
+            "EXPLAIN QUERY PLAN UPDATE posts SET in_reply_to_id = 1 \
+             WHERE posts.in_reply_to_id IS NULL AND posts.in_reply_to_ap_id = 'https://p/1' \
+             AND posts.id != 1",
+        )
+        .load(&mut conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
+        assert!(
+            plan.iter().any(|s| s.contains("USING INDEX posts_orphans")),
+            "{plan:?}"
+        );
+    }
 }

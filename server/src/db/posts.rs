@@ -90,10 +90,12 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Replies that arrived before their parent: link them now.
+/// Replies that arrived before their parent: link them now. The `in_reply_to_id IS NULL`
+/// condition lets the engines use the small `posts_orphans` index.
 pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
     diesel::update(
         posts::table
+            .filter(posts::in_reply_to_id.is_null())
             .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
             .filter(posts::id.ne(parent.id)),
     )
