@@ -238,6 +238,54 @@ mod tests {
         );
     }
 
+    /// A GET signed by a fresh RSA key of `bits`, and that key's public PEM.
+    fn signed_with_key_of(bits: usize) -> (HeaderMap, String) {
+        use rsa::{
+            Pkcs1v15Sign, RsaPrivateKey,
+            pkcs8::{EncodePublicKey, LineEnding},
+        };
+        let key =
+            RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap_or_else(|e| panic!("{e}"));
+        let pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let mut signed = BTreeMap::new();
+        signed.insert("date".to_owned(), date.clone());
+        signed.insert("host".to_owned(), "hearth.example".to_owned());
+        let signature = http_signature_normalization::Config::new()
+            .begin_sign("GET", "/users/ana", signed)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .sign("https://peer.example/users/gina#main-key".into(), |text| {
+                let digest = Sha256::digest(text.as_bytes());
+                key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+                    .map(|sig| BASE64.encode(sig))
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+            .signature_header();
+        (headers(&signature, &date), pem)
+    }
+
+    #[test]
+    fn keys_of_2048_bits_and_more_verify_and_weaker_ones_do_not() {
+        let verifies = |bits| {
+            let (headers, pem) = signed_with_key_of(bits);
+            verify(
+                &Method::GET,
+                &Uri::from_static("/users/ana"),
+                &headers,
+                &pem,
+                "hearth.example",
+                Duration::from_secs(3600),
+            )
+            .is_ok()
+        };
+        assert!(verifies(2048));
+        assert!(verifies(4096));
+        assert!(!verifies(1024), "a 1024-bit key is too weak to trust");
+    }
+
     #[test]
     fn signatures_that_omit_required_headers_are_refused() {
         for covered in [
