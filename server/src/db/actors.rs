@@ -123,6 +123,25 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Act
         .optional()
 }
 
+/// The row ids of the local people among these ActivityPub ids (one cached lookup each: a
+/// lookup of all at once is prepared afresh every time).
+pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryResult<Vec<i64>> {
+    let mut people = Vec::new();
+    for ap_id in ap_ids {
+        if let Some(id) = actors::table
+            .filter(actors::ap_id.eq(ap_id))
+            .filter(actors::local.eq(true))
+            .filter(actors::kind.eq(ActorKind::Person.as_str()))
+            .select(actors::id)
+            .get_result(conn)
+            .optional()?
+        {
+            people.push(id);
+        }
+    }
+    Ok(people)
+}
+
 /// The actor with this row id.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
     actors::table

@@ -106,65 +106,75 @@ pub fn host_of(inbox: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Queues `body` for each inbox (the activity stored once), in the caller's transaction.
+/// An activity to queue, and the form of a group's share it is (`None`: for every server).
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub ap_id: &'a str,
+    pub body: String,
+    pub form: Option<Form>,
+}
+
+/// Queues each activity for each inbox (each activity stored once), in the caller's
+/// transaction. A server known to read one form of a group's share gets only that one.
 pub fn enqueue(
     conn: &mut AnyConnection,
-    activity_ap_id: &str,
     signer_id: i64,
-    body: &str,
+    activities: &[Outgoing<'_>],
     inboxes: &[String],
-    form: Option<Form>,
 ) -> QueryResult<()> {
     let now = Utc::now().naive_utc();
     let hosts: Vec<String> = inboxes.iter().map(|i| host_of(i)).collect();
-    let known: std::collections::HashMap<String, Option<String>> = servers::table
-        .filter(servers::host.eq_any(&hosts))
-        .select((servers::host, servers::software))
-        .load(conn)?
-        .into_iter()
-        .collect();
-    let outbox_id = super::id::new_id();
-    let mut rows = Vec::new();
-    for (inbox, host) in inboxes.iter().zip(hosts) {
-        match known.get(&host) {
-            None => known_server(conn, &host, now)?,
-            // A server known to read the other form does not get this one.
-            Some(software) => {
-                let reads = Form::read_by(software.as_deref());
-                if form.is_some_and(|f| reads.is_some_and(|r| r != f)) {
-                    continue;
-                }
-            }
+    // What each server runs, read once for all the activities; one cached lookup per server
+    // (a lookup of all at once is prepared afresh each time).
+    let mut reads = Vec::with_capacity(hosts.len());
+    for host in &hosts {
+        let software = servers::table
+            .find(host)
+            .select(servers::software)
+            .get_result::<Option<String>>(conn)
+            .optional()?;
+        if software.is_none() {
+            known_server(conn, host, now)?;
         }
-        rows.push(DeliveryRow {
-            id: super::id::new_id(),
-            outbox_id,
-            inbox: inbox.clone(),
-            host,
-            form: form.map(|f| f.as_str().to_owned()),
-            attempts: 0,
-            last_error: None,
-            created_at: now,
-        });
+        reads.push(Form::read_by(software.flatten().as_deref()));
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
-    diesel::insert_into(outbox::table)
-        .values(OutboxRow {
+    for activity in activities {
+        let outbox_id = super::id::new_id();
+        let rows: Vec<DeliveryRow> = inboxes
+            .iter()
+            .zip(&hosts)
+            .zip(&reads)
+            .filter(|(_, reads)| !activity.form.is_some_and(|f| reads.is_some_and(|r| r != f)))
+            .map(|((inbox, host), _)| DeliveryRow {
+                id: super::id::new_id(),
+                outbox_id,
+                inbox: inbox.clone(),
+                host: host.clone(),
+                form: activity.form.map(|f| f.as_str().to_owned()),
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let stored = OutboxRow {
             id: outbox_id,
-            ap_id: activity_ap_id.to_owned(),
+            ap_id: activity.ap_id.to_owned(),
             signer_id,
-            body: body.to_owned(),
+            body: activity.body.clone(),
             created_at: now,
-        })
-        .execute(conn)?;
-    // One statement for all the rows (a multi-connection insert would be one per row).
-    let insert = diesel::insert_into(deliveries::table).values(&rows);
-    match conn {
-        AnyConnection::Postgresql(pg) => insert.execute(pg)?,
-        AnyConnection::Sqlite(lite) => insert.execute(lite)?,
-    };
+        };
+        on_engine!(conn, |c| diesel::insert_into(outbox::table)
+            .values(&stored)
+            .execute(c))?;
+        for row in &rows {
+            on_engine!(conn, |c| diesel::insert_into(deliveries::table)
+                .values(row)
+                .execute(c))?;
+        }
+    }
     Ok(())
 }
 
@@ -381,12 +391,13 @@ pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool>
     if seen > 0 {
         return Ok(false);
     }
-    match diesel::insert_into(received_activities::table)
-        .values((
-            received_activities::ap_id.eq(ap_id),
-            received_activities::received_at.eq(Utc::now().naive_utc()),
-        ))
-        .execute(conn)
+    let row = (
+        received_activities::ap_id.eq(ap_id),
+        received_activities::received_at.eq(Utc::now().naive_utc()),
+    );
+    match on_engine!(conn, |c| diesel::insert_into(received_activities::table)
+        .values(row)
+        .execute(c))
     {
         Ok(_) => Ok(true),
         Err(diesel::result::Error::DatabaseError(

@@ -8,6 +8,19 @@
 //! SQLite re-prepares a statement on every run when a bound value feeds its `LIMIT` (a third
 //! of the inbox's CPU time, measured, before this was changed).
 
+/// Runs `$body` with `$c` bound to the engine's own connection. Through the multi-engine
+/// connection diesel prepares every `INSERT` afresh (it cannot tell whether a value will be
+/// `DEFAULT`); on the engine's own connection the prepared statement is cached. Used for the
+/// inserts on the inbox's path, where preparing cost more than inserting.
+macro_rules! on_engine {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 pub mod actors;
 pub mod deliveries;
 pub mod follows;

@@ -44,10 +44,10 @@ impl PostRow {
 
 /// Inserts a post.
 pub fn insert(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
-    diesel::insert_into(posts::table)
+    on_engine!(conn, |c| diesel::insert_into(posts::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Saves an edited post.
@@ -93,6 +93,16 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
 /// Replies that arrived before their parent: link them now. The `in_reply_to_id IS NULL`
 /// condition lets the engines use the small `posts_orphans` index.
 pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
+    // Looked for first: diesel prepares every UPDATE afresh, and there rarely are any.
+    let waiting: i64 = posts::table
+        .filter(posts::in_reply_to_id.is_null())
+        .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
+        .filter(posts::id.ne(parent.id))
+        .count()
+        .get_result(conn)?;
+    if waiting == 0 {
+        return Ok(());
+    }
     diesel::update(
         posts::table
             .filter(posts::in_reply_to_id.is_null())

@@ -585,14 +585,14 @@ fn store_post(
     }
     posts::insert(conn, &row)?;
     posts::adopt_replies(conn, &row)?;
-    let mut mentioned = Vec::new();
-    for url in post.mentions().chain(post.addressees()) {
-        if let Some(actor) = actors::by_ap_id(conn, url.as_str())?
-            .filter(|a| a.local && a.actor_kind() == ActorKind::Person)
-        {
-            mentioned.push(actor.id);
-        }
-    }
+    let named: std::collections::BTreeSet<String> = post
+        .mentions()
+        .chain(post.addressees())
+        .filter(|u| !is_public(u))
+        .map(Url::to_string)
+        .collect();
+    let named: Vec<String> = named.into_iter().collect();
+    let mentioned = actors::local_people_among(conn, &named)?;
     posts::add_mentions(conn, row.id, &mentioned)?;
     Ok(row)
 }

@@ -60,26 +60,32 @@ impl Context {
         activity: &serde_json::Value,
         inboxes: &[String],
     ) -> Result<(), crate::Error> {
-        Self::enqueue_form(conn, signer_id, activity, inboxes, None)
+        Self::enqueue_forms(conn, signer_id, &[(activity, None)], inboxes)
     }
 
-    /// Queues `activity` for `inboxes` of servers that read this form of a group's share
-    /// (`None`: every server).
-    pub fn enqueue_form(
+    /// Queues activities for `inboxes`, each for the servers that read its form of a group's
+    /// share (`None`: every server).
+    pub fn enqueue_forms(
         conn: &mut crate::db::AnyConnection,
         signer_id: i64,
-        activity: &serde_json::Value,
+        activities: &[(&serde_json::Value, Option<crate::db::deliveries::Form>)],
         inboxes: &[String],
-        form: Option<crate::db::deliveries::Form>,
     ) -> Result<(), crate::Error> {
         if inboxes.is_empty() {
             return Ok(());
         }
-        let id = activity
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        crate::db::deliveries::enqueue(conn, id, signer_id, &activity.to_string(), inboxes, form)?;
+        let outgoing: Vec<_> = activities
+            .iter()
+            .map(|(activity, form)| crate::db::deliveries::Outgoing {
+                ap_id: activity
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                body: activity.to_string(),
+                form: *form,
+            })
+            .collect();
+        crate::db::deliveries::enqueue(conn, signer_id, &outgoing, inboxes)?;
         Ok(())
     }
 }

@@ -366,11 +366,11 @@ pub fn announce(
     };
     // Each server gets the one form its software reads (both while it is unknown).
     let wrapped_form = for_microblogs.as_ref().map(|_| Form::Activity);
-    Context::enqueue_form(conn, group.id, &wrapped, &targets, wrapped_form)?;
-    if let Some(alternative) = for_microblogs {
-        Context::enqueue_form(conn, group.id, &alternative, &targets, Some(Form::Object))?;
+    let mut forms = vec![(&wrapped, wrapped_form)];
+    if let Some(alternative) = &for_microblogs {
+        forms.push((alternative, Some(Form::Object)));
     }
-    Ok(())
+    Context::enqueue_forms(conn, group.id, &forms, &targets)
 }
 
 /// The copy of a members-only post that the group itself delivers to its members' servers.
