@@ -95,18 +95,18 @@ pub fn followers(
 /// The inboxes of `target_id`'s accepted followers on other servers: one per server where a
 /// shared inbox is known.
 pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<Vec<String>> {
-    let rows: Vec<(Option<String>, String)> = follows::table
+    use diesel::sql_types::{Nullable, Text};
+    diesel::define_sql_function!(fn coalesce(first: Nullable<Text>, second: Text) -> Text);
+    // Deduplicated by the database: a group's thousand members live on a few servers.
+    follows::table
         .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
         .filter(follows::target_id.eq(target_id))
         .filter(follows::accepted.eq(true))
         .filter(actors::local.eq(false))
-        .select((actors::shared_inbox, actors::inbox))
-        .load(conn)?;
-    let set: std::collections::BTreeSet<String> = rows
-        .into_iter()
-        .map(|(shared, own)| shared.unwrap_or(own))
-        .collect();
-    Ok(set.into_iter().collect())
+        .select(coalesce(actors::shared_inbox, actors::inbox))
+        .distinct()
+        .order_by(coalesce(actors::shared_inbox, actors::inbox))
+        .load(conn)
 }
 
 /// How many accepted followers `target_id` has.
