@@ -238,18 +238,27 @@ mod tests {
         );
     }
 
-    /// A GET signed by a fresh RSA key of `bits`, and that key's public PEM.
-    fn signed_with_key_of(bits: usize) -> (HeaderMap, String) {
+    /// A GET signed by a fresh RSA key of `bits`, and that key's public PEM (PKCS#1, `RSA
+    /// PUBLIC KEY`, if `pkcs1`; else SubjectPublicKeyInfo, `PUBLIC KEY`).
+    fn signed_with_key_of(bits: usize, pkcs1: bool) -> (HeaderMap, String) {
         use rsa::{
             Pkcs1v15Sign, RsaPrivateKey,
+            pkcs1::EncodeRsaPublicKey,
             pkcs8::{EncodePublicKey, LineEnding},
         };
         let key =
             RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap_or_else(|e| panic!("{e}"));
-        let pem = key
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let public = key.to_public_key();
+        let pem = if pkcs1 {
+            public
+                .to_pkcs1_pem(LineEnding::LF)
+                .map_err(|e| e.to_string())
+        } else {
+            public
+                .to_public_key_pem(LineEnding::LF)
+                .map_err(|e| e.to_string())
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
         let mut signed = BTreeMap::new();
         signed.insert("date".to_owned(), date.clone());
@@ -269,8 +278,8 @@ mod tests {
 
     #[test]
     fn keys_of_2048_bits_and_more_verify_and_weaker_ones_do_not() {
-        let verifies = |bits| {
-            let (headers, pem) = signed_with_key_of(bits);
+        let verifies = |bits, pkcs1| {
+            let (headers, pem) = signed_with_key_of(bits, pkcs1);
             verify(
                 &Method::GET,
                 &Uri::from_static("/users/ana"),
@@ -281,9 +290,13 @@ mod tests {
             )
             .is_ok()
         };
-        assert!(verifies(2048));
-        assert!(verifies(4096));
-        assert!(!verifies(1024), "a 1024-bit key is too weak to trust");
+        assert!(verifies(2048, false));
+        assert!(verifies(2048, true), "an `RSA PUBLIC KEY` PEM is read too");
+        assert!(verifies(4096, false));
+        assert!(
+            !verifies(1024, false),
+            "a 1024-bit key is too weak to trust"
+        );
     }
 
     #[test]
