@@ -10,8 +10,9 @@
 
 /// Runs `$body` with `$c` bound to the engine's own connection. Through the multi-engine
 /// connection diesel prepares every `INSERT` afresh (it cannot tell whether a value will be
-/// `DEFAULT`); on the engine's own connection the prepared statement is cached. Used for the
-/// inserts on the inbox's path, where preparing cost more than inserting.
+/// `DEFAULT`) and rebuilds the SQL of every other statement to find it in its cache; on the
+/// engine's own connection an insert is cached and a query found by its type. Used on the
+/// inbox's path, where this cost more than the statements' own work.
 macro_rules! on_engine {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -181,10 +182,12 @@ impl ManageConnection for ConnectionManager {
                     .ok_or_else(|| ConnectError("non-UTF-8 path".into()))?;
                 let mut conn =
                     SqliteConnection::establish(path).map_err(|e| ConnectError(e.to_string()))?;
-                // WAL lets readers run beside the writer; the busy timeout makes writers queue
+                // WAL lets readers run beside the writer; `synchronous = FULL` syncs the log at
+                // every commit, so what was acknowledged survives a power cut too (one sync
+                // per batch of writes: see `writer`); the busy timeout makes writers queue
                 // instead of failing; foreign keys are off in SQLite unless asked for.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| ConnectError(e.to_string()))?;
