@@ -128,13 +128,13 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Act
 pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryResult<Vec<i64>> {
     let mut people = Vec::new();
     for ap_id in ap_ids {
-        if let Some(id) = actors::table
+        if let Some(id) = on_engine!(conn, |c| actors::table
             .filter(actors::ap_id.eq(ap_id))
             .filter(actors::local.eq(true))
             .filter(actors::kind.eq(ActorKind::Person.as_str()))
             .select(actors::id)
-            .get_result(conn)
-            .optional()?
+            .get_result::<i64>(c)
+            .optional())?
         {
             people.push(id);
         }

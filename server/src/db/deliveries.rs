@@ -128,11 +128,11 @@ pub fn enqueue(
     // (a lookup of all at once is prepared afresh each time).
     let mut reads = Vec::with_capacity(hosts.len());
     for host in &hosts {
-        let software = servers::table
+        let software = on_engine!(conn, |c| servers::table
             .find(host)
             .select(servers::software)
-            .get_result::<Option<String>>(conn)
-            .optional()?;
+            .get_result::<Option<String>>(c)
+            .optional())?;
         if software.is_none() {
             known_server(conn, host, now)?;
         }
@@ -384,10 +384,10 @@ pub fn pending_count(conn: &mut AnyConnection) -> QueryResult<i64> {
 
 /// Records an activity id; returns false if it was already received.
 pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool> {
-    let seen: i64 = received_activities::table
+    let seen: i64 = on_engine!(conn, |c| received_activities::table
         .filter(received_activities::ap_id.eq(ap_id))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     if seen > 0 {
         return Ok(false);
     }

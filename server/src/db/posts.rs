@@ -94,12 +94,12 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
 /// condition lets the engines use the small `posts_orphans` index.
 pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
     // Looked for first: diesel prepares every UPDATE afresh, and there rarely are any.
-    let waiting: i64 = posts::table
+    let waiting: i64 = on_engine!(conn, |c| posts::table
         .filter(posts::in_reply_to_id.is_null())
         .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
         .filter(posts::id.ne(parent.id))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     if waiting == 0 {
         return Ok(());
     }

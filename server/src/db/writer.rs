@@ -152,3 +152,84 @@ fn commit_batch(
         Err(e) => Err(failed(format!("committing: {e}"), finish)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::{Connection, RunQueryDsl, connection::SimpleConnection, sqlite::SqliteConnection};
+
+    fn writer_on_new_file() -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("w.db").to_string_lossy().into_owned();
+        let connect = move || {
+            let mut conn = SqliteConnection::establish(&path).map_err(|e| e.to_string())?;
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (x INTEGER);",
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(AnyConnection::Sqlite(conn))
+        };
+        let writer = Writer::start(connect).unwrap_or_else(|e| panic!("{e}"));
+        (dir, writer)
+    }
+
+    fn count(writer: &Writer) -> impl std::future::Future<Output = Result<i64, Error>> + '_ {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        writer.write(|conn| {
+            let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM t").load(conn)?;
+            Ok(rows.first().map_or(0, |c| c.n))
+        })
+    }
+
+    fn insert(conn: &mut AnyConnection, x: i64) -> Result<(), Error> {
+        diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})")).execute(conn)?;
+        Ok(())
+    }
+
+    /// Writes sent together share transactions; one that fails is undone alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_rolled_back_alone() {
+        let (_dir, writer) = writer_on_new_file();
+        let writes = (0..100).map(|i| {
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |conn| {
+                        insert(conn, i)?;
+                        if i % 10 == 0 {
+                            return Err(Error::Forbidden("refused".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let results = futures::future::join_all(writes).await;
+        let refused = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(refused, 10);
+        assert_eq!(count(&writer).await.ok(), Some(90));
+    }
+
+    /// A write that panics fails its batch, and the writer goes on with the next.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_does_not_stop_the_writer() {
+        let (_dir, writer) = writer_on_new_file();
+        let panicked = writer
+            .write(|conn| -> Result<(), Error> {
+                insert(conn, 1)?;
+                panic!("a bug in a write");
+            })
+            .await;
+        assert!(panicked.is_err());
+        assert!(writer.write(|conn| insert(conn, 2)).await.is_ok());
+        assert_eq!(
+            count(&writer).await.ok(),
+            Some(1),
+            "only the second write stands"
+        );
+    }
+}
