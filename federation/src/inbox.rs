@@ -55,7 +55,7 @@ pub async fn receive(
 
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| FederationError::Malformed(format!("not JSON: {e}")))?;
-    let activity: InboxActivity = serde_json::from_value(value.clone())
+    let activity = <InboxActivity as serde::Deserialize>::deserialize(&value)
         .map_err(|e| FederationError::Malformed(format!("not an activity: {e}")))?;
     check_ids(&activity, &data)?;
     check_fan_out(&value)?;
