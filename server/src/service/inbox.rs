@@ -319,45 +319,38 @@ async fn receive_post(
         // Relayed by a group: the author is fetched if unknown.
         resolve_actor(ctx, data, &post.attributed_to).await?;
     }
-    let found = {
-        let (author, candidates) = (
-            post.attributed_to.to_string(),
-            candidates(&post, via.as_ref()),
-        );
-        let (reply_to, via) = (
-            post.in_reply_to.as_ref().map(Url::to_string),
-            via.as_ref().map(Url::to_string),
-        );
-        ctx.db
-            .run(move |conn| {
-                let author = actors::by_ap_id(conn, &author)?
-                    .ok_or_else(|| Error::Internal("the verified author is not stored".into()))?;
-                let placement = placement(
-                    conn,
-                    &candidates,
-                    &author,
-                    reply_to.as_deref(),
-                    via.as_deref(),
-                )?;
-                // Non-members are refused before anything is fetched on their behalf.
-                if let Some(Placement::LocalGroup(group)) = &placement
-                    && !may_post(conn, group, &author)?
-                {
-                    return Ok(Err(author));
-                }
-                Ok(Ok((author, placement)))
-            })
-            .await?
-    };
-    let (author, placement) = match found {
-        Ok(found) => found,
-        Err(author) => {
-            tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
-            return Err(Error::Forbidden(
-                "only members can post in this group".into(),
-            ));
-        }
-    };
+    let (author, candidates) = (
+        post.attributed_to.to_string(),
+        candidates(&post, via.as_ref()),
+    );
+    let (reply_to, via_url) = (
+        post.in_reply_to.as_ref().map(Url::to_string),
+        via.as_ref().map(Url::to_string),
+    );
+    let (author, placement) = ctx
+        .db
+        .run(move |conn| {
+            let author = actors::by_ap_id(conn, &author)?
+                .ok_or_else(|| Error::Internal("the verified author is not stored".into()))?;
+            let placement = placement(
+                conn,
+                &candidates,
+                &author,
+                reply_to.as_deref(),
+                via_url.as_deref(),
+            )?;
+            // Non-members are refused before anything is fetched on their behalf.
+            if let Some(Placement::LocalGroup(group)) = &placement
+                && !may_post(conn, group, &author)?
+            {
+                tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
+                return Err(Error::Forbidden(
+                    "only members can post in this group".into(),
+                ));
+            }
+            Ok((author, placement))
+        })
+        .await?;
     let Some(placement) = placement else {
         tracing::info!(post = %post.id, "dropping a post that concerns no one here");
         return Ok(());
