@@ -44,11 +44,11 @@ impl Form {
 /// An activity waiting to be delivered, stored once for all its inboxes.
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = outbox)]
-struct OutboxRow {
+struct OutboxRow<'a> {
     id: i64,
-    ap_id: String,
+    ap_id: &'a str,
     signer_id: i64,
-    body: String,
+    body: &'a str,
     created_at: NaiveDateTime,
 }
 
@@ -161,9 +161,9 @@ pub fn enqueue(
         }
         let stored = OutboxRow {
             id: outbox_id,
-            ap_id: activity.ap_id.to_owned(),
+            ap_id: activity.ap_id,
             signer_id,
-            body: activity.body.clone(),
+            body: &activity.body,
             created_at: now,
         };
         on_engine!(conn, |c| diesel::insert_into(outbox::table)

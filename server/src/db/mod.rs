@@ -249,6 +249,15 @@ impl Database {
             cause: e.0,
         })?;
         drop(first);
+        let sqlite_writer = match &target {
+            Target::Sqlite(_) => {
+                let manager = manager.clone();
+                Some(writer::Writer::start(move || {
+                    manager.connect().map_err(|e| e.0)
+                })?)
+            }
+            Target::Postgres(_) => None,
+        };
         let pool = Pool::builder()
             .max_size(pool_size)
             // No idle connections kept on purpose: r2d2 opens them on background threads, and
@@ -261,17 +270,6 @@ impl Database {
                 target: target.describe(),
                 cause: e.to_string(),
             })?;
-        let sqlite_writer = match &target {
-            Target::Sqlite(_) => {
-                let manager = ConnectionManager {
-                    target: target.clone(),
-                };
-                Some(writer::Writer::start(move || {
-                    manager.connect().map_err(|e| e.0)
-                })?)
-            }
-            Target::Postgres(_) => None,
-        };
         Ok(Self {
             pool,
             target,
