@@ -674,15 +674,13 @@ impl Instance {
     pub async fn rows(&self) -> std::collections::BTreeMap<&'static str, i64> {
         use diesel::{QueryDsl, RunQueryDsl};
         use hearth::db::schema::{
-            actors, deliveries, follows, likes, outbox, post_mentions, posts, received_activities,
-            servers,
+            actors, follows, likes, outbox, post_mentions, posts, received_activities, servers,
         };
         self.state
             .db
             .run(|conn| {
                 Ok(std::collections::BTreeMap::from([
                     ("actors", actors::table.count().get_result::<i64>(conn)?),
-                    ("deliveries", deliveries::table.count().get_result(conn)?),
                     ("follows", follows::table.count().get_result(conn)?),
                     ("outbox", outbox::table.count().get_result(conn)?),
                     ("servers", servers::table.count().get_result(conn)?),

@@ -279,7 +279,7 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
                     "host",
                     "software",
                     "pending",
-                    "failing",
+                    "failures",
                     "next attempt (UTC)",
                     "oldest (UTC)",
                     "state"
@@ -298,7 +298,7 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
                         q.host,
                         q.software.as_deref().unwrap_or("?"),
                         q.pending,
-                        q.failing,
+                        q.failures,
                         time(q.next_attempt_at),
                         q.oldest.map(time).unwrap_or_default(),
                         state,

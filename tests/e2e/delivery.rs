@@ -37,7 +37,7 @@ async fn a_server_that_is_away_shows_in_the_queue_until_retried_or_dropped(engin
     assert_eq!(status, 200);
     assert_eq!(queue[0]["host"], host.as_str(), "{queue}");
     assert_eq!(
-        (&queue[0]["pending"], &queue[0]["failing"]),
+        (&queue[0]["pending"], &queue[0]["failures"]),
         (&json!(1), &json!(1))
     );
     assert!(queue[0]["last_error"].is_string());
@@ -136,7 +136,7 @@ async fn receivers_answers_steer_the_retries(engine: Engine) {
     let (_, queue) = a
         .api_get("/api/hearth/v1/admin/federation", Some(&root))
         .await;
-    assert_eq!(queue[0]["failing"], 1, "503 is retried: {queue}");
+    assert_eq!(queue[0]["failures"], 1, "503 is retried: {queue}");
     assert_eq!(peer.received().len(), 3, "three attempts reached the peer");
 }
 on_both_engines!(receivers_answers_steer_the_retries);
@@ -306,3 +306,142 @@ async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
     assert_eq!(queue, json!([]), "revived: nothing waits, nothing fails");
 }
 on_both_engines!(a_server_down_for_days_is_probed_until_it_returns);
+
+/// Runs `sql` on the instance's database, as if time or another process had changed it.
+async fn alter(a: &Instance, sql: String) {
+    use diesel::RunQueryDsl;
+    a.state
+        .db
+        .run(move |conn| Ok(diesel::sql_query(sql).execute(conn)?))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// What has waited a week for a server is given up, unsent; what came after is delivered.
+/// Once every server it goes to has passed it, an activity leaves the outbox.
+async fn a_week_old_delivery_is_given_up_and_the_outbox_empties(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let peer = StubPeer::start().await;
+    let gina = a.account_id(&peer.actor("gina"), &ana).await;
+    peer.answer_with(503, None);
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    assert_eq!(a.deliver().await, 1, "the Follow fails");
+    let eight_days_ago = (chrono::Utc::now() - chrono::TimeDelta::days(8)).naive_utc();
+    alter(
+        &a,
+        format!("UPDATE outbox SET created_at = '{eight_days_ago}'"),
+    )
+    .await;
+    a.api_post(
+        "/api/v1/statuses",
+        &ana,
+        json!({ "status": format!("@gina@{} still here", peer.domain), "visibility": "direct" }),
+    )
+    .await;
+
+    peer.answer_with(202, None);
+    let before = peer.received().len();
+    a.api_post(
+        &format!("/api/hearth/v1/admin/federation/{}/retry", peer.domain),
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 1, "only the note is sent");
+    let sent: Vec<String> = peer.received()[before..]
+        .iter()
+        .map(|d| d.body["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(sent, ["Create"], "the week-old Follow was given up");
+    let (_, queue) = a
+        .api_get("/api/hearth/v1/admin/federation", Some(&root))
+        .await;
+    assert_eq!(queue, json!([]));
+    assert_eq!(a.deliver().await, 0);
+    assert_eq!(
+        a.rows().await.get("outbox"),
+        Some(&0),
+        "the outbox is empty"
+    );
+}
+on_both_engines!(a_week_old_delivery_is_given_up_and_the_outbox_empties);
+
+/// An activity stays in the outbox while one server it goes to is away, and is delivered once
+/// to the server that is up; dropping the away server's queue clears it.
+async fn the_outbox_keeps_an_activity_until_every_server_has_passed_it(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let (up, away) = (StubPeer::start().await, StubPeer::start().await);
+    let gina = a.account_id(&up.actor("gina"), &ana).await;
+    let hal = a.account_id(&away.actor("hal"), &ana).await;
+    assert!(!gina.is_empty() && !hal.is_empty());
+    away.answer_with(503, None);
+    a.api_post(
+        "/api/v1/statuses",
+        &ana,
+        json!({
+            "status": format!("@gina@{} @hal@{} hello both", up.domain, away.domain),
+            "visibility": "direct"
+        }),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 2, "one attempt per server");
+    assert_eq!(a.deliver().await, 0);
+    assert_eq!(up.received_count(), 1, "delivered once where it could be");
+    assert_eq!(away.received_count(), 1, "one failed attempt");
+    assert_eq!(
+        a.rows().await.get("outbox"),
+        Some(&1),
+        "kept for hal's server"
+    );
+
+    let (_, dropped) = a
+        .api_delete(
+            &format!("/api/hearth/v1/admin/federation/{}", away.domain),
+            &root,
+        )
+        .await;
+    assert_eq!(dropped["dropped"], 1);
+    assert_eq!(a.deliver().await, 0);
+    assert_eq!(a.rows().await.get("outbox"), Some(&0));
+    assert_eq!(up.received_count(), 1, "and never sent again");
+}
+on_both_engines!(the_outbox_keeps_an_activity_until_every_server_has_passed_it);
+
+/// A server's queue is read in id order behind a cursor. An activity whose new id would land
+/// behind the cursor (another process's clock running ahead, or ids made in the same
+/// millisecond) takes an id past it and is still delivered.
+async fn an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let peer = StubPeer::start().await;
+    let gina = a.account_id(&peer.actor("gina"), &ana).await;
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    assert_eq!(a.deliver().await, 1);
+    let an_hour_ahead = hearth::db::id::new_id() + (3_600_000 << 16);
+    alter(
+        &a,
+        format!(
+            "UPDATE servers SET queued_up_to = {an_hour_ahead}, delivered_up_to = {an_hour_ahead}"
+        ),
+    )
+    .await;
+    a.api_post(
+        "/api/v1/statuses",
+        &ana,
+        json!({ "status": format!("@gina@{} hello", peer.domain), "visibility": "direct" }),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 1);
+    let last = peer.received().last().map(|d| d.body["type"].clone());
+    assert_eq!(last, Some(json!("Create")));
+}
+on_both_engines!(an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered);

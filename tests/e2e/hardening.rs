@@ -1211,8 +1211,8 @@ async fn only_the_author_deletes_a_post(engine: Engine) {
         "a refused Delete changed the posts"
     );
     assert_eq!(
-        after.get("deliveries"),
-        before.get("deliveries"),
+        after.get("outbox"),
+        before.get("outbox"),
         "a refused Delete was announced"
     );
     assert!(stored_content(&a, &id).await.is_some());

@@ -1,9 +1,15 @@
-//! The outbox (`deliveries`), the receiving servers it is delivered to (`servers`), and the
-//! record of received activity ids.
+//! The outbox, the receiving servers it is delivered to, and the record of received activity
+//! ids.
+//!
+//! The outbox is a log read by one cursor per receiving server (Lemmy's design): each
+//! activity is written once, naming the servers it goes to (`outbox.hosts`), however many they
+//! are; each server's row says the last activity queued for it (`queued_up_to`) and up to
+//! which one everything for it is delivered (`delivered_up_to`). Its deliveries wait while
+//! the first is past the second, in id order, which is the order they were queued.
 
 use super::{
     AnyConnection,
-    schema::{deliveries, outbox, received_activities, servers},
+    schema::{outbox, received_activities, servers},
 };
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -41,41 +47,44 @@ impl Form {
     }
 }
 
-/// An activity waiting to be delivered, stored once for all its inboxes.
+/// An activity to deliver, stored once with the servers it goes to.
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = outbox)]
 struct OutboxRow<'a> {
     id: i64,
-    ap_id: &'a str,
-    signer_id: i64,
-    body: &'a str,
     created_at: NaiveDateTime,
+    signer_id: i64,
+    form: Option<&'a str>,
+    hosts: String,
+    inboxes: String,
+    ap_id: &'a str,
+    body: &'a str,
 }
 
-/// One pending delivery of one activity to one inbox.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = deliveries)]
-pub struct DeliveryRow {
-    pub id: i64,
-    pub outbox_id: i64,
-    pub inbox: String,
-    /// `host[:port]` of the inbox: the server whose queue this is in.
-    pub host: String,
-    /// `activity`, `object` (see [`Form`]), or `None` for every server.
-    pub form: Option<String>,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub created_at: NaiveDateTime,
-}
-
-/// A delivery with what it sends.
-#[derive(Clone, Debug)]
+/// An activity waiting in a server's queue, with what it sends.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
 pub struct Queued {
-    pub delivery: DeliveryRow,
+    /// Its place in the outbox; a server's cursor moves past it once it is delivered.
+    pub id: i64,
+    pub created_at: NaiveDateTime,
     /// The actor whose key signs the request.
     pub signer_id: i64,
+    /// `activity`, `object` (see [`Form`]), or `None` for every server.
+    pub form: Option<String>,
+    /// All its inboxes, one per line (see [`Queued::inboxes_on`]).
+    pub inboxes: String,
     /// The activity JSON.
     pub body: String,
+}
+
+impl Queued {
+    /// Its inboxes on server `host`.
+    pub fn inboxes_on<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a str> {
+        self.inboxes
+            .lines()
+            .filter(move |inbox| host_of(inbox) == host)
+    }
 }
 
 /// A receiving server and how delivering to it goes.
@@ -97,6 +106,10 @@ pub struct ServerRow {
     pub last_error: Option<String>,
     /// A delivery pass holds this server's queue until then (one sender per server).
     pub claimed_until: Option<NaiveDateTime>,
+    /// The last outbox id queued for it.
+    pub queued_up_to: i64,
+    /// Its cursor: everything for it up to this outbox id is delivered or given up.
+    pub delivered_up_to: i64,
 }
 
 /// `host[:port]` of an inbox URL, as [`hearth_federation::protocol::authority`] spells it.
@@ -104,6 +117,15 @@ pub fn host_of(inbox: &str) -> String {
     url::Url::parse(inbox)
         .map(|u| hearth_federation::protocol::authority(&u))
         .unwrap_or_default()
+}
+
+/// The `LIKE` pattern that finds outbox entries for `host` in their `hosts` (`' a b:8443 '`).
+fn for_host(host: &str) -> String {
+    let escaped = host
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("% {escaped} %")
 }
 
 /// An activity to queue, and the form of a group's share it is (`None`: for every server).
@@ -114,78 +136,128 @@ pub struct Outgoing<'a> {
     pub form: Option<Form>,
 }
 
-/// Queues each activity for each inbox (each activity stored once), in the caller's
-/// transaction. A server known to read one form of a group's share gets only that one.
+/// Queues activities for `inboxes`, in the caller's transaction: each is written once, with
+/// the servers it goes to, and takes its place in each one's queue. A server known to read one
+/// form of a group's share is left out of the other.
 pub fn enqueue(
     conn: &mut AnyConnection,
     signer_id: i64,
     activities: &[Outgoing<'_>],
     inboxes: &[String],
 ) -> QueryResult<()> {
+    if activities.is_empty() || inboxes.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now().naive_utc();
     let hosts: Vec<String> = inboxes.iter().map(|i| host_of(i)).collect();
-    // What each server runs, read once for all the activities; one cached lookup per server
-    // (a lookup of all at once is prepared afresh each time).
-    let mut reads = Vec::with_capacity(hosts.len());
-    for host in &hosts {
-        let software = on_engine!(conn, |c| servers::table
-            .find(host)
-            .select(servers::software)
-            .get_result::<Option<String>>(c)
-            .optional())?;
-        if software.is_none() {
-            known_server(conn, host, now)?;
+    let mut ids: Vec<i64> = activities.iter().map(|_| super::id::new_id()).collect();
+    ids.sort_unstable();
+    let reads = take_places(conn, &hosts, &mut ids, now)?;
+    for (activity, id) in activities.iter().zip(ids) {
+        let mut to_hosts = std::collections::BTreeSet::new();
+        let mut to_inboxes = Vec::with_capacity(inboxes.len());
+        for (inbox, host) in inboxes.iter().zip(&hosts) {
+            let reads = reads.get(host.as_str()).copied().flatten();
+            if activity.form.is_some_and(|f| reads.is_some_and(|r| r != f)) {
+                continue;
+            }
+            to_hosts.insert(host.as_str());
+            to_inboxes.push(inbox.as_str());
         }
-        reads.push(Form::read_by(software.flatten().as_deref()));
-    }
-    for activity in activities {
-        let outbox_id = super::id::new_id();
-        let rows: Vec<DeliveryRow> = inboxes
-            .iter()
-            .zip(&hosts)
-            .zip(&reads)
-            .filter(|(_, reads)| !activity.form.is_some_and(|f| reads.is_some_and(|r| r != f)))
-            .map(|((inbox, host), _)| DeliveryRow {
-                id: super::id::new_id(),
-                outbox_id,
-                inbox: inbox.clone(),
-                host: host.clone(),
-                form: activity.form.map(|f| f.as_str().to_owned()),
-                attempts: 0,
-                last_error: None,
-                created_at: now,
-            })
-            .collect();
-        if rows.is_empty() {
+        if to_inboxes.is_empty() {
             continue;
         }
-        let stored = OutboxRow {
-            id: outbox_id,
-            ap_id: activity.ap_id,
-            signer_id,
-            body: &activity.body,
+        let row = OutboxRow {
+            id,
             created_at: now,
+            signer_id,
+            form: activity.form.map(Form::as_str),
+            hosts: format!(" {} ", to_hosts.into_iter().collect::<Vec<_>>().join(" ")),
+            inboxes: to_inboxes.join("\n"),
+            ap_id: activity.ap_id,
+            body: &activity.body,
         };
         on_engine!(conn, |c| diesel::insert_into(outbox::table)
-            .values(&stored)
+            .values(&row)
             .execute(c))?;
-        for row in &rows {
-            on_engine!(conn, |c| diesel::insert_into(deliveries::table)
-                .values(row)
-                .execute(c))?;
-        }
     }
     Ok(())
 }
 
-/// Adds a `servers` row for `host` unless there is one.
-fn known_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> QueryResult<()> {
+/// Moves each server's `queued_up_to` to the last of `ids`, and returns the form of a group's
+/// share each server reads, where known. A server's cursor moves by id, so what is queued for
+/// a server must get greater ids than what was queued for it before, and commit before
+/// anything after it: `ids` not above a server's last are renewed above it, and on PostgreSQL
+/// the update holds the server's row until commit (servers are taken in one order, so two
+/// transactions cannot deadlock).
+fn take_places<'h>(
+    conn: &mut AnyConnection,
+    hosts: &'h [String],
+    ids: &mut [i64],
+    now: NaiveDateTime,
+) -> QueryResult<std::collections::HashMap<&'h str, Option<Form>>> {
+    let servers_in_order: std::collections::BTreeSet<&str> =
+        hosts.iter().map(String::as_str).collect();
+    'again: loop {
+        let (first, last) = match (ids.first(), ids.last()) {
+            (Some(first), Some(last)) => (*first, *last),
+            _ => return Ok(Default::default()),
+        };
+        let mut reads = std::collections::HashMap::with_capacity(servers_in_order.len());
+        for &host in &servers_in_order {
+            let software = on_engine!(conn, |c| diesel::update(
+                servers::table
+                    .find(host)
+                    .filter(servers::queued_up_to.lt(first))
+            )
+            .set(servers::queued_up_to.eq(last))
+            .returning(servers::software)
+            .get_result::<Option<String>>(c)
+            .optional())?;
+            if let Some(software) = software {
+                reads.insert(host, Form::read_by(software.as_deref()));
+                continue;
+            }
+            let queued = on_engine!(conn, |c| servers::table
+                .find(host)
+                .select(servers::queued_up_to)
+                .get_result::<i64>(c)
+                .optional())?;
+            match queued {
+                Some(queued) => {
+                    // Ids at or below this server's last: take new ones above everything seen.
+                    let mut floor = queued.max(last);
+                    for id in ids.iter_mut() {
+                        *id = super::id::new_id().max(floor + 1);
+                        floor = *id;
+                    }
+                    continue 'again;
+                }
+                None if new_server(conn, host, last, now)? => {
+                    reads.insert(host, None);
+                }
+                // Another process added it meanwhile: take its row as any other.
+                None => continue 'again,
+            }
+        }
+        return Ok(reads);
+    }
+}
+
+/// Adds a `servers` row for `host` with `queued_up_to`; false if there was one already.
+fn new_server(
+    conn: &mut AnyConnection,
+    host: &str,
+    queued_up_to: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let row = (
         servers::host.eq(host),
         servers::next_attempt_at.eq(now),
         servers::failures.eq(0),
+        servers::queued_up_to.eq(queued_up_to),
     );
-    match conn {
+    let added = match conn {
         AnyConnection::Postgresql(pg) => diesel::insert_into(servers::table)
             .values(row)
             .on_conflict_do_nothing()
@@ -195,31 +267,42 @@ fn known_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> Que
             .on_conflict_do_nothing()
             .execute(lite)?,
     };
-    Ok(())
+    Ok(added > 0)
+}
+
+/// Removes outbox entries that every server they go to has passed: those up to the lowest
+/// cursor of the servers with something waiting, or all when none has.
+fn sweep_outbox(conn: &mut AnyConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM outbox WHERE id <= COALESCE(
+            (SELECT MIN(delivered_up_to) FROM servers WHERE queued_up_to > delivered_up_to),
+            (SELECT MAX(queued_up_to) FROM servers))",
+    )
+    .execute(conn)
 }
 
 /// Claims up to `limit` servers that have deliveries due, for `lease`: until it runs out (or
 /// is released), no other pass sends to them, so each server gets one request at a time, in
 /// queue order, from all processes together. A process that dies leaves its claims to run
 /// out. On PostgreSQL, servers another process is claiming are skipped (`SKIP LOCKED`).
-/// Call it in a write transaction (`Database::write`).
+/// Also clears what every server has passed from the outbox. Call it in a write transaction
+/// (`Database::write`).
 pub fn claim_servers(
     conn: &mut AnyConnection,
     limit: i64,
     lease: TimeDelta,
 ) -> QueryResult<Vec<ServerRow>> {
+    sweep_outbox(conn)?;
     let now = Utc::now().naive_utc();
     let until = now + lease;
     let due = servers::table
+        .filter(servers::queued_up_to.gt(servers::delivered_up_to))
         .filter(servers::next_attempt_at.le(now))
         .filter(
             servers::claimed_until
                 .is_null()
                 .or(servers::claimed_until.le(now)),
         )
-        .filter(diesel::dsl::exists(
-            deliveries::table.filter(deliveries::host.eq(servers::host)),
-        ))
         .order(servers::next_attempt_at.asc())
         .limit(limit);
     let rows: Vec<ServerRow> = match conn {
@@ -237,22 +320,6 @@ pub fn claim_servers(
     Ok(rows)
 }
 
-/// Keeps a claim alive while its pass is still sending.
-pub fn renew(conn: &mut AnyConnection, host: &str, lease: TimeDelta) -> QueryResult<()> {
-    diesel::update(servers::table.find(host))
-        .set(servers::claimed_until.eq(Utc::now().naive_utc() + lease))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Ends a claim.
-pub fn release(conn: &mut AnyConnection, host: &str) -> QueryResult<()> {
-    diesel::update(servers::table.find(host))
-        .set(servers::claimed_until.eq(None::<NaiveDateTime>))
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// Ends every claim: for a process starting on SQLite, where only one process delivers, so
 /// any claim left is from a process that died.
 pub fn release_all(conn: &mut AnyConnection) -> QueryResult<usize> {
@@ -261,34 +328,37 @@ pub fn release_all(conn: &mut AnyConnection) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// The next deliveries to `host`, in the order they were queued.
-pub fn queued_for(conn: &mut AnyConnection, host: &str, limit: i64) -> QueryResult<Vec<Queued>> {
-    let rows: Vec<(DeliveryRow, i64, String)> = deliveries::table
-        .inner_join(outbox::table)
-        .filter(deliveries::host.eq(host))
-        .order(deliveries::id.asc())
+/// The next activities queued for `host` after outbox id `after`, in the order they were
+/// queued.
+pub fn queued_for(
+    conn: &mut AnyConnection,
+    host: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<Queued>> {
+    outbox::table
+        .filter(outbox::id.gt(after))
+        .filter(outbox::hosts.like(for_host(host)).escape('\\'))
+        .order(outbox::id.asc())
         .limit(limit)
-        .select((DeliveryRow::as_select(), outbox::signer_id, outbox::body))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(delivery, signer_id, body)| Queued {
-            delivery,
-            signer_id,
-            body,
-        })
-        .collect())
+        .select(Queued::as_select())
+        .load(conn)
 }
 
-/// Removes outbox entries that no delivery waits for any more (`only`: just that one).
-fn sweep_outbox(conn: &mut AnyConnection, only: Option<i64>) -> QueryResult<usize> {
-    let unused = outbox::table.filter(diesel::dsl::not(diesel::dsl::exists(
-        deliveries::table.filter(deliveries::outbox_id.eq(outbox::id)),
-    )));
-    match only {
-        Some(id) => diesel::delete(unused.filter(outbox::id.eq(id))).execute(conn),
-        None => diesel::delete(unused).execute(conn),
-    }
+/// How many activities wait for `host` after outbox id `after`, and since when.
+fn waiting(
+    conn: &mut AnyConnection,
+    host: &str,
+    after: i64,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    outbox::table
+        .filter(outbox::id.gt(after))
+        .filter(outbox::hosts.like(for_host(host)).escape('\\'))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .get_result(conn)
 }
 
 /// Records the software a server runs (`None`: asked, and it did not say).
@@ -306,30 +376,42 @@ pub fn set_software(
         .map(|_| ())
 }
 
-/// Removes a delivery that is done (delivered, refused for good, or not for this server);
-/// `reached` names the server if it answered, which ends its failing streak.
-pub fn finish(
+/// Moves `host`'s cursor to outbox id `up_to` after it answered (delivered, or refused for
+/// good): that ends its failing streak. Its claim is renewed for `lease`.
+pub fn delivered(
     conn: &mut AnyConnection,
-    delivery: &DeliveryRow,
-    reached: Option<&str>,
+    host: &str,
+    up_to: i64,
+    lease: TimeDelta,
 ) -> QueryResult<()> {
-    diesel::delete(deliveries::table.find(delivery.id)).execute(conn)?;
-    sweep_outbox(conn, Some(delivery.outbox_id))?;
-    if let Some(host) = reached {
-        diesel::update(servers::table.find(host))
-            .set((
-                servers::failures.eq(0),
-                servers::failing_since.eq(None::<NaiveDateTime>),
-                servers::unreachable_since.eq(None::<NaiveDateTime>),
-                servers::last_success_at.eq(Some(Utc::now().naive_utc())),
-                servers::last_error.eq(None::<String>),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    let now = Utc::now().naive_utc();
+    diesel::update(servers::table.find(host))
+        .set((
+            servers::delivered_up_to.eq(up_to),
+            servers::claimed_until.eq(Some(now + lease)),
+            servers::failures.eq(0),
+            servers::failing_since.eq(None::<NaiveDateTime>),
+            servers::unreachable_since.eq(None::<NaiveDateTime>),
+            servers::last_success_at.eq(Some(now)),
+            servers::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
-/// A failed attempt at delivery `id`, and what it means for its server.
+/// Ends a pass over `host`'s queue: its cursor moves to `up_to` (what the pass went through:
+/// skipped, given up, or delivered) and its claim is released.
+pub fn release(conn: &mut AnyConnection, host: &str, up_to: i64) -> QueryResult<()> {
+    diesel::update(servers::table.find(host))
+        .set((
+            servers::delivered_up_to.eq(up_to),
+            servers::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A failed attempt, and what it means for its server.
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub next_attempt_at: NaiveDateTime,
@@ -338,25 +420,18 @@ pub struct Failure {
     pub error: String,
 }
 
-/// Records a failed attempt: the delivery counts it, the server waits until
-/// `failure.next_attempt_at`, and the server's deliveries queued before `give_up_before` are
-/// dropped. Returns how many were dropped.
+/// Records a failed attempt to `host`: it waits until `failure.next_attempt_at`, its claim is
+/// released and its cursor stays at `up_to` (what the pass went through before the failure).
 pub fn fail(
     conn: &mut AnyConnection,
-    id: i64,
     host: &str,
+    up_to: i64,
     failure: &Failure,
-    give_up_before: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<()> {
     let error: String = failure.error.chars().take(500).collect();
-    diesel::update(deliveries::table.find(id))
-        .set((
-            deliveries::attempts.eq(deliveries::attempts + 1),
-            deliveries::last_error.eq(Some(&error)),
-        ))
-        .execute(conn)?;
     diesel::update(servers::table.find(host))
         .set((
+            servers::delivered_up_to.eq(up_to),
             servers::failures.eq(servers::failures + 1),
             servers::next_attempt_at.eq(failure.next_attempt_at),
             servers::failing_since.eq(Some(failure.failing_since)),
@@ -364,22 +439,8 @@ pub fn fail(
             servers::last_error.eq(Some(&error)),
             servers::claimed_until.eq(None::<NaiveDateTime>),
         ))
-        .execute(conn)?;
-    let dropped = diesel::delete(
-        deliveries::table
-            .filter(deliveries::host.eq(host))
-            .filter(deliveries::created_at.lt(give_up_before)),
-    )
-    .execute(conn)?;
-    if dropped > 0 {
-        sweep_outbox(conn, None)?;
-    }
-    Ok(dropped)
-}
-
-/// How many deliveries are pending.
-pub fn pending_count(conn: &mut AnyConnection) -> QueryResult<i64> {
-    deliveries::table.count().get_result(conn)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Records an activity id; returns false if it was already received.
@@ -415,13 +476,13 @@ pub struct HostQueue {
     pub host: String,
     /// NodeInfo software name, once known.
     pub software: Option<String>,
-    /// Deliveries waiting.
+    /// Activities waiting for it.
     pub pending: i64,
-    /// Of which have failed at least once.
-    pub failing: i64,
+    /// Failed attempts in a row (0: the last attempt succeeded).
+    pub failures: i32,
     /// When the server is next tried.
     pub next_attempt_at: NaiveDateTime,
-    /// The oldest waiting delivery.
+    /// When the oldest waiting activity was queued.
     pub oldest: Option<NaiveDateTime>,
     /// Failing since then, without a success.
     pub failing_since: Option<NaiveDateTime>,
@@ -433,44 +494,36 @@ pub struct HostQueue {
 
 /// The servers with deliveries waiting or failures, the longest queue first.
 pub fn queues(conn: &mut AnyConnection) -> QueryResult<Vec<HostQueue>> {
-    let waiting: Vec<(String, i64, Option<NaiveDateTime>)> = deliveries::table
-        .group_by(deliveries::host)
-        .select((
-            deliveries::host,
-            diesel::dsl::count_star(),
-            diesel::dsl::min(deliveries::created_at),
-        ))
+    let rows: Vec<ServerRow> = servers::table
+        .filter(
+            servers::queued_up_to
+                .gt(servers::delivered_up_to)
+                .or(servers::failures.gt(0)),
+        )
+        .select(ServerRow::as_select())
         .load(conn)?;
-    let failing: std::collections::HashMap<String, i64> = deliveries::table
-        .filter(deliveries::attempts.gt(0))
-        .group_by(deliveries::host)
-        .select((deliveries::host, diesel::dsl::count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
-    let waiting: std::collections::HashMap<String, (i64, Option<NaiveDateTime>)> = waiting
-        .into_iter()
-        .map(|(host, pending, oldest)| (host, (pending, oldest)))
-        .collect();
-    let rows: Vec<ServerRow> = servers::table.select(ServerRow::as_select()).load(conn)?;
-    let mut list: Vec<HostQueue> = rows
-        .into_iter()
-        .filter(|s| waiting.contains_key(&s.host) || s.failures > 0)
-        .map(|s| {
-            let (pending, oldest) = waiting.get(&s.host).copied().unwrap_or((0, None));
-            HostQueue {
-                failing: failing.get(&s.host).copied().unwrap_or(0),
-                pending,
-                oldest,
-                host: s.host,
-                software: s.software,
-                next_attempt_at: s.next_attempt_at,
-                failing_since: s.failing_since,
-                unreachable_since: s.unreachable_since,
-                last_error: s.last_error,
-            }
-        })
-        .collect();
+    let mut list = Vec::with_capacity(rows.len());
+    for s in rows {
+        let (pending, oldest) = if s.queued_up_to > s.delivered_up_to {
+            waiting(conn, &s.host, s.delivered_up_to)?
+        } else {
+            (0, None)
+        };
+        if pending == 0 && s.failures == 0 {
+            continue;
+        }
+        list.push(HostQueue {
+            pending,
+            oldest,
+            failures: s.failures,
+            host: s.host,
+            software: s.software,
+            next_attempt_at: s.next_attempt_at,
+            failing_since: s.failing_since,
+            unreachable_since: s.unreachable_since,
+            last_error: s.last_error,
+        });
+    }
     list.sort_by(|a, b| b.pending.cmp(&a.pending).then(a.host.cmp(&b.host)));
     Ok(list)
 }
@@ -481,22 +534,38 @@ fn canonical(host: &str) -> String {
 }
 
 /// Makes `host` due now (it stays marked unreachable until a delivery succeeds); returns how
-/// many deliveries wait for it.
+/// many activities wait for it.
 pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
     let host = canonical(host);
     diesel::update(servers::table.find(&host))
         .set(servers::next_attempt_at.eq(Utc::now().naive_utc()))
         .execute(conn)?;
-    deliveries::table
-        .filter(deliveries::host.eq(&host))
-        .count()
-        .get_result(conn)
+    let cursor = servers::table
+        .find(&host)
+        .select(servers::delivered_up_to)
+        .get_result::<i64>(conn)
+        .optional()?;
+    match cursor {
+        Some(cursor) => Ok(waiting(conn, &host, cursor)?.0),
+        None => Ok(0),
+    }
 }
 
-/// Drops every delivery to `host`; returns how many.
-pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<usize> {
-    let dropped = diesel::delete(deliveries::table.filter(deliveries::host.eq(canonical(host))))
+/// Drops everything waiting for `host` (its cursor moves to the last activity queued for
+/// it); returns how many activities.
+pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
+    let host = canonical(host);
+    let cursor = servers::table
+        .find(&host)
+        .select(servers::delivered_up_to)
+        .get_result::<i64>(conn)
+        .optional()?;
+    let Some(cursor) = cursor else {
+        return Ok(0);
+    };
+    let (dropped, _) = waiting(conn, &host, cursor)?;
+    diesel::update(servers::table.find(&host))
+        .set(servers::delivered_up_to.eq(servers::queued_up_to))
         .execute(conn)?;
-    sweep_outbox(conn, None)?;
     Ok(dropped)
 }

@@ -396,22 +396,59 @@ mod tests {
         );
     }
 
-    /// Applies the first `steps` migrations, runs `setup`, applies the rest.
+    /// Applies the first `before` migrations, runs `setup`, applies `then` more.
     fn migrate_around<C>(
         conn: &mut C,
         source: fn() -> EmbeddedMigrations,
-        steps: usize,
-        setup: &str,
+        (before, setup, then): (usize, &str, usize),
     ) where
         C: MigrationHarness<C::Backend> + diesel::connection::SimpleConnection + Connection,
     {
-        for _ in 0..steps {
+        for _ in 0..before {
             conn.run_next_migration(source())
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         conn.batch_execute(setup).unwrap_or_else(|e| panic!("{e}"));
-        conn.run_pending_migrations(source())
+        for _ in 0..then {
+            conn.run_next_migration(source())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// Runs `check` on a new PostgreSQL database of its own, if the tests have a server.
+    fn on_fresh_postgresql<T>(check: impl FnOnce(&mut PgConnection) -> T) -> Option<T> {
+        let Ok(server) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("HEARTH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "HEARTH_REQUIRE_POSTGRES=1 but HEARTH_TEST_POSTGRES_URL is not set"
+            );
+            return None;
+        };
+        let name = format!("hearth_migration_{:016x}", rand::random::<u64>());
+        let mut admin = PgConnection::establish(&server).unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
             .unwrap_or_else(|e| panic!("{e}"));
+        let url = match server.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("{server} names no database"),
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut conn = PgConnection::establish(&url).unwrap_or_else(|e| panic!("{e}"));
+            check(&mut conn)
+        }));
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Some(result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    /// A new SQLite database in a temporary directory (kept while the directory lives).
+    fn fresh_sqlite() -> (tempfile::TempDir, SqliteConnection) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let conn = SqliteConnection::establish(&dir.path().join("h.db").to_string_lossy())
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, conn)
     }
 
     #[derive(QueryableByName, Debug, PartialEq)]
@@ -459,11 +496,8 @@ mod tests {
 
     #[test]
     fn the_outbox_migration_keeps_waiting_deliveries_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("h.db");
-        let mut conn =
-            SqliteConnection::establish(&path.to_string_lossy()).unwrap_or_else(|e| panic!("{e}"));
-        migrate_around(&mut conn, || SQLITE_MIGRATIONS, 2, WAITING_DELIVERY);
+        let (_dir, mut conn) = fresh_sqlite();
+        migrate_around(&mut conn, || SQLITE_MIGRATIONS, (2, WAITING_DELIVERY, 1));
         let moved: Vec<Moved> = diesel::sql_query(MOVED)
             .load(&mut conn)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -472,34 +506,145 @@ mod tests {
 
     #[test]
     fn the_outbox_migration_keeps_waiting_deliveries_on_postgresql() {
-        let Ok(server) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var("HEARTH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "HEARTH_REQUIRE_POSTGRES=1 but HEARTH_TEST_POSTGRES_URL is not set"
+        let moved = on_fresh_postgresql(|conn| {
+            migrate_around(conn, || POSTGRES_MIGRATIONS, (2, WAITING_DELIVERY, 1));
+            diesel::sql_query(MOVED).load::<Moved>(conn)
+        });
+        if let Some(moved) = moved {
+            assert_eq!(
+                moved.unwrap_or_else(|e| panic!("{e}")),
+                expected_after_move()
             );
-            return;
-        };
-        let name = format!("hearth_migration_{:016x}", rand::random::<u64>());
-        let mut admin = PgConnection::establish(&server).unwrap_or_else(|e| panic!("{e}"));
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let url = match server.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("{server} names no database"),
-        };
-        let moved = {
-            let mut conn = PgConnection::establish(&url).unwrap_or_else(|e| panic!("{e}"));
-            migrate_around(&mut conn, || POSTGRES_MIGRATIONS, 2, WAITING_DELIVERY);
-            diesel::sql_query(MOVED).load::<Moved>(&mut conn)
-        };
-        diesel::sql_query(format!("DROP DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Logged {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        form: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        hosts: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        inboxes: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body: String,
+    }
+
+    /// The queue when the cursor migration (5) runs: activity 7 waits for two inboxes on one
+    /// server and one on another; activity 8 (the activity form of a share) waits for the
+    /// second server only, its first server having had it already; activity 9 waits for
+    /// nobody any more.
+    const QUEUE_BEFORE_CURSORS: &str = "
+        INSERT INTO actors (id, ap_id, kind, username, domain, inbox, public_key_pem, local,
+            published_at, last_refreshed_at, created_at, updated_at)
+        VALUES (1, 'https://here.example/users/ana', 'Person', 'ana', 'here.example',
+            'https://here.example/users/ana/inbox', 'KEY', TRUE, '2026-11-25 08:00:00',
+            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00');
+        INSERT INTO outbox (id, ap_id, signer_id, body, created_at) VALUES
+            (7, 'https://here.example/a/7', 1, '{\"n\":7}', '2026-11-25 09:00:00'),
+            (8, 'https://here.example/a/8', 1, '{\"n\":8}', '2026-11-25 09:00:01'),
+            (9, 'https://here.example/a/9', 1, '{\"n\":9}', '2026-11-25 09:00:02');
+        INSERT INTO servers (host, next_attempt_at, failures) VALUES
+            ('one.example', '2026-11-25 10:00:00', 2),
+            ('two.example:8443', '2026-11-25 09:00:00', 0),
+            ('gone.example', '2026-11-25 09:00:00', 0);
+        INSERT INTO deliveries (id, outbox_id, inbox, host, form, attempts, created_at) VALUES
+            (70, 7, 'https://one.example/u/a/inbox', 'one.example', NULL, 2, '2026-11-25 09:00:00'),
+            (71, 7, 'https://one.example/u/b/inbox', 'one.example', NULL, 0, '2026-11-25 09:00:00'),
+            (72, 7, 'https://two.example:8443/inbox', 'two.example:8443', NULL, 0, '2026-11-25 09:00:00'),
+            (82, 8, 'https://two.example:8443/inbox', 'two.example:8443', 'activity', 0, '2026-11-25 09:00:01');";
+
+    const LOGGED: &str = "SELECT id, form, hosts, inboxes, body FROM outbox ORDER BY id";
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Place {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        host: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        queued_up_to: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        delivered_up_to: i64,
+    }
+
+    const PLACES: &str = "SELECT host, queued_up_to, delivered_up_to FROM servers ORDER BY host";
+
+    fn check_cursor_migration(logged: Vec<Logged>, places: Vec<Place>) {
+        let mut seven = logged.first().map(|l| {
+            let mut inboxes: Vec<&str> = l.inboxes.lines().collect();
+            inboxes.sort_unstable();
+            (l.id, l.form.clone(), l.hosts.clone(), inboxes.join(" "))
+        });
         assert_eq!(
-            moved.unwrap_or_else(|e| panic!("{e}")),
-            expected_after_move()
+            seven.take(),
+            Some((
+                7,
+                None,
+                " one.example two.example:8443 ".into(),
+                "https://one.example/u/a/inbox https://one.example/u/b/inbox \
+                 https://two.example:8443/inbox"
+                    .into()
+            )),
+            "{logged:?}"
         );
+        assert_eq!(
+            logged.get(1),
+            Some(&Logged {
+                id: 8,
+                form: Some("activity".into()),
+                hosts: " two.example:8443 ".into(),
+                inboxes: "https://two.example:8443/inbox".into(),
+                body: r#"{"n":8}"#.into(),
+            })
+        );
+        assert_eq!(logged.len(), 2, "activity 9 waited for nobody: {logged:?}");
+        let place = |host: &str, queued_up_to, delivered_up_to| Place {
+            host: host.into(),
+            queued_up_to,
+            delivered_up_to,
+        };
+        assert_eq!(
+            places,
+            vec![
+                place("gone.example", 0, 0),
+                place("one.example", 7, 0),
+                place("two.example:8443", 8, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cursor_migration_keeps_waiting_deliveries_on_sqlite() {
+        let (_dir, mut conn) = fresh_sqlite();
+        migrate_around(
+            &mut conn,
+            || SQLITE_MIGRATIONS,
+            (4, QUEUE_BEFORE_CURSORS, 1),
+        );
+        let logged = diesel::sql_query(LOGGED).load(&mut conn);
+        let places = diesel::sql_query(PLACES).load(&mut conn);
+        check_cursor_migration(
+            logged.unwrap_or_else(|e| panic!("{e}")),
+            places.unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+
+    #[test]
+    fn the_cursor_migration_keeps_waiting_deliveries_on_postgresql() {
+        let found = on_fresh_postgresql(|conn| {
+            migrate_around(conn, || POSTGRES_MIGRATIONS, (4, QUEUE_BEFORE_CURSORS, 1));
+            (
+                diesel::sql_query(LOGGED).load(conn),
+                diesel::sql_query(PLACES).load(conn),
+            )
+        });
+        if let Some((logged, places)) = found {
+            check_cursor_migration(
+                logged.unwrap_or_else(|e| panic!("{e}")),
+                places.unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
     }
 
     #[test]
@@ -526,9 +671,7 @@ mod tests {
     /// (each incoming post runs this lookup).
     #[test]
     fn replies_waiting_for_their_parent_are_found_by_index() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut conn = SqliteConnection::establish(&dir.path().join("h.db").to_string_lossy())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_dir, mut conn) = fresh_sqlite();
         conn.run_pending_migrations(SQLITE_MIGRATIONS)
             .unwrap_or_else(|e| panic!("{e}"));
         let plan: Vec<PlanStep> = diesel::sql_query(

@@ -146,30 +146,20 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Activities waiting to be delivered, each stored once.
+    /// The outbox: each activity to deliver, once, with the servers it goes to.
     outbox (id) {
         id -> BigInt,
-        ap_id -> Text,
+        created_at -> Timestamp,
         /// The actor whose key signs the requests.
         signer_id -> BigInt,
-        body -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    /// The queue: one row per activity and receiving inbox.
-    deliveries (id) {
-        id -> BigInt,
-        outbox_id -> BigInt,
-        inbox -> Text,
-        /// `host[:port]` of the inbox.
-        host -> Text,
         /// `activity`, `object`, or NULL for every server.
         form -> Nullable<Text>,
-        attempts -> Integer,
-        last_error -> Nullable<Text>,
-        created_at -> Timestamp,
+        /// `' host host:port '`: the servers it goes to.
+        hosts -> Text,
+        /// The inbox URLs, one per line.
+        inboxes -> Text,
+        ap_id -> Text,
+        body -> Text,
     }
 }
 
@@ -186,6 +176,10 @@ diesel::table! {
         last_success_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         claimed_until -> Nullable<Timestamp>,
+        /// The last outbox id queued for this server.
+        queued_up_to -> BigInt,
+        /// Every outbox entry for this server up to this id is delivered (or given up).
+        delivered_up_to -> BigInt,
     }
 }
 
@@ -195,7 +189,6 @@ diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(posts -> actors (author_id));
 diesel::joinable!(likes -> posts (post_id));
 diesel::joinable!(post_mentions -> posts (post_id));
-diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
     users,
@@ -209,6 +202,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     likes,
     received_activities,
     outbox,
-    deliveries,
     servers,
 );

@@ -96,7 +96,9 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
 }
 
 /// Delivers a claimed server's queue until it is empty or an attempt fails; returns how many
-/// were attempted.
+/// were attempted. The server's cursor moves past each activity once all its inboxes there
+/// have answered; activities in the form this server does not read, or queued longer than
+/// [`GIVE_UP_AFTER`], are passed over.
 async fn deliver_to_server(
     ctx: &Context,
     data: &Data<FederationData>,
@@ -104,76 +106,82 @@ async fn deliver_to_server(
 ) -> Result<usize, Error> {
     let host = server.host.clone();
     let lease = ctx.delivery_lease;
-    let mut attempted = 0;
+    let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
+    let mut cursor = server.delivered_up_to;
+    let (mut attempted, mut given_up) = (0, 0);
     let mut wanted = None;
     let mut signers = HashMap::new();
     loop {
-        let h = host.clone();
+        let (h, after) = (host.clone(), cursor);
         let rows = ctx
             .db
-            .run(move |conn| Ok(deliveries::queued_for(conn, &h, PER_HOST_BATCH)?))
+            .run(move |conn| Ok(deliveries::queued_for(conn, &h, after, PER_HOST_BATCH)?))
             .await?;
         let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
-        if let (None, Some(first)) = (&wanted, rows.first()) {
-            wanted = Some(Form::read_by(
-                software(ctx, data, &server, &first.delivery.inbox)
-                    .await?
-                    .as_deref(),
-            ));
-        }
-        let wanted = wanted.flatten();
         for queued in rows {
-            let delivery = queued.delivery.clone();
-            let (id, row) = (delivery.id, delivery.clone());
-            let form = delivery.form.as_deref();
-            if wanted.is_some_and(|w| form.is_some_and(|f| f != w.as_str())) {
-                // The other form of a group's share: this server reads one only.
-                ctx.db
-                    .write(move |conn| Ok(deliveries::finish(conn, &row, None)?))
-                    .await?;
+            if queued.created_at < give_up_before {
+                given_up += 1;
+                cursor = queued.id;
                 continue;
             }
-            attempted += 1;
-            let outcome = attempt(ctx, data, &queued, &mut signers).await?;
-            let h = host.clone();
-            match outcome {
-                Outcome::Delivered | Outcome::Refused(_) => {
-                    if let Outcome::Refused(reason) = &outcome {
-                        tracing::warn!(inbox = %delivery.inbox, %reason, "delivery refused for good; not retried");
+            if wanted.is_none() {
+                let inbox = queued.inboxes_on(&host).next().unwrap_or_default();
+                wanted = Some(Form::read_by(
+                    software(ctx, data, &server, inbox).await?.as_deref(),
+                ));
+            }
+            let form = queued.form.as_deref();
+            if wanted
+                .flatten()
+                .is_some_and(|w| form.is_some_and(|f| f != w.as_str()))
+            {
+                // The other form of a group's share: this server reads one only.
+                cursor = queued.id;
+                continue;
+            }
+            for inbox in queued.inboxes_on(&host) {
+                attempted += 1;
+                match attempt(ctx, data, &queued, inbox, &mut signers).await? {
+                    Outcome::Delivered => {}
+                    Outcome::Refused(reason) => {
+                        // The server answered: it is reachable, if unwilling.
+                        tracing::warn!(%inbox, %reason, "delivery refused for good; not retried");
                     }
-                    // Either way the server answered: it is reachable, if unwilling.
-                    ctx.db
-                        .write(move |conn| {
-                            deliveries::finish(conn, &row, Some(&h))?;
-                            Ok(deliveries::renew(conn, &h, lease)?)
-                        })
-                        .await?;
-                }
-                Outcome::Retry { after, error } => {
-                    let failure = failure(&server, after, error);
-                    tracing::warn!(inbox = %delivery.inbox, error = %failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
-                    let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
-                    let dropped = ctx
-                        .db
-                        .write(move |conn| {
-                            Ok(deliveries::fail(conn, id, &h, &failure, give_up_before)?)
-                        })
-                        .await?;
-                    if dropped > 0 {
-                        tracing::warn!(%host, dropped, "gave up deliveries queued over 7 days ago");
+                    Outcome::Retry { after, error } => {
+                        let failure = failure(&server, after, error);
+                        tracing::warn!(%inbox, error = %failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
+                        let h = host.clone();
+                        ctx.db
+                            .write(move |conn| Ok(deliveries::fail(conn, &h, cursor, &failure)?))
+                            .await?;
+                        log_given_up(&host, given_up);
+                        return Ok(attempted);
                     }
-                    return Ok(attempted);
                 }
             }
+            cursor = queued.id;
+            let h = host.clone();
+            ctx.db
+                .write(move |conn| Ok(deliveries::delivered(conn, &h, cursor, lease)?))
+                .await?;
         }
         if last_batch {
             break;
         }
     }
+    // Everything queued for it when it was claimed has been read.
+    let up_to = cursor.max(server.queued_up_to);
     ctx.db
-        .write(move |conn| Ok(deliveries::release(conn, &host)?))
+        .write(move |conn| Ok(deliveries::release(conn, &host, up_to)?))
         .await?;
+    log_given_up(&server.host, given_up);
     Ok(attempted)
+}
+
+fn log_given_up(host: &str, given_up: usize) {
+    if given_up > 0 {
+        tracing::warn!(%host, given_up, "gave up activities queued over 7 days ago");
+    }
 }
 
 /// The server's software, from storage or, when not known or old, from its NodeInfo.
@@ -212,11 +220,12 @@ async fn software(
     Ok(found.or_else(|| server.software.clone()))
 }
 
-/// Signs and sends one delivery. `signers` keeps the signing actors of one pass.
+/// Signs and sends one activity to one inbox. `signers` keeps the signing actors of one pass.
 async fn attempt(
     ctx: &Context,
     data: &Data<FederationData>,
     queued: &deliveries::Queued,
+    inbox: &str,
     signers: &mut HashMap<i64, Option<FederatedActor>>,
 ) -> Result<Outcome, Error> {
     let signer_id = queued.signer_id;
@@ -230,7 +239,7 @@ async fn attempt(
         slot.insert(signer);
     }
     let signer = signers.get(&signer_id).and_then(Option::as_ref);
-    Ok(match (signer, Url::parse(&queued.delivery.inbox)) {
+    Ok(match (signer, Url::parse(inbox)) {
         (Some(signer), Ok(inbox)) => deliver(data, signer, &inbox, queued.body.clone()).await,
         _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
     })
