@@ -415,8 +415,8 @@ async fn the_outbox_keeps_an_activity_until_every_server_has_passed_it(engine: E
 on_both_engines!(the_outbox_keeps_an_activity_until_every_server_has_passed_it);
 
 /// A server's queue is read in id order behind a cursor. An activity whose new id would land
-/// behind the cursor (another process's clock running ahead, or ids made in the same
-/// millisecond) takes an id past it and is still delivered.
+/// behind the cursor (left there by a run whose clock was ahead) takes an id past it and is
+/// still delivered.
 async fn an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered(engine: Engine) {
     let a = Instance::start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
@@ -429,9 +429,7 @@ async fn an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered(en
     let an_hour_ahead = hearth::db::id::new_id() + (3_600_000 << 16);
     alter(
         &a,
-        format!(
-            "UPDATE servers SET queued_up_to = {an_hour_ahead}, delivered_up_to = {an_hour_ahead}"
-        ),
+        format!("UPDATE servers SET delivered_up_to = {an_hour_ahead}"),
     )
     .await;
     a.api_post(
@@ -445,3 +443,41 @@ async fn an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered(en
     assert_eq!(last, Some(json!("Create")));
 }
 on_both_engines!(an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered);
+
+/// What is queued for a server while a pass is sending to it is not left behind when the
+/// pass ends.
+async fn an_activity_queued_during_a_pass_is_delivered_after_it(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let peer = StubPeer::start().await;
+    let gina = a.account_id(&peer.actor("gina"), &ana).await;
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    peer.answer_after(std::time::Duration::from_millis(600));
+    let note = |text: &'static str| {
+        a.api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": format!("@gina@{} {text}", peer.domain), "visibility": "direct" }),
+        )
+    };
+    let (sent, _) = tokio::join!(a.deliver(), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        note("while sending").await
+    });
+    assert_eq!(sent, 1, "the pass had read the Follow only");
+    peer.answer_after(std::time::Duration::ZERO);
+    assert_eq!(a.deliver().await, 1, "the note follows");
+    let last = peer
+        .received()
+        .last()
+        .map(|d| d.body["object"]["content"].clone());
+    assert!(
+        last.is_some_and(|c| c.to_string().contains("while sending")),
+        "{:?}",
+        peer.received().last().map(|d| d.body.clone())
+    );
+    assert_eq!(a.deliver().await, 0);
+}
+on_both_engines!(an_activity_queued_during_a_pass_is_delivered_after_it);

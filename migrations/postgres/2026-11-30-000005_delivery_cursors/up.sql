@@ -16,14 +16,17 @@ UPDATE outbox o SET form = d.form, hosts = d.hosts, inboxes = d.inboxes
 DELETE FROM outbox WHERE hosts = '';
 ALTER TABLE outbox ALTER COLUMN hosts DROP DEFAULT, ALTER COLUMN inboxes DROP DEFAULT;
 
--- Each server's place in the log: the last activity queued for it, and the one up to which
--- everything for it has been delivered (or given up). It has deliveries waiting while the
--- first is past the second.
+-- Each server's place in the log: `delivered_up_to`, its cursor (everything for it up to
+-- that outbox id is delivered or given up), and whether anything past it waits for it.
 ALTER TABLE servers
-    ADD COLUMN queued_up_to BIGINT NOT NULL DEFAULT 0,
-    ADD COLUMN delivered_up_to BIGINT NOT NULL DEFAULT 0;
-UPDATE servers s SET queued_up_to = d.last
-    FROM (SELECT host, max(outbox_id) AS last FROM deliveries GROUP BY host) d
-    WHERE d.host = s.host;
+    ADD COLUMN delivered_up_to BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE servers SET waiting = TRUE
+    WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.host = servers.host);
+
+-- Outbox ids, taken once the servers' rows are locked: what is queued for one server is then
+-- numbered in the order it commits, whichever process queues it.
+CREATE SEQUENCE outbox_ids;
+SELECT setval('outbox_ids', COALESCE((SELECT MAX(id) FROM outbox), 0) + 1, FALSE);
 
 DROP TABLE deliveries;

@@ -25,12 +25,11 @@ INSERT INTO outbox_log (id, created_at, signer_id, form, hosts, inboxes, ap_id, 
     FROM outbox o
     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id);
 
--- Each server's place in the log: the last activity queued for it, and the one up to which
--- everything for it has been delivered (or given up). It has deliveries waiting while the
--- first is past the second.
-ALTER TABLE servers ADD COLUMN queued_up_to BIGINT NOT NULL DEFAULT 0;
+-- Each server's place in the log: `delivered_up_to`, its cursor (everything for it up to
+-- that outbox id is delivered or given up), and whether anything past it waits for it.
 ALTER TABLE servers ADD COLUMN delivered_up_to BIGINT NOT NULL DEFAULT 0;
-UPDATE servers SET queued_up_to = (SELECT max(d.outbox_id) FROM deliveries d WHERE d.host = servers.host)
+ALTER TABLE servers ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT 0;
+UPDATE servers SET waiting = 1
     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.host = servers.host);
 
 DROP TABLE deliveries;

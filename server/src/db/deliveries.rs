@@ -3,9 +3,10 @@
 //!
 //! The outbox is a log read by one cursor per receiving server (Lemmy's design): each
 //! activity is written once, naming the servers it goes to (`outbox.hosts`), however many they
-//! are; each server's row says the last activity queued for it (`queued_up_to`) and up to
-//! which one everything for it is delivered (`delivered_up_to`). Its deliveries wait while
-//! the first is past the second, in id order, which is the order they were queued.
+//! are. Each server's row holds its cursor (`delivered_up_to`: everything for it up to that
+//! outbox id is delivered or given up) and whether anything past it waits (`waiting`, set when
+//! something is queued for it, cleared by the pass that finds nothing more). A server's
+//! deliveries go in id order, which is the order they were queued.
 
 use super::{
     AnyConnection,
@@ -106,10 +107,10 @@ pub struct ServerRow {
     pub last_error: Option<String>,
     /// A delivery pass holds this server's queue until then (one sender per server).
     pub claimed_until: Option<NaiveDateTime>,
-    /// The last outbox id queued for it.
-    pub queued_up_to: i64,
     /// Its cursor: everything for it up to this outbox id is delivered or given up.
     pub delivered_up_to: i64,
+    /// Whether outbox entries past its cursor may wait for it.
+    pub waiting: bool,
 }
 
 /// `host[:port]` of an inbox URL, as [`hearth_federation::protocol::authority`] spells it.
@@ -137,8 +138,13 @@ pub struct Outgoing<'a> {
 }
 
 /// Queues activities for `inboxes`, in the caller's transaction: each is written once, with
-/// the servers it goes to, and takes its place in each one's queue. A server known to read one
-/// form of a group's share is left out of the other.
+/// the servers it goes to. A server known to read one form of a group's share is left out of
+/// the other.
+///
+/// A server's cursor moves by outbox id, so what is queued for one server must be numbered
+/// in the order it commits: its row is locked first (on SQLite the single writer is the
+/// lock; on PostgreSQL `FOR UPDATE`, in host order so that two transactions cannot
+/// deadlock), and only then are ids taken, above every id before them.
 pub fn enqueue(
     conn: &mut AnyConnection,
     signer_id: i64,
@@ -150,9 +156,31 @@ pub fn enqueue(
     }
     let now = Utc::now().naive_utc();
     let hosts: Vec<String> = inboxes.iter().map(|i| host_of(i)).collect();
-    let mut ids: Vec<i64> = activities.iter().map(|_| super::id::new_id()).collect();
-    ids.sort_unstable();
-    let reads = take_places(conn, &hosts, &mut ids, now)?;
+    let in_order: std::collections::BTreeSet<&str> = hosts.iter().map(String::as_str).collect();
+    let mut reads = std::collections::HashMap::with_capacity(in_order.len());
+    let mut idle = Vec::new();
+    let mut floor = 0;
+    for &host in &in_order {
+        let state = match lock_server(conn, host)? {
+            Some(state) => state,
+            None => {
+                new_server(conn, host, now)?;
+                lock_server(conn, host)?.ok_or(diesel::result::Error::NotFound)?
+            }
+        };
+        let (software, waiting, cursor) = state;
+        reads.insert(host, Form::read_by(software.as_deref()));
+        floor = floor.max(cursor);
+        if !waiting {
+            idle.push(host);
+        }
+    }
+    let ids = outbox_ids(conn, activities.len(), floor)?;
+    for host in idle {
+        diesel::update(servers::table.find(host))
+            .set(servers::waiting.eq(true))
+            .execute(conn)?;
+    }
     for (activity, id) in activities.iter().zip(ids) {
         let mut to_hosts = std::collections::BTreeSet::new();
         let mut to_inboxes = Vec::with_capacity(inboxes.len());
@@ -184,80 +212,74 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Moves each server's `queued_up_to` to the last of `ids`, and returns the form of a group's
-/// share each server reads, where known. A server's cursor moves by id, so what is queued for
-/// a server must get greater ids than what was queued for it before, and commit before
-/// anything after it: `ids` not above a server's last are renewed above it, and on PostgreSQL
-/// the update holds the server's row until commit (servers are taken in one order, so two
-/// transactions cannot deadlock).
-fn take_places<'h>(
+/// Reads a server's software, whether something waits for it and its cursor, locking its row
+/// until the transaction ends (PostgreSQL; on SQLite the writer holds the whole database).
+fn lock_server(
     conn: &mut AnyConnection,
-    hosts: &'h [String],
-    ids: &mut [i64],
-    now: NaiveDateTime,
-) -> QueryResult<std::collections::HashMap<&'h str, Option<Form>>> {
-    let servers_in_order: std::collections::BTreeSet<&str> =
-        hosts.iter().map(String::as_str).collect();
-    'again: loop {
-        let (first, last) = match (ids.first(), ids.last()) {
-            (Some(first), Some(last)) => (*first, *last),
-            _ => return Ok(Default::default()),
-        };
-        let mut reads = std::collections::HashMap::with_capacity(servers_in_order.len());
-        for &host in &servers_in_order {
-            let software = on_engine!(conn, |c| diesel::update(
-                servers::table
-                    .find(host)
-                    .filter(servers::queued_up_to.lt(first))
-            )
-            .set(servers::queued_up_to.eq(last))
-            .returning(servers::software)
-            .get_result::<Option<String>>(c)
-            .optional())?;
-            if let Some(software) = software {
-                reads.insert(host, Form::read_by(software.as_deref()));
-                continue;
-            }
-            let queued = on_engine!(conn, |c| servers::table
-                .find(host)
-                .select(servers::queued_up_to)
-                .get_result::<i64>(c)
-                .optional())?;
-            match queued {
-                Some(queued) => {
-                    // Ids at or below this server's last: take new ones above everything seen.
-                    let mut floor = queued.max(last);
-                    for id in ids.iter_mut() {
-                        *id = super::id::new_id().max(floor + 1);
-                        floor = *id;
-                    }
-                    continue 'again;
-                }
-                None if new_server(conn, host, last, now)? => {
-                    reads.insert(host, None);
-                }
-                // Another process added it meanwhile: take its row as any other.
-                None => continue 'again,
-            }
-        }
-        return Ok(reads);
+    host: &str,
+) -> QueryResult<Option<(Option<String>, bool, i64)>> {
+    let row = servers::table.find(host).select((
+        servers::software,
+        servers::waiting,
+        servers::delivered_up_to,
+    ));
+    match conn {
+        AnyConnection::Postgresql(pg) => row.for_update().get_result(pg).optional(),
+        AnyConnection::Sqlite(lite) => row.get_result(lite).optional(),
     }
 }
 
-/// Adds a `servers` row for `host` with `queued_up_to`; false if there was one already.
-fn new_server(
-    conn: &mut AnyConnection,
-    host: &str,
-    queued_up_to: i64,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+/// `n` new outbox ids, greater than all before them and than `floor` (the servers' cursors).
+/// Called with the servers' rows locked, so that what is queued for one server is numbered
+/// in the order it commits.
+fn outbox_ids(conn: &mut AnyConnection, n: usize, floor: i64) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    match conn {
+        // Several processes may queue at once: one sequence numbers them all.
+        AnyConnection::Postgresql(pg) => {
+            let take = |pg: &mut diesel::PgConnection| -> QueryResult<Vec<i64>> {
+                let next: Vec<Next> = diesel::sql_query(
+                    "SELECT nextval('outbox_ids') AS id FROM generate_series(1, $1)",
+                )
+                .bind::<diesel::sql_types::Integer, _>(n as i32)
+                .load(pg)?;
+                let mut ids: Vec<i64> = next.into_iter().map(|n| n.id).collect();
+                ids.sort_unstable();
+                Ok(ids)
+            };
+            let ids = take(pg)?;
+            if ids.first().is_some_and(|&first| first > floor) {
+                return Ok(ids);
+            }
+            diesel::sql_query("SELECT setval('outbox_ids', $1)")
+                .bind::<diesel::sql_types::BigInt, _>(floor)
+                .execute(pg)?;
+            take(pg)
+        }
+        // One process writes; its ids grow (see `id::new_id`), and stay above what an earlier
+        // run with a clock ahead left behind.
+        AnyConnection::Sqlite(lite) => {
+            let last: Option<i64> = outbox::table
+                .select(diesel::dsl::max(outbox::id))
+                .get_result(lite)?;
+            super::id::at_least(last.unwrap_or(0).max(floor));
+            Ok((0..n).map(|_| super::id::new_id()).collect())
+        }
+    }
+}
+
+/// Adds a `servers` row for `host` unless there is one.
+fn new_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> QueryResult<()> {
     let row = (
         servers::host.eq(host),
         servers::next_attempt_at.eq(now),
         servers::failures.eq(0),
-        servers::queued_up_to.eq(queued_up_to),
     );
-    let added = match conn {
+    match conn {
         AnyConnection::Postgresql(pg) => diesel::insert_into(servers::table)
             .values(row)
             .on_conflict_do_nothing()
@@ -267,16 +289,16 @@ fn new_server(
             .on_conflict_do_nothing()
             .execute(lite)?,
     };
-    Ok(added > 0)
+    Ok(())
 }
 
 /// Removes outbox entries that every server they go to has passed: those up to the lowest
-/// cursor of the servers with something waiting, or all when none has.
+/// cursor of the servers with something waiting, or up to the highest when none has.
 fn sweep_outbox(conn: &mut AnyConnection) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM outbox WHERE id <= COALESCE(
-            (SELECT MIN(delivered_up_to) FROM servers WHERE queued_up_to > delivered_up_to),
-            (SELECT MAX(queued_up_to) FROM servers))",
+            (SELECT MIN(delivered_up_to) FROM servers WHERE waiting),
+            (SELECT MAX(delivered_up_to) FROM servers))",
     )
     .execute(conn)
 }
@@ -296,7 +318,7 @@ pub fn claim_servers(
     let now = Utc::now().naive_utc();
     let until = now + lease;
     let due = servers::table
-        .filter(servers::queued_up_to.gt(servers::delivered_up_to))
+        .filter(servers::waiting)
         .filter(servers::next_attempt_at.le(now))
         .filter(
             servers::claimed_until
@@ -400,11 +422,21 @@ pub fn delivered(
 }
 
 /// Ends a pass over `host`'s queue: its cursor moves to `up_to` (what the pass went through:
-/// skipped, given up, or delivered) and its claim is released.
+/// delivered, passed over or given up), it waits only if something was queued for it since,
+/// and its claim is released.
 pub fn release(conn: &mut AnyConnection, host: &str, up_to: i64) -> QueryResult<()> {
+    // Locked first: what is being queued for it meanwhile commits before the look below.
+    lock_server(conn, host)?;
+    let more = diesel::select(diesel::dsl::exists(
+        outbox::table
+            .filter(outbox::id.gt(up_to))
+            .filter(outbox::hosts.like(for_host(host)).escape('\\')),
+    ))
+    .get_result::<bool>(conn)?;
     diesel::update(servers::table.find(host))
         .set((
             servers::delivered_up_to.eq(up_to),
+            servers::waiting.eq(more),
             servers::claimed_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)
@@ -495,16 +527,12 @@ pub struct HostQueue {
 /// The servers with deliveries waiting or failures, the longest queue first.
 pub fn queues(conn: &mut AnyConnection) -> QueryResult<Vec<HostQueue>> {
     let rows: Vec<ServerRow> = servers::table
-        .filter(
-            servers::queued_up_to
-                .gt(servers::delivered_up_to)
-                .or(servers::failures.gt(0)),
-        )
+        .filter(servers::waiting.or(servers::failures.gt(0)))
         .select(ServerRow::as_select())
         .load(conn)?;
     let mut list = Vec::with_capacity(rows.len());
     for s in rows {
-        let (pending, oldest) = if s.queued_up_to > s.delivered_up_to {
+        let (pending, oldest) = if s.waiting {
             waiting(conn, &s.host, s.delivered_up_to)?
         } else {
             (0, None)
@@ -551,21 +579,26 @@ pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
     }
 }
 
-/// Drops everything waiting for `host` (its cursor moves to the last activity queued for
-/// it); returns how many activities.
+/// Drops everything waiting for `host` (its cursor moves to the end of the outbox); returns
+/// how many activities.
 pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
     let host = canonical(host);
+    if lock_server(conn, &host)?.is_none() {
+        return Ok(0);
+    }
     let cursor = servers::table
         .find(&host)
         .select(servers::delivered_up_to)
-        .get_result::<i64>(conn)
-        .optional()?;
-    let Some(cursor) = cursor else {
-        return Ok(0);
-    };
+        .get_result::<i64>(conn)?;
     let (dropped, _) = waiting(conn, &host, cursor)?;
+    let end: Option<i64> = outbox::table
+        .select(diesel::dsl::max(outbox::id))
+        .get_result(conn)?;
     diesel::update(servers::table.find(&host))
-        .set(servers::delivered_up_to.eq(servers::queued_up_to))
+        .set((
+            servers::delivered_up_to.eq(end.unwrap_or(cursor).max(cursor)),
+            servers::waiting.eq(false),
+        ))
         .execute(conn)?;
     Ok(dropped)
 }

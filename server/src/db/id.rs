@@ -2,17 +2,31 @@
 //! `RETURNING` (which diesel's multi-backend connection lacks) and so that ids sort by age,
 //! as Mastodon's do (clients page with `max_id` and `since_id`).
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
 
 static SEQUENCE: AtomicU16 = AtomicU16::new(0);
+static LAST: AtomicI64 = AtomicI64::new(0);
 
 /// A new id: milliseconds since the Unix epoch in the high bits, then 6 random bits and a
 /// 10-bit per-process sequence, so ids from several processes in one millisecond rarely meet.
+/// Within a process each id is greater than the one before (the outbox's cursors rely on
+/// it), even within a millisecond or if the clock steps back.
 pub fn new_id() -> i64 {
     let millis = chrono::Utc::now().timestamp_millis().max(0);
     let random = i64::from(rand::random::<u8>() & 0x3f);
     let sequence = i64::from(SEQUENCE.fetch_add(1, Ordering::Relaxed) & 0x3ff);
-    (millis << 16) | (random << 10) | sequence
+    let candidate = (millis << 16) | (random << 10) | sequence;
+    let previous = LAST.fetch_max(candidate, Ordering::Relaxed);
+    if candidate > previous {
+        candidate
+    } else {
+        LAST.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Makes every later id greater than `floor`.
+pub fn at_least(floor: i64) {
+    LAST.fetch_max(floor, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -22,8 +36,11 @@ mod tests {
     #[test]
     fn ids_are_positive_unique_and_grow_with_time() {
         let first = new_id();
-        let many: std::collections::HashSet<i64> = (0..1000).map(|_| new_id()).collect();
-        assert_eq!(many.len(), 1000);
+        let many: Vec<i64> = (0..1000).map(|_| new_id()).collect();
+        assert!(
+            many.windows(2).all(|w| w[0] < w[1]),
+            "each greater than the one before"
+        );
         std::thread::sleep(std::time::Duration::from_millis(2));
         let later = new_id();
         assert!(first > 0 && later > first);

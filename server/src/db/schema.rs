@@ -176,10 +176,10 @@ diesel::table! {
         last_success_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         claimed_until -> Nullable<Timestamp>,
-        /// The last outbox id queued for this server.
-        queued_up_to -> BigInt,
-        /// Every outbox entry for this server up to this id is delivered (or given up).
+        /// Its cursor: every outbox entry for it up to this id is delivered or given up.
         delivered_up_to -> BigInt,
+        /// Whether outbox entries past its cursor may wait for it.
+        waiting -> Bool,
     }
 }
 

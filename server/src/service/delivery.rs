@@ -169,10 +169,8 @@ async fn deliver_to_server(
             break;
         }
     }
-    // Everything queued for it when it was claimed has been read.
-    let up_to = cursor.max(server.queued_up_to);
     ctx.db
-        .write(move |conn| Ok(deliveries::release(conn, &host, up_to)?))
+        .write(move |conn| Ok(deliveries::release(conn, &host, cursor)?))
         .await?;
     log_given_up(&server.host, given_up);
     Ok(attempted)
