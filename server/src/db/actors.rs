@@ -114,13 +114,14 @@ pub fn insert(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The actor with this ActivityPub id.
+/// The actor with this ActivityPub id (on the engine's own connection, like the other
+/// lookups each inbox POST makes: see `on_engine!`).
 pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<ActorRow>> {
-    actors::table
+    on_engine!(conn, |c| actors::table
         .filter(actors::ap_id.eq(ap_id))
         .select(ActorRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The row ids of the local people among these ActivityPub ids (one cached lookup each: a
@@ -144,11 +145,11 @@ pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryR
 
 /// The actor with this row id.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
-    actors::table
+    on_engine!(conn, |c| actors::table
         .find(id)
         .select(ActorRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// A local actor by handle, optionally of one kind.
@@ -157,15 +158,21 @@ pub fn local_by_username(
     username: &str,
     kind: Option<ActorKind>,
 ) -> QueryResult<Option<ActorRow>> {
-    let mut query = actors::table
+    let username = username.to_ascii_lowercase();
+    let local = actors::table
         .filter(actors::local.eq(true))
-        .filter(actors::username.eq(username.to_ascii_lowercase()))
-        .select(ActorRow::as_select())
-        .into_boxed();
-    if let Some(kind) = kind {
-        query = query.filter(actors::kind.eq(kind.as_str()));
+        .filter(actors::username.eq(&username));
+    match kind {
+        Some(kind) => on_engine!(conn, |c| local
+            .filter(actors::kind.eq(kind.as_str()))
+            .select(ActorRow::as_select())
+            .get_result(c)
+            .optional()),
+        None => on_engine!(conn, |c| local
+            .select(ActorRow::as_select())
+            .get_result(c)
+            .optional()),
     }
-    query.get_result(conn).optional()
 }
 
 /// Any known actor by `username` and `domain` (`host[:port]`).

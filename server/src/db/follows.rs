@@ -29,12 +29,12 @@ pub fn between(
     follower_id: i64,
     target_id: i64,
 ) -> QueryResult<Option<FollowRow>> {
-    follows::table
+    on_engine!(conn, |c| follows::table
         .filter(follows::follower_id.eq(follower_id))
         .filter(follows::target_id.eq(target_id))
         .select(FollowRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The follow with this activity id.
@@ -98,7 +98,7 @@ pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<V
     use diesel::sql_types::{Nullable, Text};
     diesel::define_sql_function!(fn coalesce(first: Nullable<Text>, second: Text) -> Text);
     // Deduplicated by the database: a group's thousand members live on a few servers.
-    follows::table
+    on_engine!(conn, |c| follows::table
         .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
         .filter(follows::target_id.eq(target_id))
         .filter(follows::accepted.eq(true))
@@ -106,7 +106,7 @@ pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<V
         .select(coalesce(actors::shared_inbox, actors::inbox))
         .distinct()
         .order_by(coalesce(actors::shared_inbox, actors::inbox))
-        .load(conn)
+        .load(c))
 }
 
 /// How many accepted followers `target_id` has.

@@ -57,11 +57,11 @@ pub fn update(conn: &mut AnyConnection, row: &GroupRow) -> QueryResult<()> {
 
 /// The settings of a local group.
 pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<GroupRow>> {
-    support_groups::table
+    on_engine!(conn, |c| support_groups::table
         .find(actor_id)
         .select(GroupRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Whether `actor_id` moderates the group (its owner counts).
@@ -70,11 +70,11 @@ pub fn is_moderator(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> Q
     if owner {
         return Ok(true);
     }
-    let count: i64 = group_moderators::table
+    let count: i64 = on_engine!(conn, |c| group_moderators::table
         .filter(group_moderators::group_id.eq(group_id))
         .filter(group_moderators::actor_id.eq(actor_id))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(count > 0)
 }
 
@@ -125,11 +125,11 @@ pub fn moderators(conn: &mut AnyConnection, group_id: i64) -> QueryResult<Vec<i6
 
 /// Whether `actor_id` is banned from the group.
 pub fn is_banned(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<bool> {
-    let count: i64 = group_bans::table
+    let count: i64 = on_engine!(conn, |c| group_bans::table
         .filter(group_bans::group_id.eq(group_id))
         .filter(group_bans::actor_id.eq(actor_id))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(count > 0)
 }
 

@@ -60,20 +60,20 @@ pub fn update(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
 
 /// The post with this ActivityPub id.
 pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<PostRow>> {
-    posts::table
+    on_engine!(conn, |c| posts::table
         .filter(posts::ap_id.eq(ap_id))
         .select(PostRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// The post with this row id.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<PostRow>> {
-    posts::table
+    on_engine!(conn, |c| posts::table
         .find(id)
         .select(PostRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Marks a post deleted and empties it.
@@ -136,10 +136,10 @@ pub fn add_mentions(conn: &mut AnyConnection, post_id: i64, actor_ids: &[i64]) -
 
 /// Actor ids a post mentions.
 pub fn mentions(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<i64>> {
-    post_mentions::table
+    on_engine!(conn, |c| post_mentions::table
         .filter(post_mentions::post_id.eq(post_id))
         .select(post_mentions::actor_id)
-        .load(conn)
+        .load(c))
 }
 
 /// Records a like; returns false if the actor already liked the post.
