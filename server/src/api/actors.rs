@@ -28,7 +28,7 @@ async fn local_actor(
     );
     state
         .db
-        .run(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
+        .lookup(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
         .await?
         .ok_or(Error::NotFound(missing))
 }

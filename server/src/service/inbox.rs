@@ -329,7 +329,7 @@ async fn receive_post(
     );
     let (author, placement) = ctx
         .db
-        .run(move |conn| {
+        .lookup(move |conn| {
             let author = actors::by_ap_id(conn, &author)?
                 .ok_or_else(|| Error::Internal("the verified author is not stored".into()))?;
             let placement = placement(

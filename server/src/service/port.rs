@@ -42,7 +42,7 @@ impl Port for StoragePort {
         let id = id.to_string();
         self.ctx
             .db
-            .run(move |conn| {
+            .lookup(move |conn| {
                 actors::by_ap_id(conn, &id)?
                     .map(|row| row.to_federated())
                     .transpose()
