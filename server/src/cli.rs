@@ -310,7 +310,7 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
         }
         FederationCommand::Retry { host } => {
             let n = db
-                .run(move |conn| Ok(deliveries::retry_host(conn, &host)?))
+                .write(move |conn| Ok(deliveries::retry_host(conn, &host)?))
                 .await?;
             write(
                 &mut out,
@@ -319,7 +319,7 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
         }
         FederationCommand::Drop { host } => {
             let n = db
-                .run(move |conn| Ok(deliveries::drop_host(conn, &host)?))
+                .write(move |conn| Ok(deliveries::drop_host(conn, &host)?))
                 .await?;
             write(&mut out, format!("{n} deliveries dropped"))
         }

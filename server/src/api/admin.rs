@@ -36,7 +36,7 @@ pub async fn retry(
     admin_only(&user)?;
     let n = state
         .db
-        .run(move |conn| Ok(deliveries::retry_host(conn, &host)?))
+        .write(move |conn| Ok(deliveries::retry_host(conn, &host)?))
         .await?;
     state.ctx.wake.notify_one();
     Ok(Json(json!({ "retried": n })))
@@ -51,7 +51,7 @@ pub async fn drop_queue(
     admin_only(&user)?;
     let n = state
         .db
-        .run(move |conn| Ok(deliveries::drop_host(conn, &host)?))
+        .write(move |conn| Ok(deliveries::drop_host(conn, &host)?))
         .await?;
     Ok(Json(json!({ "dropped": n })))
 }

@@ -580,7 +580,7 @@ pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
 }
 
 /// Drops everything waiting for `host` (its cursor moves to the end of the outbox); returns
-/// how many activities.
+/// how many activities. Call it in a write transaction (`Database::write`).
 pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
     let host = canonical(host);
     if lock_server(conn, &host)?.is_none() {
