@@ -481,3 +481,70 @@ async fn an_activity_queued_during_a_pass_is_delivered_after_it(engine: Engine) 
     assert_eq!(a.deliver().await, 0);
 }
 on_both_engines!(an_activity_queued_during_a_pass_is_delivered_after_it);
+
+/// A queue an operator drops while a pass is sending stays dropped: the pass's own progress
+/// never moves the server's cursor back.
+async fn a_dropped_queue_stays_dropped_whatever_a_pass_was_doing(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("ana", UserRole::Member).await;
+    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let peer = StubPeer::start().await;
+    let gina = a.account_id(&peer.actor("gina"), &ana).await;
+    a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
+        .await;
+    for n in 1..=2 {
+        a.api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": format!("@gina@{} note {n}", peer.domain), "visibility": "direct" }),
+        )
+        .await;
+    }
+    let host = peer.domain.clone();
+    let first = a
+        .state
+        .db
+        .run({
+            let host = host.clone();
+            move |conn| Ok(hearth::db::deliveries::queued_for(conn, &host, 0, 1)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = first.first().map(|q| q.id).unwrap_or_default();
+    let (_, dropped) = a
+        .api_delete(&format!("/api/hearth/v1/admin/federation/{host}"), &root)
+        .await;
+    assert_eq!(dropped["dropped"], 3);
+    // A pass that had read the queue before the drop delivered the first activity, then
+    // failed on the next one: it records its progress.
+    a.state
+        .db
+        .write(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            let failure = hearth::db::deliveries::Failure {
+                next_attempt_at: now,
+                failing_since: now,
+                unreachable_since: None,
+                error: "503".into(),
+            };
+            Ok(hearth::db::deliveries::fail(conn, &host, first, &failure)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    a.api_post(
+        "/api/v1/statuses",
+        &ana,
+        json!({ "status": format!("@gina@{} after the drop", peer.domain), "visibility": "direct" }),
+    )
+    .await;
+    assert_eq!(a.deliver().await, 1, "only what came after the drop");
+    let sent = peer.received();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].body["object"]["content"]
+            .to_string()
+            .contains("after the drop")
+    );
+}
+on_both_engines!(a_dropped_queue_stays_dropped_whatever_a_pass_was_doing);

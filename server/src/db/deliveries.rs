@@ -398,6 +398,18 @@ pub fn set_software(
         .map(|_| ())
 }
 
+/// `host`'s cursor moved to `up_to`, never back: an operator may have dropped the queue
+/// (moving the cursor to the end) while a pass was sending.
+macro_rules! forward_to {
+    ($up_to:expr) => {
+        servers::delivered_up_to.eq(diesel::dsl::case_when(
+            servers::delivered_up_to.gt($up_to),
+            servers::delivered_up_to,
+        )
+        .otherwise($up_to))
+    };
+}
+
 /// Moves `host`'s cursor to outbox id `up_to` after it answered (delivered, or refused for
 /// good): that ends its failing streak. Its claim is renewed for `lease`.
 pub fn delivered(
@@ -409,7 +421,7 @@ pub fn delivered(
     let now = Utc::now().naive_utc();
     diesel::update(servers::table.find(host))
         .set((
-            servers::delivered_up_to.eq(up_to),
+            forward_to!(up_to),
             servers::claimed_until.eq(Some(now + lease)),
             servers::failures.eq(0),
             servers::failing_since.eq(None::<NaiveDateTime>),
@@ -426,16 +438,16 @@ pub fn delivered(
 /// and its claim is released.
 pub fn release(conn: &mut AnyConnection, host: &str, up_to: i64) -> QueryResult<()> {
     // Locked first: what is being queued for it meanwhile commits before the look below.
-    lock_server(conn, host)?;
+    let cursor = lock_server(conn, host)?.map_or(up_to, |(_, _, cursor)| cursor.max(up_to));
     let more = diesel::select(diesel::dsl::exists(
         outbox::table
-            .filter(outbox::id.gt(up_to))
+            .filter(outbox::id.gt(cursor))
             .filter(outbox::hosts.like(for_host(host)).escape('\\')),
     ))
     .get_result::<bool>(conn)?;
     diesel::update(servers::table.find(host))
         .set((
-            servers::delivered_up_to.eq(up_to),
+            forward_to!(up_to),
             servers::waiting.eq(more),
             servers::claimed_until.eq(None::<NaiveDateTime>),
         ))
@@ -463,7 +475,7 @@ pub fn fail(
     let error: String = failure.error.chars().take(500).collect();
     diesel::update(servers::table.find(host))
         .set((
-            servers::delivered_up_to.eq(up_to),
+            forward_to!(up_to),
             servers::failures.eq(servers::failures + 1),
             servers::next_attempt_at.eq(failure.next_attempt_at),
             servers::failing_since.eq(Some(failure.failing_since)),
