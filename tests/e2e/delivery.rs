@@ -307,6 +307,16 @@ async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
 }
 on_both_engines!(a_server_down_for_days_is_probed_until_it_returns);
 
+/// Ana writes to gina on `domain`, and to no one else.
+async fn direct_note(a: &Instance, ana: &str, domain: &str, text: &str) {
+    a.api_post(
+        "/api/v1/statuses",
+        ana,
+        json!({ "status": format!("@gina@{domain} {text}"), "visibility": "direct" }),
+    )
+    .await;
+}
+
 /// Runs `sql` on the instance's database, as if time or another process had changed it.
 async fn alter(a: &Instance, sql: String) {
     use diesel::RunQueryDsl;
@@ -336,12 +346,7 @@ async fn a_week_old_delivery_is_given_up_and_the_outbox_empties(engine: Engine) 
         format!("UPDATE outbox SET created_at = '{eight_days_ago}'"),
     )
     .await;
-    a.api_post(
-        "/api/v1/statuses",
-        &ana,
-        json!({ "status": format!("@gina@{} still here", peer.domain), "visibility": "direct" }),
-    )
-    .await;
+    direct_note(&a, &ana, &peer.domain, "still here").await;
 
     peer.answer_with(202, None);
     let before = peer.received().len();
@@ -432,12 +437,7 @@ async fn an_activity_queued_behind_a_cursor_that_ran_ahead_is_still_delivered(en
         format!("UPDATE servers SET delivered_up_to = {an_hour_ahead}"),
     )
     .await;
-    a.api_post(
-        "/api/v1/statuses",
-        &ana,
-        json!({ "status": format!("@gina@{} hello", peer.domain), "visibility": "direct" }),
-    )
-    .await;
+    direct_note(&a, &ana, &peer.domain, "hello").await;
     assert_eq!(a.deliver().await, 1);
     let last = peer.received().last().map(|d| d.body["type"].clone());
     assert_eq!(last, Some(json!("Create")));
@@ -494,12 +494,7 @@ async fn a_dropped_queue_stays_dropped_whatever_a_pass_was_doing(engine: Engine)
     a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
         .await;
     for n in 1..=2 {
-        a.api_post(
-            "/api/v1/statuses",
-            &ana,
-            json!({ "status": format!("@gina@{} note {n}", peer.domain), "visibility": "direct" }),
-        )
-        .await;
+        direct_note(&a, &ana, &peer.domain, &format!("note {n}")).await;
     }
     let host = peer.domain.clone();
     let first = a
@@ -532,12 +527,7 @@ async fn a_dropped_queue_stays_dropped_whatever_a_pass_was_doing(engine: Engine)
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    a.api_post(
-        "/api/v1/statuses",
-        &ana,
-        json!({ "status": format!("@gina@{} after the drop", peer.domain), "visibility": "direct" }),
-    )
-    .await;
+    direct_note(&a, &ana, &peer.domain, "after the drop").await;
     assert_eq!(a.deliver().await, 1, "only what came after the drop");
     let sent = peer.received();
     assert_eq!(sent.len(), 1);

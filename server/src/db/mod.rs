@@ -422,7 +422,7 @@ mod tests {
     fn migrate_around<C>(
         conn: &mut C,
         source: fn() -> EmbeddedMigrations,
-        (before, setup, then): (usize, &str, usize),
+        (before, setup, then): (usize, &[&str], usize),
     ) where
         C: MigrationHarness<C::Backend> + diesel::connection::SimpleConnection + Connection,
     {
@@ -430,7 +430,9 @@ mod tests {
             conn.run_next_migration(source())
                 .unwrap_or_else(|e| panic!("{e}"));
         }
-        conn.batch_execute(setup).unwrap_or_else(|e| panic!("{e}"));
+        for sql in setup {
+            conn.batch_execute(sql).unwrap_or_else(|e| panic!("{e}"));
+        }
         for _ in 0..then {
             conn.run_next_migration(source())
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -487,14 +489,17 @@ mod tests {
         next_attempt_at: chrono::NaiveDateTime,
     }
 
-    /// A delivery waiting when the outbox migration (3) runs keeps its place in the queue:
-    /// its activity moves to `outbox`, its server gets a `servers` row with its next attempt.
-    const WAITING_DELIVERY: &str = "
+    /// The local person who signs the queued activities of the migration tests.
+    const ANA: &str = "
         INSERT INTO actors (id, ap_id, kind, username, domain, inbox, public_key_pem, local,
             published_at, last_refreshed_at, created_at, updated_at)
         VALUES (1, 'https://here.example/users/ana', 'Person', 'ana', 'here.example',
             'https://here.example/users/ana/inbox', 'KEY', TRUE, '2026-11-25 08:00:00',
-            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00');
+            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00');";
+
+    /// A delivery waiting when the outbox migration (3) runs keeps its place in the queue:
+    /// its activity moves to `outbox`, its server gets a `servers` row with its next attempt.
+    const WAITING_DELIVERY: &str = "
         INSERT INTO deliveries (id, activity_ap_id, signer_id, inbox, body, attempts,
             next_attempt_at, last_error, created_at)
         VALUES (7, 'https://here.example/activities/follow/1', 1,
@@ -519,7 +524,11 @@ mod tests {
     #[test]
     fn the_outbox_migration_keeps_waiting_deliveries_on_sqlite() {
         let (_dir, mut conn) = fresh_sqlite();
-        migrate_around(&mut conn, || SQLITE_MIGRATIONS, (2, WAITING_DELIVERY, 1));
+        migrate_around(
+            &mut conn,
+            || SQLITE_MIGRATIONS,
+            (2, &[ANA, WAITING_DELIVERY], 1),
+        );
         let moved: Vec<Moved> = diesel::sql_query(MOVED)
             .load(&mut conn)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -529,7 +538,11 @@ mod tests {
     #[test]
     fn the_outbox_migration_keeps_waiting_deliveries_on_postgresql() {
         let moved = on_fresh_postgresql(|conn| {
-            migrate_around(conn, || POSTGRES_MIGRATIONS, (2, WAITING_DELIVERY, 1));
+            migrate_around(
+                conn,
+                || POSTGRES_MIGRATIONS,
+                (2, &[ANA, WAITING_DELIVERY], 1),
+            );
             diesel::sql_query(MOVED).load::<Moved>(conn)
         });
         if let Some(moved) = moved {
@@ -559,11 +572,6 @@ mod tests {
     /// second server only, its first server having had it already; activity 9 waits for
     /// nobody any more.
     const QUEUE_BEFORE_CURSORS: &str = "
-        INSERT INTO actors (id, ap_id, kind, username, domain, inbox, public_key_pem, local,
-            published_at, last_refreshed_at, created_at, updated_at)
-        VALUES (1, 'https://here.example/users/ana', 'Person', 'ana', 'here.example',
-            'https://here.example/users/ana/inbox', 'KEY', TRUE, '2026-11-25 08:00:00',
-            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00');
         INSERT INTO outbox (id, ap_id, signer_id, body, created_at) VALUES
             (7, 'https://here.example/a/7', 1, '{\"n\":7}', '2026-11-25 09:00:00'),
             (8, 'https://here.example/a/8', 1, '{\"n\":8}', '2026-11-25 09:00:01'),
@@ -642,7 +650,7 @@ mod tests {
         migrate_around(
             &mut conn,
             || SQLITE_MIGRATIONS,
-            (4, QUEUE_BEFORE_CURSORS, 1),
+            (4, &[ANA, QUEUE_BEFORE_CURSORS], 1),
         );
         let logged = diesel::sql_query(LOGGED).load(&mut conn);
         let places = diesel::sql_query(PLACES).load(&mut conn);
@@ -655,7 +663,11 @@ mod tests {
     #[test]
     fn the_cursor_migration_keeps_waiting_deliveries_on_postgresql() {
         let found = on_fresh_postgresql(|conn| {
-            migrate_around(conn, || POSTGRES_MIGRATIONS, (4, QUEUE_BEFORE_CURSORS, 1));
+            migrate_around(
+                conn,
+                || POSTGRES_MIGRATIONS,
+                (4, &[ANA, QUEUE_BEFORE_CURSORS], 1),
+            );
             (
                 diesel::sql_query(LOGGED).load(conn),
                 diesel::sql_query(PLACES).load(conn),
