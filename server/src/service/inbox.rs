@@ -391,6 +391,25 @@ async fn receive_post(
             }
         }
     }
+    // Everything that needs no database is prepared before the write: the writer is the one
+    // thread every inbox POST waits for.
+    let sanitized =
+        |post: &PostObject| super::content::sanitize(post.content.as_deref().unwrap_or_default());
+    let content = sanitized(&post);
+    let parents: Vec<_> = parents
+        .into_iter()
+        .map(|(parent, parent_author)| {
+            let content = sanitized(&parent);
+            (parent, parent_author, content)
+        })
+        .collect();
+    let shared = matches!(placement, Placement::LocalGroup(_)).then(|| {
+        if update {
+            builders::update(&activity_id, &post)
+        } else {
+            builders::create(&activity_id, &post)
+        }
+    });
     once(ctx, activity_id.clone(), move |conn, ctx| {
         let group = match &placement {
             Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
@@ -403,9 +422,9 @@ async fn receive_post(
             return Err(Error::Forbidden("only members can post in this group".into()));
         }
         // Oldest parent first, so each reply finds its parent stored.
-        for (parent, parent_author) in parents.iter().rev() {
+        for (parent, parent_author, content) in parents.into_iter().rev() {
             if posts::by_ap_id(conn, parent.id.as_str())?.is_none() {
-                store_post(conn, ctx, parent, parent_author, group.as_ref())?;
+                store_post(conn, &parent, content, &parent_author, group.as_ref())?;
             }
         }
         let existing = posts::by_ap_id(conn, post.id.as_str())?;
@@ -414,7 +433,7 @@ async fn receive_post(
                 if row.author_id != author.id || !relayed_by_its_group(conn, &row, via.as_ref())? {
                     return Err(Error::Forbidden("only the author may edit a post".into()));
                 }
-                row.content = super::content::sanitize(post.content.as_deref().unwrap_or_default());
+                row.content = content;
                 row.name = post.name.clone();
                 row.spoiler_text = post.summary.clone().unwrap_or_default();
                 row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
@@ -423,12 +442,11 @@ async fn receive_post(
             }
             Some(_) => return Ok(()),
             None if update => return Ok(()),
-            None => store_post(conn, ctx, &post, &author, group.as_ref())?,
+            None => store_post(conn, &post, content, &author, group.as_ref())?,
         };
-        if let Placement::LocalGroup(group) = &placement {
-            let activity = if update { builders::update(&activity_id, &post) } else { builders::create(&activity_id, &post) };
-            let object = post_rules::post_object(conn, ctx, &stored)?;
-            post_rules::announce(conn, ctx, group, &activity, Some(&object))?;
+        if let (Placement::LocalGroup(group), Some(activity)) = (&placement, &shared) {
+            let object = post_rules::post_object_with(conn, ctx, &stored, &[&author, group])?;
+            post_rules::announce(conn, ctx, group, activity, Some(&object))?;
         }
         Ok(())
     })
@@ -510,11 +528,12 @@ fn placement(
     Ok((followed || addressed || replies_here).then_some(Placement::Personal))
 }
 
-/// Stores a remote post (sanitised) in `group`, with its mentions of known actors.
+/// Stores a remote post in `group` with its `content` sanitised, and its mentions of known
+/// actors.
 fn store_post(
     conn: &mut AnyConnection,
-    _ctx: &Context,
     post: &PostObject,
+    content: String,
     author: &ActorRow,
     group: Option<&ActorRow>,
 ) -> Result<PostRow, Error> {
@@ -545,7 +564,7 @@ fn store_post(
         post.id.to_string(),
         kind,
         author.id,
-        super::content::sanitize(post.content.as_deref().unwrap_or_default()),
+        content,
         visibility,
         false,
     );

@@ -432,13 +432,25 @@ pub fn post_object(
     ctx: &Context,
     post: &PostRow,
 ) -> Result<PostObject, Error> {
-    let author = actors::by_id(conn, post.author_id)?
-        .ok_or_else(|| Error::Internal("post without author".into()))?;
-    let author_url = super::stored_url(&author.ap_id)?;
-    let group = match post.group_id {
-        Some(id) => actors::by_id(conn, id)?,
-        None => None,
+    post_object_with(conn, ctx, post, &[])
+}
+
+/// [`post_object`], taking the post's author and group from `at_hand` where they are there
+/// instead of reading them again.
+pub fn post_object_with(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    post: &PostRow,
+    at_hand: &[&ActorRow],
+) -> Result<PostObject, Error> {
+    let mut actor = |id: i64| match at_hand.iter().find(|a| a.id == id) {
+        Some(known) => Ok(Some((*known).clone())),
+        None => actors::by_id(conn, id),
     };
+    let author =
+        actor(post.author_id)?.ok_or_else(|| Error::Internal("post without author".into()))?;
+    let group = post.group_id.map(&mut actor).transpose()?.flatten();
+    let author_url = super::stored_url(&author.ap_id)?;
     let mentioned: Vec<ActorRow> = posts::mentions(conn, post.id)?
         .into_iter()
         .filter_map(|id| actors::by_id(conn, id).ok().flatten())
