@@ -528,8 +528,8 @@ fn placement(
     Ok((followed || addressed || replies_here).then_some(Placement::Personal))
 }
 
-/// Stores a remote post in `group` with its `content` sanitised, and its mentions of known
-/// actors.
+/// Stores a remote post in `group`, with `content` (its content, already sanitised) and its
+/// mentions of known actors.
 fn store_post(
     conn: &mut AnyConnection,
     post: &PostObject,
