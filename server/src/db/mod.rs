@@ -702,21 +702,26 @@ mod tests {
         detail: String,
     }
 
+    /// How SQLite runs `sql` on a freshly migrated database, a step per line.
+    fn sqlite_plan(sql: &str) -> Vec<String> {
+        let (_dir, mut conn) = fresh_sqlite();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        plan.into_iter().map(|s| s.detail).collect()
+    }
+
     /// Finding the replies that wait for a new post reads the orphans index, not every post
     /// (each incoming post runs this lookup).
     #[test]
     fn replies_waiting_for_their_parent_are_found_by_index() {
-        let (_dir, mut conn) = fresh_sqlite();
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let plan: Vec<PlanStep> = diesel::sql_query(
-            "EXPLAIN QUERY PLAN UPDATE posts SET in_reply_to_id = 1 \
+        let plan = sqlite_plan(
+            "UPDATE posts SET in_reply_to_id = 1 \
              WHERE posts.in_reply_to_id IS NULL AND posts.in_reply_to_ap_id = 'https://p/1' \
              AND posts.id != 1",
-        )
-        .load(&mut conn)
-        .unwrap_or_else(|e| panic!("{e}"));
-        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
+        );
         assert!(
             plan.iter().any(|s| s.contains("USING INDEX posts_orphans")),
             "{plan:?}"
@@ -727,19 +732,13 @@ mod tests {
     /// the follows themselves are not read.
     #[test]
     fn a_groups_member_servers_are_read_from_the_index() {
-        let (_dir, mut conn) = fresh_sqlite();
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .unwrap_or_else(|e| panic!("{e}"));
         // The query of `follows::remote_inboxes`.
-        let plan: Vec<PlanStep> = diesel::sql_query(
-            "EXPLAIN QUERY PLAN SELECT DISTINCT coalesce(actors.shared_inbox, actors.inbox) \
+        let plan = sqlite_plan(
+            "SELECT DISTINCT coalesce(actors.shared_inbox, actors.inbox) \
              FROM follows INNER JOIN actors ON actors.id = follows.follower_id \
              WHERE follows.target_id = 7 AND follows.accepted = 1 AND actors.local = 0 \
              ORDER BY coalesce(actors.shared_inbox, actors.inbox)",
-        )
-        .load(&mut conn)
-        .unwrap_or_else(|e| panic!("{e}"));
-        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
+        );
         assert!(
             plan.iter()
                 .any(|s| s.contains("USING COVERING INDEX follows_members")),
