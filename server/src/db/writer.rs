@@ -175,9 +175,12 @@ fn sync(log: &std::path::Path, synced_file: &mut Option<u64>) -> std::io::Result
         use std::os::unix::fs::MetadataExt;
         let inode = file.metadata()?.ino();
         if *synced_file != Some(inode) {
-            if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
+            // A bare file name lives in the working directory.
+            let dir = log
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::File::open(dir)?.sync_all()?;
             *synced_file = Some(inode);
         }
     }
