@@ -419,6 +419,14 @@ async fn ingest(seconds: u64) {
     server.kill().await;
 }
 
+/// How many connections the load generator keeps busy (`HEARTH_BENCH_CONNECTIONS`, 32).
+fn connections() -> usize {
+    std::env::var("HEARTH_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(32)
+}
+
 /// Whether the group's member servers take its shares during an ingest run.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MembersServers {
@@ -454,13 +462,13 @@ async fn join_then_ingest(
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
     let refused = Arc::new(AtomicUsize::new(0));
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(256)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let cpu_before = server.cpu();
     let clock = Instant::now();
-    let workers: Vec<_> = (0..32)
+    let workers: Vec<_> = (0..connections())
         .map(|_| {
             let (signed, next, latencies, refused, client, inbox) = (
                 signed.clone(),
@@ -510,7 +518,8 @@ async fn join_then_ingest(
         ""
     };
     println!(
-        "inbox ingest, {label} (50 actors on 10 servers, 32 connections, {:.1} s{exhausted}): {accepted} accepted, {} refused",
+        "inbox ingest, {label} (50 actors on 10 servers, {} connections, {:.1} s{exhausted}): {accepted} accepted, {} refused",
+        connections(),
         elapsed.as_secs_f64(),
         refused.load(Ordering::Relaxed)
     );

@@ -95,17 +95,15 @@ pub fn followers(
 /// The inboxes of `target_id`'s accepted followers on other servers: one per server where a
 /// shared inbox is known.
 pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<Vec<String>> {
-    use diesel::sql_types::{Nullable, Text};
-    diesel::define_sql_function!(fn coalesce(first: Nullable<Text>, second: Text) -> Text);
-    // Deduplicated by the database: a group's thousand members live on a few servers.
+    // Deduplicated by the database, from the index alone: a group's thousand members live on
+    // a few servers, and each follow knows where its follower's deliveries go.
     on_engine!(conn, |c| follows::table
-        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
         .filter(follows::target_id.eq(target_id))
         .filter(follows::accepted.eq(true))
-        .filter(actors::local.eq(false))
-        .select(coalesce(actors::shared_inbox, actors::inbox))
+        .filter(follows::delivery_inbox.is_not_null())
+        .select(follows::delivery_inbox.assume_not_null())
         .distinct()
-        .order_by(coalesce(actors::shared_inbox, actors::inbox))
+        .order_by(follows::delivery_inbox)
         .load(c))
 }
 

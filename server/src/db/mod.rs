@@ -442,6 +442,14 @@ mod tests {
 
     /// Runs `check` on a new PostgreSQL database of its own, if the tests have a server.
     fn on_fresh_postgresql<T>(check: impl FnOnce(&mut PgConnection) -> T) -> Option<T> {
+        on_fresh_postgresql_url(|url| {
+            check(&mut PgConnection::establish(url).unwrap_or_else(|e| panic!("{e}")))
+        })
+    }
+
+    /// Runs `check` with the URL of a new PostgreSQL database of its own, if the tests have
+    /// a server.
+    fn on_fresh_postgresql_url<T>(check: impl FnOnce(&str) -> T) -> Option<T> {
         let Ok(server) = std::env::var("HEARTH_TEST_POSTGRES_URL") else {
             assert!(
                 std::env::var("HEARTH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -458,10 +466,7 @@ mod tests {
             Some((base, _)) => format!("{base}/{name}"),
             None => panic!("{server} names no database"),
         };
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut conn = PgConnection::establish(&url).unwrap_or_else(|e| panic!("{e}"));
-            check(&mut conn)
-        }));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&url)));
         diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&mut admin)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -728,21 +733,92 @@ mod tests {
         );
     }
 
-    /// A group's member servers, read for every post it shares, come from the index alone:
-    /// the follows themselves are not read.
+    /// A group's member servers, read for every post it shares, come from the index alone,
+    /// in order: neither the follows nor the members' actors are read, nothing is sorted.
     #[test]
     fn a_groups_member_servers_are_read_from_the_index() {
         // The query of `follows::remote_inboxes`.
         let plan = sqlite_plan(
-            "SELECT DISTINCT coalesce(actors.shared_inbox, actors.inbox) \
-             FROM follows INNER JOIN actors ON actors.id = follows.follower_id \
-             WHERE follows.target_id = 7 AND follows.accepted = 1 AND actors.local = 0 \
-             ORDER BY coalesce(actors.shared_inbox, actors.inbox)",
+            "SELECT DISTINCT follows.delivery_inbox FROM follows \
+             WHERE follows.target_id = 7 AND follows.accepted = 1 \
+             AND follows.delivery_inbox IS NOT NULL ORDER BY follows.delivery_inbox",
         );
-        assert!(
-            plan.iter()
-                .any(|s| s.contains("USING COVERING INDEX follows_members")),
-            "{plan:?}"
+        assert_eq!(
+            plan,
+            ["SEARCH follows USING COVERING INDEX follows_audience \
+              (target_id=? AND accepted=? AND delivery_inbox>?)"],
         );
+    }
+
+    /// Where a follower's deliveries go, as each follow keeps it: written for the follows
+    /// that exist when migration 7 runs, for new follows, and again when the follower's
+    /// inboxes change.
+    const GROUP_AND_MEMBERS: &str = "
+        INSERT INTO actors (id, ap_id, kind, username, domain, inbox, shared_inbox,
+            public_key_pem, local, published_at, last_refreshed_at, created_at, updated_at)
+        VALUES
+        (2, 'https://here.example/groups/care', 'Group', 'care', 'here.example',
+            'https://here.example/groups/care/inbox', NULL, 'KEY', TRUE,
+            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00',
+            '2026-11-25 08:00:00'),
+        (3, 'https://peer.example/users/gina', 'Person', 'gina', 'peer.example',
+            'https://peer.example/users/gina/inbox', 'https://peer.example/inbox', 'KEY', FALSE,
+            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00',
+            '2026-11-25 08:00:00'),
+        (4, 'https://solo.example/u/olaf', 'Person', 'olaf', 'solo.example',
+            'https://solo.example/u/olaf/inbox', NULL, 'KEY', FALSE,
+            '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00',
+            '2026-11-25 08:00:00');
+        INSERT INTO follows (id, ap_id, follower_id, target_id, accepted, created_at, updated_at)
+        VALUES
+        (1, 'https://here.example/f/1', 1, 2, TRUE, '2026-11-25 08:00:00', '2026-11-25 08:00:00'),
+        (2, 'https://peer.example/f/2', 3, 2, TRUE, '2026-11-25 08:00:00', '2026-11-25 08:00:00');";
+
+    /// After migration 7: a local member has no delivery inbox; a remote one its server's.
+    fn check_member_inboxes(conn: &mut AnyConnection) {
+        let inboxes = |conn: &mut AnyConnection| {
+            follows::remote_inboxes(conn, 2).unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(inboxes(conn), ["https://peer.example/inbox"]);
+        // A new member without a shared inbox is reached at their own.
+        conn.batch_execute(
+            "INSERT INTO follows (id, ap_id, follower_id, target_id, accepted, created_at,
+                updated_at)
+             VALUES (3, 'https://solo.example/f/3', 4, 2, TRUE, '2026-11-25 09:00:00',
+                '2026-11-25 09:00:00')",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            inboxes(conn),
+            [
+                "https://peer.example/inbox",
+                "https://solo.example/u/olaf/inbox"
+            ]
+        );
+        // A member's server moves its shared inbox; another member leaves.
+        conn.batch_execute(
+            "UPDATE actors SET shared_inbox = 'https://peer.example/shared' WHERE id = 3;
+             DELETE FROM follows WHERE id = 3;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(inboxes(conn), ["https://peer.example/shared"]);
+    }
+
+    #[test]
+    fn member_inboxes_follow_the_members_on_sqlite() {
+        let (_dir, mut conn) = fresh_sqlite();
+        let setup = [ANA, GROUP_AND_MEMBERS];
+        migrate_around(&mut conn, || SQLITE_MIGRATIONS, (6, &setup, 1));
+        check_member_inboxes(&mut AnyConnection::Sqlite(conn));
+    }
+
+    #[test]
+    fn member_inboxes_follow_the_members_on_postgresql() {
+        on_fresh_postgresql_url(|url| {
+            let mut conn = PgConnection::establish(url).unwrap_or_else(|e| panic!("{e}"));
+            let setup = [ANA, GROUP_AND_MEMBERS];
+            migrate_around(&mut conn, || POSTGRES_MIGRATIONS, (6, &setup, 1));
+            check_member_inboxes(&mut AnyConnection::Postgresql(conn));
+        });
     }
 }

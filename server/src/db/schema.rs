@@ -73,6 +73,9 @@ diesel::table! {
         accepted -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Where the follower's deliveries go (its server's shared inbox, else its inbox);
+        /// NULL for a local follower. Kept by triggers from `actors`.
+        delivery_inbox -> Nullable<Text>,
     }
 }
 
