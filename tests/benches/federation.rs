@@ -7,7 +7,8 @@
 //!   middle of delivering, restarted, and the 5 come back.
 //!
 //! Run with `cargo bench -p hearth-tests --bench federation`. `HEARTH_BENCH_SECONDS` sets
-//! how long the ingest runs (default 60). The footprint (idle memory, cold start) is
+//! how long the ingest runs (default 60), `HEARTH_BENCH_CONNECTIONS` the load generator's
+//! connections (default 32). The footprint (idle memory, cold start) is
 //! `cargo bench -p hearth --bench footprint`.
 
 use hearth_tests::StubPeer;
