@@ -750,6 +750,38 @@ mod tests {
         );
     }
 
+    /// A local person or group is found by name through an index, not by reading every
+    /// actor this instance knows (each inbox POST and actor document looks one up).
+    #[test]
+    fn local_actors_are_found_by_name_through_the_index() {
+        // The query of `actors::local_by_username`.
+        let plan = sqlite_plan(
+            "SELECT actors.id FROM actors WHERE actors.local = 1 \
+             AND actors.username = 'care' AND actors.kind = 'Group'",
+        );
+        assert_eq!(
+            plan,
+            ["SEARCH actors USING INDEX actors_username (username=? AND local=?)"],
+        );
+    }
+
+    /// A post's likes and the posts mentioning someone are read by index too.
+    #[test]
+    fn likes_and_mentions_are_counted_through_indexes() {
+        // `posts::like_count` and `posts::mentioning`.
+        let likes = sqlite_plan("SELECT COUNT(*) FROM likes WHERE likes.post_id = 7");
+        assert_eq!(
+            likes,
+            ["SEARCH likes USING COVERING INDEX likes_post (post_id=?)"]
+        );
+        let mentions =
+            sqlite_plan("SELECT post_id FROM post_mentions WHERE post_mentions.actor_id = 7");
+        assert_eq!(
+            mentions,
+            ["SEARCH post_mentions USING COVERING INDEX post_mentions_actor (actor_id=?)"],
+        );
+    }
+
     /// Where a follower's deliveries go, as each follow keeps it: written for the follows
     /// that exist when migration 7 runs, for new follows, and again when the follower's
     /// inboxes change.
