@@ -782,6 +782,105 @@ mod tests {
         );
     }
 
+    /// A timeline reads each author's and group's newest posts from their index, a page at
+    /// most, without sorting all their posts.
+    #[test]
+    fn a_timeline_reads_each_source_newest_first_by_index() {
+        // `posts::timeline_source`, as diesel writes it.
+        for (source, index) in [("author_id", "posts_author"), ("group_id", "posts_group")] {
+            let plan = sqlite_plan(&format!(
+                "SELECT posts.id FROM posts WHERE posts.deleted_at IS NULL \
+                 AND posts.{source} = 7 AND posts.id < 99 ORDER BY posts.id DESC LIMIT 20"
+            ));
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH posts USING INDEX {index} ({source}=? AND id<?)"
+                )],
+            );
+        }
+    }
+
+    /// Posts for the timeline test: Gina (3) posts in the group (2) and outside it, Olaf (4)
+    /// in the group, outside it once mentioning Ana and once not; one of Gina's is deleted.
+    const TIMELINE_POSTS: &str = "
+        INSERT INTO posts (id, ap_id, kind, author_id, group_id, content, visibility, local,
+            published_at, deleted_at, created_at)
+        VALUES
+        (10, 'https://peer.example/p/10', 'Note', 3, 2, 'g10', 'public', FALSE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00'),
+        (11, 'https://here.example/p/11', 'Note', 1, NULL, 'a11', 'public', TRUE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00'),
+        (12, 'https://solo.example/p/12', 'Note', 4, 2, 'o12', 'public', FALSE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00'),
+        (13, 'https://peer.example/p/13', 'Note', 3, NULL, 'g13', 'public', FALSE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00'),
+        (14, 'https://solo.example/p/14', 'Note', 4, NULL, 'o14', 'direct', FALSE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00'),
+        (15, 'https://peer.example/p/15', 'Note', 3, 2, '', 'public', FALSE,
+            '2026-11-25 08:00:00', '2026-11-25 09:00:00', '2026-11-25 08:00:00'),
+        (16, 'https://solo.example/p/16', 'Note', 4, NULL, 'o16', 'public', FALSE,
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00');";
+
+    /// Ana's home timeline: her own posts, Gina's (followed), the group's (joined) and the
+    /// post that mentions her, merged newest first, each once, paged every way.
+    fn check_timeline(conn: &mut AnyConnection) {
+        let mut ids = |bounds: posts::Page| -> Vec<i64> {
+            posts::timeline(conn, &[1, 3], &[2], &[14], bounds)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        let page = |limit| posts::Page {
+            limit,
+            ..posts::Page::default()
+        };
+        assert_eq!(ids(page(10)), [14, 13, 12, 11, 10]);
+        assert_eq!(ids(page(3)), [14, 13, 12]);
+        let older = posts::Page {
+            max_id: Some(12),
+            ..page(3)
+        };
+        assert_eq!(ids(older), [11, 10]);
+        let newer = posts::Page {
+            min_id: Some(10),
+            ..page(2)
+        };
+        assert_eq!(
+            ids(newer),
+            [12, 11],
+            "min_id: the page just above, newest first"
+        );
+        let since = posts::Page {
+            since_id: Some(12),
+            ..page(10)
+        };
+        assert_eq!(ids(since), [14, 13]);
+    }
+
+    #[test]
+    fn a_timeline_merges_its_sources_on_sqlite() {
+        let (_dir, mut conn) = fresh_sqlite();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.batch_execute(&[ANA, GROUP_AND_MEMBERS, TIMELINE_POSTS].concat())
+            .unwrap_or_else(|e| panic!("{e}"));
+        check_timeline(&mut AnyConnection::Sqlite(conn));
+    }
+
+    #[test]
+    fn a_timeline_merges_its_sources_on_postgresql() {
+        on_fresh_postgresql_url(|url| {
+            let mut conn = PgConnection::establish(url).unwrap_or_else(|e| panic!("{e}"));
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.batch_execute(&[ANA, GROUP_AND_MEMBERS, TIMELINE_POSTS].concat())
+                .unwrap_or_else(|e| panic!("{e}"));
+            check_timeline(&mut AnyConnection::Postgresql(conn));
+        });
+    }
+
     /// Where a follower's deliveries go, as each follow keeps it: written for the follows
     /// that exist when migration 7 runs, for new follows, and again when the follower's
     /// inboxes change.

@@ -238,8 +238,12 @@ pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or mentioning
-/// `viewer`; newest first, within the id bounds given.
+/// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or among
+/// `mentioned`; newest first, within the id bounds given.
+///
+/// Each author and group is read by its own index, at most a page of it, and the pages are
+/// merged: a single query joining the sources with `OR` read every post of every source and
+/// sorted them all, on both engines (25 ms for a group of 18,000 posts; 0.1 ms this way).
 pub fn timeline(
     conn: &mut AnyConnection,
     authors: &[i64],
@@ -247,16 +251,62 @@ pub fn timeline(
     mentioned: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
+    let mut found = Vec::new();
+    for &author in authors {
+        found.extend(timeline_source(
+            conn,
+            TimelineSource::Author(author),
+            bounds,
+        )?);
+    }
+    for &group in groups {
+        found.extend(timeline_source(conn, TimelineSource::Group(group), bounds)?);
+    }
+    if !mentioned.is_empty() {
+        found.extend(timeline_source(
+            conn,
+            TimelineSource::Posts(mentioned),
+            bounds,
+        )?);
+    }
+    // min_id pages forward from the oldest: the oldest page, newest first.
+    let oldest_first = bounds.min_id.is_some();
+    if oldest_first {
+        found.sort_unstable_by_key(|p| p.id);
+    } else {
+        found.sort_unstable_by_key(|p| std::cmp::Reverse(p.id));
+    }
+    found.dedup_by_key(|p| p.id);
+    found.truncate(usize::try_from(bounds.limit).unwrap_or(0));
+    if oldest_first {
+        found.reverse();
+    }
+    Ok(found)
+}
+
+/// Where a timeline's posts come from.
+#[derive(Clone, Copy)]
+enum TimelineSource<'a> {
+    Author(i64),
+    Group(i64),
+    Posts(&'a [i64]),
+}
+
+/// One source's page of a timeline: newest first, or oldest first with `min_id`.
+fn timeline_source(
+    conn: &mut AnyConnection,
+    source: TimelineSource<'_>,
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
     let mut query = posts::table
         .filter(posts::deleted_at.is_null())
-        .filter(
-            posts::author_id
-                .eq_any(authors.to_vec())
-                .or(posts::group_id.eq_any(groups.to_vec()))
-                .or(posts::id.eq_any(mentioned.to_vec())),
-        )
         .select(PostRow::as_select())
         .into_boxed();
+    query = match source {
+        TimelineSource::Author(id) => query.filter(posts::author_id.eq(id)),
+        TimelineSource::Group(id) => query.filter(posts::group_id.eq(id)),
+        TimelineSource::Posts(ids) => query.filter(posts::id.eq_any(ids.to_vec())),
+    };
     if let Some(max_id) = bounds.max_id {
         query = query.filter(posts::id.lt(max_id));
     }
@@ -264,18 +314,11 @@ pub fn timeline(
         query = query.filter(posts::id.gt(since_id));
     }
     if let Some(min_id) = bounds.min_id {
-        // min_id pages forward from the oldest: ascending, then reversed by the caller.
-        return query
-            .filter(posts::id.gt(min_id))
-            .order(posts::id.asc())
-            .limit(bounds.limit)
-            .load(conn)
-            .map(|mut v| {
-                v.reverse();
-                v
-            });
+        query = query.filter(posts::id.gt(min_id)).order(posts::id.asc());
+    } else {
+        query = query.order(posts::id.desc());
     }
-    query.order(posts::id.desc()).limit(bounds.limit).load(conn)
+    query.limit(bounds.limit).load(conn)
 }
 
 /// Posts (ids) mentioning `actor_id`.
