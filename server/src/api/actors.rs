@@ -18,19 +18,35 @@ async fn local_actor(
     name: String,
     kind: ActorKind,
 ) -> Result<actors::ActorRow, Error> {
-    let missing = format!(
-        "no {} named {name}",
-        if kind == ActorKind::Group {
-            "group"
-        } else {
-            "person"
-        }
-    );
+    let missing = no_such(&name, kind);
     state
         .db
         .lookup(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
         .await?
         .ok_or(Error::NotFound(missing))
+}
+
+/// Refuses a POST to the inbox of a person or group that does not exist here.
+async fn inbox_owner(state: &AppState, name: String, kind: ActorKind) -> Result<(), Error> {
+    let missing = no_such(&name, kind);
+    let exists = state
+        .db
+        .lookup(move |conn| Ok(actors::local_exists(conn, &name, kind)?))
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::NotFound(missing))
+    }
+}
+
+fn no_such(name: &str, kind: ActorKind) -> String {
+    let kind = if kind == ActorKind::Group {
+        "group"
+    } else {
+        "person"
+    };
+    format!("no {kind} named {name}")
 }
 
 async fn actor_document(
@@ -162,7 +178,7 @@ pub async fn person_inbox(
     data: Data<FederationData>,
     request: Request,
 ) -> Result<Response, Error> {
-    local_actor(&state, name, ActorKind::Person).await?;
+    inbox_owner(&state, name, ActorKind::Person).await?;
     verified_inbox(data, request).await
 }
 
@@ -173,6 +189,6 @@ pub async fn group_inbox(
     data: Data<FederationData>,
     request: Request,
 ) -> Result<Response, Error> {
-    local_actor(&state, name, ActorKind::Group).await?;
+    inbox_owner(&state, name, ActorKind::Group).await?;
     verified_inbox(data, request).await
 }

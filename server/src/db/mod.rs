@@ -754,7 +754,7 @@ mod tests {
     /// actor this instance knows (each inbox POST and actor document looks one up).
     #[test]
     fn local_actors_are_found_by_name_through_the_index() {
-        // The query of `actors::local_by_username`.
+        // The query of `actors::local_exists` (and `local_by_username`, which reads the row).
         let plan = sqlite_plan(
             "SELECT actors.id FROM actors WHERE actors.local = 1 \
              AND actors.username = 'care' AND actors.kind = 'Group'",
