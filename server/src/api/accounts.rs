@@ -231,7 +231,7 @@ pub async fn statuses(
             let actor =
                 actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
             let rows = if actor.actor_kind() == ActorKind::Group {
-                posts::timeline(conn, &[], &[actor.id], &[], page)?
+                posts::timeline(conn, &[], &[actor.id], None, page)?
             } else {
                 posts::by_author(conn, actor.id, page)?
             };

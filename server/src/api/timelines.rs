@@ -71,12 +71,11 @@ pub async fn home(
             let followed = follows::followed_ids(conn, me)?;
             let mut authors = followed.clone();
             authors.push(me);
-            let mentioned = posts::mentioning(conn, me)?;
             let mut found = Vec::new();
             let mut bounds = page;
             // Hidden posts are skipped; read further until the page is full or the end.
             for _ in 0..5 {
-                let batch = posts::timeline(conn, &authors, &followed, &mentioned, bounds)?;
+                let batch = posts::timeline(conn, &authors, &followed, Some(me), bounds)?;
                 let exhausted = (batch.len() as i64) < bounds.limit;
                 for post in &batch {
                     if found.len() as i64 >= page.limit {

@@ -768,17 +768,24 @@ mod tests {
     /// A post's likes and the posts mentioning someone are read by index too.
     #[test]
     fn likes_and_mentions_are_counted_through_indexes() {
-        // `posts::like_count` and `posts::mentioning`.
+        // `posts::like_count`, and the mentions of a timeline (`posts::timeline_source`).
         let likes = sqlite_plan("SELECT COUNT(*) FROM likes WHERE likes.post_id = 7");
         assert_eq!(
             likes,
             ["SEARCH likes USING COVERING INDEX likes_post (post_id=?)"]
         );
-        let mentions =
-            sqlite_plan("SELECT post_id FROM post_mentions WHERE post_mentions.actor_id = 7");
-        assert_eq!(
-            mentions,
-            ["SEARCH post_mentions USING COVERING INDEX post_mentions_actor (actor_id=?)"],
+        let mentions = sqlite_plan(
+            "SELECT posts.id FROM posts WHERE posts.deleted_at IS NULL AND posts.id IN \
+             (SELECT post_mentions.post_id FROM post_mentions \
+             WHERE post_mentions.actor_id = 7) ORDER BY posts.id DESC LIMIT 20",
+        );
+        // Each mentioned post by its id, from the mentions' index; nothing scanned.
+        let has = |step: &str| mentions.iter().any(|s| s.contains(step));
+        assert!(
+            has("SEARCH posts USING INTEGER PRIMARY KEY")
+                && has("SEARCH post_mentions USING COVERING INDEX post_mentions_actor")
+                && !has("SCAN"),
+            "{mentions:?}"
         );
     }
 
@@ -820,13 +827,14 @@ mod tests {
         (15, 'https://peer.example/p/15', 'Note', 3, 2, '', 'public', FALSE,
             '2026-11-25 08:00:00', '2026-11-25 09:00:00', '2026-11-25 08:00:00'),
         (16, 'https://solo.example/p/16', 'Note', 4, NULL, 'o16', 'public', FALSE,
-            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00');";
+            '2026-11-25 08:00:00', NULL, '2026-11-25 08:00:00');
+        INSERT INTO post_mentions (post_id, actor_id) VALUES (14, 1), (16, 4);";
 
     /// Ana's home timeline: her own posts, Gina's (followed), the group's (joined) and the
     /// post that mentions her, merged newest first, each once, paged every way.
     fn check_timeline(conn: &mut AnyConnection) {
         let mut ids = |bounds: posts::Page| -> Vec<i64> {
-            posts::timeline(conn, &[1, 3], &[2], &[14], bounds)
+            posts::timeline(conn, &[1, 3], &[2], Some(1), bounds)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .iter()
                 .map(|p| p.id)

@@ -238,7 +238,7 @@ pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or among
+/// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or mentioning
 /// `mentioned`; newest first, within the id bounds given.
 ///
 /// Each author and group is read by its own index, at most a page of it, and the pages are
@@ -248,7 +248,7 @@ pub fn timeline(
     conn: &mut AnyConnection,
     authors: &[i64],
     groups: &[i64],
-    mentioned: &[i64],
+    mentioned: Option<i64>,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let mut found = Vec::new();
@@ -262,10 +262,10 @@ pub fn timeline(
     for &group in groups {
         found.extend(timeline_source(conn, TimelineSource::Group(group), bounds)?);
     }
-    if !mentioned.is_empty() {
+    if let Some(actor) = mentioned {
         found.extend(timeline_source(
             conn,
-            TimelineSource::Posts(mentioned),
+            TimelineSource::Mentioning(actor),
             bounds,
         )?);
     }
@@ -286,16 +286,16 @@ pub fn timeline(
 
 /// Where a timeline's posts come from.
 #[derive(Clone, Copy)]
-enum TimelineSource<'a> {
+enum TimelineSource {
     Author(i64),
     Group(i64),
-    Posts(&'a [i64]),
+    Mentioning(i64),
 }
 
 /// One source's page of a timeline: newest first, or oldest first with `min_id`.
 fn timeline_source(
     conn: &mut AnyConnection,
-    source: TimelineSource<'_>,
+    source: TimelineSource,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let mut query = posts::table
@@ -305,7 +305,14 @@ fn timeline_source(
     query = match source {
         TimelineSource::Author(id) => query.filter(posts::author_id.eq(id)),
         TimelineSource::Group(id) => query.filter(posts::group_id.eq(id)),
-        TimelineSource::Posts(ids) => query.filter(posts::id.eq_any(ids.to_vec())),
+        // Read from the mentions' index: a person may be mentioned in thousands of posts.
+        TimelineSource::Mentioning(actor) => query.filter(
+            posts::id.eq_any(
+                post_mentions::table
+                    .filter(post_mentions::actor_id.eq(actor))
+                    .select(post_mentions::post_id),
+            ),
+        ),
     };
     if let Some(max_id) = bounds.max_id {
         query = query.filter(posts::id.lt(max_id));
@@ -321,21 +328,13 @@ fn timeline_source(
     query.limit(bounds.limit).load(conn)
 }
 
-/// Posts (ids) mentioning `actor_id`.
-pub fn mentioning(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Vec<i64>> {
-    post_mentions::table
-        .filter(post_mentions::actor_id.eq(actor_id))
-        .select(post_mentions::post_id)
-        .load(conn)
-}
-
 /// Posts by an author, newest first.
 pub fn by_author(
     conn: &mut AnyConnection,
     author_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    timeline(conn, &[author_id], &[], &[], bounds)
+    timeline(conn, &[author_id], &[], None, bounds)
 }
 
 /// Mastodon-style page bounds.
