@@ -889,9 +889,8 @@ mod tests {
         });
     }
 
-    /// Where a follower's deliveries go, as each follow keeps it: written for the follows
-    /// that exist when migration 7 runs, for new follows, and again when the follower's
-    /// inboxes change.
+    /// A local group (2) with two members, Ana (local) and Gina (3, remote, on a server with a
+    /// shared inbox); Olaf (4, remote, without a shared inbox) is known but not a member.
     const GROUP_AND_MEMBERS: &str = "
         INSERT INTO actors (id, ap_id, kind, username, domain, inbox, shared_inbox,
             public_key_pem, local, published_at, last_refreshed_at, created_at, updated_at)
@@ -913,7 +912,9 @@ mod tests {
         (1, 'https://here.example/f/1', 1, 2, TRUE, '2026-11-25 08:00:00', '2026-11-25 08:00:00'),
         (2, 'https://peer.example/f/2', 3, 2, TRUE, '2026-11-25 08:00:00', '2026-11-25 08:00:00');";
 
-    /// After migration 7: a local member has no delivery inbox; a remote one its server's.
+    /// Where a follower's deliveries go, as each follow keeps it: written for the follows
+    /// that exist when migration 7 runs (a local member has none; a remote one its server's),
+    /// for new follows, and again when the follower's inboxes change.
     fn check_member_inboxes(conn: &mut AnyConnection) {
         let inboxes = |conn: &mut AnyConnection| {
             follows::remote_inboxes(conn, 2).unwrap_or_else(|e| panic!("{e}"))
