@@ -10,11 +10,11 @@ use crate::{
     db::{groups, posts},
     service::{follows, posts::can_view},
 };
+use axum::response::Response;
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
 };
-use axum::{extract::RawQuery, response::Response};
 use hearth_federation::protocol::actor::ActorKind;
 use serde::Deserialize;
 
@@ -40,7 +40,7 @@ pub struct LookupQuery {
 /// without resolving remote ones (as Mastodon does).
 pub async fn lookup(
     State(state): State<AppState>,
-    Query(query): Query<LookupQuery>,
+    super::ApiQuery(query): super::ApiQuery<LookupQuery>,
 ) -> Result<Json<Account>, Error> {
     let acct = query
         .acct
@@ -132,15 +132,23 @@ pub async fn unfollow(
     ))
 }
 
+/// Ids in a query: `id[]=1&id[]=2`, or `id=1`.
+#[derive(Debug, Deserialize)]
+pub struct IdsQuery {
+    #[serde(default, deserialize_with = "super::params::list")]
+    id: Vec<String>,
+}
+
 /// `GET /api/v1/accounts/relationships?id[]=1&id[]=2`.
 pub async fn relationships(
     State(state): State<AppState>,
     user: CurrentUser,
-    RawQuery(query): RawQuery,
+    super::ApiQuery(query): super::ApiQuery<IdsQuery>,
 ) -> Result<Json<Vec<Relationship>>, Error> {
-    let ids: Vec<i64> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "id[]" || k == "id")
-        .filter_map(|(_, v)| v.parse().ok())
+    let ids: Vec<i64> = query
+        .id
+        .iter()
+        .filter_map(|v| v.parse().ok())
         .take(40)
         .collect();
     let me = user.actor.id;
@@ -217,7 +225,7 @@ pub async fn statuses(
     State(state): State<AppState>,
     viewer: MaybeUser,
     Path(id): Path<String>,
-    Query(paging): Query<Paging>,
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
 ) -> Result<Response, Error> {
     let id = id
         .parse::<i64>()
@@ -319,7 +327,9 @@ pub async fn following(
 pub struct CredentialsForm {
     display_name: Option<String>,
     note: Option<String>,
+    #[serde(default, deserialize_with = "super::params::flag")]
     locked: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
     discoverable: Option<bool>,
 }
 
@@ -328,7 +338,7 @@ pub struct CredentialsForm {
 pub async fn update_credentials(
     State(state): State<AppState>,
     user: CurrentUser,
-    super::FormOrJson(form): super::FormOrJson<CredentialsForm>,
+    super::ApiForm(form): super::ApiForm<CredentialsForm>,
 ) -> Result<Json<CredentialAccount>, Error> {
     let mut actor = user.actor.clone();
     if let Some(name) = form.display_name {

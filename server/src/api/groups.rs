@@ -1,6 +1,6 @@
 //! Hearth's group management API (`/api/hearth/v1/groups`): what Mastodon has no concept for.
 
-use super::{AppState, CurrentUser, FormOrJson, entities::Account};
+use super::{ApiForm, AppState, CurrentUser, entities::Account};
 use crate::{
     Error,
     db::{actors, follows, groups as group_rows},
@@ -27,7 +27,7 @@ pub struct CreateGroup {
     visibility: String,
     #[serde(default = "open")]
     join_policy: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::list")]
     rules: Vec<String>,
 }
 
@@ -78,7 +78,7 @@ fn group_json(
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    FormOrJson(form): FormOrJson<CreateGroup>,
+    ApiForm(form): ApiForm<CreateGroup>,
 ) -> Result<Json<Value>, Error> {
     if user.user.role == "member" {
         return Err(Error::Forbidden(
@@ -142,6 +142,7 @@ pub struct UpdateGroup {
     description: Option<String>,
     visibility: Option<String>,
     join_policy: Option<String>,
+    #[serde(default, deserialize_with = "super::params::some_list")]
     rules: Option<Vec<String>>,
 }
 
@@ -150,7 +151,7 @@ pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    FormOrJson(form): FormOrJson<UpdateGroup>,
+    ApiForm(form): ApiForm<UpdateGroup>,
 ) -> Result<Json<Value>, Error> {
     let id = id_param(&id)?;
     let admin = is_admin(&user);

@@ -10,10 +10,13 @@ pub mod health;
 pub mod instance;
 pub mod nodeinfo;
 pub mod objects;
+pub mod params;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
 pub mod webfinger;
+
+pub use params::{ApiForm, ApiQuery};
 
 use crate::{Error, Settings, db::Database, service::Urls, web};
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
@@ -55,7 +58,7 @@ impl std::fmt::Debug for AppState {
 /// All routes of an instance.
 pub fn router(state: AppState) -> Router {
     let federation = FederationMiddleware::new(state.federation.clone());
-    Router::new()
+    let routes = Router::new()
         .route("/.well-known/webfinger", get(webfinger::webfinger))
         .route("/.well-known/host-meta", get(webfinger::host_meta))
         .route("/.well-known/nodeinfo", get(nodeinfo::links))
@@ -164,7 +167,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(federation)
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // Apps add trailing slashes (`/api/v1/instance/`); routing sees the path without them.
+    Router::new()
+        .fallback_service(routes)
+        .layer(tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash())
 }
 
 async fn not_found() -> Error {
@@ -296,36 +303,5 @@ impl FromRequestParts<AppState> for MaybeUser {
         CurrentUser::from_request_parts(parts, state)
             .await
             .map(|u| Self(Some(u)))
-    }
-}
-
-/// A request body as JSON or as a form, as Mastodon clients send either.
-#[derive(Debug)]
-pub struct FormOrJson<T>(pub T);
-
-impl<T, S> axum::extract::FromRequest<S> for FormOrJson<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Error> {
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if json {
-            let axum::Json(value) = axum::Json::<T>::from_request(request, state)
-                .await
-                .map_err(|e| Error::Unprocessable(e.body_text()))?;
-            Ok(Self(value))
-        } else {
-            let axum::Form(value) = axum::Form::<T>::from_request(request, state)
-                .await
-                .map_err(|e| Error::Unprocessable(e.body_text()))?;
-            Ok(Self(value))
-        }
     }
 }

@@ -3,10 +3,7 @@
 use super::{AppState, CurrentUser, entities::Account};
 use crate::{Error, db::actors};
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use hearth_federation::{
     FederationData,
     objects::actor::{FederatedActor, fetch_remote},
@@ -19,8 +16,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     q: String,
-    #[serde(default)]
-    resolve: bool,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    resolve: Option<bool>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
@@ -63,14 +60,14 @@ async fn resolve_url(state: &AppState, url: url::Url) -> Result<Option<String>, 
 pub async fn search(
     State(state): State<AppState>,
     _user: CurrentUser,
-    Query(query): Query<SearchQuery>,
+    super::ApiQuery(query): super::ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, Error> {
     let mut accounts = Vec::new();
     if query.kind.as_deref().is_none_or(|k| k == "accounts") {
         let q = query.q.trim().trim_start_matches('@').to_owned();
         let found = if q.starts_with("https://") || q.starts_with("http://") {
             match url::Url::parse(&q) {
-                Ok(url) if query.resolve => resolve_url(&state, url).await?,
+                Ok(url) if query.resolve.unwrap_or(false) => resolve_url(&state, url).await?,
                 Ok(url) => Some(url.to_string()),
                 Err(_) => None,
             }
@@ -84,7 +81,7 @@ pub async fn search(
                 .await?;
             match known {
                 Some(row) => Some(row.ap_id),
-                None if query.resolve && !local => {
+                None if query.resolve.unwrap_or(false) && !local => {
                     webfinger_resolve_actor::<FederationData, FederatedActor>(
                         &format!("{name}@{domain}"),
                         &state.federation.to_request_data(),

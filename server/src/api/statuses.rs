@@ -21,8 +21,8 @@ pub struct StatusForm {
     in_reply_to_id: Option<String>,
     #[serde(default)]
     spoiler_text: String,
-    #[serde(default)]
-    sensitive: bool,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    sensitive: Option<bool>,
     /// Hearth extension: post in this group (its account id).
     group_id: Option<String>,
 }
@@ -60,14 +60,14 @@ async fn visible_post(state: &AppState, id: i64, viewer: Option<i64>) -> Result<
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    super::FormOrJson(form): super::FormOrJson<StatusForm>,
+    super::ApiForm(form): super::ApiForm<StatusForm>,
 ) -> Result<Json<Status>, Error> {
     let new = NewStatus {
         text: form.status.unwrap_or_default(),
         visibility: form.visibility,
         in_reply_to_id: form.in_reply_to_id.as_deref().map(id_param).transpose()?,
         spoiler_text: form.spoiler_text,
-        sensitive: form.sensitive,
+        sensitive: form.sensitive.unwrap_or(false),
         group_id: form.group_id.as_deref().map(id_param).transpose()?,
     };
     let viewer = user.actor.id;
@@ -105,7 +105,7 @@ pub async fn edit(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    super::FormOrJson(form): super::FormOrJson<EditForm>,
+    super::ApiForm(form): super::ApiForm<EditForm>,
 ) -> Result<Json<Status>, Error> {
     let viewer = user.actor.id;
     let post = rules::edit_status(

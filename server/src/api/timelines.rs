@@ -8,7 +8,7 @@ use crate::{
 };
 use axum::{
     Json,
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -20,6 +20,7 @@ pub struct Paging {
     max_id: Option<String>,
     since_id: Option<String>,
     min_id: Option<String>,
+    #[serde(default, deserialize_with = "super::params::number")]
     limit: Option<i64>,
 }
 
@@ -60,7 +61,7 @@ pub fn paged(statuses: Vec<Status>, base: url::Url) -> Response {
 pub async fn home(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(paging): Query<Paging>,
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
 ) -> Result<Response, Error> {
     let me = user.actor.id;
     let page = paging.page();
