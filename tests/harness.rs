@@ -231,7 +231,10 @@ impl Instance {
                 },
             );
             let (listener, router) = app.into_parts();
-            let result = axum::serve(listener, router.layer(record))
+            let service = router
+                .layer(record)
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let result = axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
                 })

@@ -47,12 +47,7 @@ impl Application {
         let instance_actor = instance::ensure_instance_actor(&db, &urls)
             .await?
             .to_federated()?;
-        let ctx = Context {
-            db: db.clone(),
-            urls: urls.clone(),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            delivery_lease: settings.delivery_lease(),
-        };
+        let ctx = Context::new(db.clone(), urls.clone(), &settings);
         let federation = build_config(
             &FederationSettings {
                 domain: settings.domain.clone(),
@@ -117,7 +112,9 @@ impl Application {
             self.state.ctx.wake.clone(),
         ));
         let router = api::router(self.state);
-        axum::serve(self.listener, router)
+        // The peer address reaches the sign-in limits; it is not stored.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Error::Internal(format!("server: {e}")))?;

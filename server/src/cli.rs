@@ -222,12 +222,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 Some(owner) => Some(local_person(&db, &owner).await?.id),
                 None => None,
             };
-            let ctx = crate::service::Context {
-                db,
-                urls: urls.clone(),
-                wake: Default::default(),
-                delivery_lease: settings.delivery_lease(),
-            };
+            let ctx = crate::service::Context::new(db, urls.clone(), &settings);
             let new = NewGroup {
                 handle,
                 display_name: name,

@@ -42,6 +42,11 @@ pub struct Settings {
     /// process dies, another one (or the restarted one) takes the queue over after this long.
     /// On SQLite, where one process delivers, a restart takes it over at once. Default: `60`.
     pub delivery_lease_seconds: u32,
+    /// Whether apps may trade a person's handle and password for a token (OAuth's `password`
+    /// grant). Off, people sign in only on this server's own page, where their password
+    /// stays. Default: `false`.
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub oauth_password_grant: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +64,7 @@ impl Default for Settings {
             contact_email: String::new(),
             open_registrations: false,
             delivery_lease_seconds: 60,
+            oauth_password_grant: false,
         }
     }
 }

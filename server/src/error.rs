@@ -25,6 +25,17 @@ pub enum Error {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// An OAuth request refused with one of RFC 6749's error codes (`invalid_grant`...).
+    #[error("{code}: {description}")]
+    OAuth {
+        /// The RFC 6749 error code.
+        code: &'static str,
+        /// What was wrong, for the app's developer.
+        description: String,
+    },
     /// The settings are wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -62,11 +73,22 @@ impl Error {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
+            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::Federation(e) => e.status(),
             Self::DatabaseConnect { .. } | Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_) | Self::Database(_) | Self::Migration(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        }
+    }
+
+    /// An OAuth error with its RFC 6749 code.
+    pub fn oauth(code: &'static str, description: impl Into<String>) -> Self {
+        Self::OAuth {
+            code,
+            description: description.into(),
         }
     }
 
@@ -81,6 +103,10 @@ impl IntoResponse for Error {
     /// shown to the client only as a generic message.
     fn into_response(self) -> Response {
         let status = self.status();
+        if let Self::OAuth { code, description } = &self {
+            let body = serde_json::json!({ "error": code, "error_description": description });
+            return (status, Json(body)).into_response();
+        }
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             status

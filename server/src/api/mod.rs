@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod actors;
 pub mod admin;
+pub mod auth;
 pub mod entities;
 pub mod groups;
 pub mod health;
 pub mod instance;
 pub mod nodeinfo;
+pub mod oauth;
 pub mod objects;
 pub mod params;
 pub mod search;
@@ -16,14 +18,14 @@ pub mod statuses;
 pub mod timelines;
 pub mod webfinger;
 
+pub use auth::{CurrentUser, MaybeUser};
 pub use params::{ApiForm, ApiQuery};
 
 use crate::{Error, Settings, db::Database, service::Urls, web};
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use axum::{
     Router,
-    extract::FromRequestParts,
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -74,6 +76,14 @@ pub fn router(state: AppState) -> Router {
         .route("/groups/{name}", get(actors::group))
         .route("/groups/{name}/{collection}", get(actors::group_collection))
         .route("/groups/{name}/inbox", post(actors::group_inbox))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/api/v1/apps", post(oauth::create_app))
+        .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route(
@@ -166,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(federation)
+        .layer(axum::middleware::from_fn(web::html_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     // Apps add trailing slashes (`/api/v1/instance/`); routing sees the path without them.
@@ -250,58 +261,5 @@ impl<T: Serialize> IntoResponse for ActivityJson<T> {
             axum::Json(value),
         )
             .into_response()
-    }
-}
-
-/// The signed-in account of a request with a valid `Authorization: Bearer` token.
-#[derive(Debug)]
-pub struct CurrentUser {
-    /// The person's actor row.
-    pub actor: crate::db::actors::ActorRow,
-    /// The account row.
-    pub user: crate::db::users::UserRow,
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(Error::Unauthorized)?;
-        let (actor, user) = crate::service::accounts::authenticate(&state.db, token).await?;
-        Ok(Self { actor, user })
-    }
-}
-
-/// The signed-in account, if the request carries a valid token; anonymous otherwise.
-#[derive(Debug)]
-pub struct MaybeUser(pub Option<CurrentUser>);
-
-impl MaybeUser {
-    /// The viewer's actor id.
-    pub fn id(&self) -> Option<i64> {
-        self.0.as_ref().map(|u| u.actor.id)
-    }
-}
-
-impl FromRequestParts<AppState> for MaybeUser {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
-            return Ok(Self(None));
-        }
-        CurrentUser::from_request_parts(parts, state)
-            .await
-            .map(|u| Self(Some(u)))
     }
 }

@@ -147,3 +147,15 @@ pub fn ban(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResul
         .execute(conn)
         .map(|_| ())
 }
+
+/// Every local group with its actor row, oldest first.
+pub fn all_with_actors(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(GroupRow, super::actors::ActorRow)>> {
+    use super::schema::actors;
+    support_groups::table
+        .inner_join(actors::table.on(actors::id.eq(support_groups::actor_id)))
+        .order(support_groups::actor_id.asc())
+        .select((GroupRow::as_select(), super::actors::ActorRow::as_select()))
+        .load(conn)
+}

@@ -52,14 +52,47 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Hashed bearer tokens.
+    /// Hashed bearer tokens and browser sessions.
     access_tokens (id) {
         id -> BigInt,
-        user_id -> BigInt,
+        /// NULL for an app's own (client-credentials) token.
+        user_id -> Nullable<BigInt>,
         token_sha256 -> Text,
         scopes -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        app_id -> Nullable<BigInt>,
+        refresh_sha256 -> Nullable<Text>,
+        /// `cli`, `app` or `session`.
+        kind -> Text,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Apps registered through `POST /api/v1/apps`.
+    oauth_apps (id) {
+        id -> BigInt,
+        client_id -> Text,
+        client_secret_sha256 -> Text,
+        name -> Text,
+        website -> Nullable<Text>,
+        redirect_uris -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Authorization codes waiting to be exchanged for a token.
+    oauth_codes (code_sha256) {
+        code_sha256 -> Text,
+        app_id -> BigInt,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        scopes -> Text,
+        code_challenge -> Nullable<Text>,
+        expires_at -> Timestamp,
     }
 }
 
@@ -189,6 +222,7 @@ diesel::table! {
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
+diesel::joinable!(access_tokens -> oauth_apps (app_id));
 diesel::joinable!(posts -> actors (author_id));
 diesel::joinable!(likes -> posts (post_id));
 diesel::joinable!(post_mentions -> posts (post_id));
@@ -197,6 +231,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     support_groups,
     access_tokens,
+    oauth_apps,
+    oauth_codes,
     follows,
     group_moderators,
     group_bans,

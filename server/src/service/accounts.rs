@@ -1,13 +1,12 @@
 //! Local accounts, support groups and access tokens.
 
-use super::Urls;
+use super::{Urls, oauth, scopes::Scopes};
 use crate::{
     Error,
     db::{
         self, Database,
         actors::{self, ActorRow},
-        id::new_id,
-        tokens::{self, TokenRow},
+        tokens,
         users::{self, UserRow},
     },
 };
@@ -15,12 +14,10 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHasher, SaltString, rand_core::OsRng},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{SubsecRound, Utc};
 use hearth_federation::{
     keys::KeyPair, objects::actor::FederatedActor, protocol::actor::ActorKind,
 };
-use sha2::{Digest, Sha256};
 use std::{fmt, str::FromStr};
 
 /// What a local account may do.
@@ -214,45 +211,71 @@ pub fn plain_text_to_html(text: &str) -> String {
         .collect()
 }
 
-/// A new bearer token for a local person, returned once in clear; only its hash is stored.
+/// A new bearer token for a local person with every scope (admin ones for staff only), for
+/// scripts and tests (`hearth token create`); returned once in clear, only its hash is stored.
 pub async fn create_token(db: &Database, handle: &Handle) -> Result<String, Error> {
-    let handle = handle.clone();
-    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let hash = token_hash(&token);
-    db.run(move |conn| {
-        let actor = actors::local_by_username(conn, handle.as_str(), Some(ActorKind::Person))?
-            .ok_or_else(|| Error::not_found(format!("no local person @{}", handle.as_str())))?;
-        tokens::insert(
-            conn,
-            &TokenRow {
-                id: new_id(),
-                user_id: actor.id,
-                token_sha256: hash,
-                scopes: "read write follow push".into(),
-                created_at: Utc::now().naive_utc(),
-                last_used_at: None,
-            },
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(token)
+    let name = handle.as_str().to_owned();
+    let actor = db
+        .run(move |conn| {
+            Ok(actors::local_by_username(
+                conn,
+                &name,
+                Some(ActorKind::Person),
+            )?)
+        })
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no local person @{}", handle.as_str())))?;
+    let staff = db
+        .run({
+            let id = actor.id;
+            move |conn| Ok(users::user_by_actor(conn, id)?)
+        })
+        .await?
+        .and_then(|u| u.role.parse::<Role>().ok())
+        .is_some_and(|role| matches!(role, Role::Admin | Role::Moderator));
+    let scopes = Scopes::parse(if staff {
+        "read write follow push admin:read admin:write"
+    } else {
+        "read write follow push"
+    })?;
+    let token = oauth::issue(db, None, Some(actor.id), scopes, tokens::KIND_CLI, None).await?;
+    Ok(token.access_token)
 }
 
-/// The signed-in person of a bearer token.
-pub async fn authenticate(db: &Database, token: &str) -> Result<(ActorRow, UserRow), Error> {
-    let hash = token_hash(token);
-    db.run(move |conn| {
-        let token = tokens::by_hash(conn, &hash)?.ok_or(Error::Unauthorized)?;
-        let actor = actors::by_id(conn, token.user_id)?.ok_or(Error::Unauthorized)?;
-        let user = users::user_by_actor(conn, token.user_id)?.ok_or(Error::Unauthorized)?;
-        Ok((actor, user))
+/// Who a bearer token (or a browser's session) speaks for.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The person's actor row.
+    pub actor: ActorRow,
+    /// Their account.
+    pub user: UserRow,
+    /// What the token grants.
+    pub scopes: Scopes,
+    /// The token's app, if an app holds it.
+    pub app_id: Option<i64>,
+    /// The token's row id.
+    pub token_id: i64,
+}
+
+/// The person of a token of one of `kinds`: one indexed lookup.
+pub async fn authenticate(
+    db: &Database,
+    token: &str,
+    kinds: &'static [&'static str],
+) -> Result<SignedIn, Error> {
+    let hash = oauth::secret_hash(token);
+    db.lookup(move |conn| {
+        let (token, user, actor) = tokens::signed_in(conn, &hash, kinds, Utc::now().naive_utc())?
+            .ok_or(Error::Unauthorized)?;
+        Ok(SignedIn {
+            scopes: Scopes::parse(&token.scopes)?,
+            app_id: token.app_id,
+            token_id: token.id,
+            actor,
+            user,
+        })
     })
     .await
-}
-
-fn token_hash(token: &str) -> String {
-    format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -7,8 +7,11 @@ pub mod follows;
 pub mod groups;
 pub mod inbox;
 pub mod instance;
+pub mod oauth;
 pub mod port;
 pub mod posts;
+pub mod scopes;
+pub mod sign_in;
 pub mod urls;
 
 pub use urls::Urls;
@@ -31,9 +34,25 @@ pub struct Context {
     pub wake: std::sync::Arc<tokio::sync::Notify>,
     /// How long a delivery pass holds a receiving server's queue (see `Settings`).
     pub delivery_lease: chrono::TimeDelta,
+    /// Sign-in attempts counted per account and per address.
+    pub sign_in_limits: std::sync::Arc<sign_in::SignInLimits>,
+    /// Whether apps may exchange a handle and password for a token (see `Settings`).
+    pub password_grant: bool,
 }
 
 impl Context {
+    /// The context of an instance with these settings.
+    pub fn new(db: Database, urls: Urls, settings: &crate::Settings) -> Self {
+        Self {
+            db,
+            urls,
+            wake: Default::default(),
+            delivery_lease: settings.delivery_lease(),
+            sign_in_limits: Default::default(),
+            password_grant: settings.oauth_password_grant,
+        }
+    }
+
     /// A fresh id for an activity of `kind` sent from here.
     pub fn activity_id(&self, kind: &str) -> url::Url {
         self.urls
