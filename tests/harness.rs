@@ -124,6 +124,8 @@ pub struct Instance {
     pub base: Url,
     /// The instance's shared state (database, federation configuration).
     pub state: AppState,
+    /// Reaches this instance by its name without asking DNS (its host may be made up).
+    client: reqwest::Client,
     /// Every request the instance received: method, path and query, headers.
     pub requests: Arc<Mutex<Vec<RecordedRequest>>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -177,6 +179,16 @@ impl Instance {
         engine: &Engine,
         lookup: Arc<dyn hearth_federation::resolver::Lookup>,
     ) -> Self {
+        Self::start_named(engine, "localhost", lookup).await
+    }
+
+    /// Boots an instance whose domain is `host:PORT` (a name `lookup` maps to loopback, so
+    /// that other instances using the same table reach it).
+    pub async fn start_named(
+        engine: &Engine,
+        host: &str,
+        lookup: Arc<dyn hearth_federation::resolver::Lookup>,
+    ) -> Self {
         init_logging();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let database = TestDatabase::create(engine, dir.path());
@@ -187,7 +199,14 @@ impl Instance {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("{e}"));
-        let domain = format!("localhost:{port}");
+        let domain = format!("{host}:{port}");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(20))
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(host, SocketAddr::from(([127, 0, 0, 1], port)))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
         let settings = Settings {
             domain: domain.clone(),
             bind: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -248,6 +267,7 @@ impl Instance {
             domain,
             base,
             state,
+            client,
             requests,
             shutdown: Some(shutdown),
             server: Some(server),
@@ -367,9 +387,19 @@ impl Instance {
             .unwrap_or_else(|e| panic!("delivery on {}: {e}", self.domain))
     }
 
+    /// An anonymous GET of an ActivityPub document of this instance; status and JSON.
+    pub async fn ap_get(&self, path: &str) -> (u16, serde_json::Value) {
+        answer(
+            self.client
+                .get(self.url(path))
+                .header("accept", "application/activity+json"),
+        )
+        .await
+    }
+
     /// A GET of the client API as the holder of `token` (or anonymously); status and JSON.
     pub async fn api_get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-        let mut request = http().get(self.url(path));
+        let mut request = self.client.get(self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -383,7 +413,13 @@ impl Instance {
         token: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        answer(http().post(self.url(path)).bearer_auth(token).json(&body)).await
+        answer(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     /// A PUT (JSON body) to the client API.
@@ -393,12 +429,18 @@ impl Instance {
         token: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        answer(http().put(self.url(path)).bearer_auth(token).json(&body)).await
+        answer(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     /// A DELETE on the client API.
     pub async fn api_delete(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
-        answer(http().delete(self.url(path)).bearer_auth(token)).await
+        answer(self.client.delete(self.url(path)).bearer_auth(token)).await
     }
 
     /// The account id, on this instance, of `handle` (`name` or `name@domain`), resolving
@@ -572,13 +614,30 @@ impl Signer {
         }
     }
 
+    /// Headers for a GET of `url`: Host, Date, Signature (over the headers covered that a GET
+    /// has: `(request-target)`, `host`, `date`).
+    pub fn sign_get(&self, url: &Url) -> http::HeaderMap {
+        let get = Self {
+            covered: vec!["(request-target)", "host", "date"],
+            ..self.clone()
+        };
+        let mut headers = get.sign_request("get", url, &[]);
+        headers.remove("digest");
+        headers.remove("content-type");
+        headers
+    }
+
     /// Headers for a POST of `body` to `url`: Host, Date, Digest, Content-Type, Signature.
     pub fn sign_post(&self, url: &Url, body: &[u8]) -> http::HeaderMap {
+        self.sign_request("post", url, body)
+    }
+
+    fn sign_request(&self, method: &str, url: &Url, body: &[u8]) -> http::HeaderMap {
         use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
         use sha2::{Digest, Sha256};
         let key =
             RsaPrivateKey::from_pkcs8_pem(&self.private_key_pem).unwrap_or_else(|e| panic!("{e}"));
-        self.sign_post_by(url, body, |signing_string| {
+        self.sign_by(method, url, body, |signing_string| {
             key.sign(
                 Pkcs1v15Sign::new::<Sha256>(),
                 &Sha256::digest(signing_string),
@@ -595,6 +654,16 @@ impl Signer {
         body: &[u8],
         sign: impl FnOnce(&[u8]) -> Vec<u8>,
     ) -> http::HeaderMap {
+        self.sign_by("post", url, body, sign)
+    }
+
+    fn sign_by(
+        &self,
+        method: &str,
+        url: &Url,
+        body: &[u8],
+        sign: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> http::HeaderMap {
         use base64::{Engine, engine::general_purpose::STANDARD};
         use sha2::{Digest, Sha256};
 
@@ -604,7 +673,7 @@ impl Signer {
         };
         let date = httpdate::fmt_http_date(self.date.into());
         let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
-        let target = format!("post {}", url.path());
+        let target = format!("{method} {}", url.path());
         let value = |name: &str| match name {
             "(request-target)" => target.clone(),
             "host" => host.clone(),

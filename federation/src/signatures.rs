@@ -37,14 +37,15 @@ pub struct SignatureHeader {
 
 impl SignatureHeader {
     /// The actor the key belongs to, by convention: the key id without its fragment
-    /// (`…/users/ana#main-key`), or without a trailing `/main-key` segment (GoToSocial).
+    /// (`…/users/ana#main-key`), or without a trailing `/main-key` segment (GoToSocial), in
+    /// canonical form so that a key id spelt `HOST.` names the actor known as `host`.
     pub fn key_owner(&self) -> Option<Url> {
         let mut url = Url::parse(&self.key_id).ok()?;
         url.set_fragment(None);
         if let Some(path) = url.path().strip_suffix("/main-key").map(str::to_owned) {
             url.set_path(&path);
         }
-        Some(url)
+        Some(crate::protocol::canonical(url))
     }
 }
 
@@ -216,6 +217,24 @@ mod tests {
 
     const LEMMY: &str = r#"keyId="http://localhost:18341/u/luke#main-key",algorithm="hs2019",headers="(request-target) content-type date digest host",signature="bWVp""#;
     const GTS: &str = r#"keyId="http://127.0.0.1:18280/users/gina/main-key",algorithm="hs2019",headers="(request-target) host date digest",signature="ZHVS""#;
+
+    #[test]
+    fn a_key_id_names_its_owner_in_canonical_form() {
+        for key_id in [
+            "https://clinic.example./users/ana#main-key",
+            "https://CLINIC.example/users/ana/main-key",
+        ] {
+            let header = SignatureHeader {
+                key_id: key_id.into(),
+                headers: Vec::new(),
+            };
+            assert_eq!(
+                header.key_owner().map(String::from).as_deref(),
+                Some("https://clinic.example/users/ana"),
+                "{key_id}"
+            );
+        }
+    }
 
     #[test]
     fn lemmy_and_gotosocial_signature_headers_pass_and_name_their_owner() {

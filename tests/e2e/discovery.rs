@@ -339,3 +339,101 @@ async fn nodeinfo_and_host_meta_describe_the_instance(engine: Engine) {
     );
 }
 on_both_engines!(nodeinfo_and_host_meta_describe_the_instance);
+
+/// An instance whose domain carries a port names its instance actor without it (GoToSocial
+/// drops an actor whose `preferredUsername` has a colon, then cannot verify its signatures):
+/// the host when it is a dotted name, `instance.actor` otherwise. WebFinger finds the actor by
+/// that name and by the domain (its old name), and another instance still verifies the
+/// fetches it signs.
+async fn the_instance_actor_is_named_without_a_colon(engine: Engine) {
+    use hearth_federation::resolver::{Lookup, StaticLookup};
+    use std::{collections::HashMap, net::IpAddr, sync::Arc};
+    let loopback = vec![IpAddr::from([127, 0, 0, 1])];
+    let names: Arc<dyn Lookup> = Arc::new(StaticLookup(HashMap::from([
+        ("clinic.test".to_owned(), loopback.clone()),
+        ("localhost".to_owned(), loopback),
+    ])));
+    let a = Instance::start_named(&engine, "clinic.test", names.clone()).await;
+    let b = Instance::start_with_lookup(&engine, names).await;
+
+    for (instance, name) in [(&a, "clinic.test"), (&b, "instance.actor")] {
+        let (status, actor) = instance.ap_get("/actor").await;
+        assert_eq!(status, 200, "{}", instance.domain);
+        assert!(instance.domain.contains(':'));
+        assert_eq!(actor["preferredUsername"], name, "{}", instance.domain);
+        assert!(
+            actor["preferredUsername"]
+                .as_str()
+                .is_some_and(|n| !n.contains(':'))
+        );
+        for resource in [
+            format!("acct:{name}@{}", instance.domain),
+            format!("acct:{0}@{0}", instance.domain),
+        ] {
+            let (status, finger) = instance
+                .api_get(&format!("/.well-known/webfinger?resource={resource}"), None)
+                .await;
+            assert_eq!(status, 200, "{resource}");
+            assert_eq!(
+                finger["subject"],
+                format!("acct:{name}@{}", instance.domain)
+            );
+            assert_eq!(finger["links"][0]["href"], instance.url("/actor").as_str());
+        }
+    }
+
+    // ana on A joins a members-only group on B, whose collections answer only signed fetches
+    // from a member's server: B verifies A's instance actor.
+    let mona = b.create_user("mona", UserRole::Moderator).await;
+    let mona_token = b.token("mona").await;
+    let group = b
+        .create_group_with(
+            "circle",
+            "Circle",
+            hearth_tests::Visibility::MembersOnly,
+            hearth_tests::JoinPolicy::Approval,
+            Some(&mona),
+        )
+        .await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let on_a = a.account_id(&format!("circle@{}", b.domain), &ana).await;
+    a.api_post(
+        &format!("/api/v1/accounts/{on_a}/follow"),
+        &ana,
+        serde_json::json!({}),
+    )
+    .await;
+    hearth_tests::settle(&[&a, &b]).await;
+    let requests = format!("/api/hearth/v1/groups/{}/requests", group.id);
+    let (_, pending) = b.api_get(&requests, Some(&mona_token)).await;
+    let request = pending[0]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, _) = b
+        .api_post(
+            &format!("{requests}/{request}/approve"),
+            &mona_token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "ana is a member: {pending}");
+    hearth_tests::settle(&[&a, &b]).await;
+
+    let outbox = b.url("/groups/circle/outbox").to_string();
+    assert_eq!(b.ap_get("/groups/circle/outbox").await.0, 404, "unsigned");
+    assert_eq!(
+        a.signed_get(&outbox).await,
+        200,
+        "signed by A's instance actor"
+    );
+    let a_actor = a.url("/actor").to_string();
+    let known = b
+        .state
+        .db
+        .run(move |c| Ok(actors::by_ap_id(c, &a_actor)?))
+        .await
+        .ok()
+        .flatten()
+        .map(|row| row.username);
+    assert_eq!(known.as_deref(), Some("clinic.test"));
+}
+on_both_engines!(the_instance_actor_is_named_without_a_colon);

@@ -302,3 +302,100 @@ async fn a_flood_of_unknown_signers_causes_bounded_fetches(engine: Engine) {
     );
 }
 on_both_engines!(a_flood_of_unknown_signers_causes_bounded_fetches);
+
+/// An actor id whose host is spelt with a trailing dot or in upper case names the actor
+/// already known, never a second one: in the key id of a signed fetch, in an inbox POST, and
+/// even when the actor's own server writes its ids with the dot.
+async fn an_actor_id_spelt_otherwise_is_the_actor_already_known(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let mona = a.create_user("mona", UserRole::Moderator).await;
+    let mona_token = a.token("mona").await;
+    let group = a
+        .create_group_with(
+            "circle",
+            "Circle",
+            Visibility::MembersOnly,
+            JoinPolicy::Approval,
+            Some(&mona),
+        )
+        .await;
+    let group_url = a.url("/groups/circle").to_string();
+    let gina = peer.actor("gina");
+    let join = hearth_tests::follow(&gina, &group_url);
+    assert_eq!(peer.send("gina", &a, "/inbox", &join).await, 202);
+    let requests = format!("/api/hearth/v1/groups/{}/requests", group.id);
+    let (_, pending) = a.api_get(&requests, Some(&mona_token)).await;
+    let request = pending[0]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, _) = a
+        .api_post(
+            &format!("{requests}/{request}/approve"),
+            &mona_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "gina is a member");
+    // The members-only group's followers answer only a signed fetch from a member's server.
+    let members = a.url("/groups/circle/followers");
+    let unsigned = hearth_tests::http()
+        .get(members.clone())
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(unsigned.ok(), Some(404));
+    let port = peer.base.port().unwrap_or_default();
+    let dotted = format!("http://localhost.:{port}/users/gina");
+    let upper = format!("http://LOCALHOST:{port}/users/gina");
+
+    // gina's server now writes her ids with a trailing dot.
+    let usual = hearth_tests::http()
+        .get(&gina)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let respelt: Value = serde_json::from_str(
+        &usual.replace(&format!("localhost:{port}"), &format!("localhost.:{port}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(respelt["id"], dotted.as_str());
+    peer.serve("/users/gina", hearth_tests::Serving::Document(respelt));
+
+    for spelling in [&dotted, &upper] {
+        let signer = hearth_tests::Signer {
+            key_id: format!("{spelling}#main-key"),
+            ..peer.signer("gina")
+        };
+        let response = hearth_tests::http()
+            .get(members.clone())
+            .header("accept", "application/activity+json")
+            .headers(signer.sign_get(&members))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), 200, "signed fetch as {spelling}");
+        let again = hearth_tests::follow(spelling, &group_url);
+        let (status, answer) = peer.send_signed(&signer, &a, "/inbox", &again).await;
+        assert_eq!(status, 202, "POST as {spelling}: {answer}");
+    }
+    // The known gina verified every request; no second gina was stored.
+    let signer_ids = a
+        .state
+        .db
+        .run(|conn| {
+            use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+            use hearth::db::schema::actors;
+            Ok(actors::table
+                .filter(actors::username.eq("gina"))
+                .select(actors::ap_id)
+                .load::<String>(conn)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(signer_ids, vec![gina], "one gina, however spelt");
+}
+on_both_engines!(an_actor_id_spelt_otherwise_is_the_actor_already_known);

@@ -91,7 +91,9 @@ impl FederatedActor {
         }
     }
 
-    /// A remote actor read from its wire document.
+    /// A remote actor read from its wire document, with every URL in canonical form (see
+    /// [`canonical`]): this is where every remote actor enters, so one actor spelt two ways
+    /// (`HOST.`, `host`) is stored and found as one.
     pub fn from_remote_object(json: ActorObject) -> Self {
         let now = Utc::now();
         Self {
@@ -99,13 +101,13 @@ impl FederatedActor {
             username: json.preferred_username,
             display_name: json.name,
             summary: json.summary,
-            profile_url: json.url,
-            inbox: json.inbox,
-            shared_inbox: json.endpoints.and_then(|e| e.shared_inbox),
-            outbox: json.outbox,
-            followers: json.followers,
-            following: json.following,
-            avatar: json.icon.map(|i| i.url),
+            profile_url: json.url.map(canonical),
+            inbox: canonical(json.inbox),
+            shared_inbox: json.endpoints.and_then(|e| e.shared_inbox).map(canonical),
+            outbox: json.outbox.map(canonical),
+            followers: json.followers.map(canonical),
+            following: json.following.map(canonical),
+            avatar: json.icon.map(|i| canonical(i.url)),
             public_key_pem: json.public_key.public_key_pem,
             private_key: None,
             published: json.published.unwrap_or(now),
@@ -113,7 +115,7 @@ impl FederatedActor {
             discoverable: json.discoverable.unwrap_or(false),
             local: false,
             last_refreshed_at: now,
-            ap_id: json.id,
+            ap_id: canonical(json.id),
         }
     }
 }
@@ -128,9 +130,7 @@ pub async fn fetch_remote(
 ) -> Result<FederatedActor, FederationError> {
     let response = fetch_object_http::<_, ActorObject>(url, data).await?;
     FederatedActor::verify(&response.object, &response.url, data).await?;
-    let mut actor = FederatedActor::from_remote_object(response.object);
-    actor.ap_id = canonical(actor.ap_id);
-    Ok(actor)
+    Ok(FederatedActor::from_remote_object(response.object))
 }
 
 #[async_trait]
@@ -151,7 +151,7 @@ impl Object for FederatedActor {
         object_id: Url,
         data: &Data<Self::DataType>,
     ) -> Result<Option<Self>, Self::Error> {
-        data.actor_by_id(&object_id).await
+        data.actor_by_id(&canonical(object_id)).await
     }
 
     async fn into_json(self, _data: &Data<Self::DataType>) -> Result<Self::Kind, Self::Error> {

@@ -72,6 +72,8 @@ pub async fn webfinger(
             if domain != state.urls.domain() {
                 return Err(unknown());
             }
+            // The instance actor answers to its name, found below like a handle, and to the
+            // domain, its name before 2026-12 (`acct:DOMAIN@DOMAIN`, as Mastodon answers).
             if name == state.urls.domain() {
                 state.urls.instance_actor().to_string()
             } else {

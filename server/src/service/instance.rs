@@ -14,14 +14,40 @@ use hearth_federation::{
     keys::KeyPair, objects::actor::FederatedActor, protocol::actor::ActorKind,
 };
 
-/// Returns the instance actor, creating it (and its key pair) on first start.
+/// Fallback name of the instance actor, for hosts that are not dotted names (`localhost`, IP
+/// literals). Misskey uses it too, and GoToSocial recognises it as an instance actor.
+pub const FALLBACK_ACTOR_NAME: &str = "instance.actor";
+
+/// The instance actor's `preferredUsername`: the host name when it is a dotted name (as
+/// Mastodon and GoToSocial name theirs), otherwise [`FALLBACK_ACTOR_NAME`]. Never the port:
+/// GoToSocial reads a name with a colon as a URI, drops it, and then cannot verify what the
+/// actor signs. The dot keeps it apart from every handle (`[a-z0-9_]`).
+pub fn actor_name(urls: &Urls) -> String {
+    match urls.base().host() {
+        Some(url::Host::Domain(host)) if host.trim_end_matches('.').contains('.') => {
+            host.trim_end_matches('.').to_owned()
+        }
+        _ => FALLBACK_ACTOR_NAME.to_owned(),
+    }
+}
+
+/// Returns the instance actor, creating it (and its key pair) on first start. An actor created
+/// by an older version under another name (the domain with its port) is renamed.
 pub async fn ensure_instance_actor(db: &Database, urls: &Urls) -> Result<ActorRow, Error> {
     let ap_id = urls.instance_actor().to_string();
     let lookup = ap_id.clone();
-    if let Some(row) = db
+    let name = actor_name(urls);
+    if let Some(mut row) = db
         .run(move |conn| Ok(actors::by_ap_id(conn, &lookup)?))
         .await?
     {
+        if row.username != name {
+            row.username = name;
+            row.updated_at = Utc::now().naive_utc();
+            let renamed = row.clone();
+            db.run(move |conn| Ok(actors::update(conn, &renamed)?))
+                .await?;
+        }
         return Ok(row);
     }
     let keys = tokio::task::spawn_blocking(KeyPair::generate).await??;
@@ -30,9 +56,7 @@ pub async fn ensure_instance_actor(db: &Database, urls: &Urls) -> Result<ActorRo
     let actor_id = urls.instance_actor();
     let actor = FederatedActor {
         kind: ActorKind::Application,
-        // Mastodon and GoToSocial name the instance actor after the domain, which cannot
-        // collide with a handle (handles have no dots or colons).
-        username: urls.domain().to_owned(),
+        username: name,
         display_name: None,
         summary: None,
         profile_url: Some(urls.base().clone()),
@@ -90,4 +114,37 @@ pub async fn stats(db: &Database) -> Result<InstanceStats, Error> {
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Settings, service::accounts::Handle};
+
+    fn name_for(domain: &str) -> String {
+        let settings = Settings {
+            domain: domain.into(),
+            ..Settings::default()
+        };
+        let urls = Urls::new(&settings).unwrap_or_else(|e| panic!("{domain}: {e}"));
+        actor_name(&urls)
+    }
+
+    #[test]
+    fn the_instance_actor_is_named_without_port_and_apart_from_handles() {
+        for (domain, name) in [
+            ("clinic.example", "clinic.example"),
+            ("clinic.example:8443", "clinic.example"),
+            ("Clinic.Example.:8443", "clinic.example"),
+            ("localhost:8080", FALLBACK_ACTOR_NAME),
+            ("localhost", FALLBACK_ACTOR_NAME),
+            ("10.0.0.7:8080", FALLBACK_ACTOR_NAME),
+            ("[::1]:8080", FALLBACK_ACTOR_NAME),
+        ] {
+            let got = name_for(domain);
+            assert_eq!(got, name, "{domain}");
+            assert!(!got.contains(':'), "{domain}: {got}");
+            assert!(Handle::parse(&got).is_err(), "{got} could be a handle");
+        }
+    }
 }
