@@ -10,6 +10,7 @@ mod hostile;
 mod inbox;
 mod interop;
 mod mastodon_api;
+mod oauth;
 mod people;
 mod privacy;
 mod storage;
