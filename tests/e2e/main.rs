@@ -1,6 +1,7 @@
 //! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
 mod app_requests;
+mod client_libraries;
 mod delivery;
 mod discovery;
 mod durability;
