@@ -14,5 +14,6 @@ mod mastodon_api;
 mod oauth;
 mod people;
 mod privacy;
+mod statuses_api;
 mod storage;
 mod written_fixtures;

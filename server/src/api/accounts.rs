@@ -220,31 +220,62 @@ async fn answer(
     ))
 }
 
-/// `GET /api/v1/accounts/{id}/statuses`: a person's posts, or a group's, as the viewer may see.
+/// Query of an account's statuses.
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusesQuery {
+    #[serde(flatten)]
+    paging: Paging,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    pinned: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    exclude_replies: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    only_media: Option<bool>,
+}
+
+/// `GET /api/v1/accounts/{id}/statuses`: a person's posts, or a group's, as the viewer may
+/// see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out. (Nobody boosts
+/// on Hearth, so `exclude_reblogs` changes nothing; no post carries media yet, so
+/// `only_media` gives none.)
 pub async fn statuses(
     State(state): State<AppState>,
     viewer: MaybeUser,
     Path(id): Path<String>,
-    super::ApiQuery(paging): super::ApiQuery<Paging>,
+    super::ApiQuery(query): super::ApiQuery<StatusesQuery>,
 ) -> Result<Response, Error> {
     let id = id
         .parse::<i64>()
         .map_err(|_| Error::not_found("Record not found"))?;
     let viewer = viewer.id();
-    let page = paging.page();
+    let page = query.paging.page();
+    let pinned = query.pinned == Some(true);
+    let exclude_replies = query.exclude_replies == Some(true);
+    let only_media = query.only_media == Some(true);
     let urls = state.urls.clone();
     let list = state
         .db
         .run(move |conn| {
             let actor =
                 actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-            let rows = if actor.actor_kind() == ActorKind::Group {
+            let rows = if only_media {
+                Vec::new()
+            } else if pinned {
+                // Pins are one short list, shown on the first page only.
+                if page.max_id.is_some() || page.min_id.is_some() || page.since_id.is_some() {
+                    Vec::new()
+                } else {
+                    crate::db::pins::of_actor(conn, actor.id)?
+                }
+            } else if actor.actor_kind() == ActorKind::Group {
                 posts::timeline(conn, &[], &[actor.id], None, page)?
             } else {
                 posts::by_author(conn, actor.id, page)?
             };
             let mut list = Vec::new();
             for post in rows {
+                if exclude_replies && post.in_reply_to_ap_id.is_some() {
+                    continue;
+                }
                 if can_view(conn, &post, viewer)? {
                     list.push(Status::new(conn, &post, viewer, &urls)?);
                 }
@@ -374,4 +405,15 @@ pub async fn update_credentials(
         &user.user,
         &state.urls,
     )))
+}
+
+/// `GET /api/v1/preferences`: what apps use as defaults when writing and reading.
+pub async fn preferences(_user: CurrentUser) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "posting:default:visibility": "public",
+        "posting:default:sensitive": false,
+        "posting:default:language": null,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": false,
+    }))
 }

@@ -282,9 +282,13 @@ impl Status {
                 visible_replies += 1;
             }
         }
-        let favourited = match viewer {
-            Some(viewer) => posts::like_of(conn, viewer, post.id)?.is_some(),
-            None => false,
+        let (favourited, bookmarked, pinned) = match viewer {
+            Some(viewer) => (
+                posts::like_of(conn, viewer, post.id)?.is_some(),
+                crate::db::bookmarks::is_bookmarked(conn, viewer, post.id)?,
+                viewer == post.author_id && crate::db::pins::is_pinned(conn, viewer, post.id)?,
+            ),
+            None => (false, false, false),
         };
         Ok(Self {
             id: post.id.to_string(),
@@ -311,8 +315,8 @@ impl Status {
             favourited,
             reblogged: false,
             muted: false,
-            bookmarked: false,
-            pinned: false,
+            bookmarked,
+            pinned,
             reblog: None,
             application: None,
             media_attachments: Vec::new(),

@@ -16,6 +16,7 @@ pub mod params;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
+pub mod unsupported;
 pub mod webfinger;
 
 pub use auth::{CurrentUser, MaybeUser};
@@ -128,6 +129,35 @@ pub fn router(state: AppState) -> Router {
             post(statuses::unfavourite),
         )
         .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/bookmarks", get(timelines::bookmarks))
+        .route("/api/v1/favourites", get(timelines::favourites))
+        .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(statuses::unbookmark),
+        )
+        .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
+        .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
+        .route(
+            "/api/v1/statuses/{id}/favourited_by",
+            get(statuses::favourited_by),
+        )
+        .route(
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(statuses::reblogged_by),
+        )
+        .route("/api/v1/statuses/{id}/history", get(statuses::history))
+        .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route("/api/v1/preferences", get(accounts::preferences))
+        .route("/api/v1/custom_emojis", get(unsupported::custom_emojis))
+        .route("/api/v1/filters", get(unsupported::filters))
+        .route("/api/v2/filters", get(unsupported::filters))
+        .route("/api/v1/lists", get(unsupported::lists))
+        .route("/api/v1/followed_tags", get(unsupported::followed_tags))
+        .route("/api/v1/announcements", get(unsupported::announcements))
+        .route("/api/v1/trends/{kind}", get(unsupported::trends))
+        .route("/api/v1/conversations", get(unsupported::conversations))
         .route("/api/v2/search", get(search::search))
         .route(
             "/api/hearth/v1/groups",

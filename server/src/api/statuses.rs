@@ -1,10 +1,19 @@
 //! Mastodon status endpoints: write, read, edit, delete, favourite, thread context.
 
-use super::{AppState, CurrentUser, MaybeUser, entities::Status};
+use super::{
+    AppState, CurrentUser, MaybeUser,
+    entities::{Account, Status},
+};
 use crate::{
     Error,
-    db::posts::{self, PostRow},
-    service::posts::{self as rules, NewStatus},
+    db::{
+        actors, post_edits,
+        posts::{self, PostRow},
+    },
+    service::{
+        bookmarks, pins,
+        posts::{self as rules, NewStatus},
+    },
 };
 use axum::{
     Json,
@@ -212,4 +221,153 @@ pub async fn context(
     Ok(Json(
         json!({ "ancestors": ancestors, "descendants": descendants }),
     ))
+}
+
+/// `POST /api/v1/statuses/{id}/bookmark`.
+pub async fn bookmark(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = bookmarks::set_bookmark(&state.ctx, viewer, id_param(&id)?, true).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/unbookmark`.
+pub async fn unbookmark(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = bookmarks::set_bookmark(&state.ctx, viewer, id_param(&id)?, false).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/pin`: show one's own post first on one's profile.
+pub async fn pin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = pins::set_pin(&state.ctx, viewer, id_param(&id)?, true).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `POST /api/v1/statuses/{id}/unpin`.
+pub async fn unpin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let post = pins::set_pin(&state.ctx, viewer, id_param(&id)?, false).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
+}
+
+/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a post the viewer may see.
+pub async fn favourited_by(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    let post = visible_post(&state, id_param(&id)?, viewer.id()).await?;
+    let urls = state.urls.clone();
+    Ok(Json(
+        state
+            .db
+            .run(move |conn| {
+                let mut accounts = Vec::new();
+                for id in posts::likers(conn, post.id, 80)? {
+                    if let Some(actor) = actors::by_id(conn, id)? {
+                        accounts.push(Account::from_row(&actor, &urls));
+                    }
+                }
+                Ok(accounts)
+            })
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/statuses/{id}/reblogged_by`: nobody yet, as people cannot boost on Hearth
+/// (a group shares what is posted into it; that is not a person's boost).
+pub async fn reblogged_by(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Account>>, Error> {
+    visible_post(&state, id_param(&id)?, viewer.id()).await?;
+    Ok(Json(Vec::new()))
+}
+
+/// `GET /api/v1/statuses/{id}/history`: every version of a post, oldest first, the current
+/// one last (Mastodon's `StatusEdit` entities).
+pub async fn history(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, Error> {
+    let viewer = viewer.id();
+    let post = visible_post(&state, id_param(&id)?, viewer).await?;
+    let current = status_of(&state, post.clone(), viewer).await?;
+    let earlier = state
+        .db
+        .run(move |conn| Ok(post_edits::of_post(conn, post.id)?))
+        .await?;
+    let version = |content: &str, spoiler: &str, sensitive: bool, at: String| {
+        json!({
+            "content": content,
+            "spoiler_text": spoiler,
+            "sensitive": sensitive,
+            "created_at": at,
+            "account": current.account,
+            "poll": null,
+            "media_attachments": [],
+            "emojis": [],
+        })
+    };
+    let mut versions: Vec<Value> = earlier
+        .iter()
+        .map(|e| {
+            version(
+                &e.content,
+                &e.spoiler_text,
+                e.sensitive,
+                super::entities::mastodon_time(e.created_at.and_utc()),
+            )
+        })
+        .collect();
+    versions.push(version(
+        &current.content,
+        &current.spoiler_text,
+        current.sensitive,
+        current
+            .edited_at
+            .clone()
+            .unwrap_or_else(|| current.created_at.clone()),
+    ));
+    Ok(Json(versions))
+}
+
+/// `GET /api/v1/statuses/{id}/source`: the text one's own post was written as, for editing.
+pub async fn source(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let post = visible_post(&state, id_param(&id)?, Some(user.actor.id)).await?;
+    if post.author_id != user.actor.id {
+        return Err(Error::not_found("Record not found"));
+    }
+    let text = post
+        .source_text
+        .clone()
+        .unwrap_or_else(|| crate::service::content::html_to_text(&post.content));
+    Ok(Json(json!({
+        "id": post.id.to_string(),
+        "text": text,
+        "spoiler_text": post.spoiler_text,
+    })))
 }

@@ -1,6 +1,6 @@
 //! Timelines, with Mastodon pagination (`max_id`, `since_id`, `min_id`, `limit`, `Link`).
 
-use super::{AppState, CurrentUser, entities::Status};
+use super::{AppState, CurrentUser, MaybeUser, entities::Status};
 use crate::{
     Error,
     db::{follows, posts},
@@ -39,17 +39,26 @@ impl Paging {
 
 /// A JSON list with the `Link` header Mastodon clients page with.
 pub fn paged(statuses: Vec<Status>, base: url::Url) -> Response {
-    let link = match (statuses.first(), statuses.last()) {
-        (Some(first), Some(last)) => {
-            let mut next = base.clone();
-            next.query_pairs_mut().append_pair("max_id", &last.id);
-            let mut prev = base;
-            prev.query_pairs_mut().append_pair("min_id", &first.id);
-            Some(format!("<{next}>; rel=\"next\", <{prev}>; rel=\"prev\""))
-        }
+    let cursors = match (statuses.first(), statuses.last()) {
+        (Some(first), Some(last)) => Some((first.id.clone(), last.id.clone())),
         _ => None,
     };
-    let mut response = Json(statuses).into_response();
+    paged_by(statuses, cursors, base)
+}
+
+/// The ids a page is bounded by: its newest item's and its oldest item's.
+pub type Cursors = Option<(String, String)>;
+
+/// A JSON list paged by other ids than its items' own (a bookmark's, a like's).
+pub fn paged_by<T: serde::Serialize>(items: Vec<T>, cursors: Cursors, base: url::Url) -> Response {
+    let link = cursors.map(|(newest, oldest)| {
+        let mut next = base.clone();
+        next.query_pairs_mut().append_pair("max_id", &oldest);
+        let mut prev = base;
+        prev.query_pairs_mut().append_pair("min_id", &newest);
+        format!("<{next}>; rel=\"next\", <{prev}>; rel=\"prev\"")
+    });
+    let mut response = Json(items).into_response();
     if let Some(link) = link.and_then(|l| l.parse().ok()) {
         response.headers_mut().insert(header::LINK, link);
     }
@@ -101,4 +110,120 @@ pub async fn home(
         })
         .await?;
     Ok(paged(statuses, state.urls.path("/api/v1/timelines/home")))
+}
+
+/// Query of the public timeline.
+#[derive(Debug, Default, Deserialize)]
+pub struct PublicQuery {
+    #[serde(flatten)]
+    paging: Paging,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    local: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    remote: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    only_media: Option<bool>,
+}
+
+/// `GET /api/v1/timelines/public`: public posts written here (`local`) or received here
+/// (`remote`), or both; newest first. Only what was delivered to this clinic is here: Hearth
+/// does not crawl the network.
+pub async fn public(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    super::ApiQuery(query): super::ApiQuery<PublicQuery>,
+) -> Result<Response, Error> {
+    let viewer = viewer.id();
+    let local = match (query.local, query.remote) {
+        (Some(true), _) => Some(true),
+        (_, Some(true)) => Some(false),
+        _ => None,
+    };
+    let page = query.paging.page();
+    let urls = state.urls.clone();
+    // Posts carry no media yet: a media-only timeline is empty.
+    let statuses = if query.only_media == Some(true) {
+        Vec::new()
+    } else {
+        state
+            .db
+            .run(move |conn| {
+                let mut list = Vec::new();
+                for post in posts::public(conn, local, page)? {
+                    if can_view(conn, &post, viewer)? {
+                        list.push(Status::new(conn, &post, viewer, &urls)?);
+                    }
+                }
+                Ok(list)
+            })
+            .await?
+    };
+    Ok(paged(statuses, state.urls.path("/api/v1/timelines/public")))
+}
+
+/// `GET /api/v1/bookmarks`: the posts one bookmarked that one may still see, newest first.
+pub async fn bookmarks(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
+    let me = user.actor.id;
+    let page = paging.page();
+    let urls = state.urls.clone();
+    let (statuses, cursors) = state
+        .db
+        .run(move |conn| {
+            let rows = crate::db::bookmarks::page(conn, me, page)?;
+            kept_statuses(conn, rows, me, &urls)
+        })
+        .await?;
+    Ok(paged_by(
+        statuses,
+        cursors,
+        state.urls.path("/api/v1/bookmarks"),
+    ))
+}
+
+/// `GET /api/v1/favourites`: the posts one liked that one may still see, newest like first.
+pub async fn favourites(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
+    let me = user.actor.id;
+    let page = paging.page();
+    let urls = state.urls.clone();
+    let (statuses, cursors) = state
+        .db
+        .run(move |conn| {
+            let rows = posts::liked_by(conn, me, page)?;
+            kept_statuses(conn, rows, me, &urls)
+        })
+        .await?;
+    Ok(paged_by(
+        statuses,
+        cursors,
+        state.urls.path("/api/v1/favourites"),
+    ))
+}
+
+/// The statuses of kept posts (bookmarked, liked) the person may still see, with the page's
+/// cursors taken from the keeping rows' ids.
+fn kept_statuses(
+    conn: &mut crate::db::AnyConnection,
+    rows: Vec<(i64, crate::db::posts::PostRow)>,
+    me: i64,
+    urls: &crate::service::Urls,
+) -> Result<(Vec<Status>, Cursors), Error> {
+    let cursors = match (rows.first(), rows.last()) {
+        (Some((newest, _)), Some((oldest, _))) => Some((newest.to_string(), oldest.to_string())),
+        _ => None,
+    };
+    let mut statuses = Vec::new();
+    for (_, post) in rows {
+        if can_view(conn, &post, Some(me))? {
+            statuses.push(Status::new(conn, &post, Some(me), urls)?);
+        }
+    }
+    Ok((statuses, cursors))
 }

@@ -23,11 +23,14 @@ macro_rules! on_engine {
 }
 
 pub mod actors;
+pub mod bookmarks;
 pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
 pub mod oauth;
+pub mod pins;
+pub mod post_edits;
 pub mod posts;
 pub mod schema;
 pub mod tokens;

@@ -33,6 +33,8 @@ pub struct PostRow {
     pub edited_at: Option<NaiveDateTime>,
     pub deleted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The text a local post was written as (for editing); `None` for remote posts.
+    pub source_text: Option<String>,
 }
 
 impl PostRow {
@@ -202,6 +204,38 @@ pub fn unlike(
     query.execute(conn).map(|n| n > 0)
 }
 
+/// A page of the posts `actor_id` liked, newest like first, each with the like's id (what the
+/// page's bounds refer to).
+pub fn liked_by(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    bounds: Page,
+) -> QueryResult<Vec<(i64, PostRow)>> {
+    let mut query = likes::table
+        .inner_join(posts::table.on(posts::id.eq(likes::post_id)))
+        .filter(likes::actor_id.eq(actor_id))
+        .filter(posts::deleted_at.is_null())
+        .select((likes::id, PostRow::as_select()))
+        .into_boxed();
+    if let Some(max_id) = bounds.max_id {
+        query = query.filter(likes::id.lt(max_id));
+    }
+    if let Some(since_id) = bounds.since_id.or(bounds.min_id) {
+        query = query.filter(likes::id.gt(since_id));
+    }
+    query.order(likes::id.desc()).limit(bounds.limit).load(conn)
+}
+
+/// Who liked a post, most recent first (at most `limit`).
+pub fn likers(conn: &mut AnyConnection, post_id: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    likes::table
+        .filter(likes::post_id.eq(post_id))
+        .order(likes::id.desc())
+        .limit(limit)
+        .select(likes::actor_id)
+        .load(conn)
+}
+
 /// How many likes a post has.
 pub fn like_count(conn: &mut AnyConnection, post_id: i64) -> QueryResult<i64> {
     likes::table
@@ -290,6 +324,8 @@ enum TimelineSource {
     Author(i64),
     Group(i64),
     Mentioning(i64),
+    /// Public posts: all, only local ones (`Some(true)`) or only remote ones.
+    Public(Option<bool>),
 }
 
 /// One source's page of a timeline: newest first, or oldest first with `min_id`.
@@ -305,6 +341,13 @@ fn timeline_source(
     query = match source {
         TimelineSource::Author(id) => query.filter(posts::author_id.eq(id)),
         TimelineSource::Group(id) => query.filter(posts::group_id.eq(id)),
+        TimelineSource::Public(local) => {
+            let public = query.filter(posts::visibility.eq("public"));
+            match local {
+                Some(local) => public.filter(posts::local.eq(local)),
+                None => public,
+            }
+        }
         // Read from the mentions' index: a person may be mentioned in thousands of posts.
         TimelineSource::Mentioning(actor) => query.filter(
             posts::id.eq_any(
@@ -326,6 +369,19 @@ fn timeline_source(
         query = query.order(posts::id.desc());
     }
     query.limit(bounds.limit).load(conn)
+}
+
+/// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones.
+pub fn public(
+    conn: &mut AnyConnection,
+    local: Option<bool>,
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
+    let mut found = timeline_source(conn, TimelineSource::Public(local), bounds)?;
+    if bounds.min_id.is_some() {
+        found.reverse();
+    }
+    Ok(found)
 }
 
 /// Posts by an author, newest first.
@@ -375,6 +431,7 @@ pub fn new_row(
         edited_at: None,
         deleted_at: None,
         created_at: now,
+        source_text: None,
     }
 }
 

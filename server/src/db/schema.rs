@@ -151,6 +151,39 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        /// The text a local post was written as.
+        source_text -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Posts people keep for later.
+    bookmarks (id) {
+        id -> BigInt,
+        actor_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Posts people show first on their profile.
+    pins (actor_id, post_id) {
+        actor_id -> BigInt,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Earlier versions of edited posts.
+    post_edits (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        content -> Text,
+        spoiler_text -> Text,
+        sensitive -> Bool,
+        created_at -> Timestamp,
     }
 }
 
@@ -237,6 +270,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_moderators,
     group_bans,
     posts,
+    bookmarks,
+    pins,
+    post_edits,
     post_mentions,
     likes,
     received_activities,

@@ -49,6 +49,23 @@ pub fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The plain text of stored HTML, for posts whose source text was not kept: paragraphs and
+/// line breaks become newlines, every tag goes, entities are decoded.
+pub fn html_to_text(html: &str) -> String {
+    let with_breaks = html
+        .replace("</p><p>", "\n\n")
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n");
+    let text = ammonia::Builder::empty().clean(&with_breaks).to_string();
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
 /// A mention found in plain text: `@name` or `@name@domain`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MentionText {
@@ -141,6 +158,14 @@ fn render_word(word: &str, resolve: &impl Fn(&MentionText) -> Option<String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_html_reads_back_as_text() {
+        assert_eq!(
+            html_to_text("<p>Tea &amp; <a href=\"x\">biscuits</a></p><p>line<br>two &lt;3</p>"),
+            "Tea & biscuits\n\nline\ntwo <3"
+        );
+    }
 
     #[test]
     fn hostile_html_is_reduced_to_a_safe_subset() {

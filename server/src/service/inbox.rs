@@ -433,6 +433,7 @@ async fn receive_post(
                 if row.author_id != author.id || !relayed_by_its_group(conn, &row, via.as_ref())? {
                     return Err(Error::Forbidden("only the author may edit a post".into()));
                 }
+                crate::db::post_edits::keep_version(conn, &row)?;
                 row.content = content;
                 row.name = post.name.clone();
                 row.spoiler_text = post.summary.clone().unwrap_or_default();

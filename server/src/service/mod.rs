@@ -1,6 +1,7 @@
 //! The rules of the product, with no HTTP in them.
 
 pub mod accounts;
+pub mod bookmarks;
 pub mod content;
 pub mod delivery;
 pub mod follows;
@@ -8,6 +9,7 @@ pub mod groups;
 pub mod inbox;
 pub mod instance;
 pub mod oauth;
+pub mod pins;
 pub mod port;
 pub mod posts;
 pub mod scopes;

@@ -216,6 +216,7 @@ pub async fn create_status(
             row.spoiler_text = new.spoiler_text.clone();
             row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
             row.url = Some(row.ap_id.clone());
+            row.source_text = Some(text.clone());
             posts::insert(conn, &row)?;
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
             posts::add_mentions(conn, row.id, &mentioned_ids)?;
@@ -603,7 +604,9 @@ pub async fn edit_status(
             {
                 check_may_post(conn, &group, &author)?;
             }
+            crate::db::post_edits::keep_version(conn, &post)?;
             post.content = content::render_plain(&text, |_| None);
+            post.source_text = Some(text);
             post.spoiler_text = spoiler_text;
             post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
             posts::update(conn, &post)?;
