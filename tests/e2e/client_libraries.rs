@@ -123,3 +123,128 @@ async fn mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it(engine: Eng
     assert!(shared, "{home:#}");
 }
 on_both_engines!(mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it);
+
+/// Headless Chromium and the `playwright-core` it is driven with, if the environment names
+/// them (`.ci/run` installs both).
+fn chromium() -> Option<(String, String)> {
+    match (
+        std::env::var("HEARTH_TEST_CHROMIUM"),
+        std::env::var("HEARTH_TEST_NODE_MODULES"),
+    ) {
+        (Ok(chromium), Ok(modules)) if !chromium.is_empty() && !modules.is_empty() => {
+            Some((chromium, modules))
+        }
+        _ => {
+            assert!(
+                std::env::var("HEARTH_REQUIRE_CLIENTS").as_deref() != Ok("1"),
+                "HEARTH_REQUIRE_CLIENTS=1 but HEARTH_TEST_CHROMIUM or HEARTH_TEST_NODE_MODULES is not set"
+            );
+            eprintln!("skipped: set HEARTH_TEST_CHROMIUM and HEARTH_TEST_NODE_MODULES");
+            None
+        }
+    }
+}
+
+/// The pages in a real browser without JavaScript, at phone and desktop width: home, group,
+/// sign-in, and an app's consent page, filled in and approved with the keyboard; every field
+/// labelled, nothing scrolling sideways; the code the app receives buys a working token.
+/// Screenshots go to `target/screenshots/`.
+async fn browser_pages_sign_in_and_approve_an_app(engine: Engine) {
+    let Some((chromium, modules)) = chromium() else {
+        return;
+    };
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    a.create_group("long_covid", "Long COVID").await;
+    let redirect = a.url("/app-callback").to_string();
+    let client = hearth_tests::http();
+    let app: serde_json::Value = client
+        .post(a.url("/api/v1/apps"))
+        .form(&[
+            ("client_name", "Clinic companion"),
+            ("redirect_uris", redirect.as_str()),
+            ("scopes", "read write"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client_id = app["client_id"].as_str().unwrap_or_default();
+    let client_secret = app["client_secret"].as_str().unwrap_or_default();
+    let mut authorize = a.url("/oauth/authorize");
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "read write");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/screenshots")
+        .join(match engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres(_) => "postgres",
+        });
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let output = tokio::process::Command::new("node")
+        .arg(script("browser.cjs"))
+        .args([
+            a.base.as_str().trim_end_matches('/'),
+            authorize.as_str(),
+            "ana",
+            "a long test password",
+            "long_covid",
+            &dir.display().to_string(),
+            &chromium,
+        ])
+        .env("NODE_PATH", &modules)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let codes: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("CODE "))
+        .filter_map(|l| l.split_once(' ').map(|(_, code)| code))
+        .collect();
+    assert_eq!(codes.len(), 2, "one code per width: {stdout}");
+    for code in codes {
+        let token: serde_json::Value = client
+            .post(a.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", client_id),
+                ("client_secret", client_secret),
+                ("redirect_uri", redirect.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let access = token["access_token"].as_str().unwrap_or_default();
+        let (status, me) = a
+            .api_get("/api/v1/accounts/verify_credentials", Some(access))
+            .await;
+        assert_eq!((status, &me["username"]), (200, &serde_json::json!("ana")));
+    }
+    for name in ["home", "group", "sign-in", "consent", "sessions"] {
+        for width in ["phone", "desktop"] {
+            let shot = dir.join(format!("{name}-{width}.png"));
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+                "{}",
+                shot.display()
+            );
+        }
+    }
+}
+on_both_engines!(browser_pages_sign_in_and_approve_an_app);

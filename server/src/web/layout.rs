@@ -29,6 +29,7 @@ button.secondary{background:transparent;color:var(--accent)}
 .muted{color:var(--muted)}
 ul.scopes li{margin:.25rem 0}
 .card{border:1px solid var(--line);border-radius:.5rem;padding:1rem;margin:1rem 0}
+.card>:first-child{margin-top:0}
 code.code{display:block;font-size:1.25rem;padding:1rem;border:2px dashed var(--line);word-break:break-all;user-select:all}
 ";
 
