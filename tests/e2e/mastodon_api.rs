@@ -134,6 +134,13 @@ async fn lookup_finds_people_and_groups(engine: Engine) {
     .await;
     assert_eq!((status, &by_id["acct"]), (200, &group["acct"]));
 
+    let token = a.token("ana").await;
+    let (status, found) = get(&a, "/api/v1/accounts/search?q=%40diabetes", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(found[0]["id"], group["id"], "{found}");
+    let (_, none) = get(&a, "/api/v1/accounts/search?q=nobody", Some(&token)).await;
+    assert_eq!(none, serde_json::json!([]));
+
     let (status, person) = get(&a, "/api/v1/accounts/lookup?acct=ana", None).await;
     assert_eq!((status, &person["group"]), (200, &Value::Bool(false)));
 

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             get(accounts::verify_credentials),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/search", get(search::accounts))
         .route(
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
