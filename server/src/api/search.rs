@@ -81,7 +81,7 @@ async fn find_account(
     let q = term.trim().trim_start_matches('@').to_owned();
     let found = if q.starts_with("https://") || q.starts_with("http://") {
         match url::Url::parse(&q) {
-            Ok(url) if resolve => resolve_url(&state, url).await?,
+            Ok(url) if resolve => resolve_url(state, url).await?,
             Ok(url) => Some(url.to_string()),
             Err(_) => None,
         }
