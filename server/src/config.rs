@@ -42,6 +42,9 @@ pub struct Settings {
     /// process dies, another one (or the restarted one) takes the queue over after this long.
     /// On SQLite, where one process delivers, a restart takes it over at once. Default: `60`.
     pub delivery_lease_seconds: u32,
+    /// Largest image upload accepted, in bytes; larger ones are refused (422). Stored under
+    /// `<data_dir>/media/`. Default: `10485760` (10 MiB).
+    pub media_max_bytes: u64,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             contact_email: String::new(),
             open_registrations: false,
             delivery_lease_seconds: 60,
+            media_max_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -100,7 +104,15 @@ impl Settings {
                 "database_pool_size must be at least 1".into(),
             ));
         }
+        if self.media_max_bytes == 0 {
+            return Err(Error::Config("media_max_bytes must be at least 1".into()));
+        }
         Ok(())
+    }
+
+    /// Where uploaded media are stored.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     /// How long a delivery pass holds a server's queue.
@@ -148,6 +160,7 @@ mod tests {
             assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(s.database_url(), "sqlite://data/hearth.db");
             assert!(!s.loopback_federation);
+            assert_eq!(s.media_max_bytes, 10 * 1024 * 1024);
             Ok(())
         });
     }
@@ -165,7 +178,9 @@ mod tests {
             )?;
             jail.set_env("HEARTH_DOMAIN", "hearth.clinic.example");
             jail.set_env("HEARTH_LOOPBACK_FEDERATION", "1");
+            jail.set_env("HEARTH_MEDIA_MAX_BYTES", "2000000");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.media_max_bytes, 2_000_000);
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod groups;
 pub mod health;
 pub mod instance;
+pub mod media;
 pub mod nodeinfo;
 pub mod objects;
 pub mod search;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub federation: FederationConfig<FederationData>,
     /// What the services need.
     pub ctx: crate::service::Context,
+    /// Where uploads go, and how large they may be.
+    pub media: crate::service::media::MediaStore,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +104,16 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/follow_requests/{id}/reject",
             post(accounts::reject),
         )
+        .route(
+            "/api/v2/media",
+            post(media::upload).layer(media::body_limit(&state)),
+        )
+        .route(
+            "/api/v1/media",
+            post(media::upload).layer(media::body_limit(&state)),
+        )
+        .route("/api/v1/media/{id}", get(media::show).put(media::update))
+        .route("/media/{file}", get(media::serve))
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",
@@ -322,7 +335,9 @@ where
                 .map_err(|e| Error::Unprocessable(e.body_text()))?;
             Ok(Self(value))
         } else {
-            let axum::Form(value) = axum::Form::<T>::from_request(request, state)
+            // axum-extra's form reads repeated keys (`media_ids[]=1&media_ids[]=2`) as a list.
+            let axum_extra::extract::Form(value) =
+                axum_extra::extract::Form::<T>::from_request(request, state)
                 .await
                 .map_err(|e| Error::Unprocessable(e.body_text()))?;
             Ok(Self(value))
