@@ -64,10 +64,8 @@ impl Application {
             &instance_actor,
         )
         .await?;
-        let media = crate::service::media::MediaStore::new(
-            settings.media_dir(),
-            settings.media_max_bytes,
-        );
+        let media =
+            crate::service::media::MediaStore::new(settings.media_dir(), settings.media_max_bytes);
         let state = AppState {
             media,
             db,

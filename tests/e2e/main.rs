@@ -9,6 +9,7 @@ mod hostile;
 mod inbox;
 mod interop;
 mod mastodon_api;
+mod media;
 mod people;
 mod privacy;
 mod storage;

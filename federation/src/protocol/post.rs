@@ -185,7 +185,9 @@ fn first_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error>
 }
 
 /// A URL that may also come as an object with `href` (Misskey, PeerTube) or be unusable.
-pub(crate) fn lenient_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
+pub(crate) fn lenient_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Url>, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
     let text = match &value {
         serde_json::Value::String(s) => Some(s.as_str()),

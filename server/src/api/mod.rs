@@ -338,8 +338,8 @@ where
             // axum-extra's form reads repeated keys (`media_ids[]=1&media_ids[]=2`) as a list.
             let axum_extra::extract::Form(value) =
                 axum_extra::extract::Form::<T>::from_request(request, state)
-                .await
-                .map_err(|e| Error::Unprocessable(e.body_text()))?;
+                    .await
+                    .map_err(|e| Error::Unprocessable(e.body_text()))?;
             Ok(Self(value))
         }
     }

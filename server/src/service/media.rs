@@ -322,8 +322,11 @@ pub fn stored_name(name: &str) -> Option<bool> {
         Some(token) => (token, true),
         None => (stem, false),
     };
-    (token.len() == 32 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        .then_some(thumbnail)
+    (token.len() == 32
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    .then_some(thumbnail)
 }
 
 /// Writes `data` to `path` through a temporary file, so a half-written file is never served.
@@ -396,7 +399,9 @@ pub async fn upload(
             write_file(path, data).await?;
         }
         let insert = row.clone();
-        ctx.db.write(move |conn| Ok(media::insert(conn, &insert)?)).await
+        ctx.db
+            .write(move |conn| Ok(media::insert(conn, &insert)?))
+            .await
     }
     .await;
     if let Err(e) = stored {
@@ -433,7 +438,9 @@ pub async fn update(
     description: Option<String>,
     focus: Option<String>,
 ) -> Result<MediaRow, Error> {
-    let new_description = description.map(|d| clean_description(Some(d))).transpose()?;
+    let new_description = description
+        .map(|d| clean_description(Some(d)))
+        .transpose()?;
     let new_focus = focus.as_deref().map(parse_focus).transpose()?;
     ctx.db
         .write(move |conn| {
