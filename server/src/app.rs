@@ -59,7 +59,10 @@ impl Application {
             &instance_actor,
         )
         .await?;
+        let media =
+            crate::service::media::MediaStore::new(settings.media_dir(), settings.media_max_bytes);
         let state = AppState {
+            media,
             db,
             settings: Arc::new(settings),
             urls,

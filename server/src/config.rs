@@ -47,6 +47,9 @@ pub struct Settings {
     /// stays. Default: `false`.
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub oauth_password_grant: bool,
+    /// Largest image upload accepted, in bytes; larger ones are refused (422). Stored under
+    /// `<data_dir>/media/`. Default: `10485760` (10 MiB).
+    pub media_max_bytes: u64,
 }
 
 impl Default for Settings {
@@ -65,6 +68,7 @@ impl Default for Settings {
             open_registrations: false,
             delivery_lease_seconds: 60,
             oauth_password_grant: false,
+            media_max_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -106,7 +110,15 @@ impl Settings {
                 "database_pool_size must be at least 1".into(),
             ));
         }
+        if self.media_max_bytes == 0 {
+            return Err(Error::Config("media_max_bytes must be at least 1".into()));
+        }
         Ok(())
+    }
+
+    /// Where uploaded media are stored.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     /// How long a delivery pass holds a server's queue.
@@ -154,6 +166,7 @@ mod tests {
             assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(s.database_url(), "sqlite://data/hearth.db");
             assert!(!s.loopback_federation);
+            assert_eq!(s.media_max_bytes, 10 * 1024 * 1024);
             Ok(())
         });
     }
@@ -171,7 +184,9 @@ mod tests {
             )?;
             jail.set_env("HEARTH_DOMAIN", "hearth.clinic.example");
             jail.set_env("HEARTH_LOOPBACK_FEDERATION", "1");
+            jail.set_env("HEARTH_MEDIA_MAX_BYTES", "2000000");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.media_max_bytes, 2_000_000);
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);

@@ -12,6 +12,7 @@ mod inbox;
 mod interop;
 mod mastodon_api;
 mod oauth;
+mod media;
 mod people;
 mod privacy;
 mod statuses_api;

@@ -1,6 +1,7 @@
 //! Wire types: what the JSON on the network looks like, one file per type.
 
 pub mod actor;
+pub mod attachment;
 pub mod collection;
 pub mod nodeinfo;
 pub mod post;
@@ -14,6 +15,8 @@ pub fn context() -> serde_json::Value {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
+            "blurhash": "toot:blurhash",
+            "focalPoint": { "@container": "@list", "@id": "toot:focalPoint" },
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value"

@@ -89,6 +89,13 @@ pub struct PostObject {
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_of: Option<Url>,
+    /// Images and other files attached to the post (Hearth sends images as `Document`s).
+    #[serde(
+        default,
+        deserialize_with = "super::attachment::attachments",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub attachment: Vec<super::attachment::Attachment>,
 }
 
 impl PostObject {
@@ -178,7 +185,9 @@ fn first_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error>
 }
 
 /// A URL that may also come as an object with `href` (Misskey, PeerTube) or be unusable.
-fn lenient_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
+pub(crate) fn lenient_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Url>, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
     let text = match &value {
         serde_json::Value::String(s) => Some(s.as_str()),

@@ -8,6 +8,7 @@ use crate::{
         AnyConnection,
         actors::{self, ActorRow},
         follows,
+        media::{self, MediaRow},
         posts::{self, PostRow},
         users::UserRow,
     },
@@ -212,7 +213,7 @@ pub struct Status {
     pub pinned: bool,
     pub reblog: Option<serde_json::Value>,
     pub application: Option<serde_json::Value>,
-    pub media_attachments: Vec<serde_json::Value>,
+    pub media_attachments: Vec<MediaAttachment>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<serde_json::Value>,
     pub emojis: Vec<serde_json::Value>,
@@ -282,6 +283,15 @@ impl Status {
                 visible_replies += 1;
             }
         }
+        // Only local posts keep attachments (remote posts' files are not fetched).
+        let media_attachments = if post.local {
+            media::for_post(conn, post.id)?
+                .iter()
+                .map(|m| MediaAttachment::new(m, urls))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let (favourited, bookmarked, pinned) = match viewer {
             Some(viewer) => (
                 posts::like_of(conn, viewer, post.id)?.is_some(),
@@ -319,7 +329,7 @@ impl Status {
             pinned,
             reblog: None,
             application: None,
-            media_attachments: Vec::new(),
+            media_attachments,
             mentions,
             tags: Vec::new(),
             emojis: Vec::new(),
@@ -328,6 +338,82 @@ impl Status {
             filtered: Vec::new(),
             hearth_group: group,
         })
+    }
+}
+
+/// `MediaAttachment` (images only: `type` is always `image`).
+#[derive(Debug, Serialize)]
+pub struct MediaAttachment {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub url: String,
+    pub preview_url: String,
+    pub remote_url: Option<String>,
+    pub text_url: Option<String>,
+    pub meta: MediaMeta,
+    pub description: Option<String>,
+    pub blurhash: String,
+}
+
+/// `MediaAttachment.meta`.
+#[derive(Debug, Serialize)]
+pub struct MediaMeta {
+    pub original: MediaSize,
+    pub small: MediaSize,
+    pub focus: MediaFocus,
+}
+
+/// `meta.original`, `meta.small`.
+#[derive(Debug, Serialize)]
+pub struct MediaSize {
+    pub width: i32,
+    pub height: i32,
+    /// `"640x480"`.
+    pub size: String,
+    pub aspect: f64,
+}
+
+impl MediaSize {
+    fn new(width: i32, height: i32) -> Self {
+        Self {
+            width,
+            height,
+            size: format!("{width}x{height}"),
+            aspect: f64::from(width) / f64::from(height.max(1)),
+        }
+    }
+}
+
+/// `meta.focus`.
+#[derive(Debug, Serialize)]
+pub struct MediaFocus {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl MediaAttachment {
+    /// The entity of a stored image.
+    pub fn new(row: &MediaRow, urls: &Urls) -> Self {
+        use crate::service::media::file_url;
+        Self {
+            id: row.id.to_string(),
+            kind: "image",
+            url: file_url(urls, &row.file_name).to_string(),
+            preview_url: file_url(urls, &row.thumbnail_file_name).to_string(),
+            remote_url: None,
+            text_url: None,
+            meta: MediaMeta {
+                original: MediaSize::new(row.width, row.height),
+                small: MediaSize::new(row.thumbnail_width, row.thumbnail_height),
+                focus: MediaFocus {
+                    x: row.focus_x,
+                    y: row.focus_y,
+                },
+            },
+            description: row.description.clone(),
+            blurhash: row.blurhash.clone(),
+        }
     }
 }
 

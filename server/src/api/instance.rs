@@ -12,20 +12,22 @@ const MASTODON_COMPAT: &str = "4.3.0";
 fn statuses_configuration() -> Value {
     json!({
         "max_characters": 5000,
-        "max_media_attachments": 4,
+        "max_media_attachments": crate::service::media::MAX_PER_STATUS,
         "characters_reserved_per_url": 23
     })
 }
 
-fn media_configuration() -> Value {
+/// Upload limits, as `service::media` enforces them.
+fn media_configuration(state: &AppState) -> Value {
+    use crate::service::media;
     json!({
         "supported_mime_types": ["image/jpeg", "image/png", "image/webp", "image/gif"],
-        "image_size_limit": 10_485_760,
-        "image_matrix_limit": 16_777_216,
+        "image_size_limit": state.media.max_bytes(),
+        "image_matrix_limit": media::MAX_PIXELS,
         "video_size_limit": 0,
         "video_frame_rate_limit": 0,
         "video_matrix_limit": 0,
-        "description_limit": 1500
+        "description_limit": media::DESCRIPTION_LIMIT
     })
 }
 
@@ -70,7 +72,7 @@ pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "configuration": {
             "accounts": { "max_featured_tags": 0 },
             "statuses": statuses_configuration(),
-            "media_attachments": media_configuration(),
+            "media_attachments": media_configuration(&state),
             "polls": polls_configuration()
         },
         "contact_account": null,
@@ -97,7 +99,7 @@ pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
             "vapid": { "public_key": "" },
             "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
             "statuses": statuses_configuration(),
-            "media_attachments": media_configuration(),
+            "media_attachments": media_configuration(&state),
             "polls": polls_configuration(),
             "translation": { "enabled": false }
         },

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod groups;
 pub mod health;
 pub mod instance;
+pub mod media;
 pub mod nodeinfo;
 pub mod oauth;
 pub mod objects;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub federation: FederationConfig<FederationData>,
     /// What the services need.
     pub ctx: crate::service::Context,
+    /// Where uploads go, and how large they may be.
+    pub media: crate::service::media::MediaStore,
 }
 
 impl std::fmt::Debug for AppState {
@@ -116,6 +119,16 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/follow_requests/{id}/reject",
             post(accounts::reject),
         )
+        .route(
+            "/api/v2/media",
+            post(media::upload).layer(media::body_limit(&state)),
+        )
+        .route(
+            "/api/v1/media",
+            post(media::upload).layer(media::body_limit(&state)),
+        )
+        .route("/api/v1/media/{id}", get(media::show).put(media::update))
+        .route("/media/{file}", get(media::serve))
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",

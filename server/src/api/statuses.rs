@@ -34,11 +34,18 @@ pub struct StatusForm {
     sensitive: Option<bool>,
     /// Hearth extension: post in this group (its account id).
     group_id: Option<String>,
+    /// Images uploaded before (`media_ids[]` in forms).
+    #[serde(default, deserialize_with = "super::params::list")]
+    media_ids: Vec<String>,
 }
 
 fn id_param(raw: &str) -> Result<i64, Error> {
     raw.parse()
         .map_err(|_| Error::not_found("Record not found"))
+}
+
+fn unknown_media() -> Error {
+    Error::Unprocessable("Validation failed: media not found or already attached".into())
 }
 
 async fn status_of(state: &AppState, post: PostRow, viewer: Option<i64>) -> Result<Status, Error> {
@@ -78,6 +85,11 @@ pub async fn create(
         spoiler_text: form.spoiler_text,
         sensitive: form.sensitive.unwrap_or(false),
         group_id: form.group_id.as_deref().map(id_param).transpose()?,
+        media_ids: form
+            .media_ids
+            .iter()
+            .map(|id| id.parse().map_err(|_| unknown_media()))
+            .collect::<Result<_, _>>()?,
     };
     let viewer = user.actor.id;
     let post = rules::create_status(

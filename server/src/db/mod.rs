@@ -31,6 +31,7 @@ pub mod id;
 pub mod oauth;
 pub mod pins;
 pub mod post_edits;
+pub mod media;
 pub mod posts;
 pub mod schema;
 pub mod tokens;
@@ -791,6 +792,35 @@ mod tests {
                 && !has("SCAN"),
             "{mentions:?}"
         );
+    }
+
+    /// A post's images (read with every status shown) and a file's row (read for every file
+    /// served) are found by index.
+    #[test]
+    fn media_are_found_by_index() {
+        // `media::for_post` and `media::by_file_name`, as diesel writes them.
+        let by_post = sqlite_plan(
+            "SELECT * FROM media_attachments WHERE media_attachments.post_id = 7 \
+             ORDER BY media_attachments.id",
+        );
+        assert_eq!(
+            by_post,
+            ["SEARCH media_attachments USING INDEX media_post (post_id=?)"]
+        );
+        for (column, index) in [
+            ("file_name", "media_file"),
+            ("thumbnail_file_name", "media_thumbnail_file"),
+        ] {
+            let plan = sqlite_plan(&format!(
+                "SELECT * FROM media_attachments WHERE media_attachments.{column} = 'x.jpg'"
+            ));
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH media_attachments USING INDEX {index} ({column}=?)"
+                )]
+            );
+        }
     }
 
     /// A timeline reads each author's and group's newest posts from their index, a page at

@@ -252,6 +252,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Uploaded images (re-encoded, without metadata), and the post each belongs to.
+    media_attachments (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        /// NULL until a post uses it.
+        post_id -> Nullable<BigInt>,
+        content_type -> Text,
+        file_name -> Text,
+        thumbnail_file_name -> Text,
+        width -> Integer,
+        height -> Integer,
+        thumbnail_width -> Integer,
+        thumbnail_height -> Integer,
+        blurhash -> Text,
+        /// Alt text.
+        description -> Nullable<Text>,
+        focus_x -> Double,
+        focus_y -> Double,
+        byte_size -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
@@ -278,4 +302,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     received_activities,
     outbox,
     servers,
+    media_attachments,
 );

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod instance;
 pub mod oauth;
 pub mod pins;
+pub mod media;
 pub mod port;
 pub mod posts;
 pub mod scopes;

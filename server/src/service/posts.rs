@@ -23,6 +23,7 @@ use hearth_federation::{
     objects::actor::FederatedActor,
     protocol::{
         actor::ActorKind,
+        attachment::Attachment,
         post::{PUBLIC, PostObject, Tag, is_public},
     },
 };
@@ -47,6 +48,8 @@ pub struct NewStatus {
     pub sensitive: bool,
     /// The group to post in (Hearth extension; mentioning the group works too).
     pub group_id: Option<i64>,
+    /// The author's own images, uploaded before and not yet in a post.
+    pub media_ids: Vec<i64>,
 }
 
 /// Finds the actors a text mentions: local ones by handle, remote ones in storage or, failing
@@ -114,7 +117,7 @@ pub async fn create_status(
     new: NewStatus,
 ) -> Result<PostRow, Error> {
     let text = new.text.trim().to_owned();
-    if text.is_empty() {
+    if text.is_empty() && new.media_ids.is_empty() {
         return Err(Error::Unprocessable(
             "Validation failed: Text can't be blank".into(),
         ));
@@ -220,6 +223,7 @@ pub async fn create_status(
             posts::insert(conn, &row)?;
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
             posts::add_mentions(conn, row.id, &mentioned_ids)?;
+            super::media::attach(conn, author.id, row.id, &new.media_ids)?;
             let object = post_object(conn, ctx2, &row)?;
             let create = builders::create(&ctx2.activity_id("create"), &object);
             publish(conn, ctx2, &row, &author, &create, Some(&object))?;
@@ -505,6 +509,25 @@ pub fn post_object_with(
             }),
         })
         .collect();
+    // Only local posts keep attachments; remote posts have none here (and are the inbox's
+    // hot path, which this lookup would slow).
+    let attachment = if post.local {
+        crate::db::media::for_post(conn, post.id)?
+            .iter()
+            .map(|m| Attachment {
+                kind: "Document".into(),
+                media_type: Some(m.content_type.clone()),
+                url: Some(super::media::file_url(&ctx.urls, &m.file_name)),
+                name: m.description.clone(),
+                blurhash: Some(m.blurhash.clone()),
+                width: u32::try_from(m.width).ok(),
+                height: u32::try_from(m.height).ok(),
+                focal_point: Some([m.focus_x, m.focus_y]),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(PostObject {
         id: super::stored_url(&post.ap_id)?,
         kind: post.kind.clone(),
@@ -530,6 +553,7 @@ pub fn post_object_with(
         sensitive: Some(post.sensitive),
         media_type: Some("text/html".into()),
         copy_of: None,
+        attachment,
     })
 }
 

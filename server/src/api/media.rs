@@ -1,0 +1,168 @@
+//! Mastodon media endpoints, and the stored files themselves (`/media/{file}`).
+
+use super::{ApiForm, AppState, CurrentUser, MaybeUser, entities::MediaAttachment};
+use crate::{
+    Error,
+    service::media::{self as rules, Upload},
+};
+use axum::{
+    Json,
+    extract::{
+        DefaultBodyLimit, Multipart, Path, Request, State,
+        multipart::{Field, MultipartError, MultipartRejection},
+    },
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+/// The body limit of the upload routes: the largest file accepted, plus room for the other
+/// fields. (axum's default of 2 MB would refuse most photos.)
+pub fn body_limit(state: &AppState) -> DefaultBodyLimit {
+    let limit = state.media.max_bytes().saturating_add(64 * 1024);
+    DefaultBodyLimit::max(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+fn id_param(raw: &str) -> Result<i64, Error> {
+    raw.parse()
+        .map_err(|_| Error::not_found("Record not found"))
+}
+
+/// A multipart body that could not be read; one over the body limit is a file too large.
+fn multipart_error(state: &AppState, e: &MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        state.media.too_large()
+    } else {
+        Error::Unprocessable(format!("Validation failed: {}", e.body_text()))
+    }
+}
+
+/// A text field of a multipart body.
+async fn text(state: &AppState, field: Field<'_>) -> Result<String, Error> {
+    field.text().await.map_err(|e| multipart_error(state, &e))
+}
+
+/// `POST /api/v2/media` and `POST /api/v1/media`: upload an image (multipart `file`,
+/// `description`, `focus`). Answers once it is processed (200), as Mastodon does for images.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<MediaAttachment>, Error> {
+    let mut multipart =
+        multipart.map_err(|e| Error::Unprocessable(format!("Validation failed: {e}")))?;
+    let mut upload = Upload::default();
+    let mut has_file = false;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(&state, &e))?
+    {
+        match field.name() {
+            Some("file") => {
+                has_file = true;
+                // Read piece by piece, so an oversized file is refused as soon as it is.
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| multipart_error(&state, &e))?
+                {
+                    upload.bytes.extend_from_slice(&chunk);
+                    if upload.bytes.len() as u64 > state.media.max_bytes() {
+                        return Err(state.media.too_large());
+                    }
+                }
+            }
+            Some("description") => upload.description = Some(text(&state, field).await?),
+            Some("focus") => upload.focus = Some(text(&state, field).await?),
+            _ => {}
+        }
+    }
+    if !has_file {
+        return Err(Error::Unprocessable(
+            "Validation failed: File can't be blank".into(),
+        ));
+    }
+    let row = rules::upload(&state.ctx, &state.media, user.actor.id, upload).await?;
+    Ok(Json(MediaAttachment::new(&row, &state.urls)))
+}
+
+/// `GET /api/v1/media/{id}`: one of one's own images not yet in a post.
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<MediaAttachment>, Error> {
+    let row = rules::show(&state.ctx, user.actor.id, id_param(&id)?).await?;
+    Ok(Json(MediaAttachment::new(&row, &state.urls)))
+}
+
+/// Body of `PUT /api/v1/media/{id}`: fields left out stay as they were.
+#[derive(Debug, Default, Deserialize)]
+pub struct MediaForm {
+    description: Option<String>,
+    focus: Option<String>,
+}
+
+/// `PUT /api/v1/media/{id}`: change the alt text or focal point of one's own image, before
+/// it is posted.
+pub async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiForm(form): ApiForm<MediaForm>,
+) -> Result<Json<MediaAttachment>, Error> {
+    let row = rules::update(
+        &state.ctx,
+        user.actor.id,
+        id_param(&id)?,
+        form.description,
+        form.focus,
+    )
+    .await?;
+    Ok(Json(MediaAttachment::new(&row, &state.urls)))
+}
+
+/// `GET /media/{file}`: a stored image or thumbnail, to those who may see it (see
+/// [`rules::servable`]).
+///
+/// The viewer is the bearer-token user. Browsers send no token with an `<img>`: a web
+/// session cookie is the other way to name the viewer, and belongs here, where `viewer` is
+/// taken, once web sign-in exists.
+pub async fn serve(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(file): Path<String>,
+    request: Request,
+) -> Result<Response, Error> {
+    let servable = rules::servable(&state.ctx, &state.media, viewer.id(), file).await?;
+    let served = tower_http::services::ServeFile::new(&servable.path)
+        .try_call(request)
+        .await
+        .map_err(|e| Error::Internal(format!("serving {}: {e}", servable.path.display())))?;
+    if served.status() == StatusCode::NOT_FOUND {
+        return Err(Error::not_found("Record not found"));
+    }
+    let mut response = served.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(servable.content_type),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Files never change (a new upload gets a new name). A file not everyone may see is
+    // kept by the viewer's own cache only, and never across tokens.
+    let cache = if servable.public {
+        "public, max-age=31536000, immutable"
+    } else {
+        "private, max-age=3600"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if !servable.public {
+        headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,630 @@
+//! Media uploads: images from patients, stored without anything they did not mean to share.
+//!
+//! Every image is decoded and encoded again before anything is written to disk, so EXIF (with
+//! GPS positions and camera serial numbers), XMP, ICC profiles, comments and every other block
+//! a file can carry are gone: only pixels survive. The EXIF orientation is applied first, so
+//! photos stay upright. Decoding runs on a blocking thread, bounded in size (a small file that
+//! decodes to gigabytes is refused) and in number (one image per core at a time).
+//!
+//! JPEG stays JPEG and PNG stays PNG; GIF stays GIF (each frame re-encoded, so animations
+//! keep moving); WebP becomes JPEG, or PNG when it has transparency (the `image` crate writes
+//! only lossless WebP, which would make photos several times larger).
+
+use super::Context;
+use crate::{
+    Error,
+    db::{
+        AnyConnection,
+        media::{self, MediaRow},
+        posts,
+    },
+};
+use chrono::Utc;
+use image::{
+    AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits,
+    codecs::{gif, jpeg::JpegEncoder, png::PngEncoder},
+};
+use std::{
+    io::Cursor,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+use tokio::sync::Semaphore;
+
+/// Most pixels an image may have (4096 × 4096), as `/api/v2/instance` tells clients
+/// (`image_matrix_limit`). Larger images are refused before they are decoded.
+pub const MAX_PIXELS: u64 = 16_777_216;
+/// Most frames of all frames' pixels added up, for animated GIFs (16 full-size frames, or
+/// many small ones): this bounds the time spent re-encoding.
+pub const MAX_ANIMATION_PIXELS: u64 = 16 * MAX_PIXELS;
+/// The most an image decoder may allocate at once.
+const MAX_DECODER_ALLOC: u64 = 256 * 1024 * 1024;
+/// Thumbnails fit within this square.
+pub const THUMBNAIL_SIZE: u32 = 400;
+/// Longest alt text, in characters (`description_limit` in `/api/v2/instance`).
+pub const DESCRIPTION_LIMIT: usize = 1500;
+/// Most images on one post.
+pub const MAX_PER_STATUS: usize = 4;
+/// JPEG quality of re-encoded photos: visually lossless for photos, much smaller than 95+.
+const JPEG_QUALITY: u8 = 85;
+
+/// Where uploads are stored and how large they may be.
+#[derive(Clone, Debug)]
+pub struct MediaStore {
+    dir: PathBuf,
+    max_bytes: u64,
+    /// One image decoded at a time per core: a burst of uploads queues here rather than
+    /// decoding side by side and multiplying the memory each decode takes.
+    permits: Arc<Semaphore>,
+}
+
+impl MediaStore {
+    /// Media stored in `dir`, uploads up to `max_bytes`.
+    pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            dir,
+            max_bytes,
+            permits: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// The largest upload accepted.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The path of a stored file (`name` as checked by [`stored_name`]).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The refusal of an upload over the limit.
+    pub fn too_large(&self) -> Error {
+        Error::Unprocessable(format!(
+            "Validation failed: File is larger than {} bytes",
+            self.max_bytes
+        ))
+    }
+}
+
+/// An upload as the client API received it.
+#[derive(Debug, Default)]
+pub struct Upload {
+    /// The file, as sent.
+    pub bytes: Vec<u8>,
+    /// Alt text.
+    pub description: Option<String>,
+    /// Focal point, `"x,y"`.
+    pub focus: Option<String>,
+}
+
+/// An image re-encoded: the file to store, its thumbnail, and what describes them.
+#[derive(Debug)]
+pub struct Processed {
+    /// `image/jpeg`, `image/png` or `image/gif`.
+    pub content_type: &'static str,
+    /// The re-encoded file.
+    pub data: Vec<u8>,
+    /// Its size in pixels, upright.
+    pub width: u32,
+    /// Its height in pixels, upright.
+    pub height: u32,
+    /// The thumbnail (PNG for images with transparency and GIFs, JPEG otherwise).
+    pub thumbnail: Vec<u8>,
+    /// The thumbnail's media type.
+    pub thumbnail_type: &'static str,
+    /// Its width.
+    pub thumbnail_width: u32,
+    /// Its height.
+    pub thumbnail_height: u32,
+    /// A blurred placeholder of the image (<https://blurha.sh>).
+    pub blurhash: String,
+}
+
+fn unreadable() -> Error {
+    Error::Unprocessable("Validation failed: File could not be read as an image".into())
+}
+
+fn unsupported() -> Error {
+    Error::Unprocessable(
+        "Validation failed: File type is not supported (JPEG, PNG, WebP or GIF)".into(),
+    )
+}
+
+fn too_many_pixels() -> Error {
+    Error::Unprocessable(format!(
+        "Validation failed: Image has more than {MAX_PIXELS} pixels"
+    ))
+}
+
+/// The file extension of a media type this module writes.
+fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/gif" => "gif",
+        _ => "jpg",
+    }
+}
+
+/// The media type of a stored file, from its name.
+pub fn content_type_of(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        _ => "image/jpeg",
+    }
+}
+
+/// Decodes `bytes` (JPEG, PNG, WebP or GIF, told by their content, not by what the client
+/// claims) and encodes the image again without any metadata, upright, with a thumbnail and a
+/// blurhash. CPU-heavy: call it on a blocking thread.
+pub fn process(bytes: &[u8]) -> Result<Processed, Error> {
+    let format = image::guess_format(bytes).map_err(|_| unsupported())?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif
+    ) {
+        return Err(unsupported());
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(16_384);
+    limits.max_image_height = Some(16_384);
+    limits.max_alloc = Some(MAX_DECODER_ALLOC);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits.clone());
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(too_many_pixels());
+    }
+    if width == 0 || height == 0 {
+        return Err(unreadable());
+    }
+    // A broken orientation tag is no reason to refuse a photo: it stays as it was taken.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut first = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    first.apply_orientation(orientation);
+
+    let (content_type, data) = if format == ImageFormat::Gif {
+        ("image/gif", reencode_gif(bytes, limits)?)
+    } else if format == ImageFormat::Png || (format == ImageFormat::WebP && has_alpha(&first)) {
+        ("image/png", encode_png(&first)?)
+    } else {
+        ("image/jpeg", encode_jpeg(&first)?)
+    };
+
+    let thumbnail = if first.width() > THUMBNAIL_SIZE || first.height() > THUMBNAIL_SIZE {
+        first.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+    } else {
+        first.clone()
+    };
+    let (thumbnail_type, thumbnail_data) = if content_type == "image/jpeg" {
+        ("image/jpeg", encode_jpeg(&thumbnail)?)
+    } else {
+        ("image/png", encode_png(&thumbnail)?)
+    };
+    // The hash blurs everything away anyway: a 32-pixel copy gives the same colours, fast.
+    let tiny = thumbnail.thumbnail(32, 32).to_rgba8();
+    let blurhash = blurhash::encode(4, 3, tiny.width(), tiny.height(), tiny.as_raw())
+        .map_err(|e| Error::Internal(format!("blurhash: {e}")))?;
+    Ok(Processed {
+        content_type,
+        data,
+        width: first.width(),
+        height: first.height(),
+        thumbnail_type,
+        thumbnail_width: thumbnail.width(),
+        thumbnail_height: thumbnail.height(),
+        thumbnail: thumbnail_data,
+        blurhash,
+    })
+}
+
+/// A decoder's refusal: over the limits, or not an image it can read.
+fn decode_error(e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::Limits(_) => too_many_pixels(),
+        image::ImageError::Unsupported(_) => unsupported(),
+        _ => unreadable(),
+    }
+}
+
+fn has_alpha(image: &DynamicImage) -> bool {
+    image.color().has_alpha() && image.to_rgba8().pixels().any(|p| p.0[3] < u8::MAX)
+}
+
+fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    // JPEG has no transparency; an 8-bit RGB copy also drops 16-bit depth.
+    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+    rgb.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
+        .map_err(|e| Error::Internal(format!("encoding a JPEG: {e}")))?;
+    Ok(out)
+}
+
+fn encode_png(image: &DynamicImage) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    image
+        .write_with_encoder(PngEncoder::new(&mut out))
+        .map_err(|e| Error::Internal(format!("encoding a PNG: {e}")))?;
+    Ok(out)
+}
+
+/// Every frame of a GIF decoded and encoded again, one frame in memory at a time; comments
+/// and application blocks (XMP) are not copied.
+fn reencode_gif(bytes: &[u8], limits: Limits) -> Result<Vec<u8>, Error> {
+    let mut decoder = gif::GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+    decoder.set_limits(limits).map_err(decode_error)?;
+    let mut out = Vec::new();
+    {
+        let mut encoder = gif::GifEncoder::new_with_speed(&mut out, 10);
+        encoder
+            .set_repeat(gif::Repeat::Infinite)
+            .map_err(|e| Error::Internal(format!("encoding a GIF: {e}")))?;
+        let mut pixels: u64 = 0;
+        for frame in decoder.into_frames() {
+            let frame = frame.map_err(decode_error)?;
+            let buffer = frame.buffer();
+            pixels += u64::from(buffer.width()) * u64::from(buffer.height());
+            if pixels > MAX_ANIMATION_PIXELS {
+                return Err(too_many_pixels());
+            }
+            encoder
+                .encode_frame(frame)
+                .map_err(|e| Error::Internal(format!("encoding a GIF: {e}")))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a focal point, `"x,y"` with each in -1.0..=1.0.
+pub fn parse_focus(text: &str) -> Result<(f64, f64), Error> {
+    let invalid = || Error::Unprocessable("Validation failed: focus must be \"x,y\"".into());
+    let (x, y) = text.split_once(',').ok_or_else(invalid)?;
+    let x: f64 = x.trim().parse().map_err(|_| invalid())?;
+    let y: f64 = y.trim().parse().map_err(|_| invalid())?;
+    if !(-1.0..=1.0).contains(&x) || !(-1.0..=1.0).contains(&y) {
+        return Err(invalid());
+    }
+    Ok((x, y))
+}
+
+/// Alt text trimmed, empty as none, refused over [`DESCRIPTION_LIMIT`].
+fn clean_description(text: Option<String>) -> Result<Option<String>, Error> {
+    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > DESCRIPTION_LIMIT)
+    {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: Description is longer than {DESCRIPTION_LIMIT} characters"
+        )));
+    }
+    Ok(text)
+}
+
+/// A name no one can guess: 128 random bits.
+fn random_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Whether `name` is one this module gives files (`<32 hex>[-small].<ext>`), and if so,
+/// whether it names a thumbnail. Anything else (`..`, slashes) is no file of ours.
+pub fn stored_name(name: &str) -> Option<bool> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if !matches!(ext, "jpg" | "png" | "gif") {
+        return None;
+    }
+    let (token, thumbnail) = match stem.strip_suffix("-small") {
+        Some(token) => (token, true),
+        None => (stem, false),
+    };
+    (token.len() == 32
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    .then_some(thumbnail)
+}
+
+/// Writes `data` to `path` through a temporary file, so a half-written file is never served.
+async fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
+    let partial = path.with_extension("partial");
+    let io = |e: std::io::Error| Error::Internal(format!("writing {}: {e}", path.display()));
+    tokio::fs::write(&partial, data).await.map_err(io)?;
+    tokio::fs::rename(&partial, path).await.map_err(io)
+}
+
+/// Stores an upload by `owner_id`: checks it, re-encodes it, writes the files, then its row.
+/// A refused upload stores nothing.
+pub async fn upload(
+    ctx: &Context,
+    store: &MediaStore,
+    owner_id: i64,
+    upload: Upload,
+) -> Result<MediaRow, Error> {
+    if upload.bytes.len() as u64 > store.max_bytes {
+        return Err(store.too_large());
+    }
+    let description = clean_description(upload.description)?;
+    let focus = upload
+        .focus
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(parse_focus)
+        .transpose()?
+        .unwrap_or((0.0, 0.0));
+    let processed = {
+        let _permit = store
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("media permits: {e}")))?;
+        let bytes = upload.bytes;
+        tokio::task::spawn_blocking(move || process(&bytes)).await??
+    };
+    let token = random_token();
+    let file_name = format!("{token}.{}", extension(processed.content_type));
+    let thumbnail_file_name = format!("{token}-small.{}", extension(processed.thumbnail_type));
+    tokio::fs::create_dir_all(&store.dir)
+        .await
+        .map_err(|e| Error::Internal(format!("creating {}: {e}", store.dir.display())))?;
+    let dimension = |v: u32| i32::try_from(v).map_err(|_| too_many_pixels());
+    let row = MediaRow {
+        id: crate::db::id::new_id(),
+        owner_id,
+        post_id: None,
+        content_type: processed.content_type.into(),
+        file_name,
+        thumbnail_file_name,
+        width: dimension(processed.width)?,
+        height: dimension(processed.height)?,
+        thumbnail_width: dimension(processed.thumbnail_width)?,
+        thumbnail_height: dimension(processed.thumbnail_height)?,
+        blurhash: processed.blurhash,
+        description,
+        focus_x: focus.0,
+        focus_y: focus.1,
+        byte_size: i64::try_from(processed.data.len()).unwrap_or(i64::MAX),
+        created_at: Utc::now().naive_utc(),
+    };
+    let files = [
+        (store.path(&row.file_name), processed.data),
+        (store.path(&row.thumbnail_file_name), processed.thumbnail),
+    ];
+    let stored = async {
+        for (path, data) in &files {
+            write_file(path, data).await?;
+        }
+        let insert = row.clone();
+        ctx.db
+            .write(move |conn| Ok(media::insert(conn, &insert)?))
+            .await
+    }
+    .await;
+    if let Err(e) = stored {
+        for (path, _) in &files {
+            let _ = tokio::fs::remove_file(path).await;
+            let _ = tokio::fs::remove_file(path.with_extension("partial")).await;
+        }
+        return Err(e);
+    }
+    Ok(row)
+}
+
+/// The owner's own image that no post uses yet, or 404 (as Mastodon: once attached, an image
+/// changes only through its post).
+fn own_unattached(conn: &mut AnyConnection, owner_id: i64, id: i64) -> Result<MediaRow, Error> {
+    media::by_id(conn, id)?
+        .filter(|m| m.owner_id == owner_id && m.post_id.is_none())
+        .ok_or_else(|| Error::not_found("Record not found"))
+}
+
+/// One of `owner_id`'s unattached images.
+pub async fn show(ctx: &Context, owner_id: i64, id: i64) -> Result<MediaRow, Error> {
+    ctx.db
+        .run(move |conn| own_unattached(conn, owner_id, id))
+        .await
+}
+
+/// Changes the alt text and focal point of one of `owner_id`'s unattached images; fields
+/// left out stay as they were.
+pub async fn update(
+    ctx: &Context,
+    owner_id: i64,
+    id: i64,
+    description: Option<String>,
+    focus: Option<String>,
+) -> Result<MediaRow, Error> {
+    let new_description = description
+        .map(|d| clean_description(Some(d)))
+        .transpose()?;
+    let new_focus = focus.as_deref().map(parse_focus).transpose()?;
+    ctx.db
+        .write(move |conn| {
+            let mut row = own_unattached(conn, owner_id, id)?;
+            if let Some(description) = new_description {
+                row.description = description;
+            }
+            if let Some((x, y)) = new_focus {
+                (row.focus_x, row.focus_y) = (x, y);
+            }
+            media::update_description(
+                conn,
+                row.id,
+                row.description.as_deref(),
+                (row.focus_x, row.focus_y),
+            )?;
+            Ok(row)
+        })
+        .await
+}
+
+/// Attaches `ids` (the author's own unattached images, at most [`MAX_PER_STATUS`]) to a new
+/// post, in the post's own write transaction.
+pub fn attach(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    post_id: i64,
+    ids: &[i64],
+) -> Result<(), Error> {
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.len() > MAX_PER_STATUS {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: at most {MAX_PER_STATUS} media attachments"
+        )));
+    }
+    if media::attach(conn, author_id, post_id, &unique)? != unique.len() {
+        return Err(Error::Unprocessable(
+            "Validation failed: media not found or already attached".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A stored file that may be served, and how it may be cached.
+#[derive(Debug)]
+pub struct Servable {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// Its media type.
+    pub content_type: &'static str,
+    /// Whether anyone may see it (a public post's): shared caches may then keep it.
+    pub public: bool,
+}
+
+/// The file `name`, if `viewer` may see it: an image of a post only to those who may see the
+/// post ([`super::posts::can_view`]), an unattached one only to its owner. Anything else is
+/// "not found", so that hidden media cannot be told from missing media.
+pub async fn servable(
+    ctx: &Context,
+    store: &MediaStore,
+    viewer: Option<i64>,
+    name: String,
+) -> Result<Servable, Error> {
+    let not_found = || Error::not_found("Record not found");
+    let thumbnail = stored_name(&name).ok_or_else(not_found)?;
+    let (row, public) = ctx
+        .db
+        .run(move |conn| {
+            let Some(row) = media::by_file_name(conn, &name, thumbnail)? else {
+                return Ok(None);
+            };
+            let (visible, public) = match row.post_id {
+                None => (viewer == Some(row.owner_id), false),
+                Some(post_id) => match posts::by_id(conn, post_id)? {
+                    Some(post) => (
+                        super::posts::can_view(conn, &post, viewer)?,
+                        super::posts::can_view(conn, &post, None)?,
+                    ),
+                    None => (false, false),
+                },
+            };
+            Ok(visible.then_some((row, public)))
+        })
+        .await?
+        .ok_or_else(not_found)?;
+    let file = if thumbnail {
+        row.thumbnail_file_name
+    } else {
+        row.file_name
+    };
+    Ok(Servable {
+        path: store.path(&file),
+        content_type: content_type_of(&file),
+        public,
+    })
+}
+
+/// The URL of a stored file.
+pub fn file_url(urls: &super::Urls, name: &str) -> url::Url {
+    urls.path(&format!("/media/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_this_module_gives_are_files() {
+        let token = "0123456789abcdef0123456789abcdef";
+        assert_eq!(stored_name(&format!("{token}.jpg")), Some(false));
+        assert_eq!(stored_name(&format!("{token}-small.png")), Some(true));
+        for bad in [
+            format!("{token}.svg"),
+            format!("../{token}.jpg"),
+            format!("{}.jpg", &token[1..]),
+            format!("{}.jpg", token.to_uppercase()),
+            "hearth.db".into(),
+            String::new(),
+        ] {
+            assert_eq!(stored_name(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn focus_is_two_numbers_within_the_image() {
+        assert_eq!(parse_focus("0.5,-0.25").ok(), Some((0.5, -0.25)));
+        assert_eq!(parse_focus(" -1 , 1 ").ok(), Some((-1.0, 1.0)));
+        for bad in ["", "0.5", "2,0", "a,b", "0,-1.5", "NaN,0"] {
+            assert!(parse_focus(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_tiny_png_gets_a_thumbnail_of_its_own_size_and_a_blurhash() {
+        let mut png = Vec::new();
+        let image = image::RgbaImage::from_fn(3, 2, |x, _| image::Rgba([x as u8 * 80, 0, 0, 255]));
+        DynamicImage::ImageRgba8(image)
+            .write_with_encoder(PngEncoder::new(&mut png))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let processed = process(&png).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(processed.content_type, "image/png");
+        assert_eq!((processed.width, processed.height), (3, 2));
+        assert_eq!(
+            (processed.thumbnail_width, processed.thumbnail_height),
+            (3, 2)
+        );
+        assert_eq!(processed.blurhash.len(), 2 + 4 + 2 * 11, "4×3 components");
+    }
+
+    #[test]
+    fn a_large_image_claimed_in_a_small_file_is_refused_before_decoding() {
+        // A PNG header claiming 20000 × 20000 pixels, with no pixel data.
+        let mut png = Vec::new();
+        png.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(b"IHDR");
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        let refused = process(&png);
+        assert!(
+            matches!(&refused, Err(Error::Unprocessable(m)) if m.contains("pixels")),
+            "{refused:?}"
+        );
+    }
+
+    /// The PNG chunk checksum (CRC-32, ISO 3309).
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = u32::MAX;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+}
