@@ -27,6 +27,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
+pub mod notifications;
 pub mod oauth;
 pub mod posts;
 pub mod schema;

@@ -7,6 +7,7 @@ pub mod follows;
 pub mod groups;
 pub mod inbox;
 pub mod instance;
+pub mod notifications;
 pub mod oauth;
 pub mod port;
 pub mod posts;
