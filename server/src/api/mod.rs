@@ -10,6 +10,7 @@ pub mod groups;
 pub mod health;
 pub mod instance;
 pub mod nodeinfo;
+pub mod notifications;
 pub mod oauth;
 pub mod objects;
 pub mod params;
@@ -128,6 +129,21 @@ pub fn router(state: AppState) -> Router {
             post(statuses::unfavourite),
         )
         .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route(
+            "/api/v1/notifications/unread_count",
+            get(notifications::unread_count),
+        )
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
+        .route(
+            "/api/v1/markers",
+            get(notifications::markers).post(notifications::save_markers),
+        )
         .route("/api/v2/search", get(search::search))
         .route(
             "/api/hearth/v1/groups",
