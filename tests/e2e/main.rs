@@ -10,6 +10,7 @@ mod hostile;
 mod inbox;
 mod interop;
 mod mastodon_api;
+mod notifications;
 mod oauth;
 mod people;
 mod privacy;
