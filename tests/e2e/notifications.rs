@@ -79,7 +79,10 @@ async fn deliver_by_hand(to: &Instance, signer: &Signer, activity: &Value) -> u1
 /// post is no boost; a repeated activity, or a second boost by the same person, tells
 /// nothing new.
 async fn people_on_another_server_notify_a_local_person(engine: Engine) {
-    let (a, b) = (Instance::start(&engine).await, Instance::start(&engine).await);
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
     a.create_user("ana", UserRole::Member).await;
     b.create_user("ben", UserRole::Member).await;
     b.create_user("eve", UserRole::Member).await;
@@ -103,7 +106,11 @@ async fn people_on_another_server_notify_a_local_person(engine: Engine) {
     );
 
     let (status, post) = a
-        .api_post("/api/v1/statuses", &ana, json!({ "status": "Day 12 of the new diet" }))
+        .api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "Day 12 of the new diet" }),
+        )
         .await;
     assert_eq!(status, 200, "{post}");
     settle(&[&a, &b]).await;
@@ -200,8 +207,15 @@ async fn people_on_another_server_notify_a_local_person(engine: Engine) {
         let created = n["created_at"].as_str().unwrap_or_default();
         assert!(created.ends_with('Z') && created.len() == 24, "{created}");
     }
-    assert_eq!(list[0]["status"]["id"], post["id"], "A's own post, by A's id");
-    assert!(list[4].get("status").is_none(), "a follow has no status: {}", list[4]);
+    assert_eq!(
+        list[0]["status"]["id"], post["id"],
+        "A's own post, by A's id"
+    );
+    assert!(
+        list[4].get("status").is_none(),
+        "a follow has no status: {}",
+        list[4]
+    );
 
     // Ben takes his like back: its notification goes with it.
     b.api_post(
@@ -228,3 +242,359 @@ fn with(activity: &Value, field: &str, value: String) -> Value {
     changed[field] = Value::String(value);
     changed
 }
+
+/// A token for a local person with only `scopes`.
+async fn narrow_token(instance: &Instance, name: &str, scopes: &str) -> String {
+    let who = name.to_owned();
+    let actor = instance
+        .state
+        .db
+        .run(move |conn| Ok(hearth::db::actors::local_by_username(conn, &who, None)?))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no {name}"));
+    let scopes = Scopes::parse(scopes).unwrap_or_else(|e| panic!("{e}"));
+    oauth::issue(
+        &instance.state.db,
+        None,
+        Some(actor.id),
+        scopes,
+        KIND_CLI,
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .access_token
+}
+
+/// Local events: follows, a follow request to a locked person, a join request to a group's
+/// moderator (gone once approved), a like and a mention; never one's own acts. Then what apps
+/// do with them: filter, page with `Link`, show, count what is newer than the marker, save
+/// markers in JSON and form encoding, dismiss and clear; and the scopes they need.
+async fn local_notifications_through_the_client_api(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    for name in ["ana", "zoe", "lou", "mo"] {
+        a.create_user(name, UserRole::Member).await;
+    }
+    let [ana, zoe, lou, mo] = [
+        a.token("ana").await,
+        a.token("zoe").await,
+        a.token("lou").await,
+        a.token("mo").await,
+    ];
+    let mo_row = a
+        .state
+        .db
+        .run(|conn| Ok(hearth::db::actors::local_by_username(conn, "mo", None)?))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no mo"));
+    let group = a
+        .create_group_with(
+            "circle",
+            "Circle",
+            Visibility::Public,
+            JoinPolicy::Approval,
+            Some(&mo_row),
+        )
+        .await;
+    // Lou locks her account.
+    let locked = http()
+        .patch(a.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&lou)
+        .form(&[("locked", "true")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(locked.status().as_u16(), 200);
+
+    let id_of = |name: &str| {
+        let (a, zoe) = (&a, zoe.clone());
+        let name = name.to_owned();
+        async move { a.account_id(&name, &zoe).await }
+    };
+    let (ana_id, lou_id, zoe_id) = (id_of("ana").await, id_of("lou").await, id_of("zoe").await);
+    for target in [&ana_id, &lou_id, &group.id.to_string()] {
+        let (status, _) = a
+            .api_post(
+                &format!("/api/v1/accounts/{target}/follow"),
+                &zoe,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (_, post) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "@ana note to self" }),
+        )
+        .await;
+    let post_id = post["id"].as_str().unwrap_or_default().to_owned();
+    a.api_post(
+        &format!("/api/v1/statuses/{post_id}/favourite"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    a.api_post(
+        &format!("/api/v1/statuses/{post_id}/favourite"),
+        &zoe,
+        json!({}),
+    )
+    .await;
+    let (_, mention) = a
+        .api_post(
+            "/api/v1/statuses",
+            &zoe,
+            json!({ "status": "@ana thanks for the tip" }),
+        )
+        .await;
+
+    let zoe_said =
+        |kind: &str, content: &str| (kind.to_owned(), "zoe".to_owned(), content.to_owned());
+    let ana_list = notifications(&a, &ana, "").await;
+    assert_eq!(
+        summary(&ana_list),
+        [
+            zoe_said("mention", mention["content"].as_str().unwrap_or("?")),
+            zoe_said("favourite", post["content"].as_str().unwrap_or("?")),
+            zoe_said("follow", ""),
+        ],
+        "her own mention and like tell her nothing"
+    );
+    assert_eq!(
+        summary(&notifications(&a, &lou, "").await),
+        [zoe_said("follow_request", "")]
+    );
+    assert_eq!(
+        summary(&notifications(&a, &mo, "").await),
+        [zoe_said("follow_request", "")]
+    );
+    assert!(notifications(&a, &zoe, "").await.is_empty());
+    // Mo lets Zoe in: the request is done with.
+    let (status, _) = a
+        .api_post(
+            &format!("/api/v1/follow_requests/{zoe_id}/authorize"),
+            &mo,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(notifications(&a, &mo, "").await.is_empty());
+
+    // Filters.
+    let kinds = |list: Vec<Value>| -> Vec<String> {
+        list.iter()
+            .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        kinds(notifications(&a, &ana, "?types[]=mention").await),
+        ["mention"]
+    );
+    assert_eq!(
+        kinds(notifications(&a, &ana, "?types%5B%5D=follow&types%5B%5D=favourite").await),
+        ["favourite", "follow"]
+    );
+    assert_eq!(
+        kinds(notifications(&a, &ana, "?exclude_types[]=mention&exclude_types[]=follow").await),
+        ["favourite"]
+    );
+    assert_eq!(
+        kinds(notifications(&a, &ana, &format!("?account_id={ana_id}")).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        kinds(notifications(&a, &ana, &format!("?account_id={zoe_id}")).await).len(),
+        3
+    );
+
+    // Paging: two, then the one after by the `Link` header, then back.
+    let (status, first, link) = get(
+        &a,
+        "/api/v1/notifications?limit=2&exclude_types[]=status",
+        &ana,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        kinds(first.as_array().cloned().unwrap_or_default()),
+        ["mention", "favourite"]
+    );
+    let link = link.unwrap_or_else(|| panic!("no Link header"));
+    let next = link
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"next\""))
+        .and_then(|l| l.split(['<', '>']).nth(1))
+        .unwrap_or_else(|| panic!("{link}"))
+        .to_owned();
+    assert!(
+        next.contains("limit=2") && next.contains("exclude_types"),
+        "{next}"
+    );
+    let next = url::Url::parse(&next).unwrap_or_else(|e| panic!("{e}"));
+    let path = format!("{}?{}", next.path(), next.query().unwrap_or_default());
+    let (_, second, _) = get(&a, &path, &ana).await;
+    assert_eq!(
+        kinds(second.as_array().cloned().unwrap_or_default()),
+        ["follow"]
+    );
+    let follow_id = second[0]["id"].as_str().unwrap_or_default().to_owned();
+    let newer = notifications(&a, &ana, &format!("?min_id={follow_id}&limit=1")).await;
+    assert_eq!(kinds(newer), ["favourite"], "min_id: the page just above");
+    let newest_id = first[0]["id"].as_str().unwrap_or_default().to_owned();
+    let favourite_id = first[1]["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        kinds(notifications(&a, &ana, &format!("?since_id={follow_id}")).await),
+        ["mention", "favourite"]
+    );
+
+    // One notification, by id: only one's own.
+    let (status, one, _) = get(&a, &format!("/api/v1/notifications/{favourite_id}"), &ana).await;
+    assert_eq!(
+        (status, &one["type"], &one["status"]["id"]),
+        (200, &json!("favourite"), &post["id"])
+    );
+    assert_eq!(
+        get(&a, &format!("/api/v1/notifications/{favourite_id}"), &zoe)
+            .await
+            .0,
+        404
+    );
+
+    // Unread: all of them without a marker; what is newer than the marker after it.
+    let unread = |query: &'static str| {
+        let (a, ana) = (&a, ana.clone());
+        async move {
+            let (status, count, _) = get(
+                a,
+                &format!("/api/v1/notifications/unread_count{query}"),
+                &ana,
+            )
+            .await;
+            assert_eq!(status, 200, "{count}");
+            count["count"].as_i64().unwrap_or(-1)
+        }
+    };
+    assert_eq!(unread("").await, 3);
+    assert_eq!(unread("?limit=2").await, 2, "capped");
+    let (status, saved) = a
+        .api_post(
+            "/api/v1/markers",
+            &ana,
+            json!({ "notifications": { "last_read_id": follow_id }, "home": { "last_read_id": post_id } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["notifications"]["last_read_id"], follow_id.as_str());
+    assert_eq!(saved["notifications"]["version"], 0);
+    assert_eq!(saved["home"]["last_read_id"], post_id.as_str());
+    assert_eq!(unread("").await, 2);
+    assert_eq!(unread("?types[]=mention").await, 1);
+    // The same in form encoding, as many apps send it.
+    let form = http()
+        .post(a.url("/api/v1/markers"))
+        .bearer_auth(&ana)
+        .form(&[("notifications[last_read_id]", favourite_id.as_str())])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(form.status().as_u16(), 200);
+    let form: Value = form.json().await.unwrap_or(Value::Null);
+    assert_eq!(form["notifications"]["version"], 1, "{form}");
+    assert!(form.get("home").is_none(), "only what was saved: {form}");
+    assert_eq!(unread("").await, 1);
+    let (status, markers, _) = get(
+        &a,
+        "/api/v1/markers?timeline[]=home&timeline[]=notifications",
+        &ana,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        markers["notifications"]["last_read_id"],
+        favourite_id.as_str()
+    );
+    assert_eq!(markers["notifications"]["version"], 1);
+    assert_eq!(markers["home"]["last_read_id"], post_id.as_str());
+    assert_eq!(markers["home"]["version"], 0);
+    let updated = markers["home"]["updated_at"].as_str().unwrap_or_default();
+    assert!(updated.ends_with('Z') && updated.len() == 24, "{updated}");
+    let (_, only_home, _) = get(&a, "/api/v1/markers?timeline[]=home", &ana).await;
+    assert!(only_home.get("notifications").is_none(), "{only_home}");
+    assert_eq!(
+        get(&a, "/api/v1/markers?timeline[]=home", &zoe).await.1,
+        json!({})
+    );
+
+    // Scopes: notifications need their own; markers are statuses'.
+    let statuses_only = narrow_token(&a, "ana", "read:statuses write:statuses").await;
+    assert_eq!(
+        get(&a, "/api/v1/notifications", &statuses_only).await.0,
+        403
+    );
+    assert_eq!(
+        get(&a, "/api/v1/notifications/unread_count", &statuses_only)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        get(&a, "/api/v1/markers?timeline[]=home", &statuses_only)
+            .await
+            .0,
+        200
+    );
+    let reader = narrow_token(&a, "ana", "read:notifications").await;
+    assert_eq!(get(&a, "/api/v1/notifications", &reader).await.0, 200);
+    assert_eq!(
+        a.api_post(
+            &format!("/api/v1/notifications/{newest_id}/dismiss"),
+            &reader,
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+
+    // Zoe deletes her mention: its notification goes. Then dismiss one, clear the rest.
+    let mention_id = mention["id"].as_str().unwrap_or_default();
+    assert_eq!(
+        a.api_delete(&format!("/api/v1/statuses/{mention_id}"), &zoe)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        kinds(notifications(&a, &ana, "").await),
+        ["favourite", "follow"]
+    );
+    let dismiss = format!("/api/v1/notifications/{favourite_id}/dismiss");
+    assert_eq!(
+        a.api_post(&dismiss, &zoe, json!({})).await.0,
+        404,
+        "not hers"
+    );
+    assert_eq!(
+        a.api_post(&dismiss, &ana, json!({})).await,
+        (200, json!({}))
+    );
+    assert_eq!(a.api_post(&dismiss, &ana, json!({})).await.0, 404);
+    assert_eq!(kinds(notifications(&a, &ana, "").await), ["follow"]);
+    assert_eq!(
+        a.api_post("/api/v1/notifications/clear", &ana, json!({}))
+            .await,
+        (200, json!({}))
+    );
+    assert!(notifications(&a, &ana, "").await.is_empty());
+    assert_eq!(unread("").await, 0);
+    assert_eq!(
+        summary(&notifications(&a, &lou, "").await).len(),
+        1,
+        "others keep theirs"
+    );
+}
+on_both_engines!(local_notifications_through_the_client_api);
