@@ -159,12 +159,25 @@ pub async fn list(
     base.query_pairs_mut()
         .extend_pairs(params.filter.kept(params.limit));
     let ids: Vec<&str> = notifications.iter().map(|n| n.id.as_str()).collect();
-    let link = super::timelines::link(ids.first().copied(), ids.last().copied(), base);
+    let link = link(ids.first().copied(), ids.last().copied(), base);
     let mut response = Json(notifications).into_response();
     if let Some(link) = link {
         response.headers_mut().insert(header::LINK, link);
     }
     Ok(response)
+}
+
+/// The `Link` header of a page whose newest item is `first` and oldest `last`, as
+/// `timelines::paged` writes it (main's `timelines::paged_by` can replace this after merging).
+fn link(first: Option<&str>, last: Option<&str>, base: url::Url) -> Option<header::HeaderValue> {
+    let (first, last) = (first?, last?);
+    let mut next = base.clone();
+    next.query_pairs_mut().append_pair("max_id", last);
+    let mut prev = base;
+    prev.query_pairs_mut().append_pair("min_id", first);
+    format!("<{next}>; rel=\"next\", <{prev}>; rel=\"prev\"")
+        .parse()
+        .ok()
 }
 
 fn id_param(raw: &str) -> Result<i64, Error> {

@@ -39,34 +39,21 @@ impl Paging {
 
 /// A JSON list with the `Link` header Mastodon clients page with.
 pub fn paged(statuses: Vec<Status>, base: url::Url) -> Response {
-    let link = link(
-        statuses.first().map(|s| s.id.as_str()),
-        statuses.last().map(|s| s.id.as_str()),
-        base,
-    );
+    let link = match (statuses.first(), statuses.last()) {
+        (Some(first), Some(last)) => {
+            let mut next = base.clone();
+            next.query_pairs_mut().append_pair("max_id", &last.id);
+            let mut prev = base;
+            prev.query_pairs_mut().append_pair("min_id", &first.id);
+            Some(format!("<{next}>; rel=\"next\", <{prev}>; rel=\"prev\""))
+        }
+        _ => None,
+    };
     let mut response = Json(statuses).into_response();
-    if let Some(link) = link {
+    if let Some(link) = link.and_then(|l| l.parse().ok()) {
         response.headers_mut().insert(header::LINK, link);
     }
     response
-}
-
-/// The `Link` header of a page whose newest item is `first` and oldest `last`: the next
-/// (older) page and the previous (newer) one, each `base` with its bound added. None for an
-/// empty page.
-pub fn link(
-    first: Option<&str>,
-    last: Option<&str>,
-    base: url::Url,
-) -> Option<axum::http::HeaderValue> {
-    let (first, last) = (first?, last?);
-    let mut next = base.clone();
-    next.query_pairs_mut().append_pair("max_id", last);
-    let mut prev = base;
-    prev.query_pairs_mut().append_pair("min_id", first);
-    format!("<{next}>; rel=\"next\", <{prev}>; rel=\"prev\"")
-        .parse()
-        .ok()
 }
 
 /// `GET /api/v1/timelines/home`: posts of followed people and joined groups (including what
