@@ -11,6 +11,7 @@ mod hostile;
 mod inbox;
 mod interop;
 mod mastodon_api;
+mod notifications;
 mod oauth;
 mod media;
 mod people;

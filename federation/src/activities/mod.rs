@@ -101,6 +101,16 @@ pub enum Incoming {
         /// The group that relayed it (it may relay likes of its own posts only).
         via: Option<Url>,
     },
+    /// A person (or bot) shares a post hosted here: a boost. Nothing is fetched; the product
+    /// knows the post. A group's `Announce` is never one of these: it relays (FEP-1b12).
+    Share {
+        /// The Announce's id.
+        id: Url,
+        /// Who shares it (the sender).
+        actor: Url,
+        /// The shared post, hosted here.
+        object: Url,
+    },
     /// Anything else: acknowledged and dropped.
     Other {
         /// The activity type.
@@ -194,7 +204,7 @@ pub async fn read(
             object: url_of(&object).ok_or_else(|| malformed("Like without object"))?,
             via: None,
         },
-        "Announce" => read_announce(&object, sender, data).await?,
+        "Announce" => read_announce(&envelope.id, &object, sender, data).await?,
         other => Incoming::Other {
             kind: other.to_owned(),
         },
@@ -202,14 +212,28 @@ pub async fn read(
 }
 
 /// A group sharing something (FEP-1b12): a post (bare, by id, or inside a Create or Update),
-/// a deletion, or a like.
+/// a deletion, or a like; or a person sharing a post of ours (a boost).
 async fn read_announce(
+    id: &Url,
     object: &Value,
     sender: &FederatedActor,
     data: &Data<FederationData>,
 ) -> Result<Incoming, FederationError> {
     let via = Some(sender.ap_id.clone());
     let kind = type_of(object);
+    let is_post = kind.is_empty() || post_of(object)?.is_some();
+    if matches!(sender.kind, ActorKind::Person | ActorKind::Service)
+        && is_post
+        && let Some(url) = url_of(object)
+        && authority(&url) == data.domain().to_ascii_lowercase()
+    {
+        // A boost of a post of ours: by its id only, whatever the sender embedded.
+        return Ok(Incoming::Share {
+            id: id.clone(),
+            actor: sender.ap_id.clone(),
+            object: url,
+        });
+    }
     if matches!(kind.as_str(), "Update" | "Delete" | "Like" | "Undo")
         && sender.kind != ActorKind::Group
     {
@@ -220,8 +244,8 @@ async fn read_announce(
     }
     Ok(match kind.as_str() {
         "" => {
-            // Only an id: fetch it from its origin. A boost of a post of ours changes nothing
-            // here (boosts are not counted).
+            // Only an id: fetch it from its origin. A group relaying a post of ours changes
+            // nothing here (people's boosts of them were read above).
             let url = url_of(object).ok_or_else(|| malformed("Announce without object"))?;
             if authority(&url) == data.domain().to_ascii_lowercase() {
                 return Ok(Incoming::Other {

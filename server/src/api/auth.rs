@@ -244,5 +244,30 @@ mod tests {
             "/api/hearth/v1/groups"
         ));
         assert!(allowed("write", Method::POST, "/api/hearth/v1/groups"));
+        // Notifications have their own scopes; markers are statuses' (Mastodon's docs and
+        // its markers controller).
+        assert!(allowed(
+            "read:notifications",
+            Method::GET,
+            "/api/v1/notifications/unread_count"
+        ));
+        assert!(!allowed(
+            "read:notifications",
+            Method::POST,
+            "/api/v1/notifications/{id}/dismiss"
+        ));
+        assert!(allowed(
+            "write:notifications",
+            Method::POST,
+            "/api/v1/notifications/clear"
+        ));
+        assert!(!allowed(
+            "read:statuses",
+            Method::GET,
+            "/api/v1/notifications"
+        ));
+        assert!(allowed("read:statuses", Method::GET, "/api/v1/markers"));
+        assert!(allowed("write:statuses", Method::POST, "/api/v1/markers"));
+        assert!(!allowed("read:statuses", Method::POST, "/api/v1/markers"));
     }
 }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod instance;
 pub mod media;
 pub mod nodeinfo;
+pub mod notifications;
 pub mod oauth;
 pub mod objects;
 pub mod params;
@@ -172,6 +173,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/announcements", get(unsupported::announcements))
         .route("/api/v1/trends/{kind}", get(unsupported::trends))
         .route("/api/v1/conversations", get(unsupported::conversations))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route(
+            "/api/v1/notifications/unread_count",
+            get(notifications::unread_count),
+        )
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
+        .route(
+            "/api/v1/markers",
+            get(notifications::markers).post(notifications::save_markers),
+        )
         .route("/api/v2/search", get(search::search))
         .route(
             "/api/hearth/v1/groups",

@@ -28,6 +28,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
+pub mod notifications;
 pub mod oauth;
 pub mod pins;
 pub mod post_edits;
@@ -840,6 +841,52 @@ mod tests {
                 )],
             );
         }
+    }
+
+    /// A page of someone's notifications is one range of the `(recipient_id, id)` index,
+    /// newest first or oldest first, filtered by kind or not: nothing is scanned or sorted,
+    /// however many notifications the instance holds.
+    #[test]
+    fn a_notifications_page_is_one_index_range() {
+        // `notifications::page`, as diesel writes it.
+        for (bound, order, filter) in [
+            ("notifications.id < 99", "DESC", ""),
+            ("notifications.id > 12", "ASC", ""),
+            (
+                "notifications.id < 99",
+                "DESC",
+                "AND notifications.kind IN ('mention', 'favourite') ",
+            ),
+            (
+                "notifications.id > 12",
+                "DESC",
+                "AND notifications.kind NOT IN ('follow') ",
+            ),
+        ] {
+            let plan = sqlite_plan(&format!(
+                "SELECT notifications.id, notifications.kind FROM notifications \
+                 WHERE notifications.recipient_id = 7 {filter}AND {bound} \
+                 ORDER BY notifications.id {order} LIMIT 40"
+            ));
+            let op = if bound.contains('<') { "<" } else { ">" };
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH notifications USING INDEX notifications_page (recipient_id=? AND id{op}?)"
+                )],
+                "{filter}{bound} {order}"
+            );
+        }
+        // From one account (`account_id`): a range of either index, still nothing sorted.
+        let plan = sqlite_plan(
+            "SELECT notifications.id FROM notifications WHERE notifications.recipient_id = 7 \
+             AND notifications.from_id = 3 AND notifications.id < 99 \
+             ORDER BY notifications.id DESC LIMIT 40",
+        );
+        assert!(
+            plan.len() == 1 && plan[0].starts_with("SEARCH notifications USING INDEX"),
+            "{plan:?}"
+        );
     }
 
     /// Posts for the timeline test: Gina (3) posts in the group (2) and outside it, Olaf (4)

@@ -78,7 +78,7 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<PostRow>> 
         .optional())
 }
 
-/// Marks a post deleted and empties it.
+/// Marks a post deleted and empties it; its likes and the notifications about it go.
 pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
     diesel::update(posts::table.find(id))
         .set((
@@ -87,9 +87,9 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
             posts::name.eq(None::<String>),
         ))
         .execute(conn)?;
-    diesel::delete(likes::table.filter(likes::post_id.eq(id)))
-        .execute(conn)
-        .map(|_| ())
+    diesel::delete(likes::table.filter(likes::post_id.eq(id))).execute(conn)?;
+    // The row stays as a tombstone, so the notifications' cascade does not run.
+    super::notifications::forget_post(conn, id)
 }
 
 /// Replies that arrived before their parent: link them now. The `in_reply_to_id IS NULL`
@@ -144,31 +144,32 @@ pub fn mentions(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<i64>>
         .load(c))
 }
 
-/// Records a like; returns false if the actor already liked the post.
+/// Records a like; returns its row id, or `None` if the actor already liked the post.
 pub fn like(
     conn: &mut AnyConnection,
     ap_id: &str,
     actor_id: i64,
     post_id: i64,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<i64>> {
     let exists: i64 = likes::table
         .filter(likes::actor_id.eq(actor_id))
         .filter(likes::post_id.eq(post_id))
         .count()
         .get_result(conn)?;
     if exists > 0 {
-        return Ok(false);
+        return Ok(None);
     }
+    let id = super::id::new_id();
     diesel::insert_into(likes::table)
         .values((
-            likes::id.eq(super::id::new_id()),
+            likes::id.eq(id),
             likes::ap_id.eq(ap_id),
             likes::actor_id.eq(actor_id),
             likes::post_id.eq(post_id),
             likes::created_at.eq(Utc::now().naive_utc()),
         ))
         .execute(conn)
-        .map(|_| true)
+        .map(|_| Some(id))
 }
 
 /// The like of `actor_id` on `post_id`: its activity id.

@@ -276,6 +276,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Notifications of local people (`service/notifications.rs` decides who gets which).
+    notifications (id) {
+        id -> BigInt,
+        recipient_id -> BigInt,
+        /// `mention`, `follow`, `follow_request`, `favourite` or `reblog`.
+        kind -> Text,
+        /// The account whose act it is.
+        from_id -> BigInt,
+        post_id -> Nullable<BigInt>,
+        /// The follow (or request) announced; the notification goes with it.
+        follow_id -> Nullable<BigInt>,
+        /// The like announced; the notification goes with it.
+        like_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Where a person stopped reading a timeline (`home` or `notifications`).
+    markers (actor_id, timeline) {
+        actor_id -> BigInt,
+        timeline -> Text,
+        last_read_id -> BigInt,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
@@ -303,4 +332,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     servers,
     media_attachments,
+    notifications,
+    markers,
 );

@@ -58,10 +58,9 @@ pub async fn follow(
             }
             if target.local {
                 let accepted = !target.manually_approves_followers;
-                follows::upsert(
-                    conn,
-                    &follows::new_row(follow_id.to_string(), follower.id, target.id, accepted),
-                )?;
+                let row = follows::new_row(follow_id.to_string(), follower.id, target.id, accepted);
+                follows::upsert(conn, &row)?;
+                super::notifications::followed(conn, &row, &target)?;
                 return Ok(if accepted {
                     FollowState::Following
                 } else {
@@ -188,6 +187,7 @@ pub async fn answer_request(
                 .ok_or_else(|| Error::not_found("Record not found"))?;
             if accept {
                 follows::accept(conn, follow.id)?;
+                super::notifications::request_answered(conn, follow.id)?;
                 groups::answer(conn, ctx2, &target, &requester, &follow, "Accept")?;
             } else {
                 follows::remove(conn, requester.id, target_id)?;

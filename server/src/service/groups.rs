@@ -207,6 +207,7 @@ pub fn request_join(
     }
     if settings.needs_approval() && !groups::is_moderator(conn, group.id, follower.id)? {
         follows::upsert(conn, &row)?;
+        super::notifications::followed(conn, &row, group)?;
         return Ok(JoinOutcome::Pending);
     }
     let row = FollowRow {
@@ -299,6 +300,7 @@ pub async fn decide(
                     .filter(|f| !f.accepted)
                     .ok_or_else(|| Error::not_found("no pending request"))?;
                 follows::accept(conn, follow.id)?;
+                super::notifications::request_answered(conn, follow.id)?;
                 answer(conn, ctx2, &group, &member, &follow, "Accept")?;
             }
             Decision::Reject | Decision::Remove => {

@@ -4,7 +4,7 @@
 //! one transaction that also records the activity's id, so a redelivered activity takes
 //! effect once.
 
-use super::{Context, groups, posts as post_rules};
+use super::{Context, groups, notifications, posts as post_rules};
 use crate::{
     Error,
     db::{
@@ -58,7 +58,8 @@ pub async fn receive(
                         "a group may relay likes of its own posts only".into(),
                     ));
                 }
-                if posts::like(conn, id.as_str(), liker.id, post.id)? {
+                if let Some(like_id) = posts::like(conn, id.as_str(), liker.id, post.id)? {
+                    notifications::liked(conn, like_id, &liker, &post)?;
                     let author = actors::by_id(conn, post.author_id)?
                         .ok_or_else(|| Error::Internal("no author".into()))?;
                     let like = builders::like(
@@ -168,6 +169,7 @@ fn apply(
                     let accepted = !target.manually_approves_followers;
                     let row = follows::new_row(id.to_string(), sender.id, target.id, accepted);
                     follows::upsert(conn, &row)?;
+                    notifications::followed(conn, &row, &target)?;
                     if accepted {
                         groups::answer(conn, ctx, &target, sender, &row, "Accept")?;
                     }
@@ -203,6 +205,11 @@ fn apply(
         }
         Incoming::Delete { object, actor, via } => {
             delete(conn, ctx, sender, &object, &actor, via.as_ref())?
+        }
+        Incoming::Share { object, .. } => {
+            if let Some(post) = posts::by_ap_id(conn, object.as_str())?.filter(|p| p.local) {
+                notifications::shared(conn, sender, &post)?;
+            }
         }
         Incoming::Other { kind } => {
             tracing::info!(%kind, "ignoring an activity Hearth does not handle")
@@ -443,7 +450,11 @@ async fn receive_post(
             }
             Some(_) => return Ok(()),
             None if update => return Ok(()),
-            None => store_post(conn, &post, content, &author, group.as_ref())?,
+            None => {
+                let row = store_post(conn, &post, content, &author, group.as_ref())?;
+                notifications::post_created(conn, &row)?;
+                row
+            }
         };
         if let (Placement::LocalGroup(group), Some(activity)) = (&placement, &shared) {
             let object = post_rules::post_object_with(conn, ctx, &stored, &[&author, group])?;

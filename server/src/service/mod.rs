@@ -8,6 +8,7 @@ pub mod follows;
 pub mod groups;
 pub mod inbox;
 pub mod instance;
+pub mod notifications;
 pub mod oauth;
 pub mod pins;
 pub mod media;

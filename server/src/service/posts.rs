@@ -224,6 +224,7 @@ pub async fn create_status(
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
             posts::add_mentions(conn, row.id, &mentioned_ids)?;
             super::media::attach(conn, author.id, row.id, &new.media_ids)?;
+            super::notifications::post_created(conn, &row)?;
             let object = post_object(conn, ctx2, &row)?;
             let create = builders::create(&ctx2.activity_id("create"), &object);
             publish(conn, ctx2, &row, &author, &create, Some(&object))?;
@@ -697,9 +698,10 @@ pub async fn set_like(
             let object = super::stored_url(&post.ap_id)?;
             let activity = if liked {
                 let id = ctx2.activity_id("like");
-                if !posts::like(conn, id.as_str(), person.id, post.id)? {
+                let Some(like_id) = posts::like(conn, id.as_str(), person.id, post.id)? else {
                     return Ok(post);
-                }
+                };
+                super::notifications::liked(conn, like_id, &person, &post)?;
                 builders::like(
                     &id,
                     &super::stored_url(&person.ap_id)?,
