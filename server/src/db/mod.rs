@@ -27,6 +27,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
+pub mod invites;
 pub mod oauth;
 pub mod posts;
 pub mod schema;

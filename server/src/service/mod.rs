@@ -10,6 +10,7 @@ pub mod instance;
 pub mod oauth;
 pub mod port;
 pub mod posts;
+pub mod registration;
 pub mod scopes;
 pub mod sign_in;
 pub mod urls;
