@@ -331,6 +331,43 @@ pub async fn authenticate(
     .await
 }
 
+/// Who an app's bearer token speaks for: always an app, and a person unless it is the app's
+/// own token (client credentials).
+#[derive(Debug)]
+pub struct AppSignedIn {
+    /// The app.
+    pub app_id: i64,
+    /// What the token grants.
+    pub scopes: Scopes,
+    /// The person, for a person's token.
+    pub person: Option<SignedIn>,
+}
+
+/// The app (and person, if any) of an app's token. A person's token goes through
+/// [`authenticate`], with all its conditions; an app's own token is found by its hash.
+pub async fn authenticate_app(db: &Database, token: &str) -> Result<AppSignedIn, Error> {
+    const KINDS: &[&str] = &[tokens::KIND_APP];
+    let hash = oauth::secret_hash(token);
+    let found = db
+        .lookup(move |conn| Ok(tokens::by_hash(conn, &hash, KINDS, Utc::now().naive_utc())?))
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let app_id = found.app_id.ok_or(Error::Unauthorized)?;
+    if found.user_id.is_none() {
+        return Ok(AppSignedIn {
+            app_id,
+            scopes: Scopes::parse(&found.scopes)?,
+            person: None,
+        });
+    }
+    let person = authenticate(db, token, KINDS).await?;
+    Ok(AppSignedIn {
+        app_id,
+        scopes: person.scopes.clone(),
+        person: Some(person),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
