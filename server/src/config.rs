@@ -41,7 +41,11 @@ pub struct Settings {
     pub registration_mode: Option<RegistrationMode>,
     /// Before 2026-12: `true` meant `open`, `false` meant `closed`. Read only when
     /// `registration_mode` is not set. Default: unset.
-    #[serde(default, deserialize_with = "legacy_flag")]
+    #[serde(
+        default,
+        deserialize_with = "legacy_flag",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub open_registrations: Option<bool>,
     /// The clinic's privacy notice as plain text (paragraphs separated by blank lines), shown
     /// on the sign-up page, where it must be agreed to. Default: empty.
