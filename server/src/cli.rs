@@ -240,9 +240,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let db = open(&settings).await?;
             let list = registration::accounts(&db, Decider::Console, Some(true)).await?;
             let mut out = std::io::stdout().lock();
-            let mut write = |line: String| {
-                writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()))
-            };
+            let mut write =
+                |line: String| writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()));
             if list.is_empty() {
                 return write("no accounts waiting for approval".into());
             }
@@ -283,9 +282,12 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let mut link = urls.path("/auth/sign_up");
             link.query_pairs_mut().append_pair("invite", &invite.code);
             let uses = max_uses.map_or("any number of".to_owned(), |n| n.to_string());
-            let until = invite.invite.expires_at.map_or("never expires".to_owned(), |at| {
-                format!("expires {}", at.format("%Y-%m-%d %H:%M UTC"))
-            });
+            let until = invite
+                .invite
+                .expires_at
+                .map_or("never expires".to_owned(), |at| {
+                    format!("expires {}", at.format("%Y-%m-%d %H:%M UTC"))
+                });
             eprintln!("invite for {uses} sign-ups, {until}; link: {link}");
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", invite.code).map_err(|e| Error::Internal(e.to_string()))

@@ -267,8 +267,14 @@ mod tests {
             assert_eq!(s.registration_mode(), RegistrationMode::Closed);
 
             jail.set_env("HEARTH_REGISTRATION_MODE", "invite");
-            jail.set_env("HEARTH_RULES", r#"["Be kind.", "No medical advice, please."]"#);
-            jail.set_env("HEARTH_PRIVACY_NOTICE_URL", "https://clinic.example/privacy");
+            jail.set_env(
+                "HEARTH_RULES",
+                r#"["Be kind.", "No medical advice, please."]"#,
+            );
+            jail.set_env(
+                "HEARTH_PRIVACY_NOTICE_URL",
+                "https://clinic.example/privacy",
+            );
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.registration_mode(), RegistrationMode::Invite);
             assert_eq!(s.rules, ["Be kind.", "No medical advice, please."]);

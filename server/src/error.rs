@@ -112,7 +112,8 @@ impl IntoResponse for Error {
             return (status, Json(body)).into_response();
         }
         if let Self::Validation(errors) = &self {
-            let body = serde_json::json!({ "error": self.to_string(), "details": errors.details() });
+            let body =
+                serde_json::json!({ "error": self.to_string(), "details": errors.details() });
             return (status, Json(body)).into_response();
         }
         let message = if status.is_server_error() {

@@ -14,5 +14,6 @@ mod mastodon_api;
 mod oauth;
 mod people;
 mod privacy;
+mod registration;
 mod storage;
 mod written_fixtures;

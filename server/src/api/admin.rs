@@ -131,8 +131,7 @@ pub async fn accounts(
 }
 
 fn account_id(id: &str) -> Result<i64, Error> {
-    id.parse()
-        .map_err(|_| Error::not_found("Record not found"))
+    id.parse().map_err(|_| Error::not_found("Record not found"))
 }
 
 /// `GET /api/v1/admin/accounts/{id}`: one local account.

@@ -282,11 +282,7 @@ mod tests {
             "/api/hearth/v1/groups"
         ));
         assert!(allowed("write", Method::POST, "/api/hearth/v1/groups"));
-        assert!(allowed(
-            "write:accounts",
-            Method::POST,
-            "/api/v1/accounts"
-        ));
+        assert!(allowed("write:accounts", Method::POST, "/api/v1/accounts"));
         assert!(!allowed("read", Method::POST, "/api/v1/accounts"));
         let approve = "/api/v1/admin/accounts/{id}/approve";
         assert!(allowed("admin:write:accounts", Method::POST, approve));

@@ -164,10 +164,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/admin/accounts", get(admin::accounts))
         .route("/api/v1/admin/accounts/{id}", get(admin::account))
-        .route(
-            "/api/v1/admin/accounts/{id}/approve",
-            post(admin::approve),
-        )
+        .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
         .route("/api/hearth/v1/admin/federation", get(admin::federation))
         .route(

@@ -49,7 +49,11 @@ pub fn take_use(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryR
                     .is_null()
                     .or(invites::uses.nullable().lt(invites::max_uses)),
             )
-            .filter(invites::expires_at.is_null().or(invites::expires_at.gt(now))),
+            .filter(
+                invites::expires_at
+                    .is_null()
+                    .or(invites::expires_at.gt(now)),
+            ),
     )
     .set(invites::uses.eq(invites::uses + 1))
     .execute(conn)

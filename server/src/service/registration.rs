@@ -220,10 +220,7 @@ pub async fn register(
     )
     .await?;
     let now = Utc::now().naive_utc();
-    let trimmed = |v: Option<String>| {
-        v.map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
+    let trimmed = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     account.user.email = trimmed(sign_up.email);
     account.user.sign_up_reason = trimmed(sign_up.reason);
     account.user.locale = trimmed(sign_up.locale);
@@ -470,7 +467,10 @@ mod tests {
     fn a_valid_sign_up_passes_and_its_handle_is_folded() {
         let (errors, handle) = check(&valid(), RegistrationMode::Approval);
         assert!(errors.is_empty(), "{errors}");
-        assert_eq!(handle.map(|h| h.as_str().to_owned()).as_deref(), Some("maria_2"));
+        assert_eq!(
+            handle.map(|h| h.as_str().to_owned()).as_deref(),
+            Some("maria_2")
+        );
     }
 
     #[test]
@@ -533,7 +533,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@clinic.example", "ana@münchen.de"] {
             assert!(email_shape_ok(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..", "a@.b", "a@b_c.de"] {
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..", "a@.b", "a@b_c.de",
+        ] {
             assert!(!email_shape_ok(bad), "{bad}");
         }
         for ok in ["en", "pt-BR", "zh_Hant", "fil"] {

@@ -232,19 +232,19 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
         reason: form.reason.clone(),
         invite_code: form.invite_code.clone(),
     };
-    let registered =
-        match registration::register(&state.db, &state.urls, mode, sign_up, None).await {
-            Ok(registered) => registered,
-            Err(Error::Validation(errors)) => {
-                let (jar, csrf) = session::csrf_token(&state, jar);
-                let markup = form_markup(&state, mode, &csrf, &form, &errors);
-                return (jar, respond(StatusCode::UNPROCESSABLE_ENTITY, markup)).into_response();
-            }
-            Err(Error::Forbidden(_)) if mode == RegistrationMode::Closed => {
-                return respond(StatusCode::FORBIDDEN, closed_markup(&state));
-            }
-            Err(e) => return e.into_response(),
-        };
+    let registered = match registration::register(&state.db, &state.urls, mode, sign_up, None).await
+    {
+        Ok(registered) => registered,
+        Err(Error::Validation(errors)) => {
+            let (jar, csrf) = session::csrf_token(&state, jar);
+            let markup = form_markup(&state, mode, &csrf, &form, &errors);
+            return (jar, respond(StatusCode::UNPROCESSABLE_ENTITY, markup)).into_response();
+        }
+        Err(Error::Forbidden(_)) if mode == RegistrationMode::Closed => {
+            return respond(StatusCode::FORBIDDEN, closed_markup(&state));
+        }
+        Err(e) => return e.into_response(),
+    };
     let handle = registered.actor.username;
     let name = &state.settings.instance_name;
     if !registered.approved {
