@@ -241,6 +241,11 @@ async fn approval_mode_end_to_end(engine: Db) {
     assert_eq!(entry["domain"], Value::Null);
     assert_eq!(entry["account"]["username"], "maria");
     let id = entry["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        a.api_get(&format!("/api/v1/accounts/{id}"), None).await.0,
+        404,
+        "not even by its id"
+    );
 
     let approve = format!("/api/v1/admin/accounts/{id}/approve");
     let (status, _) = a.api_post(&approve, &member, json!({})).await;
@@ -251,6 +256,10 @@ async fn approval_mode_end_to_end(engine: Db) {
     assert_eq!((status, &approved["approved"]), (200, &Value::from(true)));
     let (status, account) = me(&a, &token).await;
     assert_eq!((status, &account["username"]), (200, &Value::from("maria")));
+    assert_eq!(
+        a.api_get(&format!("/api/v1/accounts/{id}"), None).await.0,
+        200
+    );
     assert_eq!(sign_in_page(&a, "maria").await.0, 303, "signed in");
     assert_eq!(webfinger(&a, "maria").await, 200);
     assert_eq!(b.signed_get(actor.as_str()).await, 200);

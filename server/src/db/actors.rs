@@ -165,10 +165,11 @@ pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryR
     Ok(people)
 }
 
-/// The actor with this row id.
+/// The actor with this row id; not a person waiting for approval.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
-    on_engine!(conn, |c| actors::table
-        .find(id)
+    on_engine!(conn, |c| findable()
+        .filter(not_pending())
+        .filter(actors::id.eq(id))
         .select(ActorRow::as_select())
         .get_result(c)
         .optional())
