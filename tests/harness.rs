@@ -189,6 +189,21 @@ impl Instance {
         host: &str,
         lookup: Arc<dyn hearth_federation::resolver::Lookup>,
     ) -> Self {
+        Self::start_configured(engine, host, lookup, |_| {}).await
+    }
+
+    /// Boots an instance like [`Instance::start`], with its settings changed by `configure`
+    /// (registration mode, rules...).
+    pub async fn start_with(engine: &Engine, configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_configured(engine, "localhost", Arc::new(SystemLookup), configure).await
+    }
+
+    async fn start_configured(
+        engine: &Engine,
+        host: &str,
+        lookup: Arc<dyn hearth_federation::resolver::Lookup>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         init_logging();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let database = TestDatabase::create(engine, dir.path());
@@ -207,7 +222,7 @@ impl Instance {
             .resolve(host, SocketAddr::from(([127, 0, 0, 1], port)))
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let settings = Settings {
+        let mut settings = Settings {
             domain: domain.clone(),
             bind: SocketAddr::from(([127, 0, 0, 1], port)),
             data_dir: dir.path().to_path_buf(),
@@ -216,6 +231,7 @@ impl Instance {
             loopback_federation: true,
             ..Settings::default()
         };
+        configure(&mut settings);
         let app = Application::build_with(settings, listener, lookup)
             .await
             .unwrap_or_else(|e| panic!("instance {domain} failed to start: {e}"));

@@ -8,6 +8,7 @@ use crate::{
         accounts::{self, Handle, NewUser, Role},
         groups::{self, NewGroup},
         instance,
+        registration::{self, Decider},
     },
 };
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +45,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Invite people to sign up.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// See and steer the delivery queue.
     #[command(subcommand)]
     Federation(FederationCommand),
@@ -82,6 +86,32 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// List the accounts waiting for a moderator's approval, with the reason each gave.
+    Pending,
+    /// Approve an account waiting for approval: it can then sign in and be found.
+    Approve {
+        /// The account's handle.
+        name: String,
+    },
+    /// Reject an account waiting for approval: it is deleted and its handle freed.
+    Reject {
+        /// The account's handle.
+        name: String,
+    },
+}
+
+/// `hearth invite ...`
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invite code (alone on stdout); the sign-up link is printed on stderr.
+    Create {
+        /// How many accounts it may make (default: any number).
+        #[arg(long)]
+        max_uses: Option<u32>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -205,6 +235,62 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 row.ap_id
             );
             Ok(())
+        }
+        Command::User(UserCommand::Pending) => {
+            let db = open(&settings).await?;
+            let list = registration::accounts(&db, Decider::Console, Some(true)).await?;
+            let mut out = std::io::stdout().lock();
+            let mut write =
+                |line: String| writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()));
+            if list.is_empty() {
+                return write("no accounts waiting for approval".into());
+            }
+            for (actor, user) in list {
+                write(format!(
+                    "{}\t{}\t{}",
+                    actor.username,
+                    user.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    user.sign_up_reason
+                        .unwrap_or_default()
+                        .replace(['\n', '\r', '\t'], " ")
+                ))?;
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Approve { name }) => {
+            let handle = Handle::parse(&name)?;
+            let db = open(&settings).await?;
+            let id = registration::account_id(&db, &handle).await?;
+            let (actor, _) = registration::approve(&db, Decider::Console, id).await?;
+            eprintln!("approved @{}", actor.username);
+            Ok(())
+        }
+        Command::User(UserCommand::Reject { name }) => {
+            let handle = Handle::parse(&name)?;
+            let db = open(&settings).await?;
+            let id = registration::account_id(&db, &handle).await?;
+            let (actor, _) = registration::reject(&db, Decider::Console, id).await?;
+            eprintln!("rejected and deleted @{}", actor.username);
+            Ok(())
+        }
+        Command::Invite(InviteCommand::Create {
+            max_uses,
+            expires_in_days,
+        }) => {
+            let (db, urls) = open_with_urls(&settings).await?;
+            let invite = registration::create_invite(&db, None, max_uses, expires_in_days).await?;
+            let mut link = urls.path("/auth/sign_up");
+            link.query_pairs_mut().append_pair("invite", &invite.code);
+            let uses = max_uses.map_or("any number of".to_owned(), |n| n.to_string());
+            let until = invite
+                .invite
+                .expires_at
+                .map_or("never expires".to_owned(), |at| {
+                    format!("expires {}", at.format("%Y-%m-%d %H:%M UTC"))
+                });
+            eprintln!("invite for {uses} sign-ups, {until}; link: {link}");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", invite.code).map_err(|e| Error::Internal(e.to_string()))
         }
         Command::Group(GroupCommand::Create {
             handle,

@@ -35,9 +35,28 @@ pub struct Settings {
     pub instance_description: String,
     /// Contact address for patients and other admins. Default: empty.
     pub contact_email: String,
-    /// Whether people may sign up on their own. Default: `false` (accounts are created by staff).
-    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
-    pub open_registrations: bool,
+    /// Who may create an account on their own: `closed` (only staff, with `hearth user
+    /// create`), `invite` (with an invite code from `hearth invite create`), `approval`
+    /// (anyone may ask, giving a reason; a moderator approves) or `open`. Default: `approval`.
+    pub registration_mode: Option<RegistrationMode>,
+    /// Before 2026-12: `true` meant `open`, `false` meant `closed`. Read only when
+    /// `registration_mode` is not set. Default: unset.
+    #[serde(
+        default,
+        deserialize_with = "legacy_flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_registrations: Option<bool>,
+    /// The clinic's privacy notice as plain text (paragraphs separated by blank lines), shown
+    /// on the sign-up page, where it must be agreed to. Default: empty.
+    pub privacy_notice: String,
+    /// A link to the clinic's privacy notice, shown on the sign-up page (with the text above,
+    /// or alone). Default: empty.
+    pub privacy_notice_url: String,
+    /// The instance's rules, one sentence each, shown on the sign-up page, where they must be
+    /// agreed to, and served at `/api/v1/instance/rules`. In the environment a list in
+    /// brackets: `HEARTH_RULES='["Be kind.", "No medical advice to others."]'`. Default: none.
+    pub rules: Vec<String>,
     /// How long a delivering process holds a receiving server's queue without news; if the
     /// process dies, another one (or the restarted one) takes the queue over after this long.
     /// On SQLite, where one process delivers, a restart takes it over at once. Default: `60`.
@@ -65,7 +84,11 @@ impl Default for Settings {
             instance_description: "Patient support groups run by a clinic, on the Fediverse."
                 .into(),
             contact_email: String::new(),
-            open_registrations: false,
+            registration_mode: None,
+            open_registrations: None,
+            privacy_notice: String::new(),
+            privacy_notice_url: String::new(),
+            rules: Vec::new(),
             delivery_lease_seconds: 60,
             oauth_password_grant: false,
             media_max_bytes: 10 * 1024 * 1024,
@@ -73,7 +96,45 @@ impl Default for Settings {
     }
 }
 
+/// Who may create an account on their own (see `Settings::registration_mode`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Only staff create accounts.
+    Closed,
+    /// An invite code is needed.
+    Invite,
+    /// Anyone may ask; a moderator approves.
+    #[default]
+    Approval,
+    /// Anyone may sign up.
+    Open,
+}
+
+impl RegistrationMode {
+    /// Whether anyone may sign up without an invite (Mastodon's "registrations enabled").
+    pub fn anyone_may_ask(self) -> bool {
+        matches!(self, Self::Approval | Self::Open)
+    }
+}
+
+/// `open_registrations` as figment reads booleans (`true`, `1`...), absent when unset.
+fn legacy_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    figment::util::bool_from_str_or_int(d).map(Some)
+}
+
 impl Settings {
+    /// The registration mode in force: `registration_mode`, else what an old
+    /// `open_registrations` meant, else `approval`.
+    pub fn registration_mode(&self) -> RegistrationMode {
+        match (self.registration_mode, self.open_registrations) {
+            (Some(mode), _) => mode,
+            (None, Some(true)) => RegistrationMode::Open,
+            (None, Some(false)) => RegistrationMode::Closed,
+            (None, None) => RegistrationMode::default(),
+        }
+    }
+
     /// Loads settings from `config_file` (if it exists) and the environment.
     pub fn load(config_file: Option<PathBuf>) -> Result<Self, Error> {
         let file = config_file.unwrap_or_else(|| PathBuf::from("hearth.toml"));
@@ -103,6 +164,14 @@ impl Settings {
             return Err(Error::Config(format!(
                 "domain {:?} must be a bare host[:port]",
                 self.domain
+            )));
+        }
+        let notice = self.privacy_notice_url.trim();
+        if !notice.is_empty()
+            && !url::Url::parse(notice).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+        {
+            return Err(Error::Config(format!(
+                "privacy_notice_url {notice:?} must be an http or https URL"
             )));
         }
         if self.database_pool_size == 0 {
@@ -190,6 +259,44 @@ mod tests {
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn registration_settings_are_read_and_old_configs_still_work() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.registration_mode(), RegistrationMode::Approval);
+            assert!(s.rules.is_empty() && s.privacy_notice.is_empty());
+
+            jail.set_env("HEARTH_OPEN_REGISTRATIONS", "true");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.registration_mode(), RegistrationMode::Open);
+            jail.set_env("HEARTH_OPEN_REGISTRATIONS", "0");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.registration_mode(), RegistrationMode::Closed);
+
+            jail.set_env("HEARTH_REGISTRATION_MODE", "invite");
+            jail.set_env(
+                "HEARTH_RULES",
+                r#"["Be kind.", "No medical advice, please."]"#,
+            );
+            jail.set_env(
+                "HEARTH_PRIVACY_NOTICE_URL",
+                "https://clinic.example/privacy",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.registration_mode(), RegistrationMode::Invite);
+            assert_eq!(s.rules, ["Be kind.", "No medical advice, please."]);
+            assert_eq!(s.privacy_notice_url, "https://clinic.example/privacy");
+
+            jail.set_env("HEARTH_REGISTRATION_MODE", "sometimes");
+            assert!(Settings::load(None).is_err(), "an unknown mode is refused");
             Ok(())
         });
     }

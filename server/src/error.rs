@@ -19,6 +19,10 @@ pub enum Error {
     /// Input is well-formed but not acceptable (a taken handle, a short password).
     #[error("{0}")]
     Unprocessable(String),
+    /// Input refused field by field, as Mastodon reports a failed registration: 422 with
+    /// `details` naming each field's errors (`ERR_TAKEN`, `ERR_TOO_SHORT`...).
+    #[error("{0}")]
+    Validation(FieldErrors),
     /// No valid credentials.
     #[error("The access token is invalid")]
     Unauthorized,
@@ -70,7 +74,7 @@ impl Error {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -107,6 +111,11 @@ impl IntoResponse for Error {
             let body = serde_json::json!({ "error": code, "error_description": description });
             return (status, Json(body)).into_response();
         }
+        if let Self::Validation(errors) = &self {
+            let body =
+                serde_json::json!({ "error": self.to_string(), "details": errors.details() });
+            return (status, Json(body)).into_response();
+        }
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             status
@@ -125,6 +134,82 @@ impl IntoResponse for Error {
             );
         }
         response
+    }
+}
+
+/// One refused field: its name, Mastodon's error code, and a description a person can read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The parameter, as the request named it (`username`, `password`...).
+    pub field: &'static str,
+    /// Mastodon's code: `ERR_BLANK`, `ERR_INVALID`, `ERR_TAKEN`, `ERR_TOO_SHORT`,
+    /// `ERR_TOO_LONG`, `ERR_ACCEPTED`, `ERR_INCLUSION`.
+    pub code: &'static str,
+    /// What is wrong, completing the field's name ("is too short (minimum is 10 characters)").
+    pub description: String,
+}
+
+/// The refused fields of one request, in the order they were checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    /// Adds an error for `field`.
+    pub fn add(&mut self, field: &'static str, code: &'static str, description: impl Into<String>) {
+        self.0.push(FieldError {
+            field,
+            code,
+            description: description.into(),
+        });
+    }
+
+    /// Whether nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The errors of one field.
+    pub fn of(&self, field: &str) -> impl Iterator<Item = &FieldError> {
+        self.0.iter().filter(move |e| e.field == field)
+    }
+
+    /// Mastodon's `details`: `{"username": [{"error": "ERR_TAKEN", "description": "..."}]}`.
+    pub fn details(&self) -> serde_json::Value {
+        let mut details = serde_json::Map::new();
+        for e in &self.0 {
+            let entry = details
+                .entry(e.field)
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = entry {
+                list.push(serde_json::json!({ "error": e.code, "description": e.description }));
+            }
+        }
+        serde_json::Value::Object(details)
+    }
+
+    /// `Ok` if nothing was refused, else the errors as an [`Error::Validation`].
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self))
+        }
+    }
+}
+
+impl std::fmt::Display for FieldErrors {
+    /// Mastodon's summary: "Validation failed: Username has already been taken, ...".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Validation failed: ")?;
+        for (i, e) in self.0.iter().enumerate() {
+            let mut name = e.field.replace('_', " ");
+            if let Some(first) = name.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            let separator = if i == 0 { "" } else { ", " };
+            write!(f, "{separator}{name} {}", e.description)?;
+        }
+        Ok(())
     }
 }
 

@@ -261,6 +261,133 @@ fn scripts_create_people_groups_and_tokens() {
     }
 }
 
+impl Scratch {
+    /// Runs SQL on the scratch database directly (to put an account in the state a sign-up
+    /// leaves it in, without a running server).
+    fn sql(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        let done = match self.url.strip_prefix("sqlite://") {
+            Some(path) => diesel::sqlite::SqliteConnection::establish(path)
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| c.batch_execute(sql).map_err(|e| e.to_string())),
+            None => PgConnection::establish(&self.url)
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| c.batch_execute(sql).map_err(|e| e.to_string())),
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Creates `name` and leaves it waiting for approval with `reason`, as a sign-up in
+    /// approval mode does.
+    fn waiting_account(&self, name: &str, reason: &str) {
+        let created = self.hearth(
+            &["user", "create", name, "--password-stdin"],
+            "a long enough password\n",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        self.sql(&format!(
+            "UPDATE users SET approved = FALSE, sign_up_reason = '{reason}' \
+             WHERE actor_id = (SELECT id FROM actors WHERE username = '{name}')"
+        ));
+    }
+}
+
+#[test]
+fn invites_and_the_approval_queue_from_scripts() {
+    for db in engines() {
+        let invite = db.hearth(
+            &[
+                "invite",
+                "create",
+                "--max-uses",
+                "2",
+                "--expires-in-days",
+                "3",
+            ],
+            "",
+        );
+        assert!(invite.status.success(), "{}", text(&invite.stderr));
+        let code = text(&invite.stdout).trim().to_owned();
+        assert_eq!(
+            text(&invite.stdout).lines().count(),
+            1,
+            "the code alone on stdout"
+        );
+        assert!(
+            code.len() == 12
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+            "{code}"
+        );
+        let stderr = text(&invite.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "http://clinic.localhost:8080/auth/sign_up?invite={code}"
+            )) && stderr.contains("2 sign-ups"),
+            "{stderr}"
+        );
+        let useless = db.hearth(&["invite", "create", "--max-uses", "0"], "");
+        assert!(!useless.status.success());
+
+        let empty = db.hearth(&["user", "pending"], "");
+        assert!(empty.status.success(), "{}", text(&empty.stderr));
+        assert_eq!(
+            text(&empty.stdout).trim(),
+            "no accounts waiting for approval"
+        );
+
+        db.waiting_account("maria", "My nurse sent me");
+        db.waiting_account("spam", "Buy now");
+        let pending = db.hearth(&["user", "pending"], "");
+        let listed = text(&pending.stdout);
+        assert_eq!(listed.lines().count(), 2, "{listed}");
+        assert!(
+            listed.contains("maria") && listed.contains("My nurse sent me"),
+            "{listed}"
+        );
+        let hidden = db.hearth(&["token", "create", "maria"], "");
+        assert!(!hidden.status.success(), "a waiting account is nobody yet");
+
+        let approved = db.hearth(&["user", "approve", "Maria"], "");
+        assert!(approved.status.success(), "{}", text(&approved.stderr));
+        assert!(text(&approved.stderr).contains("approved @maria"));
+        let token = db.hearth(&["token", "create", "maria"], "");
+        assert!(token.status.success(), "{}", text(&token.stderr));
+        let twice = db.hearth(&["user", "approve", "maria"], "");
+        assert!(!twice.status.success());
+        assert!(
+            text(&twice.stderr).contains("not waiting for approval"),
+            "{}",
+            text(&twice.stderr)
+        );
+        let not_rejectable = db.hearth(&["user", "reject", "maria"], "");
+        assert!(
+            !not_rejectable.status.success(),
+            "an approved account stays"
+        );
+
+        let rejected = db.hearth(&["user", "reject", "spam"], "");
+        assert!(rejected.status.success(), "{}", text(&rejected.stderr));
+        let pending = db.hearth(&["user", "pending"], "");
+        assert_eq!(
+            text(&pending.stdout).trim(),
+            "no accounts waiting for approval"
+        );
+        let unknown = db.hearth(&["user", "approve", "spam"], "");
+        assert!(
+            !unknown.status.success() && text(&unknown.stderr).contains("no local person"),
+            "{}",
+            text(&unknown.stderr)
+        );
+        let again = db.hearth(
+            &["user", "create", "spam", "--password-stdin"],
+            "a long enough password\n",
+        );
+        assert!(again.status.success(), "the handle is free again");
+    }
+}
+
 #[test]
 fn a_database_that_cannot_be_reached_is_named_with_its_cause() {
     let db = Scratch::sqlite();

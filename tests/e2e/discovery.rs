@@ -313,7 +313,8 @@ async fn nodeinfo_and_host_meta_describe_the_instance(engine: Engine) {
     assert_eq!(info["software"]["name"], "hearth");
     assert_eq!(info["software"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["protocols"], serde_json::json!(["activitypub"]));
-    assert_eq!(info["openRegistrations"], false);
+    // The default registration mode, approval, lets anyone ask for an account.
+    assert_eq!(info["openRegistrations"], true);
     assert_eq!(
         info["usage"]["users"]["total"], 2,
         "people only: not groups, not the instance actor"

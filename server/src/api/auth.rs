@@ -50,23 +50,58 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized)?;
         let signed_in = accounts::authenticate(&state.db, token, BEARER_KINDS).await?;
-        let route = parts
-            .extensions
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str)
-            .unwrap_or_default();
-        let needed = required_scopes(&parts.method, route);
-        if !needed.iter().any(|scope| signed_in.scopes.allows(scope)) {
-            return Err(Error::Forbidden(
-                "This action is outside the authorized scopes".into(),
-            ));
-        }
+        check_scopes(parts, &signed_in.scopes)?;
         Ok(Self {
             actor: signed_in.actor,
             user: signed_in.user,
             scopes: signed_in.scopes,
             app_id: signed_in.app_id,
         })
+    }
+}
+
+/// The app behind a request's bearer token, whether the token also speaks for a person or
+/// is the app's own (client credentials), with the scope the endpoint needs. For the few
+/// endpoints an app may call before anyone signs in, such as `POST /api/v1/accounts`.
+#[derive(Debug)]
+pub struct AppCaller {
+    /// The app.
+    pub app_id: i64,
+    /// What the token grants.
+    pub scopes: Scopes,
+    /// The person, unless it is the app's own token.
+    pub person: Option<accounts::SignedIn>,
+}
+
+impl FromRequestParts<AppState> for AppCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = bearer_token(&parts.headers).ok_or(Error::Unauthorized)?;
+        let caller = accounts::authenticate_app(&state.db, token).await?;
+        check_scopes(parts, &caller.scopes)?;
+        Ok(Self {
+            app_id: caller.app_id,
+            scopes: caller.scopes,
+            person: caller.person,
+        })
+    }
+}
+
+/// Refuses a token whose scopes do not allow the request's endpoint.
+fn check_scopes(parts: &Parts, scopes: &Scopes) -> Result<(), Error> {
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or_default();
+    let needed = required_scopes(&parts.method, route);
+    if needed.iter().any(|scope| scopes.allows(scope)) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "This action is outside the authorized scopes".into(),
+        ))
     }
 }
 
@@ -112,6 +147,9 @@ pub fn required_scopes(method: &Method, route: &str) -> &'static [&'static str] 
     }
     if path == "/api/v1/accounts/verify_credentials" {
         return &["read:accounts", "profile"];
+    }
+    if area("admin/accounts") {
+        return pick!("admin:read:accounts", "admin:write:accounts");
     }
     if path.starts_with("/api/hearth/v1/admin") || area("admin") {
         return pick!("admin:read", "admin:write");
@@ -269,5 +307,18 @@ mod tests {
         assert!(allowed("read:statuses", Method::GET, "/api/v1/markers"));
         assert!(allowed("write:statuses", Method::POST, "/api/v1/markers"));
         assert!(!allowed("read:statuses", Method::POST, "/api/v1/markers"));
+        assert!(allowed("write:accounts", Method::POST, "/api/v1/accounts"));
+        assert!(!allowed("read", Method::POST, "/api/v1/accounts"));
+        let approve = "/api/v1/admin/accounts/{id}/approve";
+        assert!(allowed("admin:write:accounts", Method::POST, approve));
+        assert!(allowed("admin:write", Method::POST, approve));
+        assert!(!allowed("admin:read", Method::POST, approve));
+        assert!(!allowed("admin:write:reports", Method::POST, approve));
+        assert!(!allowed("write", Method::POST, approve));
+        assert!(allowed(
+            "admin:read:accounts",
+            Method::GET,
+            "/api/v1/admin/accounts"
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! The Mastodon instance endpoints, which apps read first to learn what a server offers.
 
 use super::AppState;
-use crate::{Error, service::instance};
+use crate::{Error, Settings, config::RegistrationMode, service::instance};
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
 
@@ -47,10 +47,37 @@ fn version() -> String {
     )
 }
 
+/// The instance's rules as Mastodon `Rule` entities, numbered from 1 in their order.
+fn rule_entities(settings: &Settings) -> Value {
+    settings
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, text)| json!({ "id": (i + 1).to_string(), "text": text, "hint": "" }))
+        .collect()
+}
+
+/// What apps show where nobody may simply sign up (v2 `registrations.message`, HTML).
+fn registration_message(mode: RegistrationMode) -> Option<&'static str> {
+    match mode {
+        RegistrationMode::Closed => Some("<p>Registrations are closed on this server.</p>"),
+        RegistrationMode::Invite => {
+            Some("<p>Joining this server needs an invite from the clinic.</p>")
+        }
+        RegistrationMode::Approval | RegistrationMode::Open => None,
+    }
+}
+
+/// `GET /api/v1/instance/rules`: the rules people agree to when they sign up.
+pub async fn rules(State(state): State<AppState>) -> Json<Value> {
+    Json(rule_entities(&state.settings))
+}
+
 /// `GET /api/v1/instance`: the v1 `Instance` entity.
 pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
     let stats = instance::stats(&state.db).await?;
     let s = &state.settings;
+    let mode = s.registration_mode();
     Ok(Json(json!({
         "uri": state.urls.domain(),
         "title": s.instance_name,
@@ -66,9 +93,10 @@ pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         },
         "thumbnail": state.urls.default_header().to_string(),
         "languages": ["en"],
-        "registrations": s.open_registrations,
-        "approval_required": false,
-        "invites_enabled": false,
+        "registrations": mode.anyone_may_ask(),
+        "approval_required": mode == RegistrationMode::Approval,
+        // Invite codes work in every mode but `closed`.
+        "invites_enabled": mode != RegistrationMode::Closed,
         "configuration": {
             "accounts": { "max_featured_tags": 0 },
             "statuses": statuses_configuration(),
@@ -76,7 +104,7 @@ pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
             "polls": polls_configuration()
         },
         "contact_account": null,
-        "rules": []
+        "rules": rule_entities(s)
     })))
 }
 
@@ -84,6 +112,7 @@ pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
 pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
     let stats = instance::stats(&state.db).await?;
     let s = &state.settings;
+    let mode = s.registration_mode();
     Ok(Json(json!({
         "domain": state.urls.domain(),
         "title": s.instance_name,
@@ -104,13 +133,14 @@ pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
             "translation": { "enabled": false }
         },
         "registrations": {
-            "enabled": s.open_registrations,
-            "approval_required": false,
-            "message": null,
+            "enabled": mode.anyone_may_ask(),
+            "approval_required": mode == RegistrationMode::Approval,
+            "message": registration_message(mode),
+            // Only for sign-up elsewhere (single sign-on); apps use POST /api/v1/accounts.
             "url": null
         },
         "api_versions": { "mastodon": 2 },
         "contact": { "email": s.contact_email, "account": null },
-        "rules": []
+        "rules": rule_entities(s)
     })))
 }

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod objects;
 pub mod params;
+pub mod registration;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -91,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
+        .route("/api/v1/instance/rules", get(instance::rules))
+        .route("/api/v1/accounts", post(registration::create))
         .route(
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
@@ -219,6 +222,10 @@ pub fn router(state: AppState) -> Router {
             "/api/hearth/v1/groups/{id}/moderators/{account}",
             post(groups::add_moderator).delete(groups::remove_moderator),
         )
+        .route("/api/v1/admin/accounts", get(admin::accounts))
+        .route("/api/v1/admin/accounts/{id}", get(admin::account))
+        .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
+        .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
         .route("/api/hearth/v1/admin/federation", get(admin::federation))
         .route(
             "/api/hearth/v1/admin/federation/{host}",

@@ -50,7 +50,7 @@ async fn document(state: &AppState, version: &str) -> Result<Response, Error> {
         },
         protocols: vec!["activitypub".into()],
         services: Services::default(),
-        open_registrations: state.settings.open_registrations,
+        open_registrations: state.settings.registration_mode().anyone_may_ask(),
         usage: Usage {
             // Activity is not tracked per person: Hearth keeps no such data by default.
             users: UsageUsers {

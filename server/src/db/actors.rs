@@ -1,6 +1,9 @@
 //! The `actors` table: local people, groups and the instance actor, and remote actors met.
 
-use super::{AnyConnection, schema::actors};
+use super::{
+    AnyConnection,
+    schema::{actors, users},
+};
 use crate::Error;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -114,10 +117,29 @@ pub fn insert(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The actors anyone may find: every actor but the local people whose account waits for a
+/// moderator's approval. Those do not exist to other servers, apps or pages until approved
+/// (their handle stays taken); lookups by id or name go through here. Each row's account is
+/// read by its primary key.
+#[diesel::dsl::auto_type]
+fn findable() -> _ {
+    actors::table.left_join(users::table)
+}
+
+/// The condition of [`findable`]: no account, or an approved one.
+#[diesel::dsl::auto_type]
+fn not_pending() -> _ {
+    users::approved
+        .nullable()
+        .is_null()
+        .or(users::approved.nullable().eq(true))
+}
+
 /// The actor with this ActivityPub id (on the engine's own connection, like the other
-/// lookups each inbox POST makes: see `on_engine!`).
+/// lookups each inbox POST makes: see `on_engine!`). Not a person waiting for approval.
 pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<ActorRow>> {
-    on_engine!(conn, |c| actors::table
+    on_engine!(conn, |c| findable()
+        .filter(not_pending())
         .filter(actors::ap_id.eq(ap_id))
         .select(ActorRow::as_select())
         .get_result(c)
@@ -143,24 +165,27 @@ pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryR
     Ok(people)
 }
 
-/// The actor with this row id.
+/// The actor with this row id; not a person waiting for approval.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
-    on_engine!(conn, |c| actors::table
-        .find(id)
+    on_engine!(conn, |c| findable()
+        .filter(not_pending())
+        .filter(actors::id.eq(id))
         .select(ActorRow::as_select())
         .get_result(c)
         .optional())
 }
 
-/// Whether a local actor of `kind` has this handle; reads the index only (each inbox POST
-/// addressed to a person or group asks).
+/// Whether a local actor of `kind` has this handle (not a person waiting for approval);
+/// reads the index and the account's primary key only (each inbox POST addressed to a person
+/// or group asks).
 pub fn local_exists(
     conn: &mut AnyConnection,
     username: &str,
     kind: ActorKind,
 ) -> QueryResult<bool> {
     let username = username.to_ascii_lowercase();
-    on_engine!(conn, |c| actors::table
+    on_engine!(conn, |c| findable()
+        .filter(not_pending())
         .filter(actors::local.eq(true))
         .filter(actors::username.eq(&username))
         .filter(actors::kind.eq(kind.as_str()))
@@ -170,14 +195,15 @@ pub fn local_exists(
     .map(|id| id.is_some())
 }
 
-/// A local actor by handle, optionally of one kind.
+/// A local actor by handle, optionally of one kind; not a person waiting for approval.
 pub fn local_by_username(
     conn: &mut AnyConnection,
     username: &str,
     kind: Option<ActorKind>,
 ) -> QueryResult<Option<ActorRow>> {
     let username = username.to_ascii_lowercase();
-    let local = actors::table
+    let local = findable()
+        .filter(not_pending())
         .filter(actors::local.eq(true))
         .filter(actors::username.eq(&username));
     match kind {
@@ -273,4 +299,24 @@ pub fn update(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
         .set(row)
         .execute(conn)
         .map(|_| ())
+}
+
+/// Whether a local person or group, approved or not, has this handle (a new account's
+/// handle must be free of all of them).
+pub fn local_handle_taken(conn: &mut AnyConnection, username: &str) -> QueryResult<bool> {
+    let username = username.to_ascii_lowercase();
+    actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::username.eq(&username))
+        .select(actors::id)
+        .get_result::<i64>(conn)
+        .optional()
+        .map(|id| id.is_some())
+}
+
+/// Deletes an actor row, and with it (by the foreign keys) its account and tokens.
+pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    diesel::delete(actors::table.find(id))
+        .execute(conn)
+        .map(|n| n > 0)
 }

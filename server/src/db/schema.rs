@@ -36,6 +36,13 @@ diesel::table! {
         role -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        /// False while the account waits for a moderator's approval.
+        approved -> Bool,
+        sign_up_reason -> Nullable<Text>,
+        email -> Nullable<Text>,
+        agreed_at -> Nullable<Timestamp>,
+        locale -> Nullable<Text>,
+        invite_id -> Nullable<BigInt>,
     }
 }
 
@@ -335,3 +342,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     markers,
 );
+
+diesel::table! {
+    /// Invite codes (as their hash) and how often they were used.
+    invites (id) {
+        id -> BigInt,
+        code_sha256 -> Text,
+        created_by -> Nullable<BigInt>,
+        max_uses -> Nullable<Integer>,
+        uses -> Integer,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}

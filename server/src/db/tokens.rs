@@ -63,7 +63,8 @@ pub fn by_hash(
 }
 
 /// The unexpired token of one of `kinds` with this hash, with its person's actor and account:
-/// one indexed lookup, as every authenticated request makes it.
+/// one indexed lookup, as every authenticated request makes it. The token of an account still
+/// waiting for a moderator's approval is not found: it works once the account is approved.
 pub fn signed_in(
     conn: &mut AnyConnection,
     sha256: &str,
@@ -79,6 +80,7 @@ pub fn signed_in(
                 .is_null()
                 .or(access_tokens::expires_at.gt(now)),
         )
+        .filter(users::approved.eq(true))
         .select((
             TokenRow::as_select(),
             UserRow::as_select(),

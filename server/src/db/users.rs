@@ -1,8 +1,13 @@
 //! The `users` table: what makes a local actor an account.
 
-use super::{AnyConnection, schema::users};
+use super::{
+    AnyConnection,
+    actors::ActorRow,
+    schema::{actors, users},
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use hearth_federation::protocol::actor::ActorKind;
 
 /// One local account.
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -12,6 +17,16 @@ pub struct UserRow {
     pub role: String,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
+    /// False while the account waits for a moderator's approval.
+    pub approved: bool,
+    /// What the person told the moderators when asking for the account.
+    pub sign_up_reason: Option<String>,
+    pub email: Option<String>,
+    /// When the person agreed to the rules and privacy notice; `None` if staff made it.
+    pub agreed_at: Option<NaiveDateTime>,
+    pub locale: Option<String>,
+    /// The invite it was made with.
+    pub invite_id: Option<i64>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -19,8 +34,9 @@ impl std::fmt::Debug for UserRow {
         f.debug_struct("UserRow")
             .field("actor_id", &self.actor_id)
             .field("role", &self.role)
+            .field("approved", &self.approved)
             .field("password_hash", &"[redacted]")
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,6 +55,65 @@ pub fn user_by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Opt
         .select(UserRow::as_select())
         .get_result(conn)
         .optional()
+}
+
+/// The local person with this handle and their account, approved or not (signing in and
+/// moderators need the ones still waiting, which every other lookup hides).
+pub fn account_by_handle(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> QueryResult<Option<(ActorRow, UserRow)>> {
+    let username = username.to_ascii_lowercase();
+    on_engine!(conn, |c| actors::table
+        .inner_join(users::table)
+        .filter(actors::local.eq(true))
+        .filter(actors::username.eq(&username))
+        .filter(actors::kind.eq(ActorKind::Person.as_str()))
+        .select((ActorRow::as_select(), UserRow::as_select()))
+        .get_result(c)
+        .optional())
+}
+
+/// The local person with this row id and their account, approved or not.
+pub fn account_by_id(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+) -> QueryResult<Option<(ActorRow, UserRow)>> {
+    actors::table
+        .inner_join(users::table)
+        .filter(actors::id.eq(actor_id))
+        .select((ActorRow::as_select(), UserRow::as_select()))
+        .get_result(conn)
+        .optional()
+}
+
+/// Local accounts, oldest first; only those waiting for approval with `pending`.
+pub fn accounts(
+    conn: &mut AnyConnection,
+    pending: Option<bool>,
+    limit: i64,
+) -> QueryResult<Vec<(ActorRow, UserRow)>> {
+    let query = actors::table
+        .inner_join(users::table)
+        .order(users::created_at.asc())
+        .limit(limit)
+        .select((ActorRow::as_select(), UserRow::as_select()));
+    match pending {
+        Some(pending) => query.filter(users::approved.eq(!pending)).load(conn),
+        None => query.load(conn),
+    }
+}
+
+/// Marks an account approved; whether it was waiting.
+pub fn approve(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::actor_id.eq(actor_id))
+            .filter(users::approved.eq(false)),
+    )
+    .set(users::approved.eq(true))
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// How many accounts have `role`.

@@ -45,6 +45,20 @@ impl Role {
     }
 }
 
+impl UserRow {
+    /// The account's role; an unreadable one counts as the least: a member.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Member)
+    }
+}
+
+impl Role {
+    /// Whether the role may approve and reject accounts (Mastodon's "Manage Users").
+    pub fn manages_accounts(self) -> bool {
+        matches!(self, Self::Admin | Self::Moderator)
+    }
+}
+
 impl FromStr for Role {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
@@ -109,13 +123,24 @@ pub struct NewUser {
     pub role: Role,
 }
 
-/// Creates a local person with an account and a fresh key pair. Returns the actor row.
-pub async fn create_user(
-    db: &Database,
+/// A new account ready to be stored: its person (with a fresh key pair) and its account row
+/// (password hashed). Made off the async threads, before any transaction: hashing and key
+/// generation take a while.
+#[derive(Debug)]
+pub struct PreparedAccount {
+    /// The person.
+    pub actor: ActorRow,
+    /// The account; callers fill in what registration adds (approval, reason, email...).
+    pub user: UserRow,
+}
+
+/// Checks the password, hashes it and makes the person's key pair. Staff-made accounts are
+/// approved; registration decides for the others.
+pub async fn prepare_account(
     urls: &Urls,
     new: NewUser,
     password: String,
-) -> Result<ActorRow, Error> {
+) -> Result<PreparedAccount, Error> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::Unprocessable(format!(
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
@@ -138,25 +163,54 @@ pub async fn create_user(
         None,
         false,
     );
-    let row = ActorRow::new(&actor);
+    let actor = ActorRow::new(&actor);
     let user = UserRow {
-        actor_id: row.id,
+        actor_id: actor.id,
         role: new.role.as_str().to_owned(),
         password_hash: password_hash?,
-        created_at: row.created_at,
+        created_at: actor.created_at,
+        approved: true,
+        sign_up_reason: None,
+        email: None,
+        agreed_at: None,
+        locale: None,
+        invite_id: None,
     };
-    db.run(move |conn| {
-        conn.write_transaction(|conn| {
-            actors::insert(conn, &row).map_err(handle_taken)?;
-            users::insert_user(conn, &user)?;
-            Ok(row)
-        })
+    Ok(PreparedAccount { actor, user })
+}
+
+/// Stores a prepared account in the caller's transaction. A taken handle (a person's or a
+/// group's) is refused.
+pub fn insert_account(
+    conn: &mut crate::db::AnyConnection,
+    account: &PreparedAccount,
+) -> Result<(), Error> {
+    actors::insert(conn, &account.actor).map_err(handle_taken)?;
+    users::insert_user(conn, &account.user)?;
+    Ok(())
+}
+
+/// Creates a local person with an account and a fresh key pair (staff, on the command line).
+/// Returns the actor row.
+pub async fn create_user(
+    db: &Database,
+    urls: &Urls,
+    new: NewUser,
+    password: String,
+) -> Result<ActorRow, Error> {
+    let account = prepare_account(urls, new, password).await?;
+    db.write(move |conn| {
+        insert_account(conn, &account)?;
+        Ok(account.actor)
     })
     .await
 }
 
+/// The message of a taken handle.
+pub const HANDLE_TAKEN: &str = "this handle is already taken by a person or a group";
+
 fn handle_taken(err: diesel::result::Error) -> Error {
-    db::unique_violation(err, "this handle is already taken by a person or a group")
+    db::unique_violation(err, HANDLE_TAKEN)
 }
 
 /// The protocol view of a new local actor.
@@ -231,8 +285,7 @@ pub async fn create_token(db: &Database, handle: &Handle) -> Result<String, Erro
             move |conn| Ok(users::user_by_actor(conn, id)?)
         })
         .await?
-        .and_then(|u| u.role.parse::<Role>().ok())
-        .is_some_and(|role| matches!(role, Role::Admin | Role::Moderator));
+        .is_some_and(|u| u.role().manages_accounts());
     let scopes = Scopes::parse(if staff {
         "read write follow push admin:read admin:write"
     } else {
@@ -276,6 +329,43 @@ pub async fn authenticate(
         })
     })
     .await
+}
+
+/// Who an app's bearer token speaks for: always an app, and a person unless it is the app's
+/// own token (client credentials).
+#[derive(Debug)]
+pub struct AppSignedIn {
+    /// The app.
+    pub app_id: i64,
+    /// What the token grants.
+    pub scopes: Scopes,
+    /// The person, for a person's token.
+    pub person: Option<SignedIn>,
+}
+
+/// The app (and person, if any) of an app's token. A person's token goes through
+/// [`authenticate`], with all its conditions; an app's own token is found by its hash.
+pub async fn authenticate_app(db: &Database, token: &str) -> Result<AppSignedIn, Error> {
+    const KINDS: &[&str] = &[tokens::KIND_APP];
+    let hash = oauth::secret_hash(token);
+    let found = db
+        .lookup(move |conn| Ok(tokens::by_hash(conn, &hash, KINDS, Utc::now().naive_utc())?))
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let app_id = found.app_id.ok_or(Error::Unauthorized)?;
+    if found.user_id.is_none() {
+        return Ok(AppSignedIn {
+            app_id,
+            scopes: Scopes::parse(&found.scopes)?,
+            person: None,
+        });
+    }
+    let person = authenticate(db, token, KINDS).await?;
+    Ok(AppSignedIn {
+        app_id,
+        scopes: person.scopes.clone(),
+        person: Some(person),
+    })
 }
 
 #[cfg(test)]

@@ -98,6 +98,27 @@ fn notify(conn: &mut AnyConnection, row: NotificationRow) -> Result<(), Error> {
     Ok(())
 }
 
+/// A new account was created here (waiting for approval, or not): the admins and moderators
+/// are told (`admin.sign_up`), so that a request to join does not wait unseen.
+pub fn signed_up(conn: &mut AnyConnection, account_id: i64) -> Result<(), Error> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let staff: Vec<i64> = users::table
+        .filter(users::role.eq_any([
+            super::accounts::Role::Admin.as_str(),
+            super::accounts::Role::Moderator.as_str(),
+        ]))
+        .select(users::actor_id)
+        .load(conn)?;
+    for recipient in staff {
+        notify(
+            conn,
+            NotificationRow::new(recipient, Kind::AdminSignUp.as_str(), account_id),
+        )?;
+    }
+    Ok(())
+}
+
 /// A new post, written here or received: the local people it mentions or is addressed to
 /// are told (`mention`), but not its author.
 pub fn post_created(conn: &mut AnyConnection, post: &PostRow) -> Result<(), Error> {

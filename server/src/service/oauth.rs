@@ -474,6 +474,20 @@ pub async fn issue(
     kind: &'static str,
     lifetime: Option<TimeDelta>,
 ) -> Result<IssuedToken, Error> {
+    let (row, issued) = new_token(app_id, user_id, scopes, kind, lifetime);
+    db.run(move |conn| Ok(tokens::insert(conn, &row)?)).await?;
+    Ok(issued)
+}
+
+/// A new token: the row to store (hashes only) and the token in clear, for a caller that
+/// stores it in a transaction of its own (an account and its first token, together).
+pub fn new_token(
+    app_id: Option<i64>,
+    user_id: Option<i64>,
+    scopes: Scopes,
+    kind: &'static str,
+    lifetime: Option<TimeDelta>,
+) -> (TokenRow, IssuedToken) {
     let access_token = new_secret();
     let refresh_token = new_secret();
     let created_at = Utc::now().naive_utc();
@@ -489,13 +503,13 @@ pub async fn issue(
         kind: kind.to_owned(),
         expires_at: lifetime.map(|l| created_at + l),
     };
-    db.run(move |conn| Ok(tokens::insert(conn, &row)?)).await?;
-    Ok(IssuedToken {
+    let issued = IssuedToken {
         access_token,
         refresh_token,
         scopes,
         created_at,
-    })
+    };
+    (row, issued)
 }
 
 /// Revokes a token (RFC 7009): its app's own, found by the token or by its refresh token.

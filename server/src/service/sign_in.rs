@@ -7,13 +7,12 @@ use crate::{
     Error,
     db::{
         Database,
-        actors::{self, ActorRow},
+        actors::ActorRow,
         users::{self, UserRow},
     },
 };
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use hearth_federation::protocol::actor::ActorKind;
 use std::{
     net::IpAddr,
     num::NonZeroU32,
@@ -101,7 +100,8 @@ impl SignInLimits {
 }
 
 /// The local person with this handle and password. A wrong password and an unknown handle
-/// give the same answer, in about the same time.
+/// give the same answer, in about the same time. An account waiting for a moderator's
+/// approval is refused, saying so.
 pub async fn sign_in(
     db: &Database,
     limits: &SignInLimits,
@@ -113,13 +113,7 @@ pub async fn sign_in(
     limits.check(&handle, address)?;
     let name = handle.clone();
     let found = db
-        .run(move |conn| {
-            let Some(actor) = actors::local_by_username(conn, &name, Some(ActorKind::Person))?
-            else {
-                return Ok(None);
-            };
-            Ok(users::user_by_actor(conn, actor.id)?.map(|user| (actor, user)))
-        })
+        .run(move |conn| Ok(users::account_by_handle(conn, &name)?))
         .await?;
     let hash = found.as_ref().map_or(DUMMY_HASH.to_owned(), |(_, user)| {
         user.password_hash.clone()
@@ -133,6 +127,10 @@ pub async fn sign_in(
     })
     .await?;
     match found {
+        // Said only to whoever knows the password.
+        Some((_, user)) if matches && !user.approved => Err(Error::Forbidden(
+            "Your account is waiting for a moderator's approval".to_owned(),
+        )),
         Some(account) if matches => Ok(account),
         _ => Err(Error::Unprocessable(
             "Invalid handle or password".to_owned(),

@@ -4,6 +4,7 @@ use super::layout::{page, respond};
 use crate::{
     Error,
     api::AppState,
+    config::RegistrationMode,
     db::{actors, groups},
 };
 use axum::{
@@ -30,6 +31,10 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, Error> {
             p {
                 a href="/auth/sign_in" { "Sign in" }
                 " · "
+                @if s.registration_mode() != RegistrationMode::Closed {
+                    a href="/auth/sign_up" { "Create an account" }
+                    " · "
+                }
                 a href="/settings/sessions" { "Your sessions and apps" }
             }
             h2 { "Support groups" }

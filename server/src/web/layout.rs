@@ -20,13 +20,15 @@ header.site a{color:var(--fg);font-weight:700;text-decoration:none}
 a{color:var(--accent)}
 h1{font-size:1.6rem;line-height:1.25}
 label{display:block;font-weight:600;margin-top:1rem}
-input[type=text],input[type=password]{width:100%;font:inherit;padding:.6rem;margin-top:.25rem;border:2px solid var(--line);border-radius:.4rem;background:var(--bg);color:var(--fg)}
+input[type=text],input[type=password],input[type=email],textarea{width:100%;font:inherit;padding:.6rem;margin-top:.25rem;border:2px solid var(--line);border-radius:.4rem;background:var(--bg);color:var(--fg)}
 button{font:inherit;font-weight:600;padding:.7rem 1.2rem;margin:1rem .5rem 0 0;border-radius:.4rem;border:2px solid var(--accent);cursor:pointer;min-height:44px}
 button.primary{background:var(--accent);color:var(--bg)}
 button.secondary{background:transparent;color:var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .error{color:var(--err);font-weight:600;border-left:4px solid var(--err);padding-left:.75rem}
 .muted{color:var(--muted)}
+label.check{display:flex;gap:.6rem;align-items:flex-start;font-weight:600}
+label.check input{width:1.5rem;height:1.5rem;margin:0;flex:none}
 ul.scopes li{margin:.25rem 0}
 .card{border:1px solid var(--line);border-radius:.5rem;padding:1rem;margin:1rem 0}
 .card>:first-child{margin-top:0}

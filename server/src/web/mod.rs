@@ -6,6 +6,7 @@ mod authorize;
 mod home;
 mod layout;
 mod session;
+mod sign_up;
 
 pub use layout::html_errors;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/auth/sign_out", post(session::sign_out))
+        .route("/auth/sign_up", get(sign_up::show).post(sign_up::submit))
         .route("/settings/sessions", get(session::sessions))
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
         .route("/static/avatar.png", get(|| async { png(AVATAR_PNG) }))

@@ -125,6 +125,9 @@ fn sign_in_markup(state: &AppState, csrf: &str, handle: &str, error: Option<&str
                 (credentials_fields(handle))
                 button.primary type="submit" { "Sign in" }
             }
+            @if state.settings.registration_mode() != crate::config::RegistrationMode::Closed {
+                p { "No account yet? " a href="/auth/sign_up" { "Create one" } }
+            }
         },
     )
 }
