@@ -10,12 +10,14 @@ Arguments: BASE_URL HANDLE PASSWORD GROUP_ACCT PERSON_ACCT
 import base64
 import hashlib
 import html.parser
+import io
 import secrets
 import sys
 import urllib.parse
 
 import requests
 from mastodon import Mastodon
+from PIL import Image
 
 BASE, HANDLE, PASSWORD, GROUP, PERSON = sys.argv[1:6]
 REDIRECT = "org.hearth.test://oauth"
@@ -117,6 +119,30 @@ def main():
     home = api.timeline_home()
     assert any((s.reblog or s).uri == posted.uri for s in home), [(s.reblog or s).uri for s in home]
     ok("timeline_home")
+
+    # The person on the other server mentioned this patient before the app signed in.
+    mentions = api.notifications(types=["mention"])
+    assert any(n.account.acct == PERSON.lstrip("@") and n.status for n in mentions), mentions
+    ok("notifications")
+
+    # A photo carrying its GPS position: what Hearth stores and serves carries none.
+    photo = Image.new("RGB", (64, 48), (200, 80, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
+    sent = io.BytesIO()
+    photo.save(sent, "JPEG", exif=exif)
+    assert Image.open(io.BytesIO(sent.getvalue())).getexif().get_ifd(0x8825), "the photo has GPS"
+    media = api.media_post(io.BytesIO(sent.getvalue()), mime_type="image/jpeg",
+                           file_name="walk.jpg", description="A walk in the park")
+    assert media.type == "image" and media.description == "A walk in the park", media
+    with_photo = api.status_post("Today's walk", media_ids=[media])
+    assert with_photo.media_attachments[0].id == media.id, with_photo
+    served = requests.get(with_photo.media_attachments[0].url)
+    assert served.status_code == 200, served.status_code
+    kept = Image.open(io.BytesIO(served.content))
+    assert kept.size == (64, 48) and not kept.getexif() and b"Exif" not in served.content, kept.getexif()
+    ok("media_post without GPS")
     print("DONE", flush=True)
 
 

@@ -96,6 +96,18 @@ async fn mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it(engine: Eng
         .await;
     assert_eq!(status, 200);
 
+    // A mention from B, waiting for the patient when the app first signs in.
+    let bo = b.token("bo").await;
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bo,
+            serde_json::json!({ "status": format!("@ana@{} welcome to the group", a.domain) }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+
     let passed = run_client(
         &python,
         &[
@@ -109,7 +121,9 @@ async fn mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it(engine: Eng
         &[&a, &b],
     )
     .await;
-    assert!(passed.iter().any(|p| p == "timeline_home"), "{passed:?}");
+    for check in ["timeline_home", "notifications", "media_post without GPS"] {
+        assert!(passed.iter().any(|p| p == check), "{check} in {passed:?}");
+    }
 
     // What the library posted reached the group's other members, on B.
     let (_, home) = b.api_get("/api/v1/timelines/home", Some(&cy)).await;
