@@ -788,3 +788,88 @@ impl Instance {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 }
+
+/// A browser for the server-rendered pages: keeps the cookies the server sets, sends them back,
+/// asks for HTML, and follows no redirect (tests read `Location` themselves).
+#[derive(Debug, Default)]
+pub struct Browser {
+    /// The cookies it holds, by name.
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn remember(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Opens a page: status, body and `Location`.
+    pub async fn get(&mut self, url: &str) -> (u16, String, Option<String>) {
+        let response = http()
+            .get(url)
+            .header("accept", "text/html")
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.read(response).await
+    }
+
+    /// Submits a form: status, body and `Location`.
+    pub async fn post<F: serde::Serialize + ?Sized>(
+        &mut self,
+        url: &str,
+        form: &F,
+    ) -> (u16, String, Option<String>) {
+        let response = http()
+            .post(url)
+            .header("accept", "text/html")
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.read(response).await
+    }
+
+    async fn read(&mut self, response: reqwest::Response) -> (u16, String, Option<String>) {
+        self.remember(&response);
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, response.text().await.unwrap_or_default(), location)
+    }
+}
+
+/// The value of the hidden input `name` in a page (as maud writes it: `name` before `value`).
+pub fn hidden_input(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    page.split_once(&marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(value, _)| value.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
+}

@@ -2,90 +2,15 @@
 //! grants, scopes, revocation, and what a browser can and cannot do.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hearth_tests::{Engine as Db, Instance, UserRole, http, on_both_engines};
+use hearth_tests::{
+    Browser, Engine as Db, Instance, UserRole, hidden_input as hidden, http, on_both_engines,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 const PASSWORD: &str = "a long test password";
 const REDIRECT: &str = "org.example.app://oauth-callback";
-
-/// A browser: keeps the cookies the server sets, follows nothing by itself.
-#[derive(Default)]
-struct Browser {
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn remember(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            let pair = value
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                if value.is_empty() {
-                    self.cookies.remove(name);
-                } else {
-                    self.cookies.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, url: &str) -> (u16, String, Option<String>) {
-        let response = http()
-            .get(url)
-            .header("accept", "text/html")
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.read(response).await
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, String)]) -> (u16, String, Option<String>) {
-        let response = http()
-            .post(url)
-            .header("accept", "text/html")
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.read(response).await
-    }
-
-    async fn read(&mut self, response: reqwest::Response) -> (u16, String, Option<String>) {
-        self.remember(&response);
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        (status, response.text().await.unwrap_or_default(), location)
-    }
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    page.split_once(&marker)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(value, _)| value.replace("&amp;", "&"))
-        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
-}
 
 /// Every hidden input of the page's form, as the browser would send them back.
 fn hidden_fields(page: &str) -> Vec<(&'static str, String)> {

@@ -10,83 +10,12 @@ use hearth::{
     config::RegistrationMode,
     service::registration,
 };
-use hearth_tests::{Engine as Db, Instance, UserRole, http, on_both_engines};
+use hearth_tests::{
+    Browser, Engine as Db, Instance, UserRole, hidden_input as hidden, http, on_both_engines,
+};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 const PASSWORD: &str = "a long enough password";
-
-/// A browser: keeps the cookies the server sets (as in `oauth.rs`).
-#[derive(Default)]
-struct Browser {
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn remember(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            let pair = value
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                if value.is_empty() {
-                    self.cookies.remove(name);
-                } else {
-                    self.cookies.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, url: &str) -> (u16, String) {
-        let response = http()
-            .get(url)
-            .header("accept", "text/html")
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.read(response).await
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let response = http()
-            .post(url)
-            .header("accept", "text/html")
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.read(response).await
-    }
-
-    async fn read(&mut self, response: reqwest::Response) -> (u16, String) {
-        self.remember(&response);
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
-    }
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    page.split_once(&marker)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(value, _)| value.to_owned())
-        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
-}
 
 /// Registers an app and returns its own token (client credentials), as Mastodon apps do
 /// before offering sign-up.
@@ -177,14 +106,19 @@ fn code(body: &Value, field: &str) -> String {
 /// Signs in on the sign-in page; status and page.
 async fn sign_in_page(instance: &Instance, handle: &str) -> (u16, String) {
     let mut browser = Browser::default();
-    let (_, page) = browser.get(instance.url("/auth/sign_in").as_str()).await;
+    let (_, page, _) = browser.get(instance.url("/auth/sign_in").as_str()).await;
     let csrf = hidden(&page, "csrf");
-    browser
+    let (status, page, _) = browser
         .post(
             instance.url("/auth/sign_in").as_str(),
-            &[("csrf", &csrf), ("handle", handle), ("password", PASSWORD)],
+            &[
+                ("csrf", csrf.as_str()),
+                ("handle", handle),
+                ("password", PASSWORD),
+            ],
         )
-        .await
+        .await;
+    (status, page)
 }
 
 /// The default mode, approval, end to end: the request with its reason waits; until an admin
@@ -491,18 +425,18 @@ async fn open_and_closed_modes(engine: Db) {
     assert_eq!(status, 403, "{body}");
     assert_eq!(closed.actor_count().await, before);
     let mut browser = Browser::default();
-    let (status, page) = browser.get(closed.url("/auth/sign_up").as_str()).await;
+    let (status, page, _) = browser.get(closed.url("/auth/sign_up").as_str()).await;
     assert_eq!(status, 200);
     assert!(
         page.contains("Registrations are closed") && !page.contains("<form"),
         "{page}"
     );
-    let (_, home) = browser.get(closed.url("/").as_str()).await;
+    let (_, home, _) = browser.get(closed.url("/").as_str()).await;
     assert!(
         !home.contains("/auth/sign_up"),
         "no sign-up link when closed"
     );
-    let (_, sign_in) = browser.get(closed.url("/auth/sign_in").as_str()).await;
+    let (_, sign_in, _) = browser.get(closed.url("/auth/sign_in").as_str()).await;
     assert!(!sign_in.contains("/auth/sign_up"), "{sign_in}");
 }
 on_both_engines!(open_and_closed_modes);
@@ -598,9 +532,9 @@ async fn the_sign_up_page(engine: Db) {
     })
     .await;
     let mut browser = Browser::default();
-    let (_, home) = browser.get(a.url("/").as_str()).await;
+    let (_, home, _) = browser.get(a.url("/").as_str()).await;
     assert!(home.contains("href=\"/auth/sign_up\""), "{home}");
-    let (status, page) = browser.get(a.url("/auth/sign_up").as_str()).await;
+    let (status, page, _) = browser.get(a.url("/auth/sign_up").as_str()).await;
     assert_eq!(status, 200);
     for expected in [
         "Be kind &amp; patient.",
@@ -620,7 +554,7 @@ async fn the_sign_up_page(engine: Db) {
     let csrf = hidden(&page, "csrf");
     let url = a.url("/auth/sign_up");
 
-    let (status, _) = browser
+    let (status, _, _) = browser
         .post(
             url.as_str(),
             &[
@@ -631,10 +565,14 @@ async fn the_sign_up_page(engine: Db) {
         )
         .await;
     assert_eq!(status, 403, "no CSRF token");
-    let (status, page) = browser
+    let (status, page, _) = browser
         .post(
             url.as_str(),
-            &[("csrf", &csrf), ("username", "pia"), ("password", PASSWORD)],
+            &[
+                ("csrf", csrf.as_str()),
+                ("username", "pia"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(status, 422);
@@ -643,11 +581,11 @@ async fn the_sign_up_page(engine: Db) {
         page.contains("value=\"pia\""),
         "the form keeps what was typed"
     );
-    let (status, page) = browser
+    let (status, page, _) = browser
         .post(
             url.as_str(),
             &[
-                ("csrf", &csrf),
+                ("csrf", csrf.as_str()),
                 ("username", "pia"),
                 ("password", PASSWORD),
                 ("reason", "Carer of a patient"),
@@ -677,17 +615,17 @@ async fn the_sign_up_page(engine: Db) {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut browser = Browser::default();
     let link = format!("{}?invite={}", url, invite.code);
-    let (_, page) = browser.get(&link).await;
+    let (_, page, _) = browser.get(&link).await;
     assert!(
         page.contains(&format!("name=\"invite_code\" value=\"{}\"", invite.code)),
         "{page}"
     );
     let csrf = hidden(&page, "csrf");
-    let (status, page) = browser
+    let (status, page, _) = browser
         .post(
             url.as_str(),
             &[
-                ("csrf", &csrf),
+                ("csrf", csrf.as_str()),
                 ("username", "teo"),
                 ("password", PASSWORD),
                 ("invite_code", &invite.code),
@@ -697,7 +635,7 @@ async fn the_sign_up_page(engine: Db) {
         .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Welcome, @teo"), "{page}");
-    let (status, sessions) = browser.get(a.url("/settings/sessions").as_str()).await;
+    let (status, sessions, _) = browser.get(a.url("/settings/sessions").as_str()).await;
     assert_eq!(status, 200);
     assert!(sessions.contains("Signed in as @teo"), "{sessions}");
 }
