@@ -681,3 +681,18 @@ async fn instance_endpoints_follow_the_settings(engine: Db) {
     }
 }
 on_both_engines!(instance_endpoints_follow_the_settings);
+
+/// A script cannot flood the moderators' queue: one address makes five accounts, then waits.
+async fn sign_ups_are_limited_per_address(engine: Db) {
+    let a = Instance::start(&engine).await;
+    let app = app_token(&a, "read write").await;
+    for n in 0..5 {
+        let (status, answer) = register(&a, &app, sign_up(&format!("patient{n}"))).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, answer) = register(&a, &app, sign_up("patient5")).await;
+    assert_eq!(status, 429, "{answer}");
+    let (status, _) = register(&a, &app, json!({"username": "x y"})).await;
+    assert_eq!(status, 422, "a refused form is answered, and not counted");
+}
+on_both_engines!(sign_ups_are_limited_per_address);

@@ -156,6 +156,21 @@ pub fn client_address(parts_extensions: &http::Extensions) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
+/// The client's address, as an extractor (`None` where the server does not know it).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_address(&parts.extensions)))
+    }
+}
+
 /// `POST /oauth/token`: a token for a code, a refresh token, the app itself, or (where the
 /// admin allows it) a handle and password.
 pub async fn token(

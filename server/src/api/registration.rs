@@ -29,6 +29,7 @@ pub struct AccountForm {
 pub async fn create(
     State(state): State<AppState>,
     caller: AppCaller,
+    super::oauth::ClientAddress(address): super::oauth::ClientAddress,
     ApiForm(form): ApiForm<AccountForm>,
 ) -> Result<Json<Value>, Error> {
     let sign_up = SignUp {
@@ -39,10 +40,10 @@ pub async fn create(
         locale: form.locale,
         reason: form.reason,
         invite_code: form.invite_code,
+        address,
     };
     let registered = registration::register(
-        &state.db,
-        &state.urls,
+        &state.ctx,
         state.settings.registration_mode(),
         sign_up,
         Some(ForApp {

@@ -9,7 +9,6 @@
 //! so nothing of it federates until it is approved.
 
 use super::{
-    Urls,
     accounts::{self, Handle, MIN_PASSWORD_CHARS, NewUser, Role},
     oauth::{self, IssuedToken},
     scopes::Scopes,
@@ -55,6 +54,8 @@ pub struct SignUp {
     pub reason: Option<String>,
     /// An invite code.
     pub invite_code: Option<String>,
+    /// Where the request came from, for the sign-up limit (kept in memory only).
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// A token for the new account, for the app that registered it.
@@ -184,12 +185,12 @@ fn locale_shape_ok(locale: &str) -> bool {
 /// an app) its first token, in one transaction with the invite's use. In `approval` mode the
 /// account waits for a moderator, unless a valid invite came with it.
 pub async fn register(
-    db: &Database,
-    urls: &Urls,
+    ctx: &super::Context,
     mode: RegistrationMode,
     sign_up: SignUp,
     app: Option<ForApp>,
 ) -> Result<Registered, Error> {
+    let (db, urls) = (&ctx.db, &ctx.urls);
     if mode == RegistrationMode::Closed {
         return Err(Error::Forbidden(
             "Registrations are closed on this server".into(),
@@ -209,6 +210,8 @@ pub async fn register(
         Some(handle) if errors.is_empty() => handle,
         _ => return Err(Error::Validation(errors)),
     };
+    // Counted once a request would make an account: a mistyped form costs nothing.
+    ctx.sign_in_limits.check_sign_up(sign_up.address)?;
     let mut account = accounts::prepare_account(
         urls,
         NewUser {
@@ -452,6 +455,7 @@ mod tests {
             locale: Some("pt-BR".into()),
             reason: Some("My doctor sent me".into()),
             invite_code: None,
+            address: None,
         }
     }
 
@@ -479,6 +483,7 @@ mod tests {
             locale: Some("english please".into()),
             reason: Some("x".repeat(MAX_REASON_CHARS + 1)),
             invite_code: Some("  ".into()),
+            address: None,
         };
         let (errors, handle) = check(&sign_up, RegistrationMode::Invite);
         assert!(handle.is_none());

@@ -24,6 +24,9 @@ use std::{
 const PER_ACCOUNT: (u32, Duration) = (10, Duration::from_secs(30));
 /// Attempts allowed from one address: 30 at once, then one every 6 s.
 const PER_ADDRESS: (u32, Duration) = (30, Duration::from_secs(6));
+/// Sign-ups allowed from one address: 5 at once, then one every 6 minutes (as Mastodon), so a
+/// script cannot flood the moderators' approval queue.
+const SIGN_UPS_PER_ADDRESS: (u32, Duration) = (5, Duration::from_secs(360));
 /// How often keys whose allowance has filled up are dropped.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -35,6 +38,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub struct SignInLimits {
     accounts: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
+    sign_ups: DefaultKeyedRateLimiter<IpAddr>,
     last_sweep: Mutex<Instant>,
 }
 
@@ -50,6 +54,7 @@ impl Default for SignInLimits {
         Self {
             accounts: RateLimiter::keyed(quota(PER_ACCOUNT)),
             addresses: RateLimiter::keyed(quota(PER_ADDRESS)),
+            sign_ups: RateLimiter::keyed(quota(SIGN_UPS_PER_ADDRESS)),
             last_sweep: Mutex::new(Instant::now()),
         }
     }
@@ -80,6 +85,19 @@ impl SignInLimits {
             .map_err(|_| limited())
     }
 
+    /// Counts a sign-up from `address`; refused once the address is over its limit.
+    pub fn check_sign_up(&self, address: Option<IpAddr>) -> Result<(), Error> {
+        self.sweep();
+        match address {
+            Some(address) => self.sign_ups.check_key(&address).map_err(|_| {
+                Error::TooManyRequests(
+                    "Too many sign-ups from your network; try again later".into(),
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn sweep(&self) {
         let Ok(mut last) = self.last_sweep.lock() else {
             return;
@@ -88,6 +106,8 @@ impl SignInLimits {
             *last = Instant::now();
             self.accounts.retain_recent();
             self.addresses.retain_recent();
+            self.sign_ups.retain_recent();
+            self.sign_ups.shrink_to_fit();
             self.accounts.shrink_to_fit();
             self.addresses.shrink_to_fit();
         }
@@ -167,6 +187,21 @@ mod tests {
             assert!(limits.check(&format!("user{i}"), address).is_ok());
         }
         assert!(limits.check("another", address).is_err());
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address() {
+        let limits = SignInLimits::default();
+        let address = Some(IpAddr::from([127, 0, 0, 7]));
+        for _ in 0..SIGN_UPS_PER_ADDRESS.0 {
+            assert!(limits.check_sign_up(address).is_ok());
+        }
+        assert!(limits.check_sign_up(address).is_err());
+        assert!(
+            limits
+                .check_sign_up(Some(IpAddr::from([127, 0, 0, 8])))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -231,9 +231,9 @@ pub async fn submit(State(state): State<AppState>, jar: CookieJar, request: Requ
         locale: None,
         reason: form.reason.clone(),
         invite_code: form.invite_code.clone(),
+        address,
     };
-    let registered = match registration::register(&state.db, &state.urls, mode, sign_up, None).await
-    {
+    let registered = match registration::register(&state.ctx, mode, sign_up, None).await {
         Ok(registered) => registered,
         Err(Error::Validation(errors)) => {
             let (jar, csrf) = session::csrf_token(&state, jar);
