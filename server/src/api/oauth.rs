@@ -4,7 +4,7 @@
 use super::{ApiForm, AppState, auth::bearer_token};
 use crate::{
     Error,
-    db::{oauth as apps, tokens},
+    db::oauth as apps,
     service::{
         oauth::{self, ClientCredentials, Grant, NewApp},
         scopes::{KNOWN, Scopes},
@@ -81,17 +81,7 @@ pub async fn verify_app(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Error> {
     let token = bearer_token(&headers).ok_or(Error::Unauthorized)?;
-    let hash = oauth::secret_hash(token);
-    let app = state
-        .db
-        .run(move |conn| {
-            let now = chrono::Utc::now().naive_utc();
-            let token = tokens::by_hash(conn, &hash, &[tokens::KIND_APP], now)?
-                .ok_or(Error::Unauthorized)?;
-            let app_id = token.app_id.ok_or(Error::Unauthorized)?;
-            apps::app_by_id(conn, app_id)?.ok_or(Error::Unauthorized)
-        })
-        .await?;
+    let app = oauth::app_of_token(&state.db, token).await?;
     Ok(Json(application(&app, None)))
 }
 

@@ -167,21 +167,14 @@ pub async fn bookmarks(
     user: CurrentUser,
     super::ApiQuery(paging): super::ApiQuery<Paging>,
 ) -> Result<Response, Error> {
-    let me = user.actor.id;
-    let page = paging.page();
-    let urls = state.urls.clone();
-    let (statuses, cursors) = state
-        .db
-        .run(move |conn| {
-            let rows = crate::db::bookmarks::page(conn, me, page)?;
-            kept_statuses(conn, rows, me, &urls)
-        })
-        .await?;
-    Ok(paged_by(
-        statuses,
-        cursors,
-        state.urls.path("/api/v1/bookmarks"),
-    ))
+    kept(
+        state,
+        user,
+        paging,
+        "/api/v1/bookmarks",
+        crate::db::bookmarks::page,
+    )
+    .await
 }
 
 /// `GET /api/v1/favourites`: the posts one liked that one may still see, newest like first.
@@ -190,21 +183,36 @@ pub async fn favourites(
     user: CurrentUser,
     super::ApiQuery(paging): super::ApiQuery<Paging>,
 ) -> Result<Response, Error> {
+    kept(state, user, paging, "/api/v1/favourites", posts::liked_by).await
+}
+
+/// Reads a page of the posts a person kept, each with the id of its keeping row.
+type KeptRows = fn(
+    &mut crate::db::AnyConnection,
+    i64,
+    posts::Page,
+) -> diesel::QueryResult<Vec<(i64, crate::db::posts::PostRow)>>;
+
+/// A page of posts a person kept (bookmarked, liked), read by `rows`, paged by the keeping
+/// rows' ids.
+async fn kept(
+    state: AppState,
+    user: CurrentUser,
+    paging: Paging,
+    path: &str,
+    rows: KeptRows,
+) -> Result<Response, Error> {
     let me = user.actor.id;
     let page = paging.page();
     let urls = state.urls.clone();
     let (statuses, cursors) = state
         .db
         .run(move |conn| {
-            let rows = posts::liked_by(conn, me, page)?;
+            let rows = rows(conn, me, page)?;
             kept_statuses(conn, rows, me, &urls)
         })
         .await?;
-    Ok(paged_by(
-        statuses,
-        cursors,
-        state.urls.path("/api/v1/favourites"),
-    ))
+    Ok(paged_by(statuses, cursors, state.urls.path(path)))
 }
 
 /// The statuses of kept posts (bookmarked, liked) the person may still see, with the page's

@@ -512,6 +512,18 @@ pub fn new_token(
     (row, issued)
 }
 
+/// The app holding an app token (a person's, or the app's own).
+pub async fn app_of_token(db: &Database, token: &str) -> Result<AppRow, Error> {
+    let hash = secret_hash(token);
+    db.lookup(move |conn| {
+        let now = Utc::now().naive_utc();
+        let token = tokens::by_hash(conn, &hash, &[KIND_APP], now)?.ok_or(Error::Unauthorized)?;
+        let app_id = token.app_id.ok_or(Error::Unauthorized)?;
+        oauth::app_by_id(conn, app_id)?.ok_or(Error::Unauthorized)
+    })
+    .await
+}
+
 /// Revokes a token (RFC 7009): its app's own, found by the token or by its refresh token.
 /// Unknown tokens are not an error, so that nothing can be learnt from the answer.
 pub async fn revoke(db: &Database, client: ClientCredentials, token: String) -> Result<(), Error> {
