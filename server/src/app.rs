@@ -114,11 +114,15 @@ impl Application {
             self.state.federation.to_request_data(),
             self.state.ctx.wake.clone(),
         ));
+        let streams = self.state.ctx.streams.clone();
         let router = api::router(self.state);
         // The peer address reaches the sign-in limits; it is not stored.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                streams.close();
+            })
             .await
             .map_err(|e| Error::Internal(format!("server: {e}")))?;
         worker.abort();

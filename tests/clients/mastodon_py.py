@@ -11,12 +11,13 @@ import base64
 import hashlib
 import html.parser
 import io
+import queue
 import secrets
 import sys
 import urllib.parse
 
 import requests
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 from PIL import Image
 
 BASE, HANDLE, PASSWORD, GROUP, PERSON = sys.argv[1:6]
@@ -143,6 +144,28 @@ def main():
     kept = Image.open(io.BytesIO(served.content))
     assert kept.size == (64, 48) and not kept.getexif() and b"Exif" not in served.content, kept.getexif()
     ok("media_post without GPS")
+
+    # Live updates: the app's home stream (server-sent events) shows a new post.
+    updates, opened = queue.Queue(), queue.Queue()
+
+    class Home(StreamListener):
+        def on_update(self, status):
+            updates.put(status)
+
+        def handle_heartbeat(self):
+            opened.put(True)
+
+    stream = api.stream_user(Home(), run_async=True)
+    try:
+        opened.get(timeout=15)  # the stream's opening comment: it is listening
+        live = api.status_post("Streaming works")
+        while True:
+            status = updates.get(timeout=15)
+            if status.id == live.id:
+                break
+    finally:
+        stream.close()
+    ok("stream_user update")
     print("DONE", flush=True)
 
 

@@ -74,7 +74,8 @@ async fn run_client(program: &str, args: &[String], instances: &[&Instance]) -> 
 
 /// Mastodon.py: a patient on A signs in with PKCE through the consent page, finds a group and
 /// a person on B with `resolve=true`, joins and follows them, and posts into the group by
-/// mentioning it; B's group shares the post with its members there.
+/// mentioning it; B's group shares the post with its members there. Its home stream shows
+/// a new post live.
 async fn mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it(engine: Engine) {
     let Some(python) = python() else {
         return;
@@ -121,7 +122,12 @@ async fn mastodon_py_signs_in_joins_a_remote_group_and_posts_into_it(engine: Eng
         &[&a, &b],
     )
     .await;
-    for check in ["timeline_home", "notifications", "media_post without GPS"] {
+    for check in [
+        "timeline_home",
+        "notifications",
+        "media_post without GPS",
+        "stream_user update",
+    ] {
         assert!(passed.iter().any(|p| p == check), "{check} in {passed:?}");
     }
 

@@ -19,4 +19,5 @@ mod privacy;
 mod registration;
 mod statuses_api;
 mod storage;
+mod streaming;
 mod written_fixtures;

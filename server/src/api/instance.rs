@@ -85,7 +85,7 @@ pub async fn v1(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "description": s.instance_description,
         "email": s.contact_email,
         "version": version(),
-        "urls": { "streaming_api": format!("wss://{}", state.urls.domain()) },
+        "urls": { "streaming_api": streaming_url(&state) },
         "stats": {
             "user_count": stats.people,
             "status_count": stats.posts,
@@ -124,7 +124,7 @@ pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "icon": [],
         "languages": ["en"],
         "configuration": {
-            "urls": { "streaming": format!("wss://{}", state.urls.domain()), "status": null },
+            "urls": { "streaming": streaming_url(&state), "status": null },
             "vapid": { "public_key": "" },
             "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
             "statuses": statuses_configuration(),
@@ -143,4 +143,20 @@ pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "contact": { "email": s.contact_email, "account": null },
         "rules": rule_entities(s)
     })))
+}
+
+/// Where apps open streaming sockets: this server, `wss://` behind HTTPS and `ws://` behind
+/// plain HTTP (as on a test or development machine).
+fn streaming_url(state: &AppState) -> String {
+    let base = state.urls.base();
+    let scheme = if base.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = base.host_str().unwrap_or_default();
+    match base.port() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    }
 }

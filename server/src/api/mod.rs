@@ -18,6 +18,7 @@ pub mod params;
 pub mod registration;
 pub mod search;
 pub mod statuses;
+pub mod streaming;
 pub mod timelines;
 pub mod unsupported;
 pub mod webfinger;
@@ -176,6 +177,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/announcements", get(unsupported::announcements))
         .route("/api/v1/trends/{kind}", get(unsupported::trends))
         .route("/api/v1/conversations", get(unsupported::conversations))
+        .route("/api/v1/streaming", get(streaming::websocket))
+        .route("/api/v1/streaming/health", get(streaming::health))
+        .route("/api/v1/streaming/{*stream}", get(streaming::events))
         .route("/api/v1/notifications", get(notifications::list))
         .route(
             "/api/v1/notifications/unread_count",

@@ -44,7 +44,8 @@ pub struct Notification {
 }
 
 impl Notification {
-    fn new(
+    /// The entity of a listed notification, as its reader sees it.
+    pub fn new(
         conn: &mut crate::db::AnyConnection,
         listed: &Listed,
         reader: i64,

@@ -296,6 +296,18 @@ impl Database {
         matches!(self.target, Target::Postgres(_))
     }
 
+    /// A PostgreSQL connection of its own, outside the pool, for a task that holds one for
+    /// long (listening for notifications). An error on SQLite.
+    pub fn dedicated_postgres(&self) -> Result<PgConnection, Error> {
+        let Target::Postgres(url) = &self.target else {
+            return Err(Error::Internal("not a PostgreSQL database".into()));
+        };
+        PgConnection::establish(url).map_err(|e| Error::DatabaseConnect {
+            target: self.target.describe(),
+            cause: e.to_string().trim().to_owned(),
+        })
+    }
+
     /// Runs blocking database work off the async threads.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where

@@ -129,19 +129,15 @@ async fn once<F>(ctx: &Context, activity_id: Url, effect: F) -> Result<(), Error
 where
     F: FnOnce(&mut AnyConnection, &Context) -> Result<(), Error> + Send + 'static,
 {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .write(move |conn| {
-            if deliveries::first_receipt(conn, activity_id.as_str())? {
-                effect(conn, &ctx2)?;
-            } else {
-                tracing::debug!(%activity_id, "already received");
-            }
-            Ok(())
-        })
-        .await?;
-    ctx.wake.notify_one();
-    Ok(())
+    ctx.write(move |conn, ctx| {
+        if deliveries::first_receipt(conn, activity_id.as_str())? {
+            effect(conn, ctx)?;
+        } else {
+            tracing::debug!(%activity_id, "already received");
+        }
+        Ok(())
+    })
+    .await
 }
 
 fn apply(
@@ -275,6 +271,7 @@ fn delete(
         ));
     }
     posts::mark_deleted(conn, post.id)?;
+    super::streaming::emit(super::streaming::Event::Deleted { post: post.id });
     if let Some(group) = group.filter(|g| g.local) {
         let object_url = super::stored_url(&post.ap_id)?;
         let delete = builders::delete(&ctx.activity_id("delete"), actor, &object_url, &[], &[]);
@@ -446,6 +443,7 @@ async fn receive_post(
                 row.spoiler_text = post.summary.clone().unwrap_or_default();
                 row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
                 posts::update(conn, &row)?;
+                super::streaming::emit(super::streaming::Event::Edited { post: row.id });
                 row
             }
             Some(_) => return Ok(()),
@@ -608,6 +606,7 @@ fn store_post(
         row.published_at = published.naive_utc();
     }
     posts::insert(conn, &row)?;
+    super::streaming::emit(super::streaming::Event::Posted { post: row.id });
     posts::adopt_replies(conn, &row)?;
     let named: std::collections::BTreeSet<String> = post
         .mentions()

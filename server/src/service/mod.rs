@@ -17,6 +17,7 @@ pub mod posts;
 pub mod registration;
 pub mod scopes;
 pub mod sign_in;
+pub mod streaming;
 pub mod urls;
 
 pub use urls::Urls;
@@ -43,12 +44,15 @@ pub struct Context {
     pub sign_in_limits: std::sync::Arc<sign_in::SignInLimits>,
     /// Whether apps may exchange a handle and password for a token (see `Settings`).
     pub password_grant: bool,
+    /// Live updates for apps, fed by the writes below.
+    pub streams: streaming::Streams,
 }
 
 impl Context {
     /// The context of an instance with these settings.
     pub fn new(db: Database, urls: Urls, settings: &crate::Settings) -> Self {
         Self {
+            streams: streaming::Streams::new(&db),
             db,
             urls,
             wake: Default::default(),
@@ -64,16 +68,26 @@ impl Context {
             .path(&format!("/activities/{kind}/{}", crate::db::id::new_id()))
     }
 
-    /// Runs `change` in one transaction (the change and the activities it queues are written
-    /// together), then rings the delivery worker.
+    /// Runs `change` in one transaction (the change, the activities it queues and the
+    /// streaming events it emits are written together), then rings the delivery worker and
+    /// tells this process's listeners.
     pub async fn write<T, F>(&self, change: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut crate::db::AnyConnection, &Context) -> Result<T, Error> + Send + 'static,
     {
         let ctx = self.clone();
-        let result = self.db.write(move |conn| change(conn, &ctx)).await?;
+        let (result, events) = self
+            .db
+            .write(move |conn| {
+                let (result, events) = streaming::gather(|| change(conn, &ctx));
+                let result = result?;
+                ctx.streams.send_in(conn, &events)?;
+                Ok((result, events))
+            })
+            .await?;
         self.wake.notify_one();
+        self.streams.committed(events);
         Ok(result)
     }
 

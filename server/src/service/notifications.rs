@@ -95,6 +95,10 @@ fn notify(conn: &mut AnyConnection, row: NotificationRow) -> Result<(), Error> {
         return Ok(());
     }
     notifications::insert(conn, &row)?;
+    super::streaming::emit(super::streaming::Event::Notified {
+        recipient: row.recipient_id,
+        notification: row.id,
+    });
     Ok(())
 }
 

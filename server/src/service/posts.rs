@@ -221,6 +221,7 @@ pub async fn create_status(
             row.url = Some(row.ap_id.clone());
             row.source_text = Some(text.clone());
             posts::insert(conn, &row)?;
+            super::streaming::emit(super::streaming::Event::Posted { post: row.id });
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
             posts::add_mentions(conn, row.id, &mentioned_ids)?;
             super::media::attach(conn, author.id, row.id, &new.media_ids)?;
@@ -635,6 +636,7 @@ pub async fn edit_status(
             post.spoiler_text = spoiler_text;
             post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
             posts::update(conn, &post)?;
+            super::streaming::emit(super::streaming::Event::Edited { post: post.id });
             let object = post_object(conn, ctx2, &post)?;
             let update = builders::update(&ctx2.activity_id("update"), &object);
             publish(conn, ctx2, &post, &author, &update, Some(&object))?;
@@ -667,6 +669,7 @@ pub async fn delete_status(
             }
             let object = post_object(conn, ctx2, &post)?;
             posts::mark_deleted(conn, post.id)?;
+            super::streaming::emit(super::streaming::Event::Deleted { post: post.id });
             let delete = builders::delete(
                 &ctx2.activity_id("delete"),
                 &super::stored_url(&actor.ap_id)?,

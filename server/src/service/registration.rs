@@ -234,7 +234,7 @@ pub async fn register(
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .map(|c| oauth::secret_hash(&c.to_ascii_lowercase()));
-    db.write(move |conn| {
+    ctx.write(move |conn, _| {
         if let Some(hash) = &code_hash {
             account.user.invite_id = Some(use_invite(conn, hash, now)?);
         }
