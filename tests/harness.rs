@@ -482,6 +482,31 @@ impl Instance {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A bearer token for a local person with only `scopes` (`read:statuses write:mutes`).
+    pub async fn scoped_token(&self, name: &str, scopes: &str) -> String {
+        use hearth::service::{oauth, scopes::Scopes};
+        let who = name.to_owned();
+        let actor = self
+            .state
+            .db
+            .run(move |conn| Ok(hearth::db::actors::local_by_username(conn, &who, None)?))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no {name}"));
+        let scopes = Scopes::parse(scopes).unwrap_or_else(|e| panic!("{e}"));
+        oauth::issue(
+            &self.state.db,
+            None,
+            Some(actor.id),
+            scopes,
+            hearth::db::tokens::KIND_CLI,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .access_token
+    }
+
     /// Federation request data, as a handler of this instance would have it.
     pub fn federation(
         &self,
@@ -567,6 +592,22 @@ pub fn http() -> reqwest::Client {
 pub use hearth::service::accounts::Role as UserRole;
 use hearth::service::groups::{self, NewGroup};
 pub use hearth::service::groups::{JoinPolicy, Visibility};
+
+/// Sends `request`; its status, JSON body and `Link` header.
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value, Option<String>) {
+    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    let link = response
+        .headers()
+        .get("link")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+        link,
+    )
+}
 
 async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
     let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));

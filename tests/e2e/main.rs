@@ -1,6 +1,7 @@
 //! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
 mod app_requests;
+mod blocks;
 mod client_libraries;
 mod delivery;
 mod discovery;
@@ -17,6 +18,7 @@ mod oauth;
 mod people;
 mod privacy;
 mod registration;
+mod reports;
 mod statuses_api;
 mod storage;
 mod streaming;

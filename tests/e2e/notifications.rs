@@ -1,10 +1,6 @@
 //! Notifications and markers: what a person is told of, from this server and from others,
 //! and how apps read, filter, page, dismiss and count them.
 
-use hearth::{
-    db::tokens::KIND_CLI,
-    service::{oauth, scopes::Scopes},
-};
 use hearth_tests::{
     Engine, Instance, JoinPolicy, Signer, UserRole, Visibility, http, on_both_engines, settle,
 };
@@ -12,19 +8,7 @@ use serde_json::{Value, json};
 
 /// `GET` with a token; status, JSON and the `Link` header.
 async fn get(instance: &Instance, path: &str, token: &str) -> (u16, Value, Option<String>) {
-    let response = http()
-        .get(instance.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = response.status().as_u16();
-    let link = response
-        .headers()
-        .get("link")
-        .and_then(|l| l.to_str().ok())
-        .map(str::to_owned);
-    (status, response.json().await.unwrap_or(Value::Null), link)
+    hearth_tests::send(http().get(instance.url(path)).bearer_auth(token)).await
 }
 
 /// A person's notifications (with `query`), newest first.
@@ -241,30 +225,6 @@ fn with(activity: &Value, field: &str, value: String) -> Value {
     let mut changed = activity.clone();
     changed[field] = Value::String(value);
     changed
-}
-
-/// A token for a local person with only `scopes`.
-async fn narrow_token(instance: &Instance, name: &str, scopes: &str) -> String {
-    let who = name.to_owned();
-    let actor = instance
-        .state
-        .db
-        .run(move |conn| Ok(hearth::db::actors::local_by_username(conn, &who, None)?))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no {name}"));
-    let scopes = Scopes::parse(scopes).unwrap_or_else(|e| panic!("{e}"));
-    oauth::issue(
-        &instance.state.db,
-        None,
-        Some(actor.id),
-        scopes,
-        KIND_CLI,
-        None,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-    .access_token
 }
 
 /// Local events: follows, a follow request to a locked person, a join request to a group's
@@ -530,7 +490,7 @@ async fn local_notifications_through_the_client_api(engine: Engine) {
     );
 
     // Scopes: notifications need their own; markers are statuses'.
-    let statuses_only = narrow_token(&a, "ana", "read:statuses write:statuses").await;
+    let statuses_only = a.scoped_token("ana", "read:statuses write:statuses").await;
     assert_eq!(
         get(&a, "/api/v1/notifications", &statuses_only).await.0,
         403
@@ -547,7 +507,7 @@ async fn local_notifications_through_the_client_api(engine: Engine) {
             .0,
         200
     );
-    let reader = narrow_token(&a, "ana", "read:notifications").await;
+    let reader = a.scoped_token("ana", "read:notifications").await;
     assert_eq!(get(&a, "/api/v1/notifications", &reader).await.0, 200);
     assert_eq!(
         a.api_post(

@@ -52,6 +52,29 @@ async fn group_texts(a: &Instance, token: &str, group_id: i64) -> Vec<String> {
         .collect()
 }
 
+/// Rowan finds Alice on the peer and asks to follow her; Alice's account id here.
+async fn follow_alice(a: &Instance, peer: &StubPeer, rowan: &str) -> String {
+    let alice = peer.actor("alice");
+    let (_, found) = a
+        .api_get(
+            &format!("/api/v2/search?q={alice}&resolve=true"),
+            Some(rowan),
+        )
+        .await;
+    let alice_id = found["accounts"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    a.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        rowan,
+        json!({}),
+    )
+    .await;
+    settle(&[a]).await;
+    alice_id
+}
+
 async fn status(a: &Instance, token: &str, id: &str) -> Value {
     a.api_get(&format!("/api/v1/statuses/{id}"), Some(token))
         .await
@@ -78,24 +101,7 @@ async fn the_shapes_of(server: &str, engine: Engine) {
         )
         .await;
     let post_id = post["id"].as_str().unwrap_or_default().to_owned();
-    let alice = peer.actor("alice");
-    let (_, found) = a
-        .api_get(
-            &format!("/api/v2/search?q={alice}&resolve=true"),
-            Some(&rowan),
-        )
-        .await;
-    let alice_id = found["accounts"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    a.api_post(
-        &format!("/api/v1/accounts/{alice_id}/follow"),
-        &rowan,
-        json!({}),
-    )
-    .await;
-    settle(&[&a]).await;
+    let alice_id = follow_alice(&a, &peer, &rowan).await;
     let hearth_follow = peer
         .received()
         .into_iter()
@@ -216,3 +222,39 @@ async fn pleroma_shapes_are_understood(engine: Engine) {
     the_shapes_of("pleroma", engine).await;
 }
 on_both_engines!(pleroma_shapes_are_understood);
+
+/// A Mastodon person blocks a person here (Mastodon's own `Block` and `Undo` shapes): the
+/// person sees `blocked_by`, their follow of the blocker ends; the `Undo` lifts it.
+async fn a_mastodon_block_is_understood(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    a.create_user("rowan", UserRole::Member).await;
+    let rowan = a.token("rowan").await;
+    let alice_id = follow_alice(&a, &peer, &rowan).await;
+    let scene = Scene {
+        a: &a,
+        peer: &peer,
+        hearth_post: String::new(),
+        hearth_follow: String::new(),
+    };
+    let relationship = || async {
+        let (_, rel) = a
+            .api_get(
+                &format!("/api/v1/accounts/relationships?id[]={alice_id}"),
+                Some(&rowan),
+            )
+            .await;
+        rel[0].clone()
+    };
+    assert_eq!(relationship().await["requested"], true);
+    scene.send("mastodon", "block.json").await;
+    let rel = relationship().await;
+    assert_eq!(
+        (&rel["blocked_by"], &rel["requested"], &rel["following"]),
+        (&json!(true), &json!(false), &json!(false)),
+        "{rel}"
+    );
+    scene.send("mastodon", "undo-block.json").await;
+    assert_eq!(relationship().await["blocked_by"], false);
+}
+on_both_engines!(a_mastodon_block_is_understood);

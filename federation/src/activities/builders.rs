@@ -27,6 +27,13 @@ pub fn follow(id: &Url, actor: &Url, object: &Url) -> Value {
     )
 }
 
+/// `actor` blocks `object` (Mastodon's shape: the blocked actor by id, addressed to it).
+pub fn block(id: &Url, actor: &Url, object: &Url) -> Value {
+    with_context(
+        json!({ "id": id, "type": "Block", "actor": actor, "object": object, "to": [object] }),
+    )
+}
+
 /// `actor` accepts `follow`, embedded whole.
 pub fn accept(id: &Url, actor: &Url, follow: &Value) -> Value {
     answer("Accept", id, actor, follow)

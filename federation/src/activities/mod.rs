@@ -111,6 +111,20 @@ pub enum Incoming {
         /// The shared post, hosted here.
         object: Url,
     },
+    /// The sender blocks `object` (a person here, if it concerns anyone here).
+    Block {
+        /// The Block's id (its Undo names it).
+        id: Url,
+        /// Who is blocked.
+        object: Url,
+    },
+    /// The sender withdraws a block.
+    UndoBlock {
+        /// The Block's id.
+        id: Url,
+        /// Who was blocked, when given.
+        object: Option<Url>,
+    },
     /// Anything else: acknowledged and dropped.
     Other {
         /// The activity type.
@@ -155,6 +169,10 @@ pub async fn read(
             }
             match kind {
                 "Follow" => Incoming::UndoFollow(follow_ref(&object)?),
+                "Block" => Incoming::UndoBlock {
+                    id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
+                    object: object.get("object").and_then(url_of_value),
+                },
                 "Like" | "Dislike" => Incoming::UndoLike {
                     id: url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
                     actor: sender.ap_id.clone(),
@@ -205,6 +223,10 @@ pub async fn read(
             via: None,
         },
         "Announce" => read_announce(&envelope.id, &object, sender, data).await?,
+        "Block" => Incoming::Block {
+            id: envelope.id.clone(),
+            object: url_of(&object).ok_or_else(|| malformed("Block without object"))?,
+        },
         other => Incoming::Other {
             kind: other.to_owned(),
         },

@@ -7,7 +7,10 @@ use super::{
 };
 use crate::{Error, db::actors};
 use crate::{
-    db::{groups, posts},
+    db::{
+        blocks::{self, Hiding},
+        groups, posts,
+    },
     service::{follows, posts::can_view},
 };
 use axum::response::Response;
@@ -267,7 +270,11 @@ pub async fn statuses(
                     crate::db::pins::of_actor(conn, actor.id)?
                 }
             } else if actor.actor_kind() == ActorKind::Group {
-                posts::timeline(conn, &[], &[actor.id], None, page)?
+                let hidden = match viewer {
+                    Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
+                    None => Vec::new(),
+                };
+                posts::timeline(conn, &[], &[actor.id], None, &hidden, page)?
             } else {
                 posts::by_author(conn, actor.id, page)?
             };

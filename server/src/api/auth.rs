@@ -320,5 +320,18 @@ mod tests {
             Method::GET,
             "/api/v1/admin/accounts"
         ));
+        // Blocks, mutes and reports (Mastodon's docs); `follow` still grants blocks and mutes.
+        let block = "/api/v1/accounts/{id}/block";
+        assert!(allowed("write:blocks", Method::POST, block));
+        assert!(allowed("follow", Method::POST, block));
+        assert!(!allowed("write:mutes write:follows", Method::POST, block));
+        assert!(allowed("read:blocks", Method::GET, "/api/v1/blocks"));
+        assert!(!allowed("write:blocks", Method::GET, "/api/v1/blocks"));
+        let mute = "/api/v1/accounts/{id}/unmute";
+        assert!(allowed("write:mutes", Method::POST, mute));
+        assert!(!allowed("write:blocks", Method::POST, mute));
+        assert!(allowed("read:mutes", Method::GET, "/api/v1/mutes"));
+        assert!(allowed("write:reports", Method::POST, "/api/v1/reports"));
+        assert!(!allowed("read follow", Method::POST, "/api/v1/reports"));
     }
 }

@@ -7,7 +7,7 @@ use crate::{
     db::{
         AnyConnection,
         actors::{self, ActorRow},
-        follows,
+        blocks, follows,
         media::{self, MediaRow},
         posts::{self, PostRow},
         users::UserRow,
@@ -441,21 +441,62 @@ impl Relationship {
     pub fn new(conn: &mut AnyConnection, viewer: i64, other: i64) -> Result<Self, Error> {
         let out = follows::between(conn, viewer, other)?;
         let back = follows::between(conn, other, viewer)?;
+        let mute = blocks::mute_between(conn, viewer, other)?;
         Ok(Self {
             id: other.to_string(),
             following: out.as_ref().is_some_and(|f| f.accepted),
             showing_reblogs: true,
             notifying: false,
             followed_by: back.as_ref().is_some_and(|f| f.accepted),
-            blocking: false,
-            blocked_by: false,
-            muting: false,
-            muting_notifications: false,
+            blocking: blocks::is_blocking(conn, viewer, other)?,
+            blocked_by: blocks::is_blocking(conn, other, viewer)?,
+            muting: mute.is_some(),
+            muting_notifications: mute.is_some_and(|m| m.notifications),
             requested: out.as_ref().is_some_and(|f| !f.accepted),
             requested_by: back.as_ref().is_some_and(|f| !f.accepted),
             domain_blocking: false,
             endorsed: false,
             note: String::new(),
         })
+    }
+}
+
+/// `Report`: what a person reported, as Mastodon answers `POST /api/v1/reports` and shows it
+/// in an `admin.report` notification.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub action_taken: bool,
+    pub action_taken_at: Option<String>,
+    pub category: String,
+    pub comment: String,
+    /// Whether it was sent to the reported account's server: not yet (the `Flag` comes with
+    /// the moderation work), whatever the reporter asked.
+    pub forwarded: bool,
+    pub created_at: String,
+    pub status_ids: Vec<String>,
+    pub rule_ids: Option<Vec<String>>,
+    pub target_account: Account,
+}
+
+impl Report {
+    /// The entity of a stored report.
+    pub fn new(filed: &crate::service::reports::Filed, urls: &Urls) -> Self {
+        let rules = filed.row.rules();
+        Self {
+            id: filed.row.id.to_string(),
+            action_taken: filed.row.action_taken_at.is_some(),
+            action_taken_at: filed
+                .row
+                .action_taken_at
+                .map(|t| mastodon_time(t.and_utc())),
+            category: filed.row.category.clone(),
+            comment: filed.row.comment.clone(),
+            forwarded: false,
+            created_at: mastodon_time(filed.row.created_at.and_utc()),
+            status_ids: filed.post_ids.iter().map(i64::to_string).collect(),
+            rule_ids: (!rules.is_empty()).then_some(rules),
+            target_account: Account::from_row(&filed.target, urls),
+        }
     }
 }

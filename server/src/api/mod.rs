@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actors;
 pub mod admin;
 pub mod auth;
+pub mod blocks;
 pub mod entities;
 pub mod groups;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod oauth;
 pub mod objects;
 pub mod params;
 pub mod registration;
+pub mod reports;
 pub mod search;
 pub mod statuses;
 pub mod streaming;
@@ -115,6 +117,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts/{id}/following", get(accounts::following))
         .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
         .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/accounts/{id}/block", post(blocks::block))
+        .route("/api/v1/accounts/{id}/unblock", post(blocks::unblock))
+        .route("/api/v1/accounts/{id}/mute", post(blocks::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(blocks::unmute))
+        .route("/api/v1/blocks", get(blocks::blocks))
+        .route("/api/v1/mutes", get(blocks::mutes))
+        .route("/api/v1/reports", post(reports::create))
         .route("/api/v1/follow_requests", get(accounts::follow_requests))
         .route(
             "/api/v1/follow_requests/{id}/authorize",

@@ -2,7 +2,7 @@
 
 use super::{
     AppState, CurrentUser,
-    entities::{Account, Status, mastodon_time},
+    entities::{Account, Report, Status, mastodon_time},
     params::number,
 };
 use crate::{
@@ -39,6 +39,9 @@ pub struct Notification {
     /// Absent for notifications about no post (`follow`, `follow_request`), as in Mastodon.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// The report of an `admin.report` notification (absent otherwise, as in Mastodon).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
     /// Mastodon 4.3's grouping key; Hearth does not group, as Mastodon marks such ones.
     pub group_key: String,
 }
@@ -62,6 +65,7 @@ impl Notification {
             created_at: mastodon_time(listed.row.created_at.and_utc()),
             account: Account::from_row(&listed.from, urls),
             status,
+            report: listed.report.as_ref().map(|r| Report::new(r, urls)),
             group_key: format!("ungrouped-{}", listed.row.id),
         })
     }
@@ -97,6 +101,7 @@ impl FilterParams {
             kinds,
             excluded,
             from_id,
+            hidden: Vec::new(),
         })
     }
 

@@ -5,7 +5,7 @@
 use super::{ActivityJson, AppState};
 use crate::{
     Error,
-    db::{AnyConnection, actors, follows, groups, posts},
+    db::{AnyConnection, actors, blocks, follows, groups, posts},
     service::posts::post_object,
 };
 use axum::{
@@ -38,11 +38,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
 }
 use hearth_federation::protocol::authority;
 
-/// The verified signer's server (`host[:port]`), if the request is signed.
-pub async fn signer_domain(
-    state: &AppState,
-    request: &RequestHead,
-) -> Result<Option<String>, Error> {
+/// The verified signer, if the request is signed.
+pub async fn signer(state: &AppState, request: &RequestHead) -> Result<Option<url::Url>, Error> {
     let data = state.federation.to_request_data();
     let signer = hearth_federation::signed_fetch::signer(
         &request.method,
@@ -51,7 +48,15 @@ pub async fn signer_domain(
         &data,
     )
     .await?;
-    Ok(signer.map(|s| authority(&s.ap_id)))
+    Ok(signer.map(|s| s.ap_id))
+}
+
+/// The verified signer's server (`host[:port]`), if the request is signed.
+pub async fn signer_domain(
+    state: &AppState,
+    request: &RequestHead,
+) -> Result<Option<String>, Error> {
+    Ok(signer(state, request).await?.map(|s| authority(&s)))
 }
 
 /// Whether the server `domain` has an accepted member of `group_id`.
@@ -93,7 +98,8 @@ async fn post_or_copy(
     let id: i64 = id
         .parse()
         .map_err(|_| Error::not_found("Record not found"))?;
-    let domain = signer_domain(&state, &request).await.unwrap_or(None);
+    let signer = signer(&state, &request).await.unwrap_or(None);
+    let domain = signer.as_ref().map(authority);
     let ctx = state.ctx.clone();
     let found = state
         .db
@@ -103,6 +109,13 @@ async fn post_or_copy(
             };
             let author = actors::by_id(conn, post.author_id)?
                 .ok_or_else(|| Error::not_found("Record not found"))?;
+            // Someone the author blocks does not get their posts, as if there were none.
+            if let Some(signer) = &signer
+                && let Some(signer) = actors::by_ap_id(conn, signer.as_str())?
+                && blocks::is_blocking(conn, author.id, signer.id)?
+            {
+                return Ok(None);
+            }
             let allowed = match post.visibility.as_str() {
                 "public" | "unlisted" => true,
                 "members" => match (&domain, post.group_id) {

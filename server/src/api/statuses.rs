@@ -7,7 +7,9 @@ use super::{
 use crate::{
     Error,
     db::{
-        actors, post_edits,
+        actors,
+        blocks::{self, Hiding},
+        post_edits,
         posts::{self, PostRow},
     },
     service::{
@@ -189,6 +191,11 @@ pub async fn context(
     let (ancestors, descendants) = state
         .db
         .run(move |conn| {
+            // Posts of accounts the viewer blocks or mutes are left out, as in timelines.
+            let hidden = match viewer {
+                Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
+                None => Vec::new(),
+            };
             let mut ancestors = Vec::new();
             let mut seen = vec![post.id];
             let mut next = post.in_reply_to_id;
@@ -202,7 +209,10 @@ pub async fn context(
                     break;
                 };
                 next = parent.in_reply_to_id;
-                if rules::can_view(conn, &parent, viewer)? && ancestors.len() < 40 {
+                if !hidden.contains(&parent.author_id)
+                    && rules::can_view(conn, &parent, viewer)?
+                    && ancestors.len() < 40
+                {
                     ancestors.insert(0, Status::new(conn, &parent, viewer, &urls)?);
                 }
             }
@@ -219,7 +229,8 @@ pub async fn context(
                     }
                     visited.push(reply.id);
                     queue.push(reply.id);
-                    if rules::can_view(conn, &reply, viewer)? {
+                    if !hidden.contains(&reply.author_id) && rules::can_view(conn, &reply, viewer)?
+                    {
                         descendants.push(Status::new(conn, &reply, viewer, &urls)?);
                     }
                 }

@@ -3,7 +3,10 @@
 use super::{AppState, CurrentUser, MaybeUser, entities::Status};
 use crate::{
     Error,
-    db::{follows, posts},
+    db::{
+        blocks::{self, Hiding},
+        follows, posts,
+    },
     service::posts::can_view,
 };
 use axum::{
@@ -33,6 +36,15 @@ impl Paging {
             since_id: id(&self.since_id),
             min_id: id(&self.min_id),
             limit: self.limit.unwrap_or(20).clamp(1, 40),
+        }
+    }
+
+    /// The bounds of a list of accounts, with `limit` clamped to 1..=80 (default 40), as
+    /// Mastodon pages blocks and mutes.
+    pub fn accounts_page(&self) -> posts::Page {
+        posts::Page {
+            limit: self.limit.unwrap_or(40).clamp(1, 80),
+            ..self.page()
         }
     }
 }
@@ -81,11 +93,12 @@ pub async fn home(
             let followed = follows::followed_ids(conn, me)?;
             let mut authors = followed.clone();
             authors.push(me);
+            let hidden = blocks::hidden_from(conn, me, Hiding::Posts)?;
             let mut found = Vec::new();
             let mut bounds = page;
             // Hidden posts are skipped; read further until the page is full or the end.
             for _ in 0..5 {
-                let batch = posts::timeline(conn, &authors, &followed, Some(me), bounds)?;
+                let batch = posts::timeline(conn, &authors, &followed, Some(me), &hidden, bounds)?;
                 let exhausted = (batch.len() as i64) < bounds.limit;
                 for post in &batch {
                     if found.len() as i64 >= page.limit {
@@ -148,8 +161,12 @@ pub async fn public(
         state
             .db
             .run(move |conn| {
+                let hidden = match viewer {
+                    Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
+                    None => Vec::new(),
+                };
                 let mut list = Vec::new();
-                for post in posts::public(conn, local, page)? {
+                for post in posts::public(conn, local, &hidden, page)? {
                     if can_view(conn, &post, viewer)? {
                         list.push(Status::new(conn, &post, viewer, &urls)?);
                     }

@@ -23,6 +23,7 @@ macro_rules! on_engine {
 }
 
 pub mod actors;
+pub mod blocks;
 pub mod bookmarks;
 pub mod deliveries;
 pub mod follows;
@@ -35,6 +36,7 @@ pub mod oauth;
 pub mod pins;
 pub mod post_edits;
 pub mod posts;
+pub mod reports;
 pub mod schema;
 pub mod tokens;
 pub mod users;
@@ -863,6 +865,45 @@ mod tests {
         }
     }
 
+    /// Hiding blocked and muted accounts keeps each timeline source and each notifications
+    /// page on its index range; the hidden accounts themselves are found by index.
+    #[test]
+    fn hidden_accounts_are_left_out_without_leaving_the_indexes() {
+        // `posts::timeline_source` and `notifications::page` with `blocks::hidden_from`.
+        for (source, index) in [("author_id", "posts_author"), ("group_id", "posts_group")] {
+            let plan = sqlite_plan(&format!(
+                "SELECT posts.id FROM posts WHERE posts.deleted_at IS NULL \
+                 AND posts.author_id NOT IN (3, 4) \
+                 AND posts.{source} = 7 AND posts.id < 99 ORDER BY posts.id DESC LIMIT 20"
+            ));
+            assert_eq!(
+                plan,
+                [format!(
+                    "SEARCH posts USING INDEX {index} ({source}=? AND id<?)"
+                )],
+            );
+        }
+        let plan = sqlite_plan(
+            "SELECT notifications.id FROM notifications WHERE notifications.recipient_id = 7 \
+             AND (notifications.from_id NOT IN (3, 4) OR notifications.kind LIKE 'admin.%') \
+             AND notifications.id < 99 ORDER BY notifications.id DESC LIMIT 40",
+        );
+        assert_eq!(
+            plan,
+            ["SEARCH notifications USING INDEX notifications_page (recipient_id=? AND id<?)"]
+        );
+        let plan = sqlite_plan("SELECT blocks.target_id FROM blocks WHERE blocks.actor_id = 7");
+        assert_eq!(
+            plan,
+            ["SEARCH blocks USING COVERING INDEX blocks_pair (actor_id=?)"]
+        );
+        let plan = sqlite_plan(
+            "SELECT mutes.target_id FROM mutes WHERE mutes.actor_id = 7 \
+             AND (mutes.expires_at IS NULL OR mutes.expires_at > '2026-12-03')",
+        );
+        assert_eq!(plan, ["SEARCH mutes USING INDEX mutes_pair (actor_id=?)"]);
+    }
+
     /// A page of someone's notifications is one range of the `(recipient_id, id)` index,
     /// newest first or oldest first, filtered by kind or not: nothing is scanned or sorted,
     /// however many notifications the instance holds.
@@ -935,7 +976,7 @@ mod tests {
     /// post that mentions her, merged newest first, each once, paged every way.
     fn check_timeline(conn: &mut AnyConnection) {
         let mut ids = |bounds: posts::Page| -> Vec<i64> {
-            posts::timeline(conn, &[1, 3], &[2], Some(1), bounds)
+            posts::timeline(conn, &[1, 3], &[2], Some(1), &[], bounds)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .iter()
                 .map(|p| p.id)
@@ -966,6 +1007,17 @@ mod tests {
             ..page(10)
         };
         assert_eq!(ids(since), [14, 13]);
+        // Ana blocks or mutes Gina, then Olaf: their posts leave every source (followed
+        // authors, the group, the mentions).
+        let mut without = |hidden: &[i64]| -> Vec<i64> {
+            posts::timeline(conn, &[1, 3], &[2], Some(1), hidden, page(10))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        assert_eq!(without(&[3]), [14, 12, 11]);
+        assert_eq!(without(&[4]), [13, 11, 10]);
     }
 
     #[test]

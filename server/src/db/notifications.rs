@@ -17,7 +17,8 @@ pub struct NotificationRow {
     pub id: i64,
     /// The local person notified.
     pub recipient_id: i64,
-    /// `mention`, `follow`, `follow_request`, `favourite` or `reblog`.
+    /// `mention`, `follow`, `follow_request`, `favourite`, `reblog`, `admin.sign_up` or
+    /// `admin.report`.
     pub kind: String,
     /// The account whose act it is.
     pub from_id: i64,
@@ -25,6 +26,8 @@ pub struct NotificationRow {
     pub follow_id: Option<i64>,
     pub like_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// The report announced (`admin.report`).
+    pub report_id: Option<i64>,
 }
 
 impl NotificationRow {
@@ -39,6 +42,7 @@ impl NotificationRow {
             follow_id: None,
             like_id: None,
             created_at: Utc::now().naive_utc(),
+            report_id: None,
         }
     }
 }
@@ -52,6 +56,9 @@ pub struct Filter {
     pub excluded: Vec<String>,
     /// Only those from this account.
     pub from_id: Option<i64>,
+    /// Not those from these accounts (`blocks::hidden_from`), except the moderators' own
+    /// kinds (`admin.*`): a moderator's personal block or mute never hides a report.
+    pub hidden: Vec<i64>,
 }
 
 /// Stores a notification.
@@ -100,6 +107,13 @@ pub fn page(
     }
     if let Some(from) = filter.from_id {
         query = query.filter(notifications::from_id.eq(from));
+    }
+    if !filter.hidden.is_empty() {
+        query = query.filter(
+            notifications::from_id
+                .ne_all(filter.hidden.clone())
+                .or(notifications::kind.like("admin.%")),
+        );
     }
     if let Some(max_id) = bounds.max_id {
         query = query.filter(notifications::id.lt(max_id));

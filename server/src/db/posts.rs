@@ -274,7 +274,8 @@ pub fn count_local(conn: &mut AnyConnection) -> QueryResult<i64> {
 }
 
 /// A page of posts for a timeline: by any of `authors`, or in any of `groups`, or mentioning
-/// `mentioned`; newest first, within the id bounds given.
+/// `mentioned`, but none by the `hidden` authors (`blocks::hidden_from`); newest first,
+/// within the id bounds given.
 ///
 /// Each author and group is read by its own index, at most a page of it, and the pages are
 /// merged: a single query joining the sources with `OR` read every post of every source and
@@ -284,23 +285,31 @@ pub fn timeline(
     authors: &[i64],
     groups: &[i64],
     mentioned: Option<i64>,
+    hidden: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let mut found = Vec::new();
-    for &author in authors {
+    for &author in authors.iter().filter(|a| !hidden.contains(a)) {
         found.extend(timeline_source(
             conn,
             TimelineSource::Author(author),
+            &[],
             bounds,
         )?);
     }
     for &group in groups {
-        found.extend(timeline_source(conn, TimelineSource::Group(group), bounds)?);
+        found.extend(timeline_source(
+            conn,
+            TimelineSource::Group(group),
+            hidden,
+            bounds,
+        )?);
     }
     if let Some(actor) = mentioned {
         found.extend(timeline_source(
             conn,
             TimelineSource::Mentioning(actor),
+            hidden,
             bounds,
         )?);
     }
@@ -329,16 +338,21 @@ enum TimelineSource {
     Public(Option<bool>),
 }
 
-/// One source's page of a timeline: newest first, or oldest first with `min_id`.
+/// One source's page of a timeline, without the `hidden` authors' posts: newest first, or
+/// oldest first with `min_id`.
 fn timeline_source(
     conn: &mut AnyConnection,
     source: TimelineSource,
+    hidden: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let mut query = posts::table
         .filter(posts::deleted_at.is_null())
         .select(PostRow::as_select())
         .into_boxed();
+    if !hidden.is_empty() {
+        query = query.filter(posts::author_id.ne_all(hidden.to_vec()));
+    }
     query = match source {
         TimelineSource::Author(id) => query.filter(posts::author_id.eq(id)),
         TimelineSource::Group(id) => query.filter(posts::group_id.eq(id)),
@@ -372,13 +386,15 @@ fn timeline_source(
     query.limit(bounds.limit).load(conn)
 }
 
-/// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones.
+/// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones, but
+/// none by the `hidden` authors.
 pub fn public(
     conn: &mut AnyConnection,
     local: Option<bool>,
+    hidden: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    let mut found = timeline_source(conn, TimelineSource::Public(local), bounds)?;
+    let mut found = timeline_source(conn, TimelineSource::Public(local), hidden, bounds)?;
     if bounds.min_id.is_some() {
         found.reverse();
     }
@@ -391,7 +407,7 @@ pub fn by_author(
     author_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    timeline(conn, &[author_id], &[], None, bounds)
+    timeline(conn, &[author_id], &[], None, &[], bounds)
 }
 
 /// Mastodon-style page bounds.

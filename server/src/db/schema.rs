@@ -298,6 +298,8 @@ diesel::table! {
         /// The like announced; the notification goes with it.
         like_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        /// The report announced (`admin.report`); the notification goes with it.
+        report_id -> Nullable<BigInt>,
     }
 }
 
@@ -309,6 +311,57 @@ diesel::table! {
         last_read_id -> BigInt,
         version -> BigInt,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// `actor_id` blocks `target_id` (a local person's block, or a remote actor's of one).
+    blocks (id) {
+        id -> BigInt,
+        /// The Block activity's id.
+        ap_id -> Text,
+        actor_id -> BigInt,
+        target_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// `actor_id` mutes `target_id` until `expires_at` (NULL: for good).
+    mutes (id) {
+        id -> BigInt,
+        actor_id -> BigInt,
+        target_id -> BigInt,
+        /// Whether notifications from the muted account are hidden too.
+        notifications -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Reports filed by local people, for the moderators.
+    reports (id) {
+        id -> BigInt,
+        reporter_id -> BigInt,
+        target_id -> BigInt,
+        comment -> Text,
+        /// `other`, `spam`, `legal` or `violation`.
+        category -> Text,
+        /// The numbers of the instance rules cited, space-separated.
+        rule_ids -> Text,
+        /// Whether the reporter asked for it to go to the target's server.
+        forward -> Bool,
+        created_at -> Timestamp,
+        action_taken_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The posts a report points at.
+    report_posts (report_id, post_id) {
+        report_id -> BigInt,
+        post_id -> BigInt,
     }
 }
 
@@ -341,6 +394,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     media_attachments,
     notifications,
     markers,
+    blocks,
+    mutes,
+    reports,
+    report_posts,
 );
 
 diesel::table! {

@@ -38,6 +38,7 @@ pub async fn follow(
             if target.id == follower.id {
                 return Err(Error::Unprocessable("you cannot follow yourself".into()));
             }
+            super::blocks::check_not_blocked(conn, follower.id, target.id)?;
             if let Some(existing) = follows::between(conn, follower.id, target.id)? {
                 return Ok(if existing.accepted {
                     FollowState::Following
@@ -94,28 +95,54 @@ pub async fn unfollow(ctx: &Context, follower: ActorRow, target_id: i64) -> Resu
     ctx.write(move |conn, ctx2| {
         let target =
             actors::by_id(conn, target_id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-        let Some(existing) = follows::between(conn, follower.id, target.id)? else {
-            return Ok(());
-        };
-        follows::remove(conn, follower.id, target.id)?;
-        if !target.local {
-            let follow = groups::follow_json(&existing, &follower, &target)?;
-            let undo = builders::undo(
-                &ctx2.activity_id("undo"),
-                &super::stored_url(&follower.ap_id)?,
-                &follow,
-            );
-            Context::enqueue(
-                conn,
-                follower.id,
-                &undo,
-                &inboxes(std::slice::from_ref(&target)),
-            )?;
-        }
-        Ok(())
+        stop_following(conn, ctx2, &follower, &target)
     })
     .await?;
     Ok(())
+}
+
+/// Ends the follow (or membership, or request) of a local `follower` to `target`, telling a
+/// remote target (`Undo` of the Follow), in the caller's transaction.
+pub fn stop_following(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &Context,
+    follower: &ActorRow,
+    target: &ActorRow,
+) -> Result<(), Error> {
+    let Some(existing) = follows::between(conn, follower.id, target.id)? else {
+        return Ok(());
+    };
+    follows::remove(conn, follower.id, target.id)?;
+    if !target.local {
+        let follow = groups::follow_json(&existing, follower, target)?;
+        let undo = builders::undo(
+            &ctx.activity_id("undo"),
+            &super::stored_url(&follower.ap_id)?,
+            &follow,
+        );
+        Context::enqueue(
+            conn,
+            follower.id,
+            &undo,
+            &inboxes(std::slice::from_ref(target)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Ends the follow (or request) of `follower` to a local `person`, telling a remote follower
+/// (`Reject` of its Follow), in the caller's transaction.
+pub fn remove_follower(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &Context,
+    person: &ActorRow,
+    follower: &ActorRow,
+) -> Result<(), Error> {
+    let Some(existing) = follows::between(conn, follower.id, person.id)? else {
+        return Ok(());
+    };
+    follows::remove(conn, follower.id, person.id)?;
+    groups::answer(conn, ctx, person, follower, &existing, "Reject")
 }
 
 /// Pending follow requests to a local person (their own) or to groups they moderate.
@@ -190,8 +217,7 @@ pub async fn answer_request(
                 super::notifications::request_answered(conn, follow.id)?;
                 groups::answer(conn, ctx2, &target, &requester, &follow, "Accept")?;
             } else {
-                follows::remove(conn, requester.id, target_id)?;
-                groups::answer(conn, ctx2, &target, &requester, &follow, "Reject")?;
+                remove_follower(conn, ctx2, &target, &requester)?;
             }
             return Ok(());
         }

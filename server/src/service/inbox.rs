@@ -10,7 +10,7 @@ use crate::{
     db::{
         AnyConnection,
         actors::{self, ActorRow},
-        deliveries, follows, groups as group_rows,
+        blocks, deliveries, follows, groups as group_rows,
         posts::{self, PostRow},
     },
 };
@@ -157,6 +157,12 @@ fn apply(
                     tracing::info!(group = %target.username, ?outcome, "join request");
                 }
                 ActorKind::Person => {
+                    if blocks::is_blocking(conn, target.id, sender.id)? {
+                        // Refused as Mastodon refuses it; nothing is stored.
+                        let refused = follows::new_row(id.to_string(), sender.id, target.id, false);
+                        groups::answer(conn, ctx, &target, sender, &refused, "Reject")?;
+                        return Ok(());
+                    }
                     if follows::between(conn, sender.id, target.id)?.is_some_and(|f| f.accepted) {
                         let existing = follows::new_row(id.to_string(), sender.id, target.id, true);
                         groups::answer(conn, ctx, &target, sender, &existing, "Accept")?;
@@ -191,8 +197,15 @@ fn apply(
                 follows::remove(conn, sender.id, target)?;
             }
         }
+        Incoming::Block { id, object } => {
+            super::blocks::received_block(conn, sender, &id, &object)?
+        }
+        Incoming::UndoBlock { id, object } => {
+            super::blocks::received_undo_block(conn, sender, &id, object.as_ref())?;
+        }
         Incoming::UndoById(id) => {
             if !posts::unlike(conn, sender.id, Some(id.as_str()), None)?
+                && !super::blocks::received_undo_block(conn, sender, &id, None)?
                 && let Some(follow) =
                     follows::by_ap_id(conn, id.as_str())?.filter(|f| f.follower_id == sender.id)
             {

@@ -1,6 +1,7 @@
 //! The rules of the product, with no HTTP in them.
 
 pub mod accounts;
+pub mod blocks;
 pub mod bookmarks;
 pub mod content;
 pub mod delivery;
@@ -15,6 +16,7 @@ pub mod pins;
 pub mod port;
 pub mod posts;
 pub mod registration;
+pub mod reports;
 pub mod scopes;
 pub mod sign_in;
 pub mod streaming;

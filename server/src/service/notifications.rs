@@ -10,10 +10,12 @@ use crate::{
     db::{
         AnyConnection,
         actors::ActorRow,
+        blocks::{self, Hiding},
         follows::FollowRow,
         groups,
         notifications::{self, MarkerRow, NotificationRow},
         posts::{self, PostRow},
+        reports::ReportRow,
     },
 };
 use hearth_federation::protocol::actor::ActorKind;
@@ -32,9 +34,9 @@ pub enum Kind {
     Favourite,
     /// Someone (a person, not a group relaying it) shared the person's post.
     Reblog,
-    /// Someone signed up (for admins). Not sent yet: Hearth has no self-registration.
+    /// Someone signed up (for admins and moderators).
     AdminSignUp,
-    /// A report was filed (for moderators). Not sent yet: Hearth has no reports.
+    /// A report was filed (for admins and moderators).
     AdminReport,
 }
 
@@ -89,9 +91,18 @@ fn local_people(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<i64>, Error
         .load(conn)?)
 }
 
-/// Writes one notification, unless it would tell someone of their own act.
+/// Writes one notification, unless it would tell someone of their own act, or comes from an
+/// account the recipient blocks or mutes with its notifications (then it is never written, so
+/// unmuting does not bring it back). The moderators' own kinds (`admin.*`) are always written:
+/// a moderator's personal block must not silence the reports of the person they blocked.
 fn notify(conn: &mut AnyConnection, row: NotificationRow) -> Result<(), Error> {
     if row.recipient_id == row.from_id {
+        return Ok(());
+    }
+    if !is_for_staff(&row.kind)
+        && blocks::hidden_from(conn, row.recipient_id, Hiding::Notifications)?
+            .contains(&row.from_id)
+    {
         return Ok(());
     }
     notifications::insert(conn, &row)?;
@@ -102,23 +113,45 @@ fn notify(conn: &mut AnyConnection, row: NotificationRow) -> Result<(), Error> {
     Ok(())
 }
 
-/// A new account was created here (waiting for approval, or not): the admins and moderators
-/// are told (`admin.sign_up`), so that a request to join does not wait unseen.
-pub fn signed_up(conn: &mut AnyConnection, account_id: i64) -> Result<(), Error> {
+/// Whether a kind is one of the moderators' (`admin.sign_up`, `admin.report`).
+fn is_for_staff(kind: &str) -> bool {
+    kind.starts_with("admin.")
+}
+
+/// The admins and moderators of this instance.
+fn staff(conn: &mut AnyConnection) -> Result<Vec<i64>, Error> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    let staff: Vec<i64> = users::table
+    Ok(users::table
         .filter(users::role.eq_any([
             super::accounts::Role::Admin.as_str(),
             super::accounts::Role::Moderator.as_str(),
         ]))
         .select(users::actor_id)
-        .load(conn)?;
-    for recipient in staff {
+        .load(conn)?)
+}
+
+/// A new account was created here (waiting for approval, or not): the admins and moderators
+/// are told (`admin.sign_up`), so that a request to join does not wait unseen.
+pub fn signed_up(conn: &mut AnyConnection, account_id: i64) -> Result<(), Error> {
+    for recipient in staff(conn)? {
         notify(
             conn,
             NotificationRow::new(recipient, Kind::AdminSignUp.as_str(), account_id),
         )?;
+    }
+    Ok(())
+}
+
+/// A report was filed: the admins and moderators are told (`admin.report`, from the
+/// reporter), in the report's own transaction. Every report notifies, even one about an
+/// account already reported: each may be the one that says what happened.
+pub fn reported(conn: &mut AnyConnection, report: &ReportRow) -> Result<(), Error> {
+    for recipient in staff(conn)? {
+        let mut row =
+            NotificationRow::new(recipient, Kind::AdminReport.as_str(), report.reporter_id);
+        row.report_id = Some(report.id);
+        notify(conn, row)?;
     }
     Ok(())
 }
@@ -219,7 +252,7 @@ pub fn shared(conn: &mut AnyConnection, booster: &ActorRow, post: &PostRow) -> R
     notify(conn, row)
 }
 
-/// A notification with what it shows: its account and, if any, its post.
+/// A notification with what it shows: its account and, if any, its post or report.
 #[derive(Debug)]
 pub struct Listed {
     /// The notification.
@@ -228,11 +261,13 @@ pub struct Listed {
     pub from: ActorRow,
     /// The post it is about, if the reader may see it.
     pub post: Option<PostRow>,
+    /// The report it announces (`admin.report`).
+    pub report: Option<super::reports::Filed>,
 }
 
-/// Attaches accounts and posts to notification rows: two queries for the whole page, not
-/// two per notification. A notification about a post the reader may no longer see is left
-/// out.
+/// Attaches accounts, posts and reports to notification rows: a few queries for the whole
+/// page, not a few per notification. A notification about a post the reader may no longer
+/// see is left out.
 pub fn with_subjects(
     conn: &mut AnyConnection,
     reader: i64,
@@ -240,10 +275,19 @@ pub fn with_subjects(
 ) -> Result<Vec<Listed>, Error> {
     let senders = notifications::actors_of(conn, &rows)?;
     let posts = notifications::posts_of(conn, &rows)?;
+    let report_ids: Vec<i64> = rows.iter().filter_map(|r| r.report_id).collect();
+    let mut reports = super::reports::filed(conn, &report_ids)?;
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(from) = senders.iter().find(|a| a.id == row.from_id).cloned() else {
             continue;
+        };
+        let report = match row.report_id {
+            Some(id) => match reports.iter().position(|r| r.row.id == id) {
+                Some(i) => Some(reports.swap_remove(i)),
+                None => continue,
+            },
+            None => None,
         };
         let post = match row.post_id {
             Some(id) => match posts.iter().find(|p| p.id == id) {
@@ -254,9 +298,26 @@ pub fn with_subjects(
             },
             None => None,
         };
-        listed.push(Listed { row, from, post });
+        listed.push(Listed {
+            row,
+            from,
+            post,
+            report,
+        });
     }
     Ok(listed)
+}
+
+/// `filter`, also leaving out what `reader` chose not to see (`blocks::hidden_from`).
+fn without_hidden(
+    conn: &mut AnyConnection,
+    reader: i64,
+    filter: &notifications::Filter,
+) -> Result<notifications::Filter, Error> {
+    Ok(notifications::Filter {
+        hidden: blocks::hidden_from(conn, reader, Hiding::Notifications)?,
+        ..filter.clone()
+    })
 }
 
 /// A page of `reader`'s notifications with their accounts and posts.
@@ -266,7 +327,8 @@ pub fn page(
     filter: &notifications::Filter,
     bounds: posts::Page,
 ) -> Result<Vec<Listed>, Error> {
-    let rows = notifications::page(conn, reader, filter, bounds)?;
+    let filter = without_hidden(conn, reader, filter)?;
+    let rows = notifications::page(conn, reader, &filter, bounds)?;
     with_subjects(conn, reader, rows)
 }
 
@@ -288,8 +350,9 @@ pub fn unread_count(
     cap: i64,
 ) -> Result<i64, Error> {
     let marker = notifications::last_read(conn, reader, Timeline::Notifications.as_str())?;
+    let filter = without_hidden(conn, reader, filter)?;
     Ok(notifications::count_newer(
-        conn, reader, filter, marker, cap,
+        conn, reader, &filter, marker, cap,
     )?)
 }
 

@@ -568,6 +568,11 @@ pub fn can_view(
     if post.is_deleted() {
         return Ok(false);
     }
+    if let Some(viewer) = viewer
+        && blocked_by_author(conn, post, viewer)?
+    {
+        return Ok(false);
+    }
     if matches!(post.visibility.as_str(), "public" | "unlisted") {
         return Ok(true);
     }
@@ -584,6 +589,19 @@ pub fn can_view(
         },
         "private" => follows::between(conn, viewer, post.author_id)?.is_some_and(|f| f.accepted),
         _ => false,
+    })
+}
+
+/// Whether the author of `post` blocks `viewer`, which hides the post from them. Not in a
+/// group the viewer moderates: a member who blocks the group's moderators must not be able
+/// to post there unseen by them.
+fn blocked_by_author(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<bool, Error> {
+    if viewer == post.author_id || !crate::db::blocks::is_blocking(conn, post.author_id, viewer)? {
+        return Ok(false);
+    }
+    Ok(match post.group_id {
+        Some(group) => !groups::is_moderator(conn, group, viewer)?,
+        None => true,
     })
 }
 

@@ -13,7 +13,12 @@
 
 use crate::{
     Error,
-    db::{AnyConnection, Database, follows, posts, posts::PostRow},
+    db::{
+        AnyConnection, Database,
+        blocks::{self, Hiding},
+        follows, posts,
+        posts::PostRow,
+    },
 };
 use serde::{Deserialize, Serialize};
 use std::{
@@ -342,11 +347,14 @@ fn in_stream(
     stream: &Stream,
     viewer: i64,
 ) -> Result<bool, Error> {
-    let belongs = match stream {
-        Stream::User => in_home(conn, post, viewer)?,
-        Stream::Public { local } => is_public_in(post, *local),
-        Stream::UserNotification => false,
-    };
+    // Blocked and muted accounts are left out, as on the timelines.
+    let hidden = blocks::hidden_from(conn, viewer, Hiding::Posts)?;
+    let belongs = !hidden.contains(&post.author_id)
+        && match stream {
+            Stream::User => in_home(conn, post, viewer, &hidden)?,
+            Stream::Public { local } => is_public_in(post, *local),
+            Stream::UserNotification => false,
+        };
     Ok(belongs && super::posts::can_view(conn, post, Some(viewer))?)
 }
 
@@ -357,7 +365,12 @@ fn is_public_in(post: &PostRow, local: Option<bool>) -> bool {
 
 /// Whether the home timeline of `viewer` holds `post`: the home timeline's own query, bounded
 /// to that one post.
-fn in_home(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<bool, Error> {
+fn in_home(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    viewer: i64,
+    hidden: &[i64],
+) -> Result<bool, Error> {
     let followed = follows::followed_ids(conn, viewer)?;
     let mut authors = followed.clone();
     authors.push(viewer);
@@ -367,5 +380,5 @@ fn in_home(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<bool
         min_id: None,
         limit: 1,
     };
-    Ok(!posts::timeline(conn, &authors, &followed, Some(viewer), only)?.is_empty())
+    Ok(!posts::timeline(conn, &authors, &followed, Some(viewer), hidden, only)?.is_empty())
 }
