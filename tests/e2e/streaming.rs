@@ -239,15 +239,37 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
         tokio_tungstenite::connect_async(socket_url(&format!("stream=user&access_token={ana}")))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-    let mut send = async |message: Value| {
+    for command in [
+        json!({ "type": "subscribe", "stream": "public:local" }),
+        json!({ "type": "subscribe", "stream": "user:notification" }),
+        json!({ "type": "subscribe", "stream": "nowhere" }),
+    ] {
         socket
-            .send(tungstenite::Message::text(message.to_string()))
+            .send(tungstenite::Message::text(command.to_string()))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Commands are read in order: once the last is refused, the others hold.
+    let mut seen = Vec::new();
+    let mut read_until = async |last: &str, seen: &mut Vec<Value>| loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no message within {PATIENCE:?}; saw {seen:?}"))
+            .unwrap_or_else(|| panic!("socket closed"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tungstenite::Message::Text(text) = message else {
+            continue;
+        };
+        let message: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let done = message["payload"]
+            .as_str()
+            .is_some_and(|p| p.contains(last));
+        seen.push(message);
+        if done {
+            return;
+        }
     };
-    send(json!({ "type": "subscribe", "stream": "public:local" })).await;
-    send(json!({ "type": "subscribe", "stream": "user:notification" })).await;
-    send(json!({ "type": "subscribe", "stream": "hashtag:nowhere" })).await;
+    read_until("Unknown stream", &mut seen).await;
 
     post(
         &a,
@@ -261,33 +283,9 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
         json!({ "status": "Followers only: my weight", "visibility": "private" }),
     )
     .await;
-    post(
-        &a,
-        &dan,
-        json!({ "status": format!("@ana coffee at ten?") }),
-    )
-    .await;
+    post(&a, &dan, json!({ "status": "@ana coffee at ten?" })).await;
     post(&a, &mo, json!({ "status": "Clinic open on Saturday" })).await;
-
-    let mut seen = Vec::new();
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no message within {PATIENCE:?}; saw {seen:?}"))
-            .unwrap_or_else(|| panic!("socket closed"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let tungstenite::Message::Text(text) = message else {
-            continue;
-        };
-        let message: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        let done = message["payload"]
-            .as_str()
-            .is_some_and(|p| p.contains("Saturday"));
-        seen.push(message);
-        if done {
-            break;
-        }
-    }
+    read_until("Saturday", &mut seen).await;
     let summary: Vec<(String, String)> = seen
         .iter()
         .map(|m| {
