@@ -2,6 +2,7 @@
 
 mod app_requests;
 mod client_libraries;
+mod conversations_and_settings;
 mod delivery;
 mod discovery;
 mod durability;
@@ -17,6 +18,7 @@ mod oauth;
 mod people;
 mod privacy;
 mod registration;
+mod search_and_tags;
 mod statuses_api;
 mod storage;
 mod written_fixtures;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod bookmarks;
 pub mod content;
+pub mod conversations;
 pub mod delivery;
 pub mod follows;
 pub mod groups;
@@ -16,7 +17,9 @@ pub mod port;
 pub mod posts;
 pub mod registration;
 pub mod scopes;
+pub mod search;
 pub mod sign_in;
+pub mod tags;
 pub mod urls;
 
 pub use urls::Urls;
