@@ -422,6 +422,27 @@ impl Instance {
         answer(request).await
     }
 
+    /// A GET of a paged list of the client API: its JSON and its `Link` header's
+    /// `rel="next"` as a path on this instance (to pass to this method again).
+    pub async fn get_paged(&self, path: &str, token: &str) -> (serde_json::Value, Option<String>) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), 200, "{path}");
+        let next = response
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.split_once('<'))
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .map(|(url, _)| format!("/{}", url.trim_start_matches(self.base.as_str())));
+        (response.json().await.unwrap_or_default(), next)
+    }
+
     /// A POST (JSON body) to the client API.
     pub async fn api_post(
         &self,

@@ -3,6 +3,7 @@
 mod app_requests;
 mod blocks;
 mod client_libraries;
+mod conversations_and_settings;
 mod delivery;
 mod discovery;
 mod durability;
@@ -19,6 +20,7 @@ mod people;
 mod privacy;
 mod registration;
 mod reports;
+mod search_and_tags;
 mod statuses_api;
 mod storage;
 mod streaming;

@@ -13,6 +13,7 @@ pub fn context() -> serde_json::Value {
         "https://w3id.org/security/v1",
         {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "Hashtag": "as:Hashtag",
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
             "blurhash": "toot:blurhash",

@@ -3,7 +3,7 @@
 use super::{
     AppState, CurrentUser, MaybeUser,
     entities::{Account, CredentialAccount, Relationship, Status},
-    timelines::{Paging, paged},
+    timelines::{Paging, paged, paged_by},
 };
 use crate::{Error, db::actors};
 use crate::{
@@ -296,67 +296,85 @@ pub async fn statuses(
     ))
 }
 
-/// `GET /api/v1/accounts/{id}/followers`: a person's followers. A group's members are shown
+/// Accounts paged by the ids of the rows listing them (follows), with the `Link` header.
+pub fn paged_accounts(
+    rows: Vec<(i64, crate::db::actors::ActorRow)>,
+    urls: &crate::service::Urls,
+    base: url::Url,
+) -> Response {
+    let cursors = match (rows.first(), rows.last()) {
+        (Some((newest, _)), Some((oldest, _))) => Some((newest.to_string(), oldest.to_string())),
+        _ => None,
+    };
+    let accounts: Vec<Account> = rows
+        .iter()
+        .map(|(_, actor)| Account::from_row(actor, urls))
+        .collect();
+    paged_by(accounts, cursors, base)
+}
+
+/// `GET /api/v1/accounts/{id}/followers`: a person's followers, the newest first, paged
+/// (`max_id`, `since_id`, `min_id`, `limit` up to 80; `Link`). A group's members are shown
 /// only to its moderators; others see the count on the account.
 pub async fn followers(
     State(state): State<AppState>,
     viewer: MaybeUser,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, Error> {
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
     let id = id
         .parse::<i64>()
         .map_err(|_| Error::not_found("Record not found"))?;
     let viewer = viewer.id();
-    let urls = state.urls.clone();
-    Ok(Json(
-        state
-            .db
-            .run(move |conn| {
-                let actor =
-                    actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-                if actor.actor_kind() == ActorKind::Group {
-                    let moderator = match viewer {
-                        Some(v) => groups::is_moderator(conn, actor.id, v)?,
-                        None => false,
-                    };
-                    if !moderator {
-                        return Ok(Vec::new());
-                    }
+    let page = paging.accounts_page();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let actor =
+                actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+            if actor.actor_kind() == ActorKind::Group {
+                let moderator = match viewer {
+                    Some(v) => groups::is_moderator(conn, actor.id, v)?,
+                    None => false,
+                };
+                if !moderator {
+                    return Ok(Vec::new());
                 }
-                Ok(crate::db::follows::followers(conn, actor.id, true)?
-                    .iter()
-                    .map(|(_, a)| Account::from_row(a, &urls))
-                    .collect())
-            })
-            .await?,
+            }
+            Ok(crate::db::follows::followers_page(
+                conn, actor.id, true, page,
+            )?)
+        })
+        .await?;
+    Ok(paged_accounts(
+        rows,
+        &state.urls,
+        state.urls.path(&format!("/api/v1/accounts/{id}/followers")),
     ))
 }
 
-/// `GET /api/v1/accounts/{id}/following`.
+/// `GET /api/v1/accounts/{id}/following`: the people an account follows (not the groups it
+/// joined), the newest first, paged as followers.
 pub async fn following(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, Error> {
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
     let id = id
         .parse::<i64>()
         .map_err(|_| Error::not_found("Record not found"))?;
-    let urls = state.urls.clone();
-    Ok(Json(
-        state
-            .db
-            .run(move |conn| {
-                let ids = crate::db::follows::followed_ids(conn, id)?;
-                let mut list = Vec::new();
-                for target in ids {
-                    if let Some(a) =
-                        actors::by_id(conn, target)?.filter(|a| a.actor_kind() != ActorKind::Group)
-                    {
-                        list.push(Account::from_row(&a, &urls));
-                    }
-                }
-                Ok(list)
-            })
-            .await?,
+    let page = paging.accounts_page();
+    let rows = state
+        .db
+        .run(move |conn| {
+            actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
+            Ok(crate::db::follows::following_page(conn, id, page)?)
+        })
+        .await?;
+    Ok(paged_accounts(
+        rows,
+        &state.urls,
+        state.urls.path(&format!("/api/v1/accounts/{id}/following")),
     ))
 }
 

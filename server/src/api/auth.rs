@@ -157,7 +157,13 @@ pub fn required_scopes(method: &Method, route: &str) -> &'static [&'static str] 
     if path.starts_with("/api/hearth/") {
         return pick!("read", "write");
     }
-    if ends("/follow") || ends("/unfollow") || area("follow_requests") || ends("/relationships") {
+    if ends("/follow")
+        || ends("/unfollow")
+        || area("follow_requests")
+        || ends("/relationships")
+        || area("tags")
+        || area("followed_tags")
+    {
         return pick!("read:follows", "write:follows");
     }
     if ends("/block") || ends("/unblock") || area("blocks") {

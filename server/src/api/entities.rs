@@ -331,7 +331,7 @@ impl Status {
             application: None,
             media_attachments,
             mentions,
-            tags: Vec::new(),
+            tags: super::tags::of_post(conn, post.id, urls)?,
             emojis: Vec::new(),
             card: None,
             poll: None,

@@ -1,6 +1,6 @@
 //! Hearth's group management API (`/api/hearth/v1/groups`): what Mastodon has no concept for.
 
-use super::{ApiForm, AppState, CurrentUser, entities::Account};
+use super::{ApiForm, AppState, CurrentUser, entities::Account, timelines::Paging};
 use crate::{
     Error,
     db::{actors, follows, groups as group_rows},
@@ -12,6 +12,7 @@ use crate::{
 use axum::{
     Json,
     extract::{Path, State},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -191,45 +192,55 @@ pub async fn update(
     ))
 }
 
+/// A group's members (`accepted`) or join requests, for its moderators, the newest first,
+/// paged (`Link`) as followers are.
 async fn people(
     state: &AppState,
     user: CurrentUser,
     id: &str,
     accepted: bool,
-) -> Result<Json<Vec<Account>>, Error> {
+    paging: Paging,
+) -> Result<Response, Error> {
     let id = id_param(id)?;
     let admin = is_admin(&user);
-    let urls = state.urls.clone();
-    Ok(Json(
+    let page = paging.accounts_page();
+    let rows = state
+        .db
+        .run(move |conn| {
+            groups::managed_group(conn, id, &user.actor, admin)?;
+            Ok(follows::followers_page(conn, id, accepted, page)?)
+        })
+        .await?;
+    let part = if accepted { "members" } else { "requests" };
+    Ok(super::accounts::paged_accounts(
+        rows,
+        &state.urls,
         state
-            .db
-            .run(move |conn| {
-                groups::managed_group(conn, id, &user.actor, admin)?;
-                Ok(follows::followers(conn, id, accepted)?
-                    .iter()
-                    .map(|(_, a)| Account::from_row(a, &urls))
-                    .collect())
-            })
-            .await?,
+            .urls
+            .path(&format!("/api/hearth/v1/groups/{id}/{part}")),
     ))
 }
 
-/// `GET /api/hearth/v1/groups/{id}/members`: moderators only.
+/// `GET /api/hearth/v1/groups/{id}/members`: moderators only; paged (`max_id`, `since_id`,
+/// `min_id`, `limit` up to 80; `Link`).
 pub async fn members(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, Error> {
-    people(&state, user, &id, true).await
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
+    people(&state, user, &id, true, paging).await
 }
 
-/// `GET /api/hearth/v1/groups/{id}/requests`: pending join requests, moderators only.
+/// `GET /api/hearth/v1/groups/{id}/requests`: pending join requests, moderators only; paged
+/// as members.
 pub async fn requests(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, Error> {
-    people(&state, user, &id, false).await
+    super::ApiQuery(paging): super::ApiQuery<Paging>,
+) -> Result<Response, Error> {
+    people(&state, user, &id, false, paging).await
 }
 
 async fn decide(

@@ -6,6 +6,7 @@ pub mod actors;
 pub mod admin;
 pub mod auth;
 pub mod blocks;
+pub mod conversations;
 pub mod entities;
 pub mod groups;
 pub mod health;
@@ -21,6 +22,7 @@ pub mod reports;
 pub mod search;
 pub mod statuses;
 pub mod streaming;
+pub mod tags;
 pub mod timelines;
 pub mod unsupported;
 pub mod webfinger;
@@ -185,10 +187,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/followed_tags", get(unsupported::followed_tags))
         .route("/api/v1/announcements", get(unsupported::announcements))
         .route("/api/v1/trends/{kind}", get(unsupported::trends))
-        .route("/api/v1/conversations", get(unsupported::conversations))
         .route("/api/v1/streaming", get(streaming::websocket))
         .route("/api/v1/streaming/health", get(streaming::health))
         .route("/api/v1/streaming/{*stream}", get(streaming::events))
+        .route("/api/v1/conversations", get(conversations::list))
+        .route("/api/v1/conversations/{id}", delete(conversations::remove))
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
+        .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/timelines/tag/{hashtag}", get(tags::timeline))
         .route("/api/v1/notifications", get(notifications::list))
         .route(
             "/api/v1/notifications/unread_count",

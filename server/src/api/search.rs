@@ -1,26 +1,50 @@
-//! `GET /api/v2/search`: accounts by handle, resolving remote ones by WebFinger.
+//! `GET /api/v2/search`: accounts by handle (remote ones resolved by WebFinger), posts by
+//! text or URL (remote ones fetched), hashtags by name.
 
-use super::{AppState, CurrentUser, entities::Account};
-use crate::{Error, db::actors};
+use super::{
+    AppState, CurrentUser, MaybeUser,
+    entities::{Account, Status},
+};
+use crate::{
+    Error,
+    db::{actors, posts::PostRow},
+    service::{posts::can_view, search},
+};
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use hearth_federation::{
     FederationData,
     objects::actor::{FederatedActor, fetch_remote},
     protocol::{authority, canonical, same_origin},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// Search parameters.
+/// Parameters of `GET /api/v2/search`. (`following`, `exclude_unreviewed`, `max_id` and
+/// `min_id` are accepted; `max_id` and `min_id` bound the statuses found.)
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
-    q: String,
+    q: Option<String>,
     #[serde(default, deserialize_with = "super::params::flag")]
     resolve: Option<bool>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    #[serde(default, deserialize_with = "super::params::number")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "super::params::number")]
+    offset: Option<i64>,
+    account_id: Option<String>,
+    max_id: Option<String>,
+    min_id: Option<String>,
 }
+
+/// Results per type unless `limit` says otherwise (at most twice as many).
+const RESULTS_LIMIT: i64 = 20;
 
 /// The actor at `url`: known here, or fetched (signed) and stored, if the document there is
 /// an actor on the server `url` names. A document whose `id` leads to another server resolves
@@ -55,20 +79,155 @@ async fn resolve_url(state: &AppState, url: url::Url) -> Result<Option<String>, 
     }
 }
 
-/// `GET /api/v2/search?q=@name@domain&resolve=true`: finds an account here, or resolves a
-/// remote one (WebFinger, then a signed fetch of the actor).
+/// What the anonymous may not ask of a search, with Mastodon's answer.
+fn refused_anonymously(query: &SearchQuery) -> Option<&'static str> {
+    if query.offset.is_some() {
+        return Some("Search queries pagination is not supported without authentication");
+    }
+    if query.resolve == Some(true) {
+        return Some(
+            "Search queries that resolve remote resources are not supported without authentication",
+        );
+    }
+    None
+}
+
+/// `GET /api/v2/search`: accounts (a handle, `name@domain` or an actor's URL), statuses
+/// (posts the signed-in searcher may see whose text contains `q`, or the post at a URL) and
+/// hashtags (by the start of their name). With `resolve=true`, a remote account is looked up
+/// by WebFinger and a remote post fetched by its URL (signed). `type` limits the search to
+/// one kind, `offset` pages within it; `account_id` keeps the statuses of one account.
 pub async fn search(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    viewer: MaybeUser,
     super::ApiQuery(query): super::ApiQuery<SearchQuery>,
-) -> Result<Json<Value>, Error> {
-    let mut accounts = Vec::new();
-    if query.kind.as_deref().is_none_or(|k| k == "accounts") {
-        accounts.extend(find_account(&state, &query.q, query.resolve.unwrap_or(false)).await?);
+) -> Result<Response, Error> {
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if q.is_empty() {
+        return Err(Error::BadRequest(
+            "param is missing or the value is empty: q".into(),
+        ));
     }
-    Ok(Json(
-        json!({ "accounts": accounts, "statuses": [], "hashtags": [] }),
-    ))
+    let viewer = viewer.id();
+    if viewer.is_none()
+        && let Some(message) = refused_anonymously(&query)
+    {
+        return Ok((StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response());
+    }
+    if query.limit.is_some_and(|l| l < 0) || query.offset.is_some_and(|o| o < 0) {
+        return Err(Error::BadRequest(
+            "Pagination values for `offset` and `limit` must be positive".into(),
+        ));
+    }
+    let limit = query
+        .limit
+        .filter(|l| *l > 0)
+        .unwrap_or(RESULTS_LIMIT)
+        .min(RESULTS_LIMIT * 2);
+    // A page past the first is for a search of one kind only.
+    let offset = if query.kind.is_some() {
+        query.offset.unwrap_or(0)
+    } else {
+        0
+    };
+    let resolve = query.resolve == Some(true);
+    let wants = |kind: &str| query.kind.as_deref().is_none_or(|k| k == kind);
+    let url = (q.starts_with("https://") || q.starts_with("http://"))
+        .then(|| url::Url::parse(&q).ok())
+        .flatten();
+
+    let mut accounts = Vec::new();
+    if wants("accounts") && offset == 0 {
+        accounts.extend(find_account(&state, &q, resolve).await?);
+    }
+    let mut statuses = Vec::new();
+    if wants("statuses")
+        && let Some(viewer) = viewer
+    {
+        let found = match &url {
+            // A URL names one post (when it names no account).
+            Some(url) if accounts.is_empty() && offset == 0 => {
+                find_post(&state, url.clone(), resolve)
+                    .await?
+                    .into_iter()
+                    .collect()
+            }
+            Some(_) => Vec::new(),
+            None => {
+                let author = match query.account_id.as_deref() {
+                    Some(id) => Some(
+                        id.parse::<i64>()
+                            .map_err(|_| Error::not_found("Record not found"))?,
+                    ),
+                    None => None,
+                };
+                let id = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
+                search::statuses(
+                    &state.ctx,
+                    search::StatusSearch {
+                        text: q.clone(),
+                        viewer,
+                        author,
+                        offset,
+                        limit,
+                        max_id: id(&query.max_id),
+                        min_id: id(&query.min_id),
+                    },
+                )
+                .await?
+            }
+        };
+        let urls = state.urls.clone();
+        statuses = state
+            .db
+            .run(move |conn| {
+                let mut list = Vec::new();
+                for post in found {
+                    if can_view(conn, &post, Some(viewer))? {
+                        list.push(Status::new(conn, &post, Some(viewer), &urls)?);
+                    }
+                }
+                Ok(list)
+            })
+            .await?;
+    }
+    let mut hashtags = Vec::new();
+    if wants("hashtags") && url.is_none() {
+        let urls = state.urls.clone();
+        let signed_in = viewer.is_some();
+        let term = q.clone();
+        hashtags = state
+            .db
+            .run(move |conn| super::tags::search(conn, &urls, &term, limit, offset, signed_in))
+            .await?;
+    }
+    Ok(Json(json!({
+        "accounts": accounts,
+        "statuses": statuses,
+        "hashtags": hashtags,
+    }))
+    .into_response())
+}
+
+/// The post at `url`: stored here, or fetched from its server with `resolve`.
+async fn find_post(
+    state: &AppState,
+    url: url::Url,
+    resolve: bool,
+) -> Result<Option<PostRow>, Error> {
+    if resolve {
+        return search::resolve_post(&state.ctx, &state.federation.to_request_data(), url).await;
+    }
+    let asked = hearth_federation::protocol::canonical(url).to_string();
+    state
+        .db
+        .run(move |conn| Ok(crate::db::posts::by_ap_id(conn, &asked)?))
+        .await
 }
 
 /// The account a search term names (a handle, `name@domain`, or an actor's URL): known here,

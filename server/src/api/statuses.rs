@@ -74,13 +74,24 @@ async fn visible_post(state: &AppState, id: i64, viewer: Option<i64>) -> Result<
         .await
 }
 
-/// `POST /api/v1/statuses`: write a post (in a group by mentioning it or with `group_id`).
+/// `POST /api/v1/statuses`: write a post (in a group by mentioning it or with `group_id`). A
+/// retry with the same `Idempotency-Key` within an hour returns the first post.
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: axum::http::HeaderMap,
     super::ApiForm(form): super::ApiForm<StatusForm>,
 ) -> Result<Json<Status>, Error> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(key) => Some(
+            key.to_str()
+                .map_err(|_| Error::BadRequest("the Idempotency-Key is not text".into()))?
+                .to_owned(),
+        ),
+        None => None,
+    };
     let new = NewStatus {
+        idempotency_key,
         text: form.status.unwrap_or_default(),
         visibility: form.visibility,
         in_reply_to_id: form.in_reply_to_id.as_deref().map(id_param).transpose()?,

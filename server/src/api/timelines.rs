@@ -39,8 +39,8 @@ impl Paging {
         }
     }
 
-    /// The bounds of a list of accounts, with `limit` clamped to 1..=80 (default 40), as
-    /// Mastodon pages blocks and mutes.
+    /// The bounds of a page of accounts: `limit` clamped to 1..=80 (default 40), as
+    /// Mastodon's account lists (followers, blocks, mutes).
     pub fn accounts_page(&self) -> posts::Page {
         posts::Page {
             limit: self.limit.unwrap_or(40).clamp(1, 80),
@@ -138,6 +138,27 @@ pub struct PublicQuery {
     only_media: Option<bool>,
 }
 
+impl PublicQuery {
+    /// Only local posts (`Some(true)`, `local`), only remote ones (`remote`), or both.
+    pub fn local(&self) -> Option<bool> {
+        match (self.local, self.remote) {
+            (Some(true), _) => Some(true),
+            (_, Some(true)) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Only posts with media.
+    pub fn only_media(&self) -> bool {
+        self.only_media == Some(true)
+    }
+
+    /// The page bounds.
+    pub fn page(&self) -> posts::Page {
+        self.paging.page()
+    }
+}
+
 /// `GET /api/v1/timelines/public`: public posts written here (`local`) or received here
 /// (`remote`), or both; newest first. Only what was delivered to this clinic is here: Hearth
 /// does not crawl the network.
@@ -147,15 +168,11 @@ pub async fn public(
     super::ApiQuery(query): super::ApiQuery<PublicQuery>,
 ) -> Result<Response, Error> {
     let viewer = viewer.id();
-    let local = match (query.local, query.remote) {
-        (Some(true), _) => Some(true),
-        (_, Some(true)) => Some(false),
-        _ => None,
-    };
-    let page = query.paging.page();
+    let local = query.local();
+    let page = query.page();
     let urls = state.urls.clone();
     // Posts carry no media yet: a media-only timeline is empty.
-    let statuses = if query.only_media == Some(true) {
+    let statuses = if query.only_media() {
         Vec::new()
     } else {
         state

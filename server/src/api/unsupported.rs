@@ -36,8 +36,3 @@ pub async fn announcements(_user: CurrentUser) -> Json<Value> {
 pub async fn trends(State(_state): State<AppState>) -> Json<Value> {
     Json(json!([]))
 }
-
-/// `GET /api/v1/conversations`: direct conversations are not grouped yet.
-pub async fn conversations(_user: CurrentUser) -> Json<Value> {
-    Json(json!([]))
-}

@@ -158,3 +158,64 @@ pub fn follower_count_local(conn: &mut AnyConnection, target_id: i64) -> QueryRe
         .count()
         .get_result(conn)
 }
+
+/// Applies Mastodon page bounds over follow ids to a boxed query of `(follow id, actor)` rows
+/// and loads the page, the newest follow first.
+macro_rules! page_by_follow_id {
+    ($conn:expr, $query:expr, $bounds:expr) => {{
+        let bounds: super::posts::Page = $bounds;
+        let mut query = $query;
+        if let Some(max_id) = bounds.max_id {
+            query = query.filter(follows::id.lt(max_id));
+        }
+        if let Some(since_id) = bounds.since_id {
+            query = query.filter(follows::id.gt(since_id));
+        }
+        let oldest_first = bounds.min_id.is_some();
+        query = match bounds.min_id {
+            Some(min_id) => query
+                .filter(follows::id.gt(min_id))
+                .order(follows::id.asc()),
+            None => query.order(follows::id.desc()),
+        };
+        let mut rows: Vec<(i64, ActorRow)> = query.limit(bounds.limit).load($conn)?;
+        if oldest_first {
+            rows.reverse();
+        }
+        Ok(rows)
+    }};
+}
+
+/// A page of `target_id`'s followers (accepted ones, or pending requests), the newest follow
+/// first, each with the follow's id (what the page's bounds refer to, as on Mastodon).
+pub fn followers_page(
+    conn: &mut AnyConnection,
+    target_id: i64,
+    accepted: bool,
+    bounds: super::posts::Page,
+) -> QueryResult<Vec<(i64, ActorRow)>> {
+    let query = follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::target_id.eq(target_id))
+        .filter(follows::accepted.eq(accepted))
+        .select((follows::id, ActorRow::as_select()))
+        .into_boxed();
+    page_by_follow_id!(conn, query, bounds)
+}
+
+/// A page of the people (not groups: memberships are not shown) `follower_id` follows,
+/// the newest follow first, each with the follow's id.
+pub fn following_page(
+    conn: &mut AnyConnection,
+    follower_id: i64,
+    bounds: super::posts::Page,
+) -> QueryResult<Vec<(i64, ActorRow)>> {
+    let query = follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::target_id)))
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::accepted.eq(true))
+        .filter(actors::kind.ne(hearth_federation::protocol::actor::ActorKind::Group.as_str()))
+        .select((follows::id, ActorRow::as_select()))
+        .into_boxed();
+    page_by_follow_id!(conn, query, bounds)
+}

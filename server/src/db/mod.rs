@@ -25,10 +25,12 @@ macro_rules! on_engine {
 pub mod actors;
 pub mod blocks;
 pub mod bookmarks;
+pub mod conversations;
 pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
+pub mod idempotency;
 pub mod invites;
 pub mod media;
 pub mod notifications;
@@ -38,6 +40,8 @@ pub mod post_edits;
 pub mod posts;
 pub mod reports;
 pub mod schema;
+pub mod search;
+pub mod tags;
 pub mod tokens;
 pub mod users;
 mod writer;
@@ -410,6 +414,19 @@ pub fn embedded_migration_versions() -> Result<(Vec<String>, Vec<String>), Error
         versions(&SQLITE_MIGRATIONS)?,
         versions(&POSTGRES_MIGRATIONS)?,
     ))
+}
+
+/// `text` with LIKE's wildcards (`%`, `_`) and its escape character (`\`) escaped, for
+/// patterns built from what people type (used with `ESCAPE '\'`).
+pub fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// Reports a unique-constraint violation as `Unprocessable` with `message`.

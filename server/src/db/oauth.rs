@@ -96,3 +96,8 @@ pub fn take_code(conn: &mut AnyConnection, sha256: &str) -> QueryResult<Option<C
 pub fn delete_expired_codes(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(oauth_codes::table.filter(oauth_codes::expires_at.lt(now))).execute(conn)
 }
+
+/// Deletes a person's codes not yet exchanged for a token.
+pub fn delete_codes_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(oauth_codes::table.filter(oauth_codes::user_id.eq(user_id))).execute(conn)
+}

@@ -88,6 +88,7 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
         ))
         .execute(conn)?;
     diesel::delete(likes::table.filter(likes::post_id.eq(id))).execute(conn)?;
+    super::conversations::forget_post(conn, id)?;
     // The row stays as a tombstone, so the notifications' cascade does not run.
     super::notifications::forget_post(conn, id)
 }

@@ -365,6 +365,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Hashtags, by lower-cased name.
+    tags (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Which posts carry which tags.
+    post_tags (tag_id, post_id) {
+        tag_id -> BigInt,
+        post_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Local people's direct conversations: one per thread and set of other participants.
+    conversations (id) {
+        id -> BigInt,
+        actor_id -> BigInt,
+        root_id -> BigInt,
+        /// The other participants' actor ids, ascending, comma-separated.
+        participant_ids -> Text,
+        last_post_id -> BigInt,
+        unread -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// `Idempotency-Key`s of new posts (as SHA-256), kept an hour.
+    idempotency_keys (actor_id, key_sha256) {
+        actor_id -> BigInt,
+        key_sha256 -> Text,
+        post_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
@@ -372,6 +413,8 @@ diesel::joinable!(access_tokens -> oauth_apps (app_id));
 diesel::joinable!(posts -> actors (author_id));
 diesel::joinable!(likes -> posts (post_id));
 diesel::joinable!(post_mentions -> posts (post_id));
+diesel::joinable!(post_tags -> posts (post_id));
+diesel::joinable!(post_tags -> tags (tag_id));
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
     users,
@@ -398,6 +441,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     mutes,
     reports,
     report_posts,
+    tags,
+    post_tags,
+    conversations,
+    idempotency_keys,
 );
 
 diesel::table! {

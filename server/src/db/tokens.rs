@@ -128,3 +128,13 @@ pub fn of_user(
         .select((TokenRow::as_select(), oauth_apps::name.nullable()))
         .load(conn)
 }
+
+/// Deletes every token and session of a person but `keep`; how many.
+pub fn delete_all_but(conn: &mut AnyConnection, user_id: i64, keep: i64) -> QueryResult<usize> {
+    diesel::delete(
+        access_tokens::table
+            .filter(access_tokens::user_id.eq(user_id))
+            .filter(access_tokens::id.ne(keep)),
+    )
+    .execute(conn)
+}

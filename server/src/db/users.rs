@@ -123,3 +123,11 @@ pub fn count_with_role(conn: &mut AnyConnection, role: &str) -> QueryResult<i64>
         .count()
         .get_result(conn)
 }
+
+/// Replaces an account's password hash.
+pub fn set_password_hash(conn: &mut AnyConnection, actor_id: i64, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(actor_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -112,6 +112,80 @@ impl Handle {
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Refuses a new password shorter than [`MIN_PASSWORD_CHARS`].
+fn check_password_length(password: &str) -> Result<(), Error> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::Unprocessable(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The stored form of a password: Argon2id with a fresh salt (slow on purpose: call it off
+/// the async threads).
+fn hash_password(password: &str) -> Result<String, Error> {
+    Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+}
+
+/// A password change, as the settings page submits it.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The password now, which must be right.
+    pub current: String,
+    /// The new one.
+    pub new: String,
+    /// The new one again.
+    pub confirmation: String,
+}
+
+/// Changes a signed-in person's password. The current password must be right (each try
+/// counts as a sign-in attempt, so the page cannot be used to guess it); the new one must be
+/// long enough and typed twice alike. Every other session and app token of theirs is
+/// revoked, and authorization codes not yet exchanged are dropped: only `keep_token` (the
+/// session making the change) stays signed in. Returns how many were revoked.
+pub async fn change_password(
+    db: &Database,
+    limits: &super::sign_in::SignInLimits,
+    signed_in: &SignedIn,
+    change: PasswordChange,
+    address: Option<std::net::IpAddr>,
+) -> Result<usize, Error> {
+    if let Err(e) = super::sign_in::sign_in(
+        db,
+        limits,
+        &signed_in.actor.username,
+        change.current,
+        address,
+    )
+    .await
+    {
+        return Err(match e {
+            Error::Unprocessable(_) => {
+                Error::Unprocessable("Your current password is not right".into())
+            }
+            other => other,
+        });
+    }
+    if change.new != change.confirmation {
+        return Err(Error::Unprocessable(
+            "The new password and its confirmation do not match".into(),
+        ));
+    }
+    check_password_length(&change.new)?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&change.new)).await??;
+    let (person, keep) = (signed_in.actor.id, signed_in.token_id);
+    db.write(move |conn| {
+        users::set_password_hash(conn, person, &hash)?;
+        crate::db::oauth::delete_codes_of(conn, person)?;
+        Ok(tokens::delete_all_but(conn, person, keep)?)
+    })
+    .await
+}
+
 /// A new local account.
 #[derive(Debug)]
 pub struct NewUser {
@@ -141,19 +215,10 @@ pub async fn prepare_account(
     new: NewUser,
     password: String,
 ) -> Result<PreparedAccount, Error> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::Unprocessable(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
-    let (keys, password_hash) = tokio::task::spawn_blocking(move || {
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("hashing a password: {e}")));
-        (KeyPair::generate(), hash)
-    })
-    .await?;
+    check_password_length(&password)?;
+    let (keys, password_hash) =
+        tokio::task::spawn_blocking(move || (KeyPair::generate(), hash_password(&password)))
+            .await?;
     let actor = local_actor(
         urls,
         ActorKind::Person,

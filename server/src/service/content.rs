@@ -107,9 +107,58 @@ fn parse_mention(word: &str) -> Option<MentionText> {
     })
 }
 
+/// Longest hashtag kept, in characters.
+pub const MAX_TAG_CHARS: usize = 100;
+
+/// Most hashtags kept of one post (its own or another server's).
+pub const MAX_TAGS_PER_POST: usize = 30;
+
+/// A hashtag's name as stored and compared (lower case), if `raw` (without `#`) is one:
+/// letters, digits and underscores, with at least one letter, as Mastodon (`#2026` is none).
+pub fn tag_name(raw: &str) -> Option<String> {
+    let valid = !raw.is_empty()
+        && raw.chars().count() <= MAX_TAG_CHARS
+        && raw.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && raw.chars().any(char::is_alphabetic);
+    valid.then(|| raw.to_lowercase())
+}
+
+/// A `#tag` word: the tag as written, and the punctuation after it.
+fn split_hashtag(word: &str) -> Option<(&str, &str)> {
+    let rest = word.strip_prefix('#')?;
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let (tag, tail) = rest.split_at(end);
+    let only_punctuation = tail
+        .chars()
+        .all(|c| matches!(c, '.' | ',' | ':' | ';' | '!' | '?' | ')' | '"' | '\''));
+    (only_punctuation && tag_name(tag).is_some()).then_some((tag, tail))
+}
+
+/// The hashtags written in plain text, lower-cased, each once, at most
+/// [`MAX_TAGS_PER_POST`].
+pub fn hashtags_in(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        if let Some(name) = split_hashtag(word).and_then(|(tag, _)| tag_name(tag))
+            && !found.contains(&name)
+            && found.len() < MAX_TAGS_PER_POST
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
 /// Renders plain text as HTML paragraphs: escaped, with links, resolved mentions (`resolve`
-/// gives the profile URL of a mention it knows) and hashtags.
-pub fn render_plain(text: &str, resolve: impl Fn(&MentionText) -> Option<String>) -> String {
+/// gives the profile URL of a mention it knows) and hashtags (linked to `tag_url` of their
+/// lower-cased name).
+pub fn render_plain(
+    text: &str,
+    resolve: impl Fn(&MentionText) -> Option<String>,
+    tag_url: impl Fn(&str) -> String,
+) -> String {
     text.split("\n\n")
         .filter(|p| !p.trim().is_empty())
         .map(|paragraph| {
@@ -117,7 +166,7 @@ pub fn render_plain(text: &str, resolve: impl Fn(&MentionText) -> Option<String>
                 .lines()
                 .map(|line| {
                     line.split(' ')
-                        .map(|word| render_word(word, &resolve))
+                        .map(|word| render_word(word, &resolve, &tag_url))
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -127,7 +176,11 @@ pub fn render_plain(text: &str, resolve: impl Fn(&MentionText) -> Option<String>
         .collect()
 }
 
-fn render_word(word: &str, resolve: &impl Fn(&MentionText) -> Option<String>) -> String {
+fn render_word(
+    word: &str,
+    resolve: &impl Fn(&MentionText) -> Option<String>,
+    tag_url: &impl Fn(&str) -> String,
+) -> String {
     if (word.starts_with("https://") || word.starts_with("http://"))
         && url::Url::parse(word).is_ok()
     {
@@ -143,13 +196,12 @@ fn render_word(word: &str, resolve: &impl Fn(&MentionText) -> Option<String>) ->
             escape(&mention.name)
         );
     }
-    if let Some(tag) = word.strip_prefix('#')
-        && !tag.is_empty()
-        && tag.chars().all(|c| c.is_alphanumeric() || c == '_')
-    {
+    if let Some((tag, tail)) = split_hashtag(word) {
         return format!(
-            "<a href=\"/tags/{0}\" class=\"mention hashtag\" rel=\"tag\">#<span>{0}</span></a>",
-            escape(tag)
+            "<a href=\"{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{}</span></a>{}",
+            escape(&tag_url(&tag.to_lowercase())),
+            escape(tag),
+            escape(tail)
         );
     }
     escape(word)
@@ -165,6 +217,22 @@ mod tests {
             html_to_text("<p>Tea &amp; <a href=\"x\">biscuits</a></p><p>line<br>two &lt;3</p>"),
             "Tea & biscuits\n\nline\ntwo <3"
         );
+    }
+
+    #[test]
+    fn hashtags_are_found_linked_and_lower_cased() {
+        assert_eq!(
+            hashtags_in("#T1D and #t1d, #Café! #2026 #no-dash #a_b #"),
+            ["t1d", "café", "a_b"]
+        );
+        let html = render_plain("Hi #LongCovid, bye", |_| None, |t| format!("/tags/{t}"));
+        assert_eq!(
+            html,
+            "<p>Hi <a href=\"/tags/longcovid\" class=\"mention hashtag\" rel=\"tag\">#<span>LongCovid</span></a>, bye</p>"
+        );
+        assert_eq!(tag_name(&"x".repeat(MAX_TAG_CHARS + 1)), None);
+        let many: String = (0..50).map(|i| format!("#tag{i} ")).collect();
+        assert_eq!(hashtags_in(&many).len(), MAX_TAGS_PER_POST);
     }
 
     #[test]
@@ -191,6 +259,7 @@ mod tests {
         let html = render_plain(
             "Hi @ana and @bob@b.example <3 #t1d\nsee https://clinic.example/x?a=1&b=2\n\nBye",
             |m| (m.name == "ana").then(|| "https://a.example/@ana".to_owned()),
+            |tag| format!("https://a.example/tags/{tag}"),
         );
         assert!(
             html.starts_with("<p>Hi <span class=\"h-card\"><a href=\"https://a.example/@ana\""),
@@ -200,7 +269,10 @@ mod tests {
             html.contains("@bob@b.example &lt;3"),
             "unknown mentions stay text: {html}"
         );
-        assert!(html.contains("class=\"mention hashtag\""), "{html}");
+        assert!(
+            html.contains("<a href=\"https://a.example/tags/t1d\" class=\"mention hashtag\" rel=\"tag\">#<span>t1d</span></a>"),
+            "{html}"
+        );
         assert!(
             html.contains("<br>see <a href=\"https://clinic.example/x?a=1&amp;b=2\""),
             "{html}"

@@ -457,6 +457,7 @@ async fn receive_post(
                 row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
                 posts::update(conn, &row)?;
                 super::streaming::emit(super::streaming::Event::Edited { post: row.id });
+                super::tags::record_remote(conn, row.id, &post, true)?;
                 row
             }
             Some(_) => return Ok(()),
@@ -553,7 +554,7 @@ fn placement(
 
 /// Stores a remote post in `group`, with `content` (its content, already sanitised) and its
 /// mentions of known actors.
-fn store_post(
+pub(super) fn store_post(
     conn: &mut AnyConnection,
     post: &PostObject,
     content: String,
@@ -630,6 +631,8 @@ fn store_post(
     let named: Vec<String> = named.into_iter().collect();
     let mentioned = actors::local_people_among(conn, &named)?;
     posts::add_mentions(conn, row.id, &mentioned)?;
+    super::tags::record_remote(conn, row.id, post, false)?;
+    super::conversations::record(conn, &row)?;
     Ok(row)
 }
 
@@ -644,7 +647,7 @@ async fn stored(ctx: &Context, ap_id: &Url) -> Result<ActorRow, Error> {
 }
 
 /// The stored actor behind `url`, fetched (signed) if unknown.
-async fn resolve_actor(
+pub(super) async fn resolve_actor(
     ctx: &Context,
     data: &Data<FederationData>,
     url: &Url,

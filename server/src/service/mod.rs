@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod blocks;
 pub mod bookmarks;
 pub mod content;
+pub mod conversations;
 pub mod delivery;
 pub mod follows;
 pub mod groups;
@@ -18,8 +19,10 @@ pub mod posts;
 pub mod registration;
 pub mod reports;
 pub mod scopes;
+pub mod search;
 pub mod sign_in;
 pub mod streaming;
+pub mod tags;
 pub mod urls;
 
 pub use urls::Urls;

@@ -50,6 +50,23 @@ pub struct NewStatus {
     pub group_id: Option<i64>,
     /// The author's own images, uploaded before and not yet in a post.
     pub media_ids: Vec<i64>,
+    /// The app's `Idempotency-Key`: a retry with the same key within an hour returns the
+    /// first post instead of writing a second.
+    pub idempotency_key: Option<String>,
+}
+
+/// The live post a person's `Idempotency-Key` (as stored) made within the last hour.
+fn keyed_post(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    key: &str,
+) -> Result<Option<PostRow>, Error> {
+    Ok(
+        match crate::db::idempotency::post_of(conn, author_id, key)? {
+            Some(id) => posts::by_id(conn, id)?.filter(|p| !p.is_deleted()),
+            None => None,
+        },
+    )
 }
 
 /// Finds the actors a text mentions: local ones by handle, remote ones in storage or, failing
@@ -116,6 +133,21 @@ pub async fn create_status(
     author: ActorRow,
     new: NewStatus,
 ) -> Result<PostRow, Error> {
+    let key = new
+        .idempotency_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(super::oauth::secret_hash);
+    if let Some(key) = key.clone() {
+        let author_id = author.id;
+        let earlier = ctx
+            .db
+            .run(move |conn| keyed_post(conn, author_id, &key))
+            .await?;
+        if let Some(earlier) = earlier {
+            return Ok(earlier);
+        }
+    }
     let text = new.text.trim().to_owned();
     if text.is_empty() && new.media_ids.is_empty() {
         return Err(Error::Unprocessable(
@@ -142,18 +174,30 @@ pub async fn create_status(
             )
         })
         .collect();
-    let html = content::render_plain(&text, |m| {
-        let handle = match &m.domain {
-            Some(d) if d != ctx.urls.domain() => format!("{}@{d}", m.name),
-            _ => m.name.clone(),
-        };
-        links
-            .iter()
-            .find(|(h, _)| h.eq_ignore_ascii_case(&handle))
-            .map(|(_, href)| href.clone())
-    });
-    let post = ctx
+    let html = content::render_plain(
+        &text,
+        |m| {
+            let handle = match &m.domain {
+                Some(d) if d != ctx.urls.domain() => format!("{}@{d}", m.name),
+                _ => m.name.clone(),
+            };
+            links
+                .iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(&handle))
+                .map(|(_, href)| href.clone())
+        },
+        |tag| super::tags::tag_url(&ctx.urls, tag).to_string(),
+    );
+    let (author_id, written_key) = (author.id, key.clone());
+    let written = ctx
         .write(move |conn, ctx2| {
+            if let Some(key) = &written_key {
+                // A retry that arrived while the first was being written.
+                if let Some(earlier) = keyed_post(conn, author.id, key)? {
+                    return Ok(earlier);
+                }
+                crate::db::idempotency::forget(conn, author.id, key)?;
+            }
             let parent = match new.in_reply_to_id {
                 Some(id) => Some(
                     posts::by_id(conn, id)?
@@ -224,6 +268,11 @@ pub async fn create_status(
             super::streaming::emit(super::streaming::Event::Posted { post: row.id });
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
             posts::add_mentions(conn, row.id, &mentioned_ids)?;
+            super::tags::record_local(conn, row.id, &text)?;
+            super::conversations::record(conn, &row)?;
+            if let Some(key) = &written_key {
+                crate::db::idempotency::record(conn, author.id, key, row.id, row.created_at)?;
+            }
             super::media::attach(conn, author.id, row.id, &new.media_ids)?;
             super::notifications::post_created(conn, &row)?;
             let object = post_object(conn, ctx2, &row)?;
@@ -231,8 +280,19 @@ pub async fn create_status(
             publish(conn, ctx2, &row, &author, &create, Some(&object))?;
             Ok(row)
         })
-        .await?;
-    Ok(post)
+        .await;
+    match (written, key) {
+        (Ok(post), _) => Ok(post),
+        // Another server process wrote the same key's post first: its post is the answer.
+        (Err(e), Some(key)) => {
+            let earlier = ctx
+                .db
+                .run(move |conn| keyed_post(conn, author_id, &key))
+                .await?;
+            earlier.ok_or(e)
+        }
+        (Err(e), None) => Err(e),
+    }
 }
 
 /// Members (and moderators) who are not banned may post in a local group; in a remote group,
@@ -499,6 +559,7 @@ pub fn post_object_with(
     }
     to.dedup();
     cc.dedup();
+    let hashtags = super::tags::wire_tags(conn, &ctx.urls, post.id)?;
     let tag = mentioned
         .iter()
         .map(|m| Tag {
@@ -510,6 +571,7 @@ pub fn post_object_with(
                 format!("@{}@{}", m.username, m.domain)
             }),
         })
+        .chain(hashtags)
         .collect();
     // Only local posts keep attachments; remote posts have none here (and are the inbox's
     // hot path, which this lookup would slow).
@@ -649,7 +711,12 @@ pub async fn edit_status(
                 check_may_post(conn, &group, &author)?;
             }
             crate::db::post_edits::keep_version(conn, &post)?;
-            post.content = content::render_plain(&text, |_| None);
+            post.content = content::render_plain(
+                &text,
+                |_| None,
+                |tag| super::tags::tag_url(&ctx2.urls, tag).to_string(),
+            );
+            super::tags::record_local(conn, post.id, &text)?;
             post.source_text = Some(text);
             post.spoiler_text = spoiler_text;
             post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());

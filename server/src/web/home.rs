@@ -120,3 +120,24 @@ pub async fn profile(
     }
     Ok(response)
 }
+
+/// `GET /tags/{name}`: where a hashtag's links lead; it tells how to follow the tag in an app
+/// (posts are read in apps, not on these pages).
+pub async fn tag(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, Error> {
+    let name = crate::service::content::tag_name(&name)
+        .ok_or_else(|| Error::not_found("Record not found"))?;
+    let title = format!("#{name}");
+    let markup = page(
+        &state.settings.instance_name,
+        &title,
+        html! {
+            h1 { (title) }
+            p { "To read the public posts with this hashtag, open a Mastodon app signed in to "
+                code { (state.urls.domain()) } " and search for " strong { (title) } "." }
+        },
+    );
+    Ok(respond(StatusCode::OK, markup))
+}

@@ -1,10 +1,11 @@
 //! Server-rendered pages for people in a browser: the home page, public pages of people and
-//! groups, sign-in and consent for apps, and one's own sessions. No JavaScript; templates are
+//! groups, sign-in and consent for apps, one's own sessions, and changing one's password. No JavaScript; templates are
 //! `maud`, which escapes everything it is given.
 
 mod authorize;
 mod home;
 mod layout;
+mod password;
 mod session;
 mod sign_up;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/{handle}", get(home::profile))
+        .route("/tags/{name}", get(home::tag))
         .route(
             "/oauth/authorize",
             get(authorize::show).post(authorize::decide),
@@ -37,6 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/sign_out", post(session::sign_out))
         .route("/auth/sign_up", get(sign_up::show).post(sign_up::submit))
         .route("/settings/sessions", get(session::sessions))
+        .route(
+            "/settings/password",
+            get(password::show).post(password::change),
+        )
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
         .route("/static/avatar.png", get(|| async { png(AVATAR_PNG) }))
         .route("/static/header.png", get(|| async { png(HEADER_PNG) }))

@@ -245,6 +245,7 @@ pub async fn sessions(State(state): State<AppState>, jar: CookieJar) -> Result<R
                     }
                 }
             }
+            p { a href="/settings/password" { "Change your password" } }
             form method="post" action="/auth/sign_out" {
                 input type="hidden" name="csrf" value=(csrf);
                 button.secondary type="submit" { "Sign out" }
