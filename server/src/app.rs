@@ -114,6 +114,10 @@ impl Application {
             self.state.federation.to_request_data(),
             self.state.ctx.wake.clone(),
         ));
+        let clean_up = tokio::spawn(crate::service::media::run_clean_up(
+            self.state.ctx.clone(),
+            self.state.media.clone(),
+        ));
         let router = api::router(self.state);
         // The peer address reaches the sign-in limits; it is not stored.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -122,6 +126,7 @@ impl Application {
             .await
             .map_err(|e| Error::Internal(format!("server: {e}")))?;
         worker.abort();
+        clean_up.abort();
         Ok(())
     }
 }

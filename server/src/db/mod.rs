@@ -35,6 +35,7 @@ pub mod oauth;
 pub mod pins;
 pub mod post_edits;
 pub mod posts;
+pub mod remote_media;
 pub mod schema;
 pub mod tokens;
 pub mod users;

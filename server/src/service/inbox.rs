@@ -211,6 +211,9 @@ fn apply(
                 notifications::shared(conn, sender, &post)?;
             }
         }
+        Incoming::ActorUpdated(actor) => {
+            actors::upsert_remote(conn, &actor)?;
+        }
         Incoming::Other { kind } => {
             tracing::info!(%kind, "ignoring an activity Hearth does not handle")
         }
@@ -446,6 +449,7 @@ async fn receive_post(
                 row.spoiler_text = post.summary.clone().unwrap_or_default();
                 row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
                 posts::update(conn, &row)?;
+                super::remote_media::store_attachments(conn, row.id, &post, true)?;
                 row
             }
             Some(_) => return Ok(()),
@@ -608,6 +612,7 @@ fn store_post(
         row.published_at = published.naive_utc();
     }
     posts::insert(conn, &row)?;
+    super::remote_media::store_attachments(conn, row.id, post, false)?;
     posts::adopt_replies(conn, &row)?;
     let named: std::collections::BTreeSet<String> = post
         .mentions()

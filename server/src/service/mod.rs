@@ -15,6 +15,7 @@ pub mod pins;
 pub mod port;
 pub mod posts;
 pub mod registration;
+pub mod remote_media;
 pub mod scopes;
 pub mod sign_in;
 pub mod urls;

@@ -5,7 +5,7 @@
 mod authorize;
 mod home;
 mod layout;
-mod session;
+pub(crate) mod session;
 mod sign_up;
 
 pub use layout::html_errors;
