@@ -198,7 +198,9 @@ impl Instance {
         Self::start_configured(engine, "localhost", Arc::new(SystemLookup), configure).await
     }
 
-    async fn start_configured(
+    /// Boots an instance named `host:PORT` that looks names up with `lookup`, with its
+    /// settings changed by `configure`.
+    pub async fn start_configured(
         engine: &Engine,
         host: &str,
         lookup: Arc<dyn hearth_federation::resolver::Lookup>,

@@ -52,6 +52,8 @@ pub enum Serving {
     Trickle,
     /// Headers at once, then a body that never ends, sent as fast as it is read.
     Endless,
+    /// A file (an image...) with this `Content-Type`.
+    File(&'static str, Vec<u8>),
 }
 
 #[derive(Clone, Debug)]
@@ -357,6 +359,9 @@ async fn get_any(State(state): State<StubState>, uri: Uri) -> Response {
             (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
         }
         Some(Serving::Document(doc)) => activity_json(doc),
+        Some(Serving::File(content_type, body)) => {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
         Some(Serving::After(delay)) => {
             tokio::time::sleep(delay).await;
             usual_answer(usual)

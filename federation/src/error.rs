@@ -37,6 +37,9 @@ pub enum FederationError {
     /// The object or actor does not exist.
     #[error("not found")]
     NotFound,
+    /// Another server could not be reached, or answered with an error (fetching media).
+    #[error("{0}")]
+    Unavailable(String),
     /// A key could not be generated or parsed.
     #[error("key error: {0}")]
     Key(String),
@@ -51,7 +54,9 @@ pub enum FederationError {
 }
 
 /// The address-policy refusal behind a failed request, if that is why it failed.
-fn refused_address<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a AddressRefused> {
+pub(crate) fn refused_address<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a AddressRefused> {
     let mut cause = Some(err);
     while let Some(current) = cause {
         if let Some(refused) = current.downcast_ref::<AddressRefused>() {
@@ -134,6 +139,7 @@ impl FederationError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Key(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

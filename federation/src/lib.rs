@@ -13,6 +13,7 @@ pub mod error;
 pub mod inbox;
 pub mod key_fetch;
 pub mod keys;
+pub mod media_fetch;
 pub mod objects;
 pub mod port;
 pub mod protocol;

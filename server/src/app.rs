@@ -115,6 +115,10 @@ impl Application {
             self.state.ctx.wake.clone(),
         ));
         let streams = self.state.ctx.streams.clone();
+        let clean_up = tokio::spawn(crate::service::media::run_clean_up(
+            self.state.ctx.clone(),
+            self.state.media.clone(),
+        ));
         let router = api::router(self.state);
         // The peer address reaches the sign-in limits; it is not stored.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -126,6 +130,7 @@ impl Application {
             .await
             .map_err(|e| Error::Internal(format!("server: {e}")))?;
         worker.abort();
+        clean_up.abort();
         Ok(())
     }
 }

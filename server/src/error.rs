@@ -63,6 +63,10 @@ pub enum Error {
     /// A federation step failed.
     #[error(transparent)]
     Federation(#[from] FederationError),
+    /// Another server's file could not be had (a remote image shown through this instance);
+    /// the message says why and is shown to the client.
+    #[error("{0}")]
+    BadGateway(String),
     /// Anything else that is our fault.
     #[error("internal: {0}")]
     Internal(String),
@@ -81,6 +85,7 @@ impl Error {
             Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
             Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::Federation(e) => e.status(),
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::DatabaseConnect { .. } | Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_) | Self::Database(_) | Self::Migration(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -116,7 +121,7 @@ impl IntoResponse for Error {
                 serde_json::json!({ "error": self.to_string(), "details": errors.details() });
             return (status, Json(body)).into_response();
         }
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !matches!(self, Self::BadGateway(_)) {
             tracing::error!(error = %self, "request failed");
             status
                 .canonical_reason()

@@ -14,6 +14,7 @@ mod inbox;
 mod interop;
 mod mastodon_api;
 mod media;
+mod media_proxy;
 mod notifications;
 mod oauth;
 mod people;

@@ -41,7 +41,7 @@ fn gradient() -> RgbImage {
 }
 
 /// A JPEG photo with an EXIF APP1 segment (GPS and orientation) right after its start.
-fn jpeg_with_gps() -> Vec<u8> {
+pub(crate) fn jpeg_with_gps() -> Vec<u8> {
     let mut plain = Vec::new();
     DynamicImage::ImageRgb8(gradient())
         .write_to(&mut Cursor::new(&mut plain), image::ImageFormat::Jpeg)
@@ -85,7 +85,7 @@ fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 }
 
 /// A PNG with a `tEXt` comment and an `eXIf` chunk (GPS and orientation) after its header.
-fn png_with_text_and_exif() -> Vec<u8> {
+pub(crate) fn png_with_text_and_exif() -> Vec<u8> {
     let mut plain = Vec::new();
     let image = gradient();
     image::codecs::png::PngEncoder::new(&mut plain)
@@ -128,7 +128,7 @@ fn exif_found(bytes: &[u8]) -> Option<(String, u32)> {
 }
 
 /// Asserts that `bytes` carry no metadata block of any kind.
-fn assert_no_metadata(bytes: &[u8], what: &str) {
+pub(crate) fn assert_no_metadata(bytes: &[u8], what: &str) {
     assert_eq!(exif_found(bytes), None, "{what}: kamadak-exif finds EXIF");
     for marker in [
         &b"Exif\x00\x00"[..],
@@ -156,7 +156,7 @@ fn assert_no_metadata(bytes: &[u8], what: &str) {
 }
 
 /// Uploads `bytes` to `/api/v2/media`; status and JSON.
-async fn upload(a: &Instance, token: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload(a: &Instance, token: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
     let form = Form::new()
         .part("file", Part::bytes(bytes).file_name(name.to_owned()))
         .text("description", "A gradient")
@@ -173,7 +173,7 @@ async fn upload(a: &Instance, token: &str, name: &str, bytes: Vec<u8>) -> (u16, 
 }
 
 /// GET of a URL; status, headers and body.
-async fn fetch(url: &str, token: Option<&str>) -> (u16, http::HeaderMap, Vec<u8>) {
+pub(crate) async fn fetch(url: &str, token: Option<&str>) -> (u16, http::HeaderMap, Vec<u8>) {
     let mut request = http().get(url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -190,7 +190,7 @@ async fn fetch(url: &str, token: Option<&str>) -> (u16, http::HeaderMap, Vec<u8>
 }
 
 /// The files in the instance's media directory.
-fn stored_files(a: &Instance) -> Vec<std::path::PathBuf> {
+pub(crate) fn stored_files(a: &Instance) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(a.state.settings.media_dir()) {
         Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(_) => Vec::new(),

@@ -1,7 +1,11 @@
 //! Outgoing activities, as JSON. An `Accept` or `Reject` embeds the whole `Follow` (Lemmy
 //! requires it); a group's `Announce` carries what it shares.
 
-use crate::protocol::{context, post::PostObject};
+use crate::protocol::{
+    actor::ActorObject,
+    context,
+    post::{PUBLIC, PostObject},
+};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -86,6 +90,20 @@ fn wrap_post(kind: &str, id: &Url, post: &PostObject) -> Value {
         object.insert("audience".into(), json!(audience));
     }
     with_context(activity)
+}
+
+/// `Update` of an actor's own document (a new name, bio, avatar or header), public as
+/// Mastodon sends it, copied to its followers.
+pub fn update_actor(id: &Url, actor: &ActorObject) -> Value {
+    let cc: Vec<&Url> = actor.followers.iter().collect();
+    with_context(json!({
+        "id": id,
+        "type": "Update",
+        "actor": actor.id,
+        "object": actor,
+        "to": [PUBLIC],
+        "cc": cc,
+    }))
 }
 
 /// `actor` deletes `object`.

@@ -125,6 +125,9 @@ pub enum Incoming {
         /// Who was blocked, when given.
         object: Option<Url>,
     },
+    /// The sender's own document changed (name, bio, avatar, header, key): it is stored
+    /// again as sent, checked as a fetched one would be.
+    ActorUpdated(Box<FederatedActor>),
     /// Anything else: acknowledged and dropped.
     Other {
         /// The activity type.
@@ -187,6 +190,19 @@ pub async fn read(
                     kind: format!("Undo/{other}"),
                 },
             }
+        }
+        "Update" if actor_of(&object).is_some() => {
+            let json = actor_of(&object).ok_or_else(|| malformed("unreadable actor"))?;
+            // Only an actor's own signed Update speaks for it.
+            if canonical(json.id.clone()) != sender.ap_id {
+                return Err(refused("an actor can only update itself"));
+            }
+            let origin = sender.ap_id.clone();
+            <FederatedActor as activitypub_federation::traits::Object>::verify(
+                &json, &origin, data,
+            )
+            .await?;
+            Incoming::ActorUpdated(Box::new(FederatedActor::from_remote_object(json)))
         }
         "Create" | "Update" => {
             let update = envelope.kind == "Update";
@@ -441,6 +457,18 @@ fn post_of(value: &Value) -> Result<Option<PostObject>, FederationError> {
     serde_json::from_value::<PostObject>(value.clone())
         .map(|post| Some(post.canonicalised()))
         .map_err(|e| FederationError::Malformed(format!("unreadable {kind}: {e}")))
+}
+
+/// An actor document, if `value` is an embedded object of an actor type that can be read.
+fn actor_of(value: &Value) -> Option<crate::protocol::actor::ActorObject> {
+    let kind = type_of(value);
+    if !matches!(
+        kind.as_str(),
+        "Person" | "Group" | "Service" | "Application" | "Organization"
+    ) {
+        return None;
+    }
+    serde_json::from_value(value.clone()).ok()
 }
 
 /// The id of an object given inline or by reference.

@@ -46,6 +46,8 @@ pub struct FederatedActor {
     pub following: Option<Url>,
     /// Avatar.
     pub avatar: Option<Url>,
+    /// Header image.
+    pub header: Option<Url>,
     /// Public key, SPKI PEM.
     pub public_key_pem: String,
     /// Private key: local actors only.
@@ -83,11 +85,8 @@ impl FederatedActor {
             published: Some(self.published),
             manually_approves_followers: self.manually_approves_followers,
             discoverable: Some(self.discoverable),
-            icon: self.avatar.clone().map(|url| Image {
-                kind: "Image".into(),
-                url,
-                media_type: Some("image/png".into()),
-            }),
+            icon: self.avatar.clone().map(Image::at),
+            image: self.header.clone().map(Image::at),
         }
     }
 
@@ -108,6 +107,7 @@ impl FederatedActor {
             followers: json.followers.map(canonical),
             following: json.following.map(canonical),
             avatar: json.icon.map(|i| canonical(i.url)),
+            header: json.image.map(|i| canonical(i.url)),
             public_key_pem: json.public_key.public_key_pem,
             private_key: None,
             published: json.published.unwrap_or(now),

@@ -54,7 +54,7 @@ pub struct Endpoints {
     pub shared_inbox: Option<Url>,
 }
 
-/// An image attached to an actor (avatar).
+/// An image attached to an actor (avatar in `icon`, header in `image`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Image {
@@ -116,4 +116,25 @@ pub struct ActorObject {
     /// Avatar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<Image>,
+    /// Header (banner) image, as Mastodon sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+impl Image {
+    /// An `Image` at `url`, with the media type its file extension names (Hearth's files end
+    /// in `.jpg`, `.png` or `.gif`).
+    pub fn at(url: Url) -> Self {
+        let media_type = match url.path().rsplit_once('.').map(|(_, ext)| ext) {
+            Some("png") => Some("image/png"),
+            Some("gif") => Some("image/gif"),
+            Some("jpg" | "jpeg") => Some("image/jpeg"),
+            _ => None,
+        };
+        Self {
+            kind: "Image".into(),
+            url,
+            media_type: media_type.map(Into::into),
+        }
+    }
 }

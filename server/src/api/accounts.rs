@@ -389,12 +389,15 @@ pub struct CredentialsForm {
     discoverable: Option<bool>,
 }
 
-/// `PATCH /api/v1/accounts/update_credentials`: display name, bio, and whether follows need
-/// approval (`locked`).
+/// `PATCH /api/v1/accounts/update_credentials`: display name, bio, whether follows need
+/// approval (`locked`), and `avatar` and `header` images (multipart files). Other servers
+/// get the new profile in an `Update`.
 pub async fn update_credentials(
     State(state): State<AppState>,
     user: CurrentUser,
-    super::ApiForm(form): super::ApiForm<CredentialsForm>,
+    super::params::ApiFormWithFiles { form, files }: super::params::ApiFormWithFiles<
+        CredentialsForm,
+    >,
 ) -> Result<Json<CredentialAccount>, Error> {
     let mut actor = user.actor.clone();
     if let Some(name) = form.display_name {
@@ -419,12 +422,20 @@ pub async fn update_credentials(
     if let Some(discoverable) = form.discoverable {
         actor.discoverable = discoverable;
     }
-    actor.updated_at = chrono::Utc::now().naive_utc();
-    let saved = actor.clone();
-    state
-        .db
-        .run(move |conn| Ok(actors::update(conn, &saved)?))
-        .await?;
+    let mut images = crate::service::accounts::ProfileImages::default();
+    for (name, bytes) in files {
+        match name.as_str() {
+            "avatar" => images.avatar = Some(bytes),
+            "header" => images.header = Some(bytes),
+            other => {
+                return Err(Error::Unprocessable(format!(
+                    "Validation failed: {other} cannot be a file here"
+                )));
+            }
+        }
+    }
+    let actor =
+        crate::service::accounts::update_profile(&state.ctx, &state.media, actor, images).await?;
     Ok(Json(CredentialAccount::new(
         &actor,
         &user.user,

@@ -10,9 +10,10 @@ use crate::{
         blocks, follows,
         media::{self, MediaRow},
         posts::{self, PostRow},
+        remote_media::{self, RemoteMediaRow},
         users::UserRow,
     },
-    service::{Urls, accounts::Role},
+    service::{Urls, accounts::Role, remote_media::proxy_url},
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_federation::protocol::actor::ActorKind;
@@ -81,11 +82,19 @@ impl Account {
         } else {
             format!("{}@{}", row.username, row.domain)
         };
-        let avatar = row
-            .avatar_url
-            .clone()
-            .unwrap_or_else(|| urls.default_avatar().to_string());
-        let header = urls.default_header().to_string();
+        // A remote actor's images are shown from here (apps never contact other servers).
+        let image = |local: &Option<String>, proxy: &Option<String>, default: url::Url| {
+            let served = if row.local {
+                local.clone()
+            } else {
+                proxy
+                    .as_deref()
+                    .map(|token| proxy_url(urls, token, false).to_string())
+            };
+            served.unwrap_or_else(|| default.to_string())
+        };
+        let avatar = image(&row.avatar_url, &row.avatar_proxy, urls.default_avatar());
+        let header = image(&row.header_url, &row.header_proxy, urls.default_header());
         Self {
             id: row.id.to_string(),
             username: row.username.clone(),
@@ -283,15 +292,7 @@ impl Status {
                 visible_replies += 1;
             }
         }
-        // Only local posts keep attachments (remote posts' files are not fetched).
-        let media_attachments = if post.local {
-            media::for_post(conn, post.id)?
-                .iter()
-                .map(|m| MediaAttachment::new(m, urls))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let media_attachments = MediaAttachment::of_post(conn, post, urls)?;
         let (favourited, bookmarked, pinned) = match viewer {
             Some(viewer) => (
                 posts::like_of(conn, viewer, post.id)?.is_some(),
@@ -341,7 +342,8 @@ impl Status {
     }
 }
 
-/// `MediaAttachment` (images only: `type` is always `image`).
+/// `MediaAttachment` (images only: `type` is always `image`). `remote_url` stays null even for
+/// remote images: apps are given only this instance's copy.
 #[derive(Debug, Serialize)]
 pub struct MediaAttachment {
     pub id: String,
@@ -353,14 +355,17 @@ pub struct MediaAttachment {
     pub text_url: Option<String>,
     pub meta: MediaMeta,
     pub description: Option<String>,
-    pub blurhash: String,
+    pub blurhash: Option<String>,
 }
 
-/// `MediaAttachment.meta`.
+/// `MediaAttachment.meta`. Sizes are left out while unknown (a remote image not fetched yet,
+/// whose server did not say).
 #[derive(Debug, Serialize)]
 pub struct MediaMeta {
-    pub original: MediaSize,
-    pub small: MediaSize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<MediaSize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small: Option<MediaSize>,
     pub focus: MediaFocus,
 }
 
@@ -404,8 +409,31 @@ impl MediaAttachment {
             remote_url: None,
             text_url: None,
             meta: MediaMeta {
-                original: MediaSize::new(row.width, row.height),
-                small: MediaSize::new(row.thumbnail_width, row.thumbnail_height),
+                original: Some(MediaSize::new(row.width, row.height)),
+                small: Some(MediaSize::new(row.thumbnail_width, row.thumbnail_height)),
+                focus: MediaFocus {
+                    x: row.focus_x,
+                    y: row.focus_y,
+                },
+            },
+            description: row.description.clone(),
+            blurhash: Some(row.blurhash.clone()),
+        }
+    }
+
+    /// The entity of a remote post's image, served from here (`/media/proxy/...`).
+    pub fn remote(row: &RemoteMediaRow, urls: &Urls) -> Self {
+        let size = |w: Option<i32>, h: Option<i32>| Some(MediaSize::new(w?, h?));
+        Self {
+            id: row.id.to_string(),
+            kind: "image",
+            url: proxy_url(urls, &row.token, false).to_string(),
+            preview_url: proxy_url(urls, &row.token, true).to_string(),
+            remote_url: None,
+            text_url: None,
+            meta: MediaMeta {
+                original: size(row.width, row.height),
+                small: size(row.thumbnail_width, row.thumbnail_height),
                 focus: MediaFocus {
                     x: row.focus_x,
                     y: row.focus_y,
@@ -414,6 +442,26 @@ impl MediaAttachment {
             description: row.description.clone(),
             blurhash: row.blurhash.clone(),
         }
+    }
+
+    /// The images of a post: a local post's uploads, or a remote post's images as served
+    /// from here.
+    pub fn of_post(
+        conn: &mut AnyConnection,
+        post: &PostRow,
+        urls: &Urls,
+    ) -> Result<Vec<Self>, Error> {
+        Ok(if post.local {
+            media::for_post(conn, post.id)?
+                .iter()
+                .map(|m| Self::new(m, urls))
+                .collect()
+        } else {
+            remote_media::for_post(conn, post.id)?
+                .iter()
+                .map(|m| Self::remote(m, urls))
+                .collect()
+        })
     }
 }
 

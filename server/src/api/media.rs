@@ -1,25 +1,45 @@
 //! Mastodon media endpoints, and the stored files themselves (`/media/{file}`).
 
-use super::{ApiForm, AppState, CurrentUser, MaybeUser, entities::MediaAttachment};
+use super::{
+    ApiForm, AppState, CurrentUser, MaybeUser,
+    entities::MediaAttachment,
+    objects::{RequestHead, signer_domain},
+};
 use crate::{
     Error,
-    service::media::{self as rules, Upload},
+    service::{
+        media::{self as rules, Servable, Upload},
+        posts::Viewer,
+        remote_media::{self, Proxied},
+    },
 };
 use axum::{
     Json,
     extract::{
-        DefaultBodyLimit, Multipart, Path, Request, State,
+        DefaultBodyLimit, FromRequestParts, Multipart, Path, Request, State,
         multipart::{Field, MultipartError, MultipartRejection},
     },
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
 };
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 /// The body limit of the upload routes: the largest file accepted, plus room for the other
 /// fields. (axum's default of 2 MB would refuse most photos.)
 pub fn body_limit(state: &AppState) -> DefaultBodyLimit {
     let limit = state.media.max_bytes().saturating_add(64 * 1024);
+    DefaultBodyLimit::max(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// The body limit of `update_credentials`: an avatar and a header of the largest size
+/// accepted, plus room for the other fields.
+pub fn profile_body_limit(state: &AppState) -> DefaultBodyLimit {
+    let limit = state
+        .media
+        .max_bytes()
+        .saturating_mul(2)
+        .saturating_add(64 * 1024);
     DefaultBodyLimit::max(usize::try_from(limit).unwrap_or(usize::MAX))
 }
 
@@ -123,19 +143,96 @@ pub async fn update(
     Ok(Json(MediaAttachment::new(&row, &state.urls)))
 }
 
+/// Who asks for a file: the person of a bearer token or of a browser session (an `<img>` on
+/// a page sends the cookie, not a token), and the server of a verified signed fetch (a
+/// member's server fetching the `Document` of a members-only post). A signature that does not
+/// verify counts as none.
+#[derive(Debug)]
+pub struct MediaViewer(pub Viewer);
+
+impl FromRequestParts<AppState> for MediaViewer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let mut viewer = Viewer {
+            person: MaybeUser::from_request_parts(parts, state).await?.id(),
+            server: None,
+        };
+        if viewer.person.is_none() {
+            let jar = CookieJar::from_headers(&parts.headers);
+            viewer.person = crate::web::session::current(state, &jar)
+                .await
+                .map(|signed_in| signed_in.actor.id);
+        }
+        if parts.headers.contains_key("signature") {
+            let head = RequestHead {
+                method: parts.method.clone(),
+                uri: parts.uri.clone(),
+                headers: parts.headers.clone(),
+            };
+            viewer.server = signer_domain(state, &head).await.unwrap_or(None);
+        }
+        Ok(Self(viewer))
+    }
+}
+
 /// `GET /media/{file}`: a stored image or thumbnail, to those who may see it (see
 /// [`rules::servable`]).
-///
-/// The viewer is the bearer-token user. Browsers send no token with an `<img>`: a web
-/// session cookie is the other way to name the viewer, and belongs here, where `viewer` is
-/// taken, once web sign-in exists.
 pub async fn serve(
     State(state): State<AppState>,
-    viewer: MaybeUser,
+    MediaViewer(viewer): MediaViewer,
     Path(file): Path<String>,
     request: Request,
 ) -> Result<Response, Error> {
-    let servable = rules::servable(&state.ctx, &state.media, viewer.id(), file).await?;
+    let servable = rules::servable(&state.ctx, &state.media, viewer, file).await?;
+    file_response(servable, request).await
+}
+
+/// `GET /media/proxy/{token}`: the copy of another server's image (an avatar, a header, an
+/// attachment of a remote post), fetched on first request (see [`remote_media::serve`]).
+pub async fn proxy(
+    State(state): State<AppState>,
+    MediaViewer(viewer): MediaViewer,
+    Path(token): Path<String>,
+    request: Request,
+) -> Result<Response, Error> {
+    proxied(state, viewer, token, false, request).await
+}
+
+/// `GET /media/proxy/{token}/small`: its thumbnail.
+pub async fn proxy_small(
+    State(state): State<AppState>,
+    MediaViewer(viewer): MediaViewer,
+    Path(token): Path<String>,
+    request: Request,
+) -> Result<Response, Error> {
+    proxied(state, viewer, token, true, request).await
+}
+
+async fn proxied(
+    state: AppState,
+    viewer: Viewer,
+    token: String,
+    small: bool,
+    request: Request,
+) -> Result<Response, Error> {
+    let data = state.federation.to_request_data();
+    match remote_media::serve(&state.ctx, &state.media, &data, viewer, token, small).await? {
+        Proxied::File(servable) => file_response(servable, request).await,
+        Proxied::Placeholder(url) => {
+            let mut response = Redirect::to(url.as_str()).into_response();
+            // The original is asked for again after a while.
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=600"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+/// A stored file with its type and caching headers.
+async fn file_response(servable: Servable, request: Request) -> Result<Response, Error> {
     let served = tower_http::services::ServeFile::new(&servable.path)
         .try_call(request)
         .await
@@ -154,7 +251,7 @@ pub async fn serve(
         HeaderValue::from_static("nosniff"),
     );
     // Files never change (a new upload gets a new name). A file not everyone may see is
-    // kept by the viewer's own cache only, and never across tokens.
+    // kept by the viewer's own cache only, and never across tokens or sessions.
     let cache = if servable.public {
         "public, max-age=31536000, immutable"
     } else {
@@ -162,7 +259,10 @@ pub async fn serve(
     };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if !servable.public {
-        headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Authorization, Cookie"),
+        );
     }
     Ok(response)
 }

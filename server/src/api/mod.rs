@@ -111,7 +111,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials),
+            axum::routing::patch(accounts::update_credentials)
+                .layer(media::profile_body_limit(&state)),
         )
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
@@ -145,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/media/{id}", get(media::show).put(media::update))
         .route("/media/{file}", get(media::serve))
+        .route("/media/proxy/{token}", get(media::proxy))
+        .route("/media/proxy/{token}/small", get(media::proxy_small))
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",

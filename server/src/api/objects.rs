@@ -5,7 +5,7 @@
 use super::{ActivityJson, AppState};
 use crate::{
     Error,
-    db::{AnyConnection, actors, blocks, follows, groups, posts},
+    db::{actors, blocks, groups, posts},
     service::posts::post_object,
 };
 use axum::{
@@ -59,17 +59,6 @@ pub async fn signer_domain(
     Ok(signer(state, request).await?.map(|s| authority(&s)))
 }
 
-/// Whether the server `domain` has an accepted member of `group_id`.
-pub fn domain_has_member(
-    conn: &mut AnyConnection,
-    group_id: i64,
-    domain: &str,
-) -> Result<bool, Error> {
-    Ok(follows::followers(conn, group_id, true)?
-        .iter()
-        .any(|(_, a)| a.domain == domain))
-}
-
 /// `GET /posts/{id}`: a post as an ActivityPub object; 410 once deleted.
 pub async fn post(
     State(state): State<AppState>,
@@ -107,43 +96,14 @@ async fn post_or_copy(
             let Some(post) = posts::by_id(conn, id)?.filter(|p| p.local) else {
                 return Ok(None);
             };
-            let author = actors::by_id(conn, post.author_id)?
-                .ok_or_else(|| Error::not_found("Record not found"))?;
             // Someone the author blocks does not get their posts, as if there were none.
             if let Some(signer) = &signer
                 && let Some(signer) = actors::by_ap_id(conn, signer.as_str())?
-                && blocks::is_blocking(conn, author.id, signer.id)?
+                && blocks::is_blocking(conn, post.author_id, signer.id)?
             {
                 return Ok(None);
             }
-            let allowed = match post.visibility.as_str() {
-                "public" | "unlisted" => true,
-                "members" => match (&domain, post.group_id) {
-                    (Some(domain), Some(group)) => {
-                        let host = actors::by_id(conn, group)?.map(|g| g.domain);
-                        *domain == author.domain
-                            || host.as_deref() == Some(domain.as_str())
-                            || domain_has_member(conn, group, domain)?
-                    }
-                    _ => false,
-                },
-                "private" => match &domain {
-                    Some(domain) => follows::followers(conn, author.id, true)?
-                        .iter()
-                        .any(|(_, a)| &a.domain == domain),
-                    None => false,
-                },
-                _ => match &domain {
-                    Some(domain) => {
-                        let mut any = false;
-                        for m in posts::mentions(conn, post.id)? {
-                            any |= actors::by_id(conn, m)?.is_some_and(|a| &a.domain == domain);
-                        }
-                        any
-                    }
-                    None => false,
-                },
-            };
+            let allowed = crate::service::posts::server_may_see(conn, &post, domain.as_deref())?;
             if !allowed {
                 return Ok(None);
             }
@@ -200,6 +160,6 @@ pub async fn may_see_group(
     };
     state
         .db
-        .run(move |conn| domain_has_member(conn, group_id, &domain))
+        .run(move |conn| crate::service::posts::domain_has_member(conn, group_id, &domain))
         .await
 }

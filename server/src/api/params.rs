@@ -34,6 +34,33 @@ where
     }
 }
 
+/// A body like [`ApiForm`]'s whose multipart form may also carry files (the avatar and
+/// header of `update_credentials`): they are kept apart, with their field names. (The
+/// route's body limit bounds their size.)
+#[derive(Debug)]
+pub struct ApiFormWithFiles<T> {
+    /// The other fields.
+    pub form: T,
+    /// The file parts: field name and content.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl<T, S> FromRequest<S> for ApiFormWithFiles<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        let (value, files) = body_value_and_files(request, state, true).await?;
+        Ok(Self {
+            form: from_value(value)?,
+            files,
+        })
+    }
+}
+
 /// A query string, with the same bracket and boolean rules as bodies (`types[]=mention`,
 /// `exclude_replies=1`).
 #[derive(Debug)]
@@ -70,6 +97,16 @@ pub fn form_value(encoded: &str) -> Result<Value, Error> {
 }
 
 async fn body_value<S: Send + Sync>(request: Request, state: &S) -> Result<Value, Error> {
+    Ok(body_value_and_files(request, state, false).await?.0)
+}
+
+/// The body's fields as one JSON object, and its file parts if `files` allows them (a file
+/// part is refused otherwise).
+async fn body_value_and_files<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    files: bool,
+) -> Result<(Value, Vec<(String, Vec<u8>)>), Error> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -81,6 +118,7 @@ async fn body_value<S: Send + Sync>(request: Request, state: &S) -> Result<Value
             .await
             .map_err(|e| Error::BadRequest(e.body_text()))?;
         let mut pairs = Vec::new();
+        let mut file_parts = Vec::new();
         while let Some(field) = multipart
             .next_field()
             .await
@@ -88,9 +126,20 @@ async fn body_value<S: Send + Sync>(request: Request, state: &S) -> Result<Value
         {
             let name = field.name().unwrap_or_default().to_owned();
             if field.file_name().is_some() {
-                return Err(Error::Unprocessable(format!(
-                    "Validation failed: {name} cannot be a file here"
-                )));
+                if !files {
+                    return Err(Error::Unprocessable(format!(
+                        "Validation failed: {name} cannot be a file here"
+                    )));
+                }
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::Unprocessable(format!("Validation failed: {name} is too large"))
+                    } else {
+                        Error::BadRequest(e.body_text())
+                    }
+                })?;
+                file_parts.push((name, bytes.to_vec()));
+                continue;
             }
             let text = field
                 .text()
@@ -101,21 +150,22 @@ async fn body_value<S: Send + Sync>(request: Request, state: &S) -> Result<Value
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        return form_value(&encoded);
+        return Ok((form_value(&encoded)?, file_parts));
     }
     let bytes = axum::body::Bytes::from_request(request, state)
         .await
         .map_err(|e| Error::BadRequest(e.body_text()))?;
     if content_type.starts_with("application/json") {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Object(Default::default()));
+            return Ok((Value::Object(Default::default()), Vec::new()));
         }
         return serde_json::from_slice(&bytes)
+            .map(|value| (value, Vec::new()))
             .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")));
     }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::BadRequest("the body is not UTF-8".into()))?;
-    form_value(text)
+    Ok((form_value(text)?, Vec::new()))
 }
 
 /// Rails' reading of a boolean parameter, case-insensitive: `true`, `t`, `1`, `on`, `yes`

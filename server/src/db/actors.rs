@@ -39,6 +39,12 @@ pub struct ActorRow {
     pub last_refreshed_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Header image: its URL on the actor's server, or the served file of a local person.
+    pub header_url: Option<String>,
+    /// Remote actors: the token of their avatar's copy here (`/media/proxy/<token>`).
+    pub avatar_proxy: Option<String>,
+    /// Remote actors: the token of their header's copy here.
+    pub header_proxy: Option<String>,
 }
 
 impl ActorRow {
@@ -70,6 +76,9 @@ impl ActorRow {
             last_refreshed_at: actor.last_refreshed_at.naive_utc(),
             created_at: now,
             updated_at: now,
+            header_url: url(&actor.header),
+            avatar_proxy: None,
+            header_proxy: None,
         }
     }
 
@@ -98,6 +107,7 @@ impl ActorRow {
             followers: parse_opt(&self.followers)?,
             following: parse_opt(&self.following)?,
             avatar: parse_opt(&self.avatar_url)?,
+            header: parse_opt(&self.header_url)?,
             public_key_pem: self.public_key_pem.clone(),
             private_key: self.private_key_pem.clone().map(PrivateKeyPem::new),
             published: self.published_at.and_utc(),
@@ -250,12 +260,15 @@ pub fn by_acct(
 
 /// Stores a remote actor: updates the known row with the same id, or inserts a new one.
 /// Written as read-then-write in a transaction, since the multi-backend has no `ON CONFLICT`.
+/// A new avatar or header URL gets a new copy to be served here (see `remote_media`).
 pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
+    use super::remote_media::{Purpose, profile_image};
     conn.write_transaction(|conn| {
         let mut row = ActorRow::new(actor);
         row.local = false;
         row.private_key_pem = None;
-        match by_ap_id(conn, &row.ap_id)? {
+        let existing = by_ap_id(conn, &row.ap_id)?;
+        match &existing {
             Some(existing) => {
                 if existing.local {
                     return Err(Error::BadRequest(
@@ -264,11 +277,31 @@ pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result
                 }
                 row.id = existing.id;
                 row.created_at = existing.created_at;
-                diesel::update(actors::table.find(existing.id))
-                    .set(&row)
-                    .execute(conn)?;
             }
             None => insert(conn, &row)?,
+        }
+        row.avatar_proxy = profile_image(
+            conn,
+            row.id,
+            Purpose::Avatar,
+            existing
+                .as_ref()
+                .and_then(|e| Some((e.avatar_url.as_deref()?, e.avatar_proxy.as_deref()?))),
+            row.avatar_url.as_deref(),
+        )?;
+        row.header_proxy = profile_image(
+            conn,
+            row.id,
+            Purpose::Header,
+            existing
+                .as_ref()
+                .and_then(|e| Some((e.header_url.as_deref()?, e.header_proxy.as_deref()?))),
+            row.header_url.as_deref(),
+        )?;
+        if existing.is_some() || row.avatar_proxy.is_some() || row.header_proxy.is_some() {
+            diesel::update(actors::table.find(row.id))
+                .set(&row)
+                .execute(conn)?;
         }
         Ok(row)
     })

@@ -24,6 +24,11 @@ pub fn new_id() -> i64 {
     }
 }
 
+/// A name no one can guess, for files and the URLs that serve them: 128 random bits in hex.
+pub fn random_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 /// Makes every later id greater than `floor`.
 pub fn at_least(floor: i64) {
     LAST.fetch_max(floor, Ordering::Relaxed);

@@ -32,6 +32,8 @@ pub struct MediaRow {
     /// Size of the stored file.
     pub byte_size: i64,
     pub created_at: NaiveDateTime,
+    /// `avatar` or `header` while its owner uses it as such: anyone may see it then.
+    pub profile: Option<String>,
 }
 
 /// Inserts an image's row.
@@ -114,6 +116,64 @@ pub fn attach(
     )
     .set(media_attachments::post_id.eq(Some(post_id)))
     .execute(conn)
+}
+
+/// Makes `id` (its owner's own upload) the owner's `profile` image (`avatar` or `header`),
+/// letting go of the one it replaces, which the clean-up then removes.
+pub fn set_profile(
+    conn: &mut AnyConnection,
+    owner_id: i64,
+    id: i64,
+    profile: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        media_attachments::table
+            .filter(media_attachments::owner_id.eq(owner_id))
+            .filter(media_attachments::profile.eq(profile)),
+    )
+    .set(media_attachments::profile.eq(None::<String>))
+    .execute(conn)?;
+    diesel::update(
+        media_attachments::table
+            .find(id)
+            .filter(media_attachments::owner_id.eq(owner_id)),
+    )
+    .set(media_attachments::profile.eq(Some(profile)))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Up to `limit` uploads made before `cutoff` and never attached to a post nor used as an
+/// avatar or header.
+pub fn unattached_before(
+    conn: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<MediaRow>> {
+    media_attachments::table
+        .filter(media_attachments::post_id.is_null())
+        .filter(media_attachments::profile.is_null())
+        .filter(media_attachments::created_at.lt(cutoff))
+        .order(media_attachments::created_at)
+        .limit(limit)
+        .select(MediaRow::as_select())
+        .load(conn)
+}
+
+/// Deletes these uploads if they are still unattached (a post may have taken one since they
+/// were listed).
+pub fn delete_unattached(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    conn.write_transaction(|conn| {
+        let still: Vec<i64> = media_attachments::table
+            .filter(media_attachments::id.eq_any(ids))
+            .filter(media_attachments::post_id.is_null())
+            .filter(media_attachments::profile.is_null())
+            .select(media_attachments::id)
+            .load(conn)?;
+        diesel::delete(media_attachments::table.filter(media_attachments::id.eq_any(&still)))
+            .execute(conn)?;
+        Ok(still)
+    })
 }
 
 /// How many images are stored (tests check that a refused upload stored nothing).

@@ -38,6 +38,7 @@ pub mod oauth;
 pub mod pins;
 pub mod post_edits;
 pub mod posts;
+pub mod remote_media;
 pub mod reports;
 pub mod schema;
 pub mod search;

@@ -26,6 +26,12 @@ diesel::table! {
         last_refreshed_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Header image: its remote URL, or the served file of a local person.
+        header_url -> Nullable<Text>,
+        /// Remote actors: token of the avatar's copy served here (`remote_media.token`).
+        avatar_proxy -> Nullable<Text>,
+        /// Remote actors: token of the header's copy served here.
+        header_proxy -> Nullable<Text>,
     }
 }
 
@@ -280,6 +286,37 @@ diesel::table! {
         focus_y -> Double,
         byte_size -> BigInt,
         created_at -> Timestamp,
+        /// `avatar` or `header` when a person uses the upload as such.
+        profile -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Images of other servers served here under a random token (`service/media_proxy.rs`).
+    remote_media (id) {
+        id -> BigInt,
+        token -> Text,
+        remote_url -> Text,
+        /// `avatar`, `header` or `attachment`.
+        purpose -> Text,
+        post_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        description -> Nullable<Text>,
+        blurhash -> Nullable<Text>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        focus_x -> Double,
+        focus_y -> Double,
+        /// NULL until the original has been fetched and stored.
+        file_name -> Nullable<Text>,
+        thumbnail_file_name -> Nullable<Text>,
+        content_type -> Nullable<Text>,
+        thumbnail_width -> Nullable<Integer>,
+        thumbnail_height -> Nullable<Integer>,
+        byte_size -> Nullable<BigInt>,
+        fetched_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
     }
 }
 
@@ -435,6 +472,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     servers,
     media_attachments,
+    remote_media,
     notifications,
     markers,
     blocks,

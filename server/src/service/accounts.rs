@@ -299,6 +299,7 @@ pub fn local_actor(
         shared_inbox: Some(urls.shared_inbox()),
         profile_url: Some(urls.profile(handle.as_str())),
         avatar: None,
+        header: None,
         kind,
         username: handle.as_str().to_owned(),
         display_name: display_name.filter(|n| !n.trim().is_empty()),
@@ -312,6 +313,72 @@ pub fn local_actor(
         last_refreshed_at: now,
         ap_id,
     }
+}
+
+/// New avatar and header images, as uploaded (either may be left out).
+#[derive(Debug, Default)]
+pub struct ProfileImages {
+    /// The avatar file.
+    pub avatar: Option<Vec<u8>>,
+    /// The header file.
+    pub header: Option<Vec<u8>>,
+}
+
+/// Saves a local person's changed profile (`actor`, with its text fields already changed)
+/// and new images (each processed by the upload pipeline, so no metadata survives), and
+/// sends the new document to the servers of their followers and of the remote groups they
+/// belong to, in an `Update`.
+pub async fn update_profile(
+    ctx: &super::Context,
+    store: &super::media::MediaStore,
+    mut actor: ActorRow,
+    images: ProfileImages,
+) -> Result<ActorRow, Error> {
+    use super::media::{self, Upload};
+    let mut uploaded = Vec::new();
+    for (kind, bytes) in [("avatar", images.avatar), ("header", images.header)] {
+        if let Some(bytes) = bytes {
+            let upload = Upload {
+                bytes,
+                ..Upload::default()
+            };
+            uploaded.push((kind, media::upload(ctx, store, actor.id, upload).await?));
+        }
+    }
+    for (kind, row) in &uploaded {
+        let url = Some(media::file_url(&ctx.urls, &row.file_name).to_string());
+        match *kind {
+            "avatar" => actor.avatar_url = url,
+            _ => actor.header_url = url,
+        }
+    }
+    actor.updated_at = Utc::now().naive_utc();
+    ctx.write(move |conn, ctx| {
+        for (kind, row) in &uploaded {
+            db::media::set_profile(conn, actor.id, row.id, kind)?;
+        }
+        actors::update(conn, &actor)?;
+        let document = actor.to_federated()?.to_object();
+        let update = hearth_federation::activities::builders::update_actor(
+            &ctx.activity_id("update"),
+            &document,
+        );
+        let mut audience: Vec<ActorRow> = db::follows::followers(conn, actor.id, true)?
+            .into_iter()
+            .map(|(_, follower)| follower)
+            .collect();
+        for id in db::follows::followed_ids(conn, actor.id)? {
+            if let Some(group) =
+                actors::by_id(conn, id)?.filter(|a| !a.local && a.actor_kind() == ActorKind::Group)
+            {
+                audience.push(group);
+            }
+        }
+        let inboxes = super::delivery::inboxes(&audience);
+        super::Context::enqueue(conn, actor.id, &update, &inboxes)?;
+        Ok(actor)
+    })
+    .await
 }
 
 /// Escapes plain text into one HTML paragraph per line.

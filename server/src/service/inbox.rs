@@ -220,6 +220,9 @@ fn apply(
                 notifications::shared(conn, sender, &post)?;
             }
         }
+        Incoming::ActorUpdated(actor) => {
+            actors::upsert_remote(conn, &actor)?;
+        }
         Incoming::Other { kind } => {
             tracing::info!(%kind, "ignoring an activity Hearth does not handle")
         }
@@ -458,6 +461,7 @@ async fn receive_post(
                 posts::update(conn, &row)?;
                 super::streaming::emit(super::streaming::Event::Edited { post: row.id });
                 super::tags::record_remote(conn, row.id, &post, true)?;
+                super::remote_media::store_attachments(conn, row.id, &post, true)?;
                 row
             }
             Some(_) => return Ok(()),
@@ -621,6 +625,7 @@ pub(super) fn store_post(
     }
     posts::insert(conn, &row)?;
     super::streaming::emit(super::streaming::Event::Posted { post: row.id });
+    super::remote_media::store_attachments(conn, row.id, post, false)?;
     posts::adopt_replies(conn, &row)?;
     let named: std::collections::BTreeSet<String> = post
         .mentions()

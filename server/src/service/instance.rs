@@ -66,6 +66,7 @@ pub async fn ensure_instance_actor(db: &Database, urls: &Urls) -> Result<ActorRo
         followers: Some(urls.actor_part(&actor_id, "followers")),
         following: Some(urls.actor_part(&actor_id, "following")),
         avatar: None,
+        header: None,
         public_key_pem: keys.public_pem,
         private_key: Some(keys.private_pem),
         published: now,

@@ -10,7 +10,7 @@
 //! keep moving); WebP becomes JPEG, or PNG when it has transparency (the `image` crate writes
 //! only lossless WebP, which would make photos several times larger).
 
-use super::Context;
+use super::{Context, posts::Viewer};
 use crate::{
     Error,
     db::{
@@ -25,6 +25,7 @@ use image::{
     codecs::{gif, jpeg::JpegEncoder, png::PngEncoder},
 };
 use std::{
+    collections::HashMap,
     io::Cursor,
     path::{Path, PathBuf},
     sync::Arc,
@@ -56,6 +57,9 @@ pub struct MediaStore {
     /// One image decoded at a time per core: a burst of uploads queues here rather than
     /// decoding side by side and multiplying the memory each decode takes.
     permits: Arc<Semaphore>,
+    /// Remote images being fetched, by token: concurrent first requests for one wait for the
+    /// one fetch (see `super::remote_media`).
+    fetching: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl MediaStore {
@@ -66,6 +70,23 @@ impl MediaStore {
             dir,
             max_bytes,
             permits: Arc::new(Semaphore::new(cores)),
+            fetching: Arc::default(),
+        }
+    }
+
+    /// The lock held while the remote image `token` is fetched.
+    pub(super) fn fetch_lock(&self, token: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.fetching.lock() {
+            Ok(mut map) => map.entry(token.to_owned()).or_default().clone(),
+            // A poisoned map only loses the sharing of one fetch.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Forgets the lock of `token` once its fetch is over (later requests find the copy).
+    pub(super) fn fetch_done(&self, token: &str) {
+        if let Ok(mut map) = self.fetching.lock() {
+            map.remove(token);
         }
     }
 
@@ -306,11 +327,6 @@ fn clean_description(text: Option<String>) -> Result<Option<String>, Error> {
     Ok(text)
 }
 
-/// A name no one can guess: 128 random bits.
-fn random_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
 /// Whether `name` is one this module gives files (`<32 hex>[-small].<ext>`), and if so,
 /// whether it names a thumbnail. Anything else (`..`, slashes) is no file of ours.
 pub fn stored_name(name: &str) -> Option<bool> {
@@ -337,6 +353,84 @@ async fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
     tokio::fs::rename(&partial, path).await.map_err(io)
 }
 
+/// An image re-encoded by [`process`] and written to the store: its two files and what
+/// describes them.
+#[derive(Clone, Debug)]
+pub struct StoredImage {
+    /// The file's name in the store.
+    pub file_name: String,
+    /// The thumbnail's name in the store.
+    pub thumbnail_file_name: String,
+    /// `image/jpeg`, `image/png` or `image/gif`.
+    pub content_type: &'static str,
+    /// Size in pixels, upright.
+    pub width: i32,
+    pub height: i32,
+    pub thumbnail_width: i32,
+    pub thumbnail_height: i32,
+    /// A blurred placeholder.
+    pub blurhash: String,
+    /// Size of the stored file.
+    pub byte_size: i64,
+}
+
+impl MediaStore {
+    /// The upload pipeline, for uploads and for copies of remote images alike: refuses more
+    /// than the size limit, re-encodes `bytes` (one image per core at a time, on a blocking
+    /// thread) and writes the file and its thumbnail under fresh random names. Nothing is
+    /// written for a refused image.
+    pub async fn store_image(&self, bytes: Vec<u8>) -> Result<StoredImage, Error> {
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(self.too_large());
+        }
+        let processed = {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|e| Error::Internal(format!("media permits: {e}")))?;
+            tokio::task::spawn_blocking(move || process(&bytes)).await??
+        };
+        let token = crate::db::id::random_token();
+        let dimension = |v: u32| i32::try_from(v).map_err(|_| too_many_pixels());
+        let stored = StoredImage {
+            file_name: format!("{token}.{}", extension(processed.content_type)),
+            thumbnail_file_name: format!("{token}-small.{}", extension(processed.thumbnail_type)),
+            content_type: processed.content_type,
+            width: dimension(processed.width)?,
+            height: dimension(processed.height)?,
+            thumbnail_width: dimension(processed.thumbnail_width)?,
+            thumbnail_height: dimension(processed.thumbnail_height)?,
+            blurhash: processed.blurhash,
+            byte_size: i64::try_from(processed.data.len()).unwrap_or(i64::MAX),
+        };
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| Error::Internal(format!("creating {}: {e}", self.dir.display())))?;
+        let files = [
+            (&stored.file_name, processed.data),
+            (&stored.thumbnail_file_name, processed.thumbnail),
+        ];
+        for (name, data) in &files {
+            if let Err(e) = write_file(&self.path(name), data).await {
+                self.remove(&[&stored.file_name, &stored.thumbnail_file_name])
+                    .await;
+                return Err(e);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Removes stored files (and any half-written copy of them); missing ones are no error.
+    pub async fn remove(&self, names: &[&str]) {
+        for name in names {
+            let path = self.path(name);
+            let _ = tokio::fs::remove_file(&path).await;
+            let _ = tokio::fs::remove_file(path.with_extension("partial")).await;
+        }
+    }
+}
+
 /// Stores an upload by `owner_id`: checks it, re-encodes it, writes the files, then its row.
 /// A refused upload stores nothing.
 pub async fn upload(
@@ -356,59 +450,35 @@ pub async fn upload(
         .map(parse_focus)
         .transpose()?
         .unwrap_or((0.0, 0.0));
-    let processed = {
-        let _permit = store
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(format!("media permits: {e}")))?;
-        let bytes = upload.bytes;
-        tokio::task::spawn_blocking(move || process(&bytes)).await??
-    };
-    let token = random_token();
-    let file_name = format!("{token}.{}", extension(processed.content_type));
-    let thumbnail_file_name = format!("{token}-small.{}", extension(processed.thumbnail_type));
-    tokio::fs::create_dir_all(&store.dir)
-        .await
-        .map_err(|e| Error::Internal(format!("creating {}: {e}", store.dir.display())))?;
-    let dimension = |v: u32| i32::try_from(v).map_err(|_| too_many_pixels());
+    let stored = store.store_image(upload.bytes).await?;
     let row = MediaRow {
         id: crate::db::id::new_id(),
         owner_id,
         post_id: None,
-        content_type: processed.content_type.into(),
-        file_name,
-        thumbnail_file_name,
-        width: dimension(processed.width)?,
-        height: dimension(processed.height)?,
-        thumbnail_width: dimension(processed.thumbnail_width)?,
-        thumbnail_height: dimension(processed.thumbnail_height)?,
-        blurhash: processed.blurhash,
+        content_type: stored.content_type.into(),
+        file_name: stored.file_name,
+        thumbnail_file_name: stored.thumbnail_file_name,
+        width: stored.width,
+        height: stored.height,
+        thumbnail_width: stored.thumbnail_width,
+        thumbnail_height: stored.thumbnail_height,
+        blurhash: stored.blurhash,
         description,
         focus_x: focus.0,
         focus_y: focus.1,
-        byte_size: i64::try_from(processed.data.len()).unwrap_or(i64::MAX),
+        byte_size: stored.byte_size,
         created_at: Utc::now().naive_utc(),
+        profile: None,
     };
-    let files = [
-        (store.path(&row.file_name), processed.data),
-        (store.path(&row.thumbnail_file_name), processed.thumbnail),
-    ];
-    let stored = async {
-        for (path, data) in &files {
-            write_file(path, data).await?;
-        }
-        let insert = row.clone();
-        ctx.db
-            .write(move |conn| Ok(media::insert(conn, &insert)?))
-            .await
-    }
-    .await;
-    if let Err(e) = stored {
-        for (path, _) in &files {
-            let _ = tokio::fs::remove_file(path).await;
-            let _ = tokio::fs::remove_file(path.with_extension("partial")).await;
-        }
+    let insert = row.clone();
+    let inserted = ctx
+        .db
+        .write(move |conn| Ok(media::insert(conn, &insert)?))
+        .await;
+    if let Err(e) = inserted {
+        store
+            .remove(&[&row.file_name, &row.thumbnail_file_name])
+            .await;
         return Err(e);
     }
     Ok(row)
@@ -498,12 +568,13 @@ pub struct Servable {
 }
 
 /// The file `name`, if `viewer` may see it: an image of a post only to those who may see the
-/// post ([`super::posts::can_view`]), an unattached one only to its owner. Anything else is
-/// "not found", so that hidden media cannot be told from missing media.
+/// post ([`super::posts::viewer_may_see`]), an avatar or header to anyone, an unattached one
+/// only to its owner. Anything else is "not found", so that hidden media cannot be told from
+/// missing media.
 pub async fn servable(
     ctx: &Context,
     store: &MediaStore,
-    viewer: Option<i64>,
+    viewer: Viewer,
     name: String,
 ) -> Result<Servable, Error> {
     let not_found = || Error::not_found("Record not found");
@@ -514,15 +585,10 @@ pub async fn servable(
             let Some(row) = media::by_file_name(conn, &name, thumbnail)? else {
                 return Ok(None);
             };
-            let (visible, public) = match row.post_id {
-                None => (viewer == Some(row.owner_id), false),
-                Some(post_id) => match posts::by_id(conn, post_id)? {
-                    Some(post) => (
-                        super::posts::can_view(conn, &post, viewer)?,
-                        super::posts::can_view(conn, &post, None)?,
-                    ),
-                    None => (false, false),
-                },
+            let (visible, public) = match (row.post_id, &row.profile) {
+                (None, Some(_)) => (true, true),
+                (None, None) => (viewer.person == Some(row.owner_id), false),
+                (Some(post_id), _) => post_visibility(conn, post_id, &viewer)?,
             };
             Ok(visible.then_some((row, public)))
         })
@@ -538,6 +604,97 @@ pub async fn servable(
         content_type: content_type_of(&file),
         public,
     })
+}
+
+/// Whether `viewer` may see the post `post_id`, and whether anyone may.
+pub(super) fn post_visibility(
+    conn: &mut AnyConnection,
+    post_id: i64,
+    viewer: &Viewer,
+) -> Result<(bool, bool), Error> {
+    Ok(match posts::by_id(conn, post_id)? {
+        Some(post) => (
+            super::posts::viewer_may_see(conn, &post, viewer)?,
+            super::posts::can_view(conn, &post, None)?,
+        ),
+        None => (false, false),
+    })
+}
+
+/// How long an upload may wait to be posted before the clean-up removes it.
+pub const UNATTACHED_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(1);
+/// How often the clean-up runs.
+const CLEAN_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Rows handled per clean-up transaction.
+const CLEAN_UP_BATCH: i64 = 100;
+
+/// Removes, files included, the uploads made before `cutoff` that no post uses and that are
+/// no one's avatar or header, and the copies of remote images nothing shows any more (their
+/// post is gone, or their actor has another image). Returns how many images were removed.
+pub async fn clean_up(
+    ctx: &Context,
+    store: &MediaStore,
+    cutoff: chrono::NaiveDateTime,
+) -> Result<usize, Error> {
+    use crate::db::remote_media;
+    let mut removed = 0;
+    loop {
+        let rows = ctx
+            .db
+            .run(move |conn| Ok(media::unattached_before(conn, cutoff, CLEAN_UP_BATCH)?))
+            .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let deleted = ctx
+            .db
+            .write(move |conn| Ok(media::delete_unattached(conn, &ids)?))
+            .await?;
+        for row in rows.iter().filter(|r| deleted.contains(&r.id)) {
+            store
+                .remove(&[&row.file_name, &row.thumbnail_file_name])
+                .await;
+        }
+        removed += deleted.len();
+        if (rows.len() as i64) < CLEAN_UP_BATCH {
+            break;
+        }
+    }
+    loop {
+        let rows = ctx
+            .db
+            .run(|conn| Ok(remote_media::orphans(conn, CLEAN_UP_BATCH)?))
+            .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        ctx.db
+            .write(move |conn| Ok(remote_media::delete_orphans(conn, &ids)?))
+            .await?;
+        for row in &rows {
+            let names: Vec<&str> = [&row.file_name, &row.thumbnail_file_name]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            store.remove(&names).await;
+        }
+        removed += rows.len();
+        if (rows.len() as i64) < CLEAN_UP_BATCH {
+            break;
+        }
+    }
+    Ok(removed)
+}
+
+/// Runs [`clean_up`] every hour in the background, for uploads older than
+/// [`UNATTACHED_LIFETIME`].
+pub async fn run_clean_up(ctx: Context, store: MediaStore) {
+    loop {
+        let cutoff = (Utc::now() - UNATTACHED_LIFETIME).naive_utc();
+        match clean_up(&ctx, &store, cutoff).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed unused images"),
+            Err(e) => tracing::error!(error = %e, "media clean-up failed"),
+        }
+        tokio::time::sleep(CLEAN_UP_EVERY).await;
+    }
 }
 
 /// The URL of a stored file.

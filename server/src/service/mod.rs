@@ -17,6 +17,7 @@ pub mod pins;
 pub mod port;
 pub mod posts;
 pub mod registration;
+pub mod remote_media;
 pub mod reports;
 pub mod scopes;
 pub mod search;

@@ -667,6 +667,81 @@ fn blocked_by_author(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> R
     })
 }
 
+/// Whether the server `domain` has an accepted member of `group_id`.
+pub fn domain_has_member(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    domain: &str,
+) -> Result<bool, Error> {
+    Ok(follows::followers(conn, group_id, true)?
+        .iter()
+        .any(|(_, a)| a.domain == domain))
+}
+
+/// Whether the server `domain` (`host[:port]` of a verified signed fetch; `None` for an
+/// unsigned one) may fetch `post` and its files: anyone a public or unlisted post; a
+/// members-only post the author's server, the group's and a member's; a followers-only post
+/// a follower's; a direct one a server of someone mentioned. (Deleted or not: the caller
+/// decides what a deleted post shows.)
+pub fn server_may_see(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    domain: Option<&str>,
+) -> Result<bool, Error> {
+    if matches!(post.visibility.as_str(), "public" | "unlisted") {
+        return Ok(true);
+    }
+    let Some(domain) = domain else {
+        return Ok(false);
+    };
+    Ok(match post.visibility.as_str() {
+        "members" => match post.group_id {
+            Some(group) => {
+                let author = actors::by_id(conn, post.author_id)?.map(|a| a.domain);
+                let host = actors::by_id(conn, group)?.map(|g| g.domain);
+                author.as_deref() == Some(domain)
+                    || host.as_deref() == Some(domain)
+                    || domain_has_member(conn, group, domain)?
+            }
+            None => false,
+        },
+        "private" => follows::followers(conn, post.author_id, true)?
+            .iter()
+            .any(|(_, a)| a.domain == domain),
+        _ => {
+            let mut any = false;
+            for m in posts::mentions(conn, post.id)? {
+                any |= actors::by_id(conn, m)?.is_some_and(|a| a.domain == domain);
+            }
+            any
+        }
+    })
+}
+
+/// Who is asking for a post's files: a local person (bearer token or browser session) and/or
+/// a server (a verified signed fetch).
+#[derive(Clone, Debug, Default)]
+pub struct Viewer {
+    /// The local person's actor id.
+    pub person: Option<i64>,
+    /// The signing server's `host[:port]`.
+    pub server: Option<String>,
+}
+
+/// Whether `viewer` may see `post` (and so its files): a person by [`can_view`], a server by
+/// [`server_may_see`]. Nobody sees a deleted post.
+pub fn viewer_may_see(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    viewer: &Viewer,
+) -> Result<bool, Error> {
+    if post.is_deleted() {
+        return Ok(false);
+    }
+    Ok(can_view(conn, post, viewer.person)?
+        || (viewer.server.is_some() && server_may_see(conn, post, viewer.server.as_deref())?))
+}
+
 /// Who may delete a post: its author, or a moderator of its local group.
 fn may_moderate(
     conn: &mut AnyConnection,

@@ -6,7 +6,8 @@ mod authorize;
 mod home;
 mod layout;
 mod password;
-mod session;
+
+pub(crate) mod session;
 mod sign_up;
 
 pub use layout::html_errors;
