@@ -181,9 +181,10 @@ async fn a_home_stream_shows_followed_posts_and_notifications_live(engine: Engin
 }
 on_both_engines!(a_home_stream_shows_followed_posts_and_notifications_live);
 
-/// Ana's app opens a WebSocket on her home stream and subscribes to `public:local` and
-/// `user:notification` by message. It shows a mention of her and the clinic's public posts,
-/// but not the post Dan, whom she follows, writes in a members-only group she is not in, nor
+/// Ana's app opens a WebSocket on her home stream and subscribes to `public:local`,
+/// `user:notification` and `#LongCovid` by message. It shows a mention of her and the
+/// clinic's public posts (the tagged one on the tag's stream too), but not the post Dan, whom
+/// she follows, writes in a members-only group she is not in (tagged or not), nor
 /// a followers-only post of someone she does not follow; a stream it does not know is refused
 /// with an error message. Without a valid token no socket opens.
 async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
@@ -242,6 +243,7 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
     for command in [
         json!({ "type": "subscribe", "stream": "public:local" }),
         json!({ "type": "subscribe", "stream": "user:notification" }),
+        json!({ "type": "subscribe", "stream": "hashtag", "tag": "LongCovid" }),
         json!({ "type": "subscribe", "stream": "nowhere" }),
     ] {
         socket
@@ -251,7 +253,7 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
     }
     // Commands are read in order: once the last is refused, the others hold.
     let mut seen = Vec::new();
-    let mut read_until = async |last: &str, seen: &mut Vec<Value>| loop {
+    let mut read_until = async |last: &dyn Fn(&Value) -> bool, seen: &mut Vec<Value>| loop {
         let message = tokio::time::timeout(PATIENCE, socket.next())
             .await
             .unwrap_or_else(|_| panic!("no message within {PATIENCE:?}; saw {seen:?}"))
@@ -261,20 +263,19 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
             continue;
         };
         let message: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        let done = message["payload"]
-            .as_str()
-            .is_some_and(|p| p.contains(last));
+        let done = last(&message);
         seen.push(message);
         if done {
             return;
         }
     };
-    read_until("Unknown stream", &mut seen).await;
+    let refused = |m: &Value| m["event"] == "error";
+    read_until(&refused, &mut seen).await;
 
     post(
         &a,
         &dan,
-        json!({ "status": "@oncology Members only: the scan results" }),
+        json!({ "status": "@oncology Members only: the scan results #LongCovid" }),
     )
     .await;
     post(
@@ -284,8 +285,15 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
     )
     .await;
     post(&a, &dan, json!({ "status": "@ana coffee at ten?" })).await;
-    post(&a, &mo, json!({ "status": "Clinic open on Saturday" })).await;
-    read_until("Saturday", &mut seen).await;
+    post(
+        &a,
+        &mo,
+        json!({ "status": "Clinic open on Saturday #longcovid" }),
+    )
+    .await;
+    // The tag's stream was subscribed to last: its message of the last post comes last.
+    let on_the_tag = |m: &Value| m["stream"] == json!(["hashtag", "longcovid"]);
+    read_until(&on_the_tag, &mut seen).await;
     let summary: Vec<(String, String)> = seen
         .iter()
         .map(|m| {
@@ -317,6 +325,16 @@ async fn a_websocket_carries_the_streams_it_is_subscribed_to(engine: Engine) {
     assert!(
         summary.contains(&("public:local".into(), "update".into())),
         "{seen:?}"
+    );
+    let on_tag: Vec<&Value> = seen
+        .iter()
+        .filter(|m| m["stream"] == json!(["hashtag", "longcovid"]))
+        .collect();
+    assert_eq!(on_tag.len(), 1, "{seen:?}");
+    assert!(
+        on_tag[0]["payload"]
+            .as_str()
+            .is_some_and(|p| p.contains("Saturday"))
     );
     let text = serde_json::to_string(&seen).unwrap_or_default();
     assert!(

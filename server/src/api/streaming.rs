@@ -41,12 +41,14 @@ pub struct StreamQuery {
     access_token: Option<String>,
     /// The stream a WebSocket starts with.
     stream: Option<String>,
+    /// The tag of a hashtag stream.
+    tag: Option<String>,
 }
 
 /// A message to a listener: Mastodon's shape, with the payload as a JSON string.
 #[derive(Debug, Serialize)]
 struct Message {
-    stream: Vec<&'static str>,
+    stream: Vec<String>,
     event: &'static str,
     payload: String,
 }
@@ -64,7 +66,8 @@ pub async fn events(
     Path(path): Path<String>,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, Error> {
-    let stream = parse_stream(&path.trim_matches('/').replace('/', ":"))?;
+    let name = path.trim_matches('/').replace('/', ":");
+    let stream = parse_stream(&name, query.tag.as_deref())?;
     let token = token(&headers, &query).ok_or(Error::Unauthorized)?;
     let mut listener = Listener::sign_in(state, token).await?;
     listener.subscribe(stream)?;
@@ -97,7 +100,7 @@ pub async fn websocket(
     let token = token(&headers, &query).ok_or(Error::Unauthorized)?;
     let mut listener = Listener::sign_in(state, token.clone()).await?;
     if let Some(name) = &query.stream {
-        listener.subscribe(parse_stream(name)?)?;
+        listener.subscribe(parse_stream(name, query.tag.as_deref())?)?;
     }
     // Mastodon's web app sends its token as the WebSocket protocol; that protocol is agreed.
     Ok(upgrade
@@ -120,8 +123,11 @@ fn token(headers: &HeaderMap, query: &StreamQuery) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-fn parse_stream(name: &str) -> Result<Stream, Error> {
-    Stream::parse(name).ok_or_else(|| Error::BadRequest(format!("Unknown stream type {name:?}")))
+fn parse_stream(name: &str, tag: Option<&str>) -> Result<Stream, Error> {
+    Stream::parse(name, tag).ok_or_else(|| match name {
+        "hashtag" | "hashtag:local" => Error::BadRequest("A hashtag stream needs a tag".into()),
+        _ => Error::BadRequest(format!("Unknown stream type {name:?}")),
+    })
 }
 
 /// Carries events to a WebSocket until it closes or its token stops being valid.
@@ -209,14 +215,17 @@ impl Listener {
             #[serde(rename = "type")]
             kind: String,
             stream: String,
+            tag: Option<String>,
         }
         let done = match serde_json::from_str::<Command>(text) {
             Ok(c) if c.kind == "subscribe" => {
-                parse_stream(&c.stream).and_then(|s| self.subscribe(s))
+                parse_stream(&c.stream, c.tag.as_deref()).and_then(|s| self.subscribe(s))
             }
-            Ok(c) if c.kind == "unsubscribe" => parse_stream(&c.stream).map(|s| {
-                self.streams.retain(|kept| *kept != s);
-            }),
+            Ok(c) if c.kind == "unsubscribe" => {
+                parse_stream(&c.stream, c.tag.as_deref()).map(|s| {
+                    self.streams.retain(|kept| *kept != s);
+                })
+            }
             Ok(c) => Err(Error::BadRequest(format!("Unknown command {:?}", c.kind))),
             Err(e) => Err(Error::BadRequest(format!("Unreadable command: {e}"))),
         };
@@ -290,7 +299,7 @@ impl Listener {
                         ),
                     };
                     messages.push(Message {
-                        stream: vec![stream.name()],
+                        stream: stream.names(),
                         event,
                         payload,
                     });

@@ -23,12 +23,18 @@ pub fn post_of(
         .optional()
 }
 
-/// Forgets a key whose post was deleted: the key may then make a new post.
-pub fn forget(conn: &mut AnyConnection, actor_id: i64, key_sha256: &str) -> QueryResult<()> {
+/// Forgets a key whose post (`post_id`) was deleted: the key may then make a new post.
+pub fn forget(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    key_sha256: &str,
+    post_id: i64,
+) -> QueryResult<()> {
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::actor_id.eq(actor_id))
-            .filter(idempotency_keys::key_sha256.eq(key_sha256)),
+            .filter(idempotency_keys::key_sha256.eq(key_sha256))
+            .filter(idempotency_keys::post_id.eq(post_id)),
     )
     .execute(conn)
     .map(|_| ())

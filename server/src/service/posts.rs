@@ -191,12 +191,17 @@ pub async fn create_status(
     let (author_id, written_key) = (author.id, key.clone());
     let written = ctx
         .write(move |conn, ctx2| {
-            if let Some(key) = &written_key {
+            if let Some(key) = &written_key
+                && let Some(id) = crate::db::idempotency::post_of(conn, author.id, key)?
+            {
                 // A retry that arrived while the first was being written.
-                if let Some(earlier) = keyed_post(conn, author.id, key)? {
+                if let Some(earlier) = posts::by_id(conn, id)?.filter(|p| !p.is_deleted()) {
                     return Ok(earlier);
                 }
-                crate::db::idempotency::forget(conn, author.id, key)?;
+                // Its post was deleted: the key may make a new one. Only that post's key
+                // goes, so a key another process has just written is kept (and this write
+                // then fails on it, and answers with that process's post).
+                crate::db::idempotency::forget(conn, author.id, key, id)?;
             }
             let parent = match new.in_reply_to_id {
                 Some(id) => Some(

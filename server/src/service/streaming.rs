@@ -250,29 +250,50 @@ pub enum Stream {
     /// Public posts: all (`public`), local ones (`public:local`) or remote ones
     /// (`public:remote`).
     Public { local: Option<bool> },
+    /// Public posts with a hashtag (lower-cased): all (`hashtag`) or local ones
+    /// (`hashtag:local`).
+    Hashtag { tag: String, local: bool },
 }
 
 impl Stream {
-    /// Reads Mastodon's stream names.
-    pub fn parse(name: &str) -> Option<Self> {
+    /// Reads Mastodon's stream names; a hashtag stream names its tag (`tag`).
+    pub fn parse(name: &str, tag: Option<&str>) -> Option<Self> {
+        let tag = || {
+            tag.map(|t| t.trim().trim_start_matches('#').to_lowercase())
+                .filter(|t| !t.is_empty())
+        };
         Some(match name {
             "user" => Self::User,
             "user:notification" => Self::UserNotification,
             "public" => Self::Public { local: None },
             "public:local" => Self::Public { local: Some(true) },
             "public:remote" => Self::Public { local: Some(false) },
+            "hashtag" => Self::Hashtag {
+                tag: tag()?,
+                local: false,
+            },
+            "hashtag:local" => Self::Hashtag {
+                tag: tag()?,
+                local: true,
+            },
             _ => return None,
         })
     }
 
-    /// Mastodon's name of the stream.
-    pub fn name(&self) -> &'static str {
-        match self {
+    /// Mastodon's name of the stream, as messages carry it (with the tag of a hashtag).
+    pub fn names(&self) -> Vec<String> {
+        let name = match self {
             Self::User => "user",
             Self::UserNotification => "user:notification",
             Self::Public { local: None } => "public",
             Self::Public { local: Some(true) } => "public:local",
             Self::Public { local: Some(false) } => "public:remote",
+            Self::Hashtag { local: false, .. } => "hashtag",
+            Self::Hashtag { local: true, .. } => "hashtag:local",
+        };
+        match self {
+            Self::Hashtag { tag, .. } => vec![name.to_owned(), tag.clone()],
+            _ => vec![name.to_owned()],
         }
     }
 }
@@ -310,7 +331,10 @@ pub fn shown(
             viewer,
             notification,
         )?))),
-        (Event::Posted { post } | Event::Edited { post }, Stream::User | Stream::Public { .. }) => {
+        (
+            Event::Posted { post } | Event::Edited { post },
+            Stream::User | Stream::Public { .. } | Stream::Hashtag { .. },
+        ) => {
             let Some(post) = post_of(conn, post)? else {
                 return Ok(None);
             };
@@ -322,7 +346,10 @@ pub fn shown(
                 _ => Shown::Update(Box::new(post)),
             })
         }
-        (Event::Deleted { post }, Stream::User | Stream::Public { .. }) => {
+        (
+            Event::Deleted { post },
+            Stream::User | Stream::Public { .. } | Stream::Hashtag { .. },
+        ) => {
             // A deleted post is in no timeline any more: whoever could see it before is told
             // it is gone (apps ignore the id of a post they do not hold).
             let Some(mut before) = post_of(conn, post)? else {
@@ -330,8 +357,8 @@ pub fn shown(
             };
             before.deleted_at = None;
             let belongs = match stream {
-                Stream::Public { local } => is_public_in(&before, *local),
-                _ => true,
+                Stream::User => true,
+                _ => in_public_stream(conn, &before, stream)?,
             };
             (belongs && super::posts::can_view(conn, &before, Some(viewer))?)
                 .then_some(Shown::Delete(post))
@@ -352,10 +379,27 @@ fn in_stream(
     let belongs = !hidden.contains(&post.author_id)
         && match stream {
             Stream::User => in_home(conn, post, viewer, &hidden)?,
-            Stream::Public { local } => is_public_in(post, *local),
+            Stream::Public { .. } | Stream::Hashtag { .. } => in_public_stream(conn, post, stream)?,
             Stream::UserNotification => false,
         };
     Ok(belongs && super::posts::can_view(conn, post, Some(viewer))?)
+}
+
+/// Whether `post` is on a public or hashtag stream: a public post (of the right origin),
+/// with the tag.
+fn in_public_stream(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    stream: &Stream,
+) -> Result<bool, Error> {
+    Ok(match stream {
+        Stream::Public { local } => is_public_in(post, *local),
+        Stream::Hashtag { tag, local } => {
+            is_public_in(post, local.then_some(true))
+                && crate::db::tags::of_post(conn, post.id)?.contains(tag)
+        }
+        _ => false,
+    })
 }
 
 /// Whether `post` is on the public timeline (all, local or remote).
