@@ -123,13 +123,14 @@ pub fn like(id: &Url, actor: &Url, object: &Url, to: &[Url]) -> Value {
     with_context(json!({ "id": id, "type": "Like", "actor": actor, "object": object, "to": to }))
 }
 
-/// A group boosts a post, for microblogs: the post by id (they fetch it from its author's
-/// server and ignore an embedded copy; Pixelfed accepts nothing else), with `published`.
-pub fn boost(id: &Url, group: &Url, post: &Url, to: &[Url], cc: &[Url]) -> Value {
+/// A person boosts a post, or a group does for microblogs: the post by id (they fetch it
+/// from its author's server and ignore an embedded copy; Pixelfed accepts nothing else),
+/// with `published`.
+pub fn boost(id: &Url, actor: &Url, post: &Url, to: &[Url], cc: &[Url]) -> Value {
     with_context(json!({
         "id": id,
         "type": "Announce",
-        "actor": group,
+        "actor": actor,
         "object": post,
         "published": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "to": to,

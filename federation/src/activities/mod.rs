@@ -111,6 +111,8 @@ pub enum Incoming {
         /// The shared post, hosted here.
         object: Url,
     },
+    /// The sender withdraws its boost: the `Announce`'s id.
+    UndoShare(Url),
     /// The sender blocks `object` (a person here, if it concerns anyone here).
     Block {
         /// The Block's id (its Undo names it).
@@ -182,6 +184,9 @@ pub async fn read(
                     object: object.get("object").and_then(url_of_value),
                     via: None,
                 },
+                "Announce" => Incoming::UndoShare(
+                    url_of(&object).ok_or_else(|| malformed("Undo without object id"))?,
+                ),
                 // Only the undone activity's id (Pleroma undoes a Like so).
                 "" => Incoming::UndoById(
                     url_of(&object).ok_or_else(|| malformed("Undo without object"))?,

@@ -11,7 +11,7 @@ use crate::{
         blocks::{self, Hiding},
         groups, posts,
     },
-    service::{follows, posts::can_view},
+    service::follows,
 };
 use axum::response::Response;
 use axum::{
@@ -233,13 +233,14 @@ pub struct StatusesQuery {
     #[serde(default, deserialize_with = "super::params::flag")]
     exclude_replies: Option<bool>,
     #[serde(default, deserialize_with = "super::params::flag")]
+    exclude_reblogs: Option<bool>,
+    #[serde(default, deserialize_with = "super::params::flag")]
     only_media: Option<bool>,
 }
 
-/// `GET /api/v1/accounts/{id}/statuses`: a person's posts, or a group's, as the viewer may
-/// see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out. (Nobody boosts
-/// on Hearth, so `exclude_reblogs` changes nothing; no post carries media yet, so
-/// `only_media` gives none.)
+/// `GET /api/v1/accounts/{id}/statuses`: a person's posts and boosts, or a group's posts, as
+/// the viewer may see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out,
+/// `exclude_reblogs` boosts, `only_media` posts without images (and boosts).
 pub async fn statuses(
     State(state): State<AppState>,
     viewer: MaybeUser,
@@ -254,15 +255,14 @@ pub async fn statuses(
     let pinned = query.pinned == Some(true);
     let exclude_replies = query.exclude_replies == Some(true);
     let only_media = query.only_media == Some(true);
+    let with_boosts = !(pinned || only_media || query.exclude_reblogs == Some(true));
     let urls = state.urls.clone();
     let list = state
         .db
         .run(move |conn| {
             let actor =
                 actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-            let rows = if only_media {
-                Vec::new()
-            } else if pinned {
+            let rows = if pinned {
                 // Pins are one short list, shown on the first page only.
                 if page.max_id.is_some() || page.min_id.is_some() || page.since_id.is_some() {
                     Vec::new()
@@ -276,18 +276,19 @@ pub async fn statuses(
                 };
                 posts::timeline(conn, &[], &[actor.id], None, &hidden, page)?
             } else {
-                posts::by_author(conn, actor.id, page)?
+                posts::by_author(conn, actor.id, only_media, page)?
             };
-            let mut list = Vec::new();
-            for post in rows {
-                if exclude_replies && post.in_reply_to_ap_id.is_some() {
-                    continue;
-                }
-                if can_view(conn, &post, viewer)? {
-                    list.push(Status::new(conn, &post, viewer, &urls)?);
-                }
-            }
-            Ok(list)
+            let rows = rows
+                .into_iter()
+                .filter(|post| !(exclude_replies && post.in_reply_to_ap_id.is_some()))
+                .collect();
+            let boosts = if with_boosts && actor.actor_kind() != ActorKind::Group {
+                crate::db::reblogs::by_actors(conn, &[actor.id], page)?
+            } else {
+                Vec::new()
+            };
+            let entries = crate::service::statuses::merged(rows, boosts, page);
+            Status::entries(conn, entries, viewer, &urls)
         })
         .await?;
     Ok(paged(

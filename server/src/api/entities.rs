@@ -6,14 +6,20 @@ use crate::{
     Error,
     db::{
         AnyConnection,
-        actors::{self, ActorRow},
+        actors::ActorRow,
         blocks, follows,
-        media::{self, MediaRow},
+        media::MediaRow,
         posts::{self, PostRow},
-        remote_media::{self, RemoteMediaRow},
+        reblogs::ReblogRow,
+        remote_media::RemoteMediaRow,
         users::UserRow,
     },
-    service::{Urls, accounts::Role, remote_media::proxy_url},
+    service::{
+        Urls,
+        accounts::Role,
+        remote_media::proxy_url,
+        statuses::{Entry, Shown},
+    },
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_federation::protocol::actor::ActorKind;
@@ -25,7 +31,7 @@ pub fn mastodon_time(time: DateTime<Utc>) -> String {
 }
 
 /// `Account`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Account {
     pub id: String,
     pub username: String,
@@ -127,7 +133,7 @@ impl Account {
 }
 
 /// `CredentialAccount`: the signed-in person's own account, with `source` and `role`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct CredentialAccount {
     #[serde(flatten)]
     pub account: Account,
@@ -136,7 +142,7 @@ pub struct CredentialAccount {
 }
 
 /// `Account.source`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Source {
     pub privacy: &'static str,
     pub sensitive: bool,
@@ -150,7 +156,7 @@ pub struct Source {
 }
 
 /// `Role`, with Mastodon's permission bit flags.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct AccountRole {
     pub id: String,
     pub name: String,
@@ -197,7 +203,7 @@ impl CredentialAccount {
 }
 
 /// `Status`. `hearth_group` (a Hearth extension) is the group the post belongs to.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Status {
     pub id: String,
     pub uri: String,
@@ -220,7 +226,7 @@ pub struct Status {
     pub muted: bool,
     pub bookmarked: bool,
     pub pinned: bool,
-    pub reblog: Option<serde_json::Value>,
+    pub reblog: Option<Box<Status>>,
     pub application: Option<serde_json::Value>,
     pub media_attachments: Vec<MediaAttachment>,
     pub mentions: Vec<Mention>,
@@ -233,7 +239,7 @@ pub struct Status {
 }
 
 /// `Status.mentions[]`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Mention {
     pub id: String,
     pub username: String,
@@ -242,38 +248,148 @@ pub struct Mention {
 }
 
 impl Status {
-    /// The status entity of a post, as `viewer` sees it.
+    /// The statuses of those of `posts` that `viewer` may see, in order: rendered from a
+    /// few statements for the whole list ([`Shown`]).
+    pub fn list(
+        conn: &mut AnyConnection,
+        posts: Vec<PostRow>,
+        viewer: Option<i64>,
+        urls: &Urls,
+    ) -> Result<Vec<Self>, Error> {
+        Self::entries(
+            conn,
+            posts.into_iter().map(Entry::Post).collect(),
+            viewer,
+            urls,
+        )
+    }
+
+    /// The statuses of a timeline's posts and boosts, those `viewer` may see, in order: a
+    /// boost is a status of its own whose `reblog` is the post.
+    pub fn entries(
+        conn: &mut AnyConnection,
+        entries: Vec<Entry>,
+        viewer: Option<i64>,
+        urls: &Urls,
+    ) -> Result<Vec<Self>, Error> {
+        let mut posts: Vec<PostRow> = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            if !posts.iter().any(|p| p.id == entry.post().id) {
+                posts.push(entry.post().clone());
+            }
+        }
+        let shown = Shown::load(conn, posts, viewer)?;
+        let statuses: std::collections::HashMap<i64, Self> = shown
+            .posts
+            .iter()
+            .filter_map(|post| Some((post.id, Self::shown(post, &shown, urls)?)))
+            .collect();
+        let boosters: Vec<i64> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Boost(boost, _) => Some(boost.actor_id),
+                Entry::Post(_) => None,
+            })
+            .collect();
+        let boosters: std::collections::HashMap<i64, ActorRow> =
+            crate::db::batch::actors(conn, &boosters)?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
+        let mut list = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let Some(status) = statuses.get(&entry.post().id) else {
+                continue;
+            };
+            list.push(match entry {
+                Entry::Post(_) => status.clone(),
+                Entry::Boost(boost, _) => match boosters.get(&boost.actor_id) {
+                    Some(booster) => Self::boost(boost, booster, status.clone(), urls),
+                    None => continue,
+                },
+            });
+        }
+        Ok(list)
+    }
+
+    /// The status of a boost: the booster's, with the boosted post as its `reblog`.
+    fn boost(boost: &ReblogRow, booster: &ActorRow, post: Self, urls: &Urls) -> Self {
+        Self {
+            id: boost.id.to_string(),
+            uri: boost.ap_id.clone(),
+            url: None,
+            created_at: mastodon_time(boost.created_at.and_utc()),
+            edited_at: None,
+            account: Account::from_row(booster, urls),
+            content: String::new(),
+            visibility: if boost.visibility == "unlisted" {
+                "unlisted"
+            } else {
+                "public"
+            },
+            sensitive: false,
+            spoiler_text: String::new(),
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            language: None,
+            replies_count: 0,
+            reblogs_count: 0,
+            favourites_count: 0,
+            favourited: post.favourited,
+            reblogged: post.reblogged,
+            muted: false,
+            bookmarked: post.bookmarked,
+            pinned: false,
+            application: None,
+            media_attachments: Vec::new(),
+            mentions: Vec::new(),
+            tags: Vec::new(),
+            emojis: Vec::new(),
+            card: None,
+            poll: None,
+            filtered: Vec::new(),
+            hearth_group: None,
+            reblog: Some(Box::new(post)),
+        }
+    }
+
+    /// The status entity of a post, as `viewer` sees it; 404 if they may not.
     pub fn new(
         conn: &mut AnyConnection,
         post: &PostRow,
         viewer: Option<i64>,
         urls: &Urls,
     ) -> Result<Self, Error> {
+        Self::list(conn, vec![post.clone()], viewer, urls)?
+            .pop()
+            .ok_or_else(|| Error::not_found("Record not found"))
+    }
+
+    /// The entity of one post of a list.
+    fn shown(post: &PostRow, shown: &Shown, urls: &Urls) -> Option<Self> {
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        let author = actors::by_id(conn, post.author_id)?
-            .ok_or_else(|| Error::Internal("post without author".into()))?;
-        let group = match post.group_id {
-            Some(id) => actors::by_id(conn, id)?.map(|g| Account::from_row(&g, urls)),
-            None => None,
-        };
-        // The parent is named only to those who may see it.
-        let parent = match post.in_reply_to_id {
-            Some(id) => posts::by_id(conn, id)?
-                .filter(|p| crate::service::posts::can_view(conn, p, viewer).unwrap_or(false)),
-            None => None,
-        };
-        let mut mentions = Vec::new();
-        for id in posts::mentions(conn, post.id)? {
-            if let Some(actor) = actors::by_id(conn, id)? {
-                let account = Account::from_row(&actor, urls);
-                mentions.push(Mention {
+        let mut account = Account::from_row(shown.actor(post.author_id)?, urls);
+        let counts = shown.counts_of(post.author_id);
+        account.followers_count = n(counts.followers);
+        account.following_count = n(counts.following);
+        account.statuses_count = n(counts.statuses);
+        let group = post
+            .group_id
+            .and_then(|id| shown.actor(id))
+            .map(|g| Account::from_row(g, urls));
+        let parent = shown.parent(post.id);
+        let mentions = shown
+            .mentions(post.id)
+            .map(|actor| {
+                let account = Account::from_row(actor, urls);
+                Mention {
                     id: account.id,
                     username: account.username,
                     url: account.url,
                     acct: account.acct,
-                });
-            }
-        }
+                }
+            })
+            .collect();
         // A Lemmy post's title is part of what it says.
         let content = match &post.name {
             Some(title) if !title.is_empty() => {
@@ -285,29 +401,26 @@ impl Status {
             }
             _ => post.content.clone(),
         };
-        // Only replies the viewer may see are counted: a count must not reveal hidden posts.
-        let mut visible_replies = 0;
-        for reply in posts::replies(conn, post.id)? {
-            if crate::service::posts::can_view(conn, &reply, viewer)? {
-                visible_replies += 1;
-            }
-        }
-        let media_attachments = MediaAttachment::of_post(conn, post, urls)?;
-        let (favourited, bookmarked, pinned) = match viewer {
-            Some(viewer) => (
-                posts::like_of(conn, viewer, post.id)?.is_some(),
-                crate::db::bookmarks::is_bookmarked(conn, viewer, post.id)?,
-                viewer == post.author_id && crate::db::pins::is_pinned(conn, viewer, post.id)?,
-            ),
-            None => (false, false, false),
+        let media_attachments = if post.local {
+            shown
+                .media(post.id)
+                .iter()
+                .map(|m| MediaAttachment::new(m, urls))
+                .collect()
+        } else {
+            shown
+                .remote_media(post.id)
+                .iter()
+                .map(|m| MediaAttachment::remote(m, urls))
+                .collect()
         };
-        Ok(Self {
+        Some(Self {
             id: post.id.to_string(),
             uri: post.ap_id.clone(),
             url: post.url.clone(),
             created_at: mastodon_time(post.published_at.and_utc()),
             edited_at: post.edited_at.map(|t| mastodon_time(t.and_utc())),
-            account: Account::with_counts(conn, &author, urls)?,
+            account,
             content,
             visibility: match post.visibility.as_str() {
                 "public" => "public",
@@ -317,22 +430,26 @@ impl Status {
             },
             sensitive: post.sensitive,
             spoiler_text: post.spoiler_text.clone(),
-            in_reply_to_id: parent.as_ref().map(|p| p.id.to_string()),
-            in_reply_to_account_id: parent.as_ref().map(|p| p.author_id.to_string()),
+            in_reply_to_id: parent.map(|(id, _)| id.to_string()),
+            in_reply_to_account_id: parent.map(|(_, author)| author.to_string()),
             language: None,
-            replies_count: visible_replies,
-            reblogs_count: 0,
-            favourites_count: n(posts::like_count(conn, post.id)?),
-            favourited,
-            reblogged: false,
+            replies_count: n(shown.replies(post.id)),
+            reblogs_count: n(shown.reblogs(post.id)),
+            favourites_count: n(shown.likes(post.id)),
+            favourited: shown.liked(post.id),
+            reblogged: shown.reblogged(post.id),
             muted: false,
-            bookmarked,
-            pinned,
+            bookmarked: shown.bookmarked(post.id),
+            pinned: shown.pinned(post.id),
             reblog: None,
             application: None,
             media_attachments,
             mentions,
-            tags: super::tags::of_post(conn, post.id, urls)?,
+            tags: shown
+                .tags(post.id)
+                .iter()
+                .map(|name| super::tags::entity_of_name(urls, name))
+                .collect(),
             emojis: Vec::new(),
             card: None,
             poll: None,
@@ -344,7 +461,7 @@ impl Status {
 
 /// `MediaAttachment` (images only: `type` is always `image`). `remote_url` stays null even for
 /// remote images: apps are given only this instance's copy.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct MediaAttachment {
     pub id: String,
     #[serde(rename = "type")]
@@ -360,7 +477,7 @@ pub struct MediaAttachment {
 
 /// `MediaAttachment.meta`. Sizes are left out while unknown (a remote image not fetched yet,
 /// whose server did not say).
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct MediaMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub original: Option<MediaSize>,
@@ -370,7 +487,7 @@ pub struct MediaMeta {
 }
 
 /// `meta.original`, `meta.small`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct MediaSize {
     pub width: i32,
     pub height: i32,
@@ -391,7 +508,7 @@ impl MediaSize {
 }
 
 /// `meta.focus`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct MediaFocus {
     pub x: f64,
     pub y: f64,
@@ -443,30 +560,10 @@ impl MediaAttachment {
             blurhash: row.blurhash.clone(),
         }
     }
-
-    /// The images of a post: a local post's uploads, or a remote post's images as served
-    /// from here.
-    pub fn of_post(
-        conn: &mut AnyConnection,
-        post: &PostRow,
-        urls: &Urls,
-    ) -> Result<Vec<Self>, Error> {
-        Ok(if post.local {
-            media::for_post(conn, post.id)?
-                .iter()
-                .map(|m| Self::new(m, urls))
-                .collect()
-        } else {
-            remote_media::for_post(conn, post.id)?
-                .iter()
-                .map(|m| Self::remote(m, urls))
-                .collect()
-        })
-    }
 }
 
 /// `Relationship`.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Relationship {
     pub id: String,
     pub following: bool,
@@ -511,7 +608,7 @@ impl Relationship {
 
 /// `Report`: what a person reported, as Mastodon answers `POST /api/v1/reports` and shows it
 /// in an `admin.report` notification.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub id: String,
     pub action_taken: bool,

@@ -157,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
+        .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
         .route(
             "/api/v1/statuses/{id}/unfavourite",
             post(statuses::unfavourite),

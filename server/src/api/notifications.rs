@@ -24,6 +24,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 /// How many types a filter may name: more than Mastodon has.
 const MAX_TYPES: usize = 20;
@@ -47,27 +48,50 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The entity of a listed notification, as its reader sees it.
+    /// The entities of listed notifications, as their reader sees them: their statuses
+    /// rendered together ([`Status::list`]).
+    pub fn list(
+        conn: &mut crate::db::AnyConnection,
+        listed: Vec<Listed>,
+        reader: i64,
+        urls: &Urls,
+    ) -> Result<Vec<Self>, Error> {
+        let posts = listed.iter().filter_map(|l| l.post.clone()).collect();
+        let statuses: HashMap<String, Status> = Status::list(conn, posts, Some(reader), urls)?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        Ok(listed
+            .into_iter()
+            .filter_map(|listed| {
+                // A post no longer to be seen takes its notification with it.
+                let status = match &listed.post {
+                    Some(post) => Some(statuses.get(&post.id.to_string())?.clone()),
+                    None => None,
+                };
+                Some(Self {
+                    id: listed.row.id.to_string(),
+                    kind: listed.row.kind.clone(),
+                    created_at: mastodon_time(listed.row.created_at.and_utc()),
+                    account: Account::from_row(&listed.from, urls),
+                    status,
+                    report: listed.report.as_ref().map(|r| Report::new(r, urls)),
+                    group_key: format!("ungrouped-{}", listed.row.id),
+                })
+            })
+            .collect())
+    }
+
+    /// The entity of one listed notification; 404 if its post is no longer to be seen.
     pub fn new(
         conn: &mut crate::db::AnyConnection,
-        listed: &Listed,
+        listed: Listed,
         reader: i64,
         urls: &Urls,
     ) -> Result<Self, Error> {
-        let status = listed
-            .post
-            .as_ref()
-            .map(|post| Status::new(conn, post, Some(reader), urls))
-            .transpose()?;
-        Ok(Self {
-            id: listed.row.id.to_string(),
-            kind: listed.row.kind.clone(),
-            created_at: mastodon_time(listed.row.created_at.and_utc()),
-            account: Account::from_row(&listed.from, urls),
-            status,
-            report: listed.report.as_ref().map(|r| Report::new(r, urls)),
-            group_key: format!("ungrouped-{}", listed.row.id),
-        })
+        Self::list(conn, vec![listed], reader, urls)?
+            .pop()
+            .ok_or_else(|| Error::not_found("Record not found"))
     }
 }
 
@@ -155,10 +179,8 @@ pub async fn list(
     let notifications = state
         .db
         .run(move |conn| {
-            rules::page(conn, me, &filter, bounds)?
-                .iter()
-                .map(|listed| Notification::new(conn, listed, me, &urls))
-                .collect::<Result<Vec<_>, Error>>()
+            let listed = rules::page(conn, me, &filter, bounds)?;
+            Notification::list(conn, listed, me, &urls)
         })
         .await?;
     let mut base = state.urls.path("/api/v1/notifications");
@@ -202,7 +224,7 @@ pub async fn show(
         .db
         .run(move |conn| {
             let listed = rules::one(conn, me, id)?;
-            Notification::new(conn, &listed, me, &urls)
+            Notification::new(conn, listed, me, &urls)
         })
         .await?;
     Ok(Json(notification))

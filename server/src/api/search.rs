@@ -8,7 +8,7 @@ use super::{
 use crate::{
     Error,
     db::{actors, posts::PostRow},
-    service::{posts::can_view, search},
+    service::search,
 };
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use axum::{
@@ -185,15 +185,7 @@ pub async fn search(
         let urls = state.urls.clone();
         statuses = state
             .db
-            .run(move |conn| {
-                let mut list = Vec::new();
-                for post in found {
-                    if can_view(conn, &post, Some(viewer))? {
-                        list.push(Status::new(conn, &post, Some(viewer), &urls)?);
-                    }
-                }
-                Ok(list)
-            })
+            .run(move |conn| Status::list(conn, found, Some(viewer), &urls))
             .await?;
     }
     let mut hashtags = Vec::new();

@@ -15,6 +15,8 @@ use crate::{
     service::{
         bookmarks, pins,
         posts::{self as rules, NewStatus},
+        reblogs,
+        statuses::Entry,
     },
 };
 use axum::{
@@ -220,11 +222,8 @@ pub async fn context(
                     break;
                 };
                 next = parent.in_reply_to_id;
-                if !hidden.contains(&parent.author_id)
-                    && rules::can_view(conn, &parent, viewer)?
-                    && ancestors.len() < 40
-                {
-                    ancestors.insert(0, Status::new(conn, &parent, viewer, &urls)?);
+                if !hidden.contains(&parent.author_id) {
+                    ancestors.insert(0, parent);
                 }
             }
             let mut descendants = Vec::new();
@@ -240,16 +239,16 @@ pub async fn context(
                     }
                     visited.push(reply.id);
                     queue.push(reply.id);
-                    if !hidden.contains(&reply.author_id) && rules::can_view(conn, &reply, viewer)?
-                    {
-                        descendants.push(Status::new(conn, &reply, viewer, &urls)?);
+                    if !hidden.contains(&reply.author_id) {
+                        descendants.push(reply);
                     }
                 }
             }
-            descendants.sort_by(|a: &Status, b: &Status| {
-                a.id.len().cmp(&b.id.len()).then(a.id.cmp(&b.id))
-            });
-            Ok((ancestors, descendants))
+            descendants.sort_by_key(|p| p.id);
+            Ok((
+                Status::list(conn, ancestors, viewer, &urls)?,
+                Status::list(conn, descendants, viewer, &urls)?,
+            ))
         })
         .await?;
     Ok(Json(
@@ -325,15 +324,71 @@ pub async fn favourited_by(
     ))
 }
 
-/// `GET /api/v1/statuses/{id}/reblogged_by`: nobody yet, as people cannot boost on Hearth
-/// (a group shares what is posted into it; that is not a person's boost).
+/// `GET /api/v1/statuses/{id}/reblogged_by`: who boosted a post the viewer may see (people;
+/// a group sharing what is posted into it is not a boost), newest first, paged.
 pub async fn reblogged_by(
     State(state): State<AppState>,
     viewer: MaybeUser,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Account>>, Error> {
-    visible_post(&state, id_param(&id)?, viewer.id()).await?;
-    Ok(Json(Vec::new()))
+    super::ApiQuery(paging): super::ApiQuery<super::timelines::Paging>,
+) -> Result<axum::response::Response, Error> {
+    let post = visible_post(&state, id_param(&id)?, viewer.id()).await?;
+    let page = paging.accounts_page();
+    let rows = state
+        .db
+        .run(move |conn| Ok(crate::db::reblogs::boosters(conn, post.id, page)?))
+        .await?;
+    let base = state
+        .urls
+        .path(&format!("/api/v1/statuses/{}/reblogged_by", post.id));
+    Ok(super::accounts::paged_accounts(rows, &state.urls, base))
+}
+
+/// Body of `POST /api/v1/statuses/{id}/reblog`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReblogParams {
+    /// `public` (the default) or `unlisted`.
+    visibility: Option<String>,
+}
+
+/// `POST /api/v1/statuses/{id}/reblog`: boosts a public or unlisted post; answers the boost's
+/// own status, whose `reblog` is the post.
+pub async fn reblog(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    super::ApiForm(params): super::ApiForm<ReblogParams>,
+) -> Result<Json<Status>, Error> {
+    let unlisted = params.visibility.as_deref() == Some("unlisted");
+    let viewer = user.actor.id;
+    let (boost, post) =
+        reblogs::set_reblog(&state.ctx, user.actor, id_param(&id)?, unlisted, true).await?;
+    let urls = state.urls.clone();
+    let status = state
+        .db
+        .run(move |conn| {
+            let entry = match boost {
+                Some(boost) => Entry::Boost(boost, post),
+                None => Entry::Post(post),
+            };
+            Status::entries(conn, vec![entry], Some(viewer), &urls)?
+                .pop()
+                .ok_or_else(|| Error::not_found("Record not found"))
+        })
+        .await?;
+    Ok(Json(status))
+}
+
+/// `POST /api/v1/statuses/{id}/unreblog`: withdraws one's boost; answers the post.
+pub async fn unreblog(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let viewer = user.actor.id;
+    let (_, post) =
+        reblogs::set_reblog(&state.ctx, user.actor, id_param(&id)?, false, false).await?;
+    Ok(Json(status_of(&state, post, Some(viewer)).await?))
 }
 
 /// `GET /api/v1/statuses/{id}/history`: every version of a post, oldest first, the current

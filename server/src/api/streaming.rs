@@ -295,7 +295,7 @@ impl Listener {
                         Shown::Delete(id) => ("delete", id.to_string()),
                         Shown::Notification(listed) => (
                             "notification",
-                            json(&Notification::new(conn, &listed, viewer, &urls)?),
+                            json(&Notification::new(conn, *listed, viewer, &urls)?),
                         ),
                     };
                     messages.push(Message {

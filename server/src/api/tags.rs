@@ -11,7 +11,7 @@ use crate::{
         AnyConnection,
         tags::{self, TagFilter, TagRow},
     },
-    service::{Urls, content, posts::can_view, tags::tag_url},
+    service::{Urls, content, tags::tag_url},
 };
 use axum::{
     Json,
@@ -25,12 +25,9 @@ use serde_json::{Value, json};
 /// Days of use a `Tag` entity reports (as Mastodon).
 const HISTORY_DAYS: i64 = 7;
 
-/// `Status.tags`: the tags a post carries, as `{name, url}`.
-pub fn of_post(conn: &mut AnyConnection, post_id: i64, urls: &Urls) -> Result<Vec<Value>, Error> {
-    Ok(tags::of_post(conn, post_id)?
-        .into_iter()
-        .map(|name| json!({ "url": tag_url(urls, &name), "name": name }))
-        .collect())
+/// A tag of `Status.tags`: `{name, url}`.
+pub fn entity_of_name(urls: &Urls, name: &str) -> Value {
+    json!({ "url": tag_url(urls, name), "name": name })
 }
 
 /// The `Tag` entity: `history` counts public posts (and their authors) per day, newest day
@@ -202,13 +199,8 @@ pub async fn timeline(
                 local,
                 only_media: query.public.only_media(),
             };
-            let mut list = Vec::new();
-            for post in tags::timeline(conn, &filter, page)? {
-                if can_view(conn, &post, viewer)? {
-                    list.push(Status::new(conn, &post, viewer, &urls)?);
-                }
-            }
-            Ok(list)
+            let posts = tags::timeline(conn, &filter, page)?;
+            Status::list(conn, posts, viewer, &urls)
         })
         .await?;
     Ok(paged(statuses, base))

@@ -5,9 +5,9 @@ use crate::{
     Error,
     db::{
         blocks::{self, Hiding},
-        follows, posts,
+        posts,
     },
-    service::posts::can_view,
+    service::statuses::{self, Entry},
 };
 use axum::{
     Json,
@@ -90,30 +90,22 @@ pub async fn home(
     let statuses = state
         .db
         .run(move |conn| {
-            let followed = follows::followed_ids(conn, me)?;
-            let mut authors = followed.clone();
-            authors.push(me);
-            let hidden = blocks::hidden_from(conn, me, Hiding::Posts)?;
+            let sources = statuses::HomeSources::of(conn, me)?;
             let mut found = Vec::new();
             let mut bounds = page;
             // Hidden posts are skipped; read further until the page is full or the end.
             for _ in 0..5 {
-                let batch = posts::timeline(conn, &authors, &followed, Some(me), &hidden, bounds)?;
+                let batch = sources.page(conn, bounds)?;
                 let exhausted = (batch.len() as i64) < bounds.limit;
-                for post in &batch {
-                    if found.len() as i64 >= page.limit {
-                        break;
-                    }
-                    if can_view(conn, post, Some(me))? {
-                        found.push(Status::new(conn, post, Some(me), &urls)?);
-                    }
-                }
-                match batch.last() {
+                let (first, last) = (batch.first().map(Entry::id), batch.last().map(Entry::id));
+                found.extend(Status::entries(conn, batch, Some(me), &urls)?);
+                found.truncate(usize::try_from(page.limit).unwrap_or(0));
+                match last {
                     Some(last) if !exhausted && (found.len() as i64) < page.limit => {
                         if bounds.min_id.is_some() {
-                            bounds.min_id = batch.first().map(|p| p.id);
+                            bounds.min_id = first;
                         } else {
-                            bounds.max_id = Some(last.id);
+                            bounds.max_id = Some(last);
                         }
                     }
                     _ => break,
@@ -171,27 +163,18 @@ pub async fn public(
     let local = query.local();
     let page = query.page();
     let urls = state.urls.clone();
-    // Posts carry no media yet: a media-only timeline is empty.
-    let statuses = if query.only_media() {
-        Vec::new()
-    } else {
-        state
-            .db
-            .run(move |conn| {
-                let hidden = match viewer {
-                    Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
-                    None => Vec::new(),
-                };
-                let mut list = Vec::new();
-                for post in posts::public(conn, local, &hidden, page)? {
-                    if can_view(conn, &post, viewer)? {
-                        list.push(Status::new(conn, &post, viewer, &urls)?);
-                    }
-                }
-                Ok(list)
-            })
-            .await?
-    };
+    let only_media = query.only_media();
+    let statuses = state
+        .db
+        .run(move |conn| {
+            let hidden = match viewer {
+                Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
+                None => Vec::new(),
+            };
+            let posts = posts::public(conn, local, only_media, &hidden, page)?;
+            Status::list(conn, posts, viewer, &urls)
+        })
+        .await?;
     Ok(paged(statuses, state.urls.path("/api/v1/timelines/public")))
 }
 
@@ -261,11 +244,6 @@ fn kept_statuses(
         (Some((newest, _)), Some((oldest, _))) => Some((newest.to_string(), oldest.to_string())),
         _ => None,
     };
-    let mut statuses = Vec::new();
-    for (_, post) in rows {
-        if can_view(conn, &post, Some(me))? {
-            statuses.push(Status::new(conn, &post, Some(me), urls)?);
-        }
-    }
-    Ok((statuses, cursors))
+    let posts = rows.into_iter().map(|(_, post)| post).collect();
+    Ok((Status::list(conn, posts, Some(me), urls)?, cursors))
 }

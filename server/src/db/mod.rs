@@ -23,6 +23,7 @@ macro_rules! on_engine {
 }
 
 pub mod actors;
+pub mod batch;
 pub mod blocks;
 pub mod bookmarks;
 pub mod conversations;
@@ -30,6 +31,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
+mod id_list;
 pub mod idempotency;
 pub mod invites;
 pub mod media;
@@ -38,6 +40,7 @@ pub mod oauth;
 pub mod pins;
 pub mod post_edits;
 pub mod posts;
+pub mod reblogs;
 pub mod remote_media;
 pub mod reports;
 pub mod schema;

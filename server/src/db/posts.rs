@@ -2,7 +2,8 @@
 
 use super::{
     AnyConnection,
-    schema::{likes, post_mentions, posts},
+    id_list::in_ids,
+    schema::{likes, media_attachments, post_mentions, posts, remote_media},
 };
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -295,6 +296,7 @@ pub fn timeline(
             conn,
             TimelineSource::Author(author),
             &[],
+            false,
             bounds,
         )?);
     }
@@ -303,6 +305,7 @@ pub fn timeline(
             conn,
             TimelineSource::Group(group),
             hidden,
+            false,
             bounds,
         )?);
     }
@@ -311,6 +314,7 @@ pub fn timeline(
             conn,
             TimelineSource::Mentioning(actor),
             hidden,
+            false,
             bounds,
         )?);
     }
@@ -329,6 +333,81 @@ pub fn timeline(
     Ok(found)
 }
 
+/// How many of the newest posts a home timeline with many sources walks through, checking
+/// each, before it reads its sources one by one.
+const HOME_WINDOW: i64 = 4096;
+
+/// Timelines with at most this many sources read each source by its own index.
+const FEW_SOURCES: usize = 32;
+
+/// A page of a home timeline: as [`timeline`], but for a reader with many sources (a
+/// thousand follows) it first walks the newest [`HOME_WINDOW`] posts below the page's bound
+/// in one statement, keeping those of its sources, and reads each source by its own index
+/// only for what the window did not fill. A busy reader's page is found in the window; a
+/// quiet one's costs one statement per source, as few sources always do.
+pub fn home(
+    conn: &mut AnyConnection,
+    authors: &[i64],
+    groups: &[i64],
+    mentioned: i64,
+    hidden: &[i64],
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
+    if bounds.min_id.is_some() || authors.len() + groups.len() <= FEW_SOURCES {
+        return timeline(conn, authors, groups, Some(mentioned), hidden, bounds);
+    }
+    let upper = bounds.max_id.unwrap_or(i64::MAX);
+    let since = bounds.since_id.unwrap_or(i64::MIN);
+    let floor: Option<i64> = on_engine!(conn, |c| posts::table
+        .filter(posts::id.lt(upper))
+        .order(posts::id.desc())
+        .select(posts::id)
+        .offset(HOME_WINDOW - 1)
+        .limit(1)
+        .get_result(c)
+        .optional())?;
+    let lower = floor.unwrap_or(i64::MIN).max(since);
+    let mut found: Vec<PostRow> = on_engine!(conn, |c| posts::table
+        .filter(posts::id.lt(upper))
+        .filter(posts::id.ge(lower))
+        .filter(posts::id.gt(since))
+        .filter(posts::deleted_at.is_null())
+        .filter(
+            in_ids(posts::author_id, authors)
+                .or(in_ids(posts::group_id, groups))
+                .or(diesel::dsl::exists(
+                    post_mentions::table
+                        .filter(post_mentions::post_id.eq(posts::id))
+                        .filter(post_mentions::actor_id.eq(mentioned)),
+                )),
+        )
+        .filter(diesel::dsl::not(in_ids(posts::author_id, hidden)))
+        .order(posts::id.desc())
+        .limit(bounds.limit)
+        .select(PostRow::as_select())
+        .load(c))?;
+    let missing = bounds.limit - found.len() as i64;
+    match floor {
+        Some(floor) if missing > 0 && floor > since => {
+            let below = Page {
+                max_id: Some(floor),
+                limit: missing,
+                ..bounds
+            };
+            found.extend(timeline(
+                conn,
+                authors,
+                groups,
+                Some(mentioned),
+                hidden,
+                below,
+            )?);
+            Ok(found)
+        }
+        _ => Ok(found),
+    }
+}
+
 /// Where a timeline's posts come from.
 #[derive(Clone, Copy)]
 enum TimelineSource {
@@ -339,12 +418,13 @@ enum TimelineSource {
     Public(Option<bool>),
 }
 
-/// One source's page of a timeline, without the `hidden` authors' posts: newest first, or
-/// oldest first with `min_id`.
+/// One source's page of a timeline, without the `hidden` authors' posts (and with images
+/// only if `only_media`): newest first, or oldest first with `min_id`.
 fn timeline_source(
     conn: &mut AnyConnection,
     source: TimelineSource,
     hidden: &[i64],
+    only_media: bool,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let mut query = posts::table
@@ -373,6 +453,17 @@ fn timeline_source(
             ),
         ),
     };
+    if only_media {
+        query = query.filter(
+            diesel::dsl::exists(
+                media_attachments::table
+                    .filter(media_attachments::post_id.eq(posts::id.nullable())),
+            )
+            .or(diesel::dsl::exists(
+                remote_media::table.filter(remote_media::post_id.eq(posts::id.nullable())),
+            )),
+        );
+    }
     if let Some(max_id) = bounds.max_id {
         query = query.filter(posts::id.lt(max_id));
     }
@@ -388,27 +479,45 @@ fn timeline_source(
 }
 
 /// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones, but
-/// none by the `hidden` authors.
+/// none by the `hidden` authors; with images only, if `only_media`.
 pub fn public(
     conn: &mut AnyConnection,
     local: Option<bool>,
+    only_media: bool,
     hidden: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    let mut found = timeline_source(conn, TimelineSource::Public(local), hidden, bounds)?;
+    let mut found = timeline_source(
+        conn,
+        TimelineSource::Public(local),
+        hidden,
+        only_media,
+        bounds,
+    )?;
     if bounds.min_id.is_some() {
         found.reverse();
     }
     Ok(found)
 }
 
-/// Posts by an author, newest first.
+/// Posts by an author, newest first; with images only, if `only_media`.
 pub fn by_author(
     conn: &mut AnyConnection,
     author_id: i64,
+    only_media: bool,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    timeline(conn, &[author_id], &[], None, &[], bounds)
+    let mut found = timeline_source(
+        conn,
+        TimelineSource::Author(author_id),
+        &[],
+        only_media,
+        bounds,
+    )?;
+    if bounds.min_id.is_some() {
+        found.reverse();
+    }
+    Ok(found)
 }
 
 /// Mastodon-style page bounds.

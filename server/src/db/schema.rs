@@ -443,12 +443,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// People's boosts: `actor_id` shares `post_id` (its `Announce` is `ap_id`).
+    reblogs (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        actor_id -> BigInt,
+        post_id -> BigInt,
+        /// `public` or `unlisted`.
+        visibility -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(access_tokens -> oauth_apps (app_id));
 diesel::joinable!(posts -> actors (author_id));
 diesel::joinable!(likes -> posts (post_id));
+diesel::joinable!(reblogs -> posts (post_id));
 diesel::joinable!(post_mentions -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
@@ -468,6 +482,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_edits,
     post_mentions,
     likes,
+    reblogs,
     received_activities,
     outbox,
     servers,

@@ -215,11 +215,12 @@ fn apply(
         Incoming::Delete { object, actor, via } => {
             delete(conn, ctx, sender, &object, &actor, via.as_ref())?
         }
-        Incoming::Share { object, .. } => {
+        Incoming::Share { id, object, .. } => {
             if let Some(post) = posts::by_ap_id(conn, object.as_str())?.filter(|p| p.local) {
-                notifications::shared(conn, sender, &post)?;
+                super::reblogs::received(conn, sender, &id, &post)?;
             }
         }
+        Incoming::UndoShare(id) => super::reblogs::received_undo(conn, sender, &id)?,
         Incoming::ActorUpdated(actor) => {
             actors::upsert_remote(conn, &actor)?;
         }

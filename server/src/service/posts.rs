@@ -10,6 +10,7 @@ use crate::{
     db::{
         AnyConnection,
         actors::{self, ActorRow},
+        batch::{self, PostScope},
         deliveries::Form,
         follows, groups,
         posts::{self, PostRow},
@@ -28,6 +29,7 @@ use hearth_federation::{
     },
 };
 use serde_json::Value;
+use std::collections::HashSet;
 use url::Url;
 
 /// Longest post accepted from the client API, in characters.
@@ -626,7 +628,11 @@ pub fn post_object_with(
     })
 }
 
-/// Whether `viewer` (a local person, or nobody) may see `post`.
+/// Whether `viewer` (a local person, or nobody signed in) may see `post`: anyone a public or
+/// unlisted post; its author and the people it mentions any post; a group's members a
+/// members-only post; the author's followers a followers-only post. Nobody sees a deleted
+/// post, and nobody a post whose author blocks them (but in a group they moderate). The rule
+/// is [`Audience`]'s, for one post.
 pub fn can_view(
     conn: &mut AnyConnection,
     post: &PostRow,
@@ -635,41 +641,96 @@ pub fn can_view(
     if post.is_deleted() {
         return Ok(false);
     }
-    if let Some(viewer) = viewer
-        && blocked_by_author(conn, post, viewer)?
-    {
-        return Ok(false);
-    }
-    if matches!(post.visibility.as_str(), "public" | "unlisted") {
-        return Ok(true);
-    }
-    let Some(viewer) = viewer else {
-        return Ok(false);
-    };
-    if viewer == post.author_id || posts::mentions(conn, post.id)?.contains(&viewer) {
-        return Ok(true);
-    }
-    Ok(match post.visibility.as_str() {
-        "members" => match post.group_id {
-            Some(group) => is_member(conn, viewer, group)?,
-            None => false,
-        },
-        "private" => follows::between(conn, viewer, post.author_id)?.is_some_and(|f| f.accepted),
-        _ => false,
-    })
+    let scope = PostScope::from(post);
+    Ok(Audience::load(conn, std::slice::from_ref(&scope), viewer)?.may_see(&scope))
 }
 
-/// Whether the author of `post` blocks `viewer`, which hides the post from them. Not in a
-/// group the viewer moderates: a member who blocks the group's moderators must not be able
-/// to post there unseen by them.
-fn blocked_by_author(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<bool, Error> {
-    if viewer == post.author_id || !crate::db::blocks::is_blocking(conn, post.author_id, viewer)? {
-        return Ok(false);
+/// Who may see which of many posts: the one rule of who sees a post, with what it depends
+/// on (mentions, follows, memberships, blocks) read for all the posts at once. The API,
+/// the object endpoints, media and streaming all decide by it.
+#[derive(Debug, Default)]
+pub struct Audience {
+    viewer: Option<i64>,
+    /// Posts that mention the viewer.
+    mentioned: HashSet<i64>,
+    /// Authors and groups the viewer follows (is a member of), accepted.
+    followed: HashSet<i64>,
+    /// Groups the viewer moderates.
+    moderated: HashSet<i64>,
+    /// Authors who block the viewer.
+    blocked_by: HashSet<i64>,
+}
+
+impl Audience {
+    /// What decides, for `viewer`, whether each of `posts` (not deleted) may be seen.
+    pub fn load(
+        conn: &mut AnyConnection,
+        posts: &[PostScope],
+        viewer: Option<i64>,
+    ) -> Result<Self, Error> {
+        let Some(me) = viewer else {
+            return Ok(Self::default());
+        };
+        let others: Vec<&PostScope> = posts.iter().filter(|p| p.author_id != me).collect();
+        let ids = |f: &dyn Fn(&PostScope) -> Option<i64>| -> Vec<i64> {
+            let mut ids: Vec<i64> = others.iter().filter_map(|p| f(p)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let blocked_by: HashSet<i64> = batch::blocking(conn, me, &ids(&|p| Some(p.author_id)))?
+            .into_iter()
+            .collect();
+        let hidden = |p: &PostScope| !matches!(p.visibility.as_str(), "public" | "unlisted");
+        let mentioned = batch::mentioning(conn, me, &ids(&|p| hidden(p).then_some(p.id)))?;
+        let followed = batch::followed(
+            conn,
+            me,
+            &ids(&|p| match p.visibility.as_str() {
+                "private" => Some(p.author_id),
+                "members" => p.group_id,
+                _ => None,
+            }),
+        )?;
+        let moderated = batch::moderated(
+            conn,
+            me,
+            &ids(&|p| {
+                p.group_id
+                    .filter(|_| p.visibility == "members" || blocked_by.contains(&p.author_id))
+            }),
+        )?;
+        Ok(Self {
+            viewer,
+            mentioned: mentioned.into_iter().collect(),
+            followed: followed.into_iter().collect(),
+            moderated: moderated.into_iter().collect(),
+            blocked_by,
+        })
     }
-    Ok(match post.group_id {
-        Some(group) => !groups::is_moderator(conn, group, viewer)?,
-        None => true,
-    })
+
+    /// Whether the viewer may see `post` (see [`can_view`]).
+    pub fn may_see(&self, post: &PostScope) -> bool {
+        let public = matches!(post.visibility.as_str(), "public" | "unlisted");
+        let Some(me) = self.viewer else {
+            return public;
+        };
+        if me == post.author_id {
+            return true;
+        }
+        let moderates = post.group_id.is_some_and(|g| self.moderated.contains(&g));
+        // A member who blocks the group's moderators must not post there unseen by them.
+        if self.blocked_by.contains(&post.author_id) && !moderates {
+            return false;
+        }
+        public
+            || self.mentioned.contains(&post.id)
+            || match post.visibility.as_str() {
+                "members" => moderates || post.group_id.is_some_and(|g| self.followed.contains(&g)),
+                "private" => self.followed.contains(&post.author_id),
+                _ => false,
+            }
+    }
 }
 
 /// Whether the server `domain` has an accepted member of `group_id`.

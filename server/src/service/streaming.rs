@@ -16,7 +16,7 @@ use crate::{
     db::{
         AnyConnection, Database,
         blocks::{self, Hiding},
-        follows, posts,
+        posts,
         posts::PostRow,
     },
 };
@@ -378,7 +378,7 @@ fn in_stream(
     let hidden = blocks::hidden_from(conn, viewer, Hiding::Posts)?;
     let belongs = !hidden.contains(&post.author_id)
         && match stream {
-            Stream::User => in_home(conn, post, viewer, &hidden)?,
+            Stream::User => super::statuses::HomeSources::of(conn, viewer)?.holds(conn, post)?,
             Stream::Public { .. } | Stream::Hashtag { .. } => in_public_stream(conn, post, stream)?,
             Stream::UserNotification => false,
         };
@@ -405,24 +405,4 @@ fn in_public_stream(
 /// Whether `post` is on the public timeline (all, local or remote).
 fn is_public_in(post: &PostRow, local: Option<bool>) -> bool {
     post.visibility == "public" && local.is_none_or(|local| local == post.local)
-}
-
-/// Whether the home timeline of `viewer` holds `post`: the home timeline's own query, bounded
-/// to that one post.
-fn in_home(
-    conn: &mut AnyConnection,
-    post: &PostRow,
-    viewer: i64,
-    hidden: &[i64],
-) -> Result<bool, Error> {
-    let followed = follows::followed_ids(conn, viewer)?;
-    let mut authors = followed.clone();
-    authors.push(viewer);
-    let only = posts::Page {
-        max_id: Some(post.id + 1),
-        since_id: Some(post.id - 1),
-        min_id: None,
-        limit: 1,
-    };
-    Ok(!posts::timeline(conn, &authors, &followed, Some(viewer), hidden, only)?.is_empty())
 }

@@ -1,0 +1,276 @@
+//! Lookups for many posts or actors at once: what a page of statuses shows (authors, counts,
+//! mentions, media, tags, the reader's likes and bookmarks) and what decides who may see each
+//! post, read in one statement per kind of fact, however long the page.
+//!
+//! Every statement takes its ids as one bound list (`id_list`), so it is prepared once per
+//! connection and runs on the engine's own connection.
+
+use super::{
+    AnyConnection,
+    actors::ActorRow,
+    id_list::in_ids,
+    media::MediaRow,
+    posts::PostRow,
+    remote_media::RemoteMediaRow,
+    schema::{
+        actors, blocks, bookmarks, follows, group_moderators, likes, media_attachments, pins,
+        post_mentions, post_tags, posts, reblogs, remote_media, support_groups, tags,
+    },
+};
+use diesel::{dsl::count_star, prelude::*};
+
+/// What decides who may see a post, without its text: replies are checked by it, and only
+/// the visible ones counted.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = posts)]
+pub struct PostScope {
+    pub id: i64,
+    pub author_id: i64,
+    pub group_id: Option<i64>,
+    pub visibility: String,
+    pub in_reply_to_id: Option<i64>,
+}
+
+impl From<&PostRow> for PostScope {
+    fn from(post: &PostRow) -> Self {
+        Self {
+            id: post.id,
+            author_id: post.author_id,
+            group_id: post.group_id,
+            visibility: post.visibility.clone(),
+            in_reply_to_id: post.in_reply_to_id,
+        }
+    }
+}
+
+/// Skips the statement when there is nothing to look up.
+macro_rules! none_if_empty {
+    ($ids:expr) => {
+        if $ids.is_empty() {
+            return Ok(Vec::new());
+        }
+    };
+}
+
+/// Actors by id.
+pub fn actors(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ActorRow>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| actors::table
+        .filter(in_ids(actors::id, ids))
+        .select(ActorRow::as_select())
+        .load(c))
+}
+
+/// Posts by id, deleted ones left out.
+pub fn posts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<PostRow>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| posts::table
+        .filter(in_ids(posts::id, ids))
+        .filter(posts::deleted_at.is_null())
+        .select(PostRow::as_select())
+        .load(c))
+}
+
+/// The replies to the given posts (not deleted).
+pub fn replies(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<PostScope>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| posts::table
+        .filter(in_ids(posts::in_reply_to_id, post_ids))
+        .filter(posts::deleted_at.is_null())
+        .select(PostScope::as_select())
+        .load(c))
+}
+
+/// Who each post mentions: `(post, actor)`.
+pub fn mentions(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| post_mentions::table
+        .filter(in_ids(post_mentions::post_id, post_ids))
+        .select((post_mentions::post_id, post_mentions::actor_id))
+        .load(c))
+}
+
+/// Those of the posts that mention `actor`.
+pub fn mentioning(conn: &mut AnyConnection, actor: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| post_mentions::table
+        .filter(post_mentions::actor_id.eq(actor))
+        .filter(in_ids(post_mentions::post_id, post_ids))
+        .select(post_mentions::post_id)
+        .load(c))
+}
+
+/// How many likes each post has: `(post, count)`, posts without any left out.
+pub fn like_counts(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| likes::table
+        .filter(in_ids(likes::post_id, post_ids))
+        .group_by(likes::post_id)
+        .select((likes::post_id, count_star()))
+        .load(c))
+}
+
+/// Those of the posts `actor` likes.
+pub fn liked(conn: &mut AnyConnection, actor: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| likes::table
+        .filter(likes::actor_id.eq(actor))
+        .filter(in_ids(likes::post_id, post_ids))
+        .select(likes::post_id)
+        .load(c))
+}
+
+/// How many boosts each post has: `(post, count)`, posts without any left out.
+pub fn reblog_counts(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| reblogs::table
+        .filter(in_ids(reblogs::post_id, post_ids))
+        .group_by(reblogs::post_id)
+        .select((reblogs::post_id, count_star()))
+        .load(c))
+}
+
+/// Those of the posts `actor` boosted.
+pub fn reblogged(conn: &mut AnyConnection, actor: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| reblogs::table
+        .filter(reblogs::actor_id.eq(actor))
+        .filter(in_ids(reblogs::post_id, post_ids))
+        .select(reblogs::post_id)
+        .load(c))
+}
+
+/// Those of the posts `actor` bookmarked.
+pub fn bookmarked(conn: &mut AnyConnection, actor: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| bookmarks::table
+        .filter(bookmarks::actor_id.eq(actor))
+        .filter(in_ids(bookmarks::post_id, post_ids))
+        .select(bookmarks::post_id)
+        .load(c))
+}
+
+/// Those of the posts `actor` pinned to their profile.
+pub fn pinned(conn: &mut AnyConnection, actor: i64, post_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| pins::table
+        .filter(pins::actor_id.eq(actor))
+        .filter(in_ids(pins::post_id, post_ids))
+        .select(pins::post_id)
+        .load(c))
+}
+
+/// The uploads attached to the (local) posts, in the order they were attached.
+pub fn media(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<MediaRow>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| media_attachments::table
+        .filter(in_ids(media_attachments::post_id, post_ids))
+        .order(media_attachments::id)
+        .select(MediaRow::as_select())
+        .load(c))
+}
+
+/// The images of the (remote) posts, in the order they were sent.
+pub fn remote_media(
+    conn: &mut AnyConnection,
+    post_ids: &[i64],
+) -> QueryResult<Vec<RemoteMediaRow>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| remote_media::table
+        .filter(in_ids(remote_media::post_id, post_ids))
+        .order(remote_media::id)
+        .select(RemoteMediaRow::as_select())
+        .load(c))
+}
+
+/// The tags of the posts: `(post, name)`, alphabetically.
+pub fn tags(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    none_if_empty!(post_ids);
+    on_engine!(conn, |c| post_tags::table
+        .inner_join(tags::table)
+        .filter(in_ids(post_tags::post_id, post_ids))
+        .order(tags::name.asc())
+        .select((post_tags::post_id, tags::name))
+        .load(c))
+}
+
+/// Accepted followers (members, of a group) of each actor: `(actor, count)`.
+pub fn follower_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| follows::table
+        .filter(in_ids(follows::target_id, ids))
+        .filter(follows::accepted.eq(true))
+        .group_by(follows::target_id)
+        .select((follows::target_id, count_star()))
+        .load(c))
+}
+
+/// Accounts (and groups) each actor follows, accepted: `(actor, count)`.
+pub fn following_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| follows::table
+        .filter(in_ids(follows::follower_id, ids))
+        .filter(follows::accepted.eq(true))
+        .group_by(follows::follower_id)
+        .select((follows::follower_id, count_star()))
+        .load(c))
+}
+
+/// Posts (not deleted) each author wrote: `(author, count)`.
+pub fn post_counts(conn: &mut AnyConnection, authors: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(authors);
+    on_engine!(conn, |c| posts::table
+        .filter(in_ids(posts::author_id, authors))
+        .filter(posts::deleted_at.is_null())
+        .group_by(posts::author_id)
+        .select((posts::author_id, count_star()))
+        .load(c))
+}
+
+/// Posts (not deleted) in each group: `(group, count)`.
+pub fn group_post_counts(conn: &mut AnyConnection, groups: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    none_if_empty!(groups);
+    on_engine!(conn, |c| posts::table
+        .filter(in_ids(posts::group_id, groups))
+        .filter(posts::deleted_at.is_null())
+        .group_by(posts::group_id)
+        .select((posts::group_id.assume_not_null(), count_star()))
+        .load(c))
+}
+
+/// Those of the actors (people, groups) `follower` follows, accepted.
+pub fn followed(conn: &mut AnyConnection, follower: i64, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| follows::table
+        .filter(follows::follower_id.eq(follower))
+        .filter(in_ids(follows::target_id, ids))
+        .filter(follows::accepted.eq(true))
+        .select(follows::target_id)
+        .load(c))
+}
+
+/// Those of the groups `actor` moderates (its owner counts).
+pub fn moderated(conn: &mut AnyConnection, actor: i64, groups: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(groups);
+    let mut found: Vec<i64> = on_engine!(conn, |c| group_moderators::table
+        .filter(group_moderators::actor_id.eq(actor))
+        .filter(in_ids(group_moderators::group_id, groups))
+        .select(group_moderators::group_id)
+        .load(c))?;
+    found.extend(on_engine!(conn, |c| support_groups::table
+        .filter(support_groups::owner_id.eq(actor))
+        .filter(in_ids(support_groups::actor_id, groups))
+        .select(support_groups::actor_id)
+        .load::<i64>(c))?);
+    Ok(found)
+}
+
+/// Those of the actors that block `target`.
+pub fn blocking(conn: &mut AnyConnection, target: i64, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| blocks::table
+        .filter(blocks::target_id.eq(target))
+        .filter(in_ids(blocks::actor_id, ids))
+        .select(blocks::actor_id)
+        .load(c))
+}
