@@ -7,7 +7,9 @@
 //! beside it on the same cores. Requests are sent open-loop at a fixed rate (latency counts
 //! from when a request was due, so a stalled server cannot hide its queue), 20 statuses each.
 //! Run with `cargo bench -p hearth --bench timelines` (`HEARTH_BENCH_RATE`,
-//! `HEARTH_BENCH_SECONDS` and `HEARTH_BENCH_SIZES=10000,1000000` change the defaults).
+//! `HEARTH_BENCH_SECONDS` and `HEARTH_BENCH_SIZES=10000,1000000` change the defaults;
+//! `HEARTH_BENCH_ONLY=home` runs the lists whose name has that in it, `HEARTH_BENCH_KEEP=1`
+//! keeps the instance's directory).
 
 use diesel::{Connection, RunQueryDsl, connection::SimpleConnection, sqlite::SqliteConnection};
 use std::{
@@ -128,12 +130,13 @@ fn seed(dir: &Path, posts: i64) -> Seeded {
                 n.i, grp.id, 1, datetime('now'), datetime('now')
             FROM n, grp WHERE n.i <= {REMOTE_ACCOUNTS} / 2;
         -- Posts: ids ordered by age below any new id. Account 1 writes the first
-        -- {PROLIFIC_POSTS}; 40% are in groups (members-only in group0), 5% followers-only,
+        -- {PROLIFIC_POSTS}, the reader 2% (its local posts); 40% are in groups (members-only in group0), 5% followers-only,
         -- 20% replies, and 35% mention the reader.
         INSERT INTO posts (id, ap_id, kind, author_id, group_id, in_reply_to_id, content,
                 spoiler_text, sensitive, visibility, url, local, published_at, created_at)
             SELECT (1600000000000 + i * 1000) * 65536, 'https://peer.example/posts/' || i, 'Note',
-                CASE WHEN i <= {PROLIFIC_POSTS} THEN 1 ELSE 1 + (i * 7919) % {REMOTE_ACCOUNTS} END,
+                CASE WHEN i <= {PROLIFIC_POSTS} THEN 1 WHEN i % 50 = 1 THEN (SELECT id FROM reader)
+                     ELSE 1 + (i * 7919) % {REMOTE_ACCOUNTS} END,
                 CASE WHEN i % 5 < 2 THEN (SELECT id FROM grp WHERE k = i % {GROUPS}) END,
                 CASE WHEN i % 5 = 3 AND i > 10 THEN (1600000000000 + (i - 1 - i % 7) * 1000) * 65536 END,
                 '<p>Post number ' || i || ' about living well with a long-term condition, with a '
@@ -141,7 +144,7 @@ fn seed(dir: &Path, posts: i64) -> Seeded {
                 '', 0,
                 CASE WHEN i % 5 < 2 AND i % {GROUPS} = 0 THEN 'members'
                      WHEN i % 20 = 7 THEN 'private' ELSE 'public' END,
-                'https://peer.example/@p/' || i, 0,
+                'https://peer.example/@p/' || i, i > {PROLIFIC_POSTS} AND i % 50 = 1,
                 datetime(1600000000 + i, 'unixepoch'), datetime(1600000000 + i, 'unixepoch')
             FROM n;
         INSERT INTO post_mentions (post_id, actor_id)
@@ -335,7 +338,7 @@ fn main() {
             }
             let lists = [
                 ("home", "/api/v1/timelines/home".to_string()),
-                ("notifications", "/api/v1/notifications".into()),
+                ("notifications", "/api/v1/notifications?limit=20".into()),
                 ("public", "/api/v1/timelines/public".into()),
                 (
                     "public, local only",
@@ -353,7 +356,8 @@ fn main() {
                 ("bookmarks", "/api/v1/bookmarks".into()),
                 ("favourites", "/api/v1/favourites".into()),
             ];
-            for (name, path) in lists {
+            let only = std::env::var("HEARTH_BENCH_ONLY").unwrap_or_default();
+            for (name, path) in lists.into_iter().filter(|(name, _)| name.contains(&only)) {
                 // A short warm-up at the same rate, then the measured run.
                 load(&client, &base, &seeded.token, &path, rate, 1, server.id()).await;
                 let line = load(
@@ -371,5 +375,8 @@ fn main() {
         });
         let _ = server.kill();
         let _ = server.wait();
+        if std::env::var_os("HEARTH_BENCH_KEEP").is_some() {
+            println!("kept the instance in {}", dir.keep().display());
+        }
     }
 }

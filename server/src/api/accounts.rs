@@ -283,7 +283,7 @@ pub async fn statuses(
                 .filter(|post| !(exclude_replies && post.in_reply_to_ap_id.is_some()))
                 .collect();
             let boosts = if with_boosts && actor.actor_kind() != ActorKind::Group {
-                crate::db::reblogs::by_actors(conn, &[actor.id], page)?
+                crate::db::reblogs::by_actor(conn, actor.id, page)?
             } else {
                 Vec::new()
             };

@@ -9,7 +9,7 @@ use crate::{
         actors::ActorRow,
         blocks, follows,
         media::MediaRow,
-        posts::{self, PostRow},
+        posts::PostRow,
         reblogs::ReblogRow,
         remote_media::RemoteMediaRow,
         users::UserRow,
@@ -72,10 +72,13 @@ impl Account {
         let mut account = Self::from_row(row, urls);
         account.followers_count = n(follows::follower_count(conn, row.id)?);
         account.following_count = n(follows::following_count(conn, row.id)?);
+        let (written, in_group) = crate::db::batch::post_counts(conn, &[row.id])?
+            .first()
+            .map_or((0, 0), |&(_, written, in_group)| (written, in_group));
         account.statuses_count = n(if row.actor_kind() == ActorKind::Group {
-            posts::count_in_group(conn, row.id)?
+            in_group
         } else {
-            posts::count_by_author(conn, row.id)?
+            written
         });
         Ok(account)
     }

@@ -2,18 +2,18 @@
 //! mentions, media, tags, the reader's likes and bookmarks) and what decides who may see each
 //! post, read in one statement per kind of fact, however long the page.
 //!
-//! Every statement takes its ids as one bound list (`id_list`), so it is prepared once per
+//! Every statement takes its ids as one bound list (`fragments::in_ids`), so it is prepared once per
 //! connection and runs on the engine's own connection.
 
 use super::{
     AnyConnection,
     actors::ActorRow,
-    id_list::in_ids,
+    fragments::in_ids,
     media::MediaRow,
     posts::PostRow,
     remote_media::RemoteMediaRow,
     schema::{
-        actors, blocks, bookmarks, follows, group_moderators, likes, media_attachments, pins,
+        actor_stats, actors, blocks, bookmarks, follows, group_moderators, likes, media_attachments, pins,
         post_mentions, post_tags, posts, reblogs, remote_media, support_groups, tags,
     },
 };
@@ -216,25 +216,17 @@ pub fn following_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Ve
         .load(c))
 }
 
-/// Posts (not deleted) each author wrote: `(author, count)`.
-pub fn post_counts(conn: &mut AnyConnection, authors: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
-    none_if_empty!(authors);
-    on_engine!(conn, |c| posts::table
-        .filter(in_ids(posts::author_id, authors))
-        .filter(posts::deleted_at.is_null())
-        .group_by(posts::author_id)
-        .select((posts::author_id, count_star()))
-        .load(c))
-}
-
-/// Posts (not deleted) in each group: `(group, count)`.
-pub fn group_post_counts(conn: &mut AnyConnection, groups: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
-    none_if_empty!(groups);
-    on_engine!(conn, |c| posts::table
-        .filter(in_ids(posts::group_id, groups))
-        .filter(posts::deleted_at.is_null())
-        .group_by(posts::group_id)
-        .select((posts::group_id.assume_not_null(), count_star()))
+/// Posts (not deleted) each actor wrote, and for a group the posts in it:
+/// `(actor, written, in the group)`, as the database keeps them counted.
+pub fn post_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64, i64)>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| actor_stats::table
+        .filter(in_ids(actor_stats::actor_id, ids))
+        .select((
+            actor_stats::actor_id,
+            actor_stats::posts_count,
+            actor_stats::group_posts_count,
+        ))
         .load(c))
 }
 

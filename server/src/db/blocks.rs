@@ -221,19 +221,20 @@ pub enum Hiding {
 /// (`service::posts::can_view`: someone who blocks a person hides their posts from them).
 pub fn hidden_from(conn: &mut AnyConnection, viewer: i64, hiding: Hiding) -> QueryResult<Vec<i64>> {
     let now = Utc::now().naive_utc();
-    let mut ids: Vec<i64> = blocks::table
+    let mut ids: Vec<i64> = on_engine!(conn, |c| blocks::table
         .filter(blocks::actor_id.eq(viewer))
         .select(blocks::target_id)
-        .load(conn)?;
-    let mut muted = mutes::table
+        .load(c))?;
+    // Muting notifications too, or either way.
+    let notifications_only = hiding == Hiding::Notifications;
+    ids.extend(on_engine!(conn, |c| mutes::table
         .filter(mutes::actor_id.eq(viewer))
         .filter(mutes::expires_at.is_null().or(mutes::expires_at.gt(now)))
+        .filter(mutes::notifications.or(diesel::dsl::not(
+            notifications_only.into_sql::<diesel::sql_types::Bool>()
+        )))
         .select(mutes::target_id)
-        .into_boxed();
-    if hiding == Hiding::Notifications {
-        muted = muted.filter(mutes::notifications.eq(true));
-    }
-    ids.extend(muted.load::<i64>(conn)?);
+        .load::<i64>(c))?);
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)

@@ -52,20 +52,18 @@ pub fn page(
     actor_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<(i64, PostRow)>> {
-    let mut query = bookmarks::table
-        .inner_join(posts::table.on(posts::id.eq(bookmarks::post_id)))
-        .filter(bookmarks::actor_id.eq(actor_id))
-        .filter(posts::deleted_at.is_null())
-        .select((bookmarks::id, PostRow::as_select()))
-        .into_boxed();
-    if let Some(max_id) = bounds.max_id {
-        query = query.filter(bookmarks::id.lt(max_id));
-    }
-    if let Some(since_id) = bounds.since_id.or(bounds.min_id) {
-        query = query.filter(bookmarks::id.gt(since_id));
-    }
-    query
-        .order(bookmarks::id.desc())
-        .limit(bounds.limit)
-        .load(conn)
+    let upper = bounds.max_id.unwrap_or(i64::MAX);
+    let lower = bounds.since_id.or(bounds.min_id).unwrap_or(i64::MIN);
+    super::first_rows!(
+        conn,
+        bookmarks::table
+            .inner_join(posts::table.on(posts::id.eq(bookmarks::post_id)))
+            .filter(bookmarks::actor_id.eq(actor_id))
+            .filter(bookmarks::id.lt(upper))
+            .filter(bookmarks::id.gt(lower))
+            .filter(posts::deleted_at.is_null())
+            .select((bookmarks::id, PostRow::as_select()))
+            .order(bookmarks::id.desc()),
+        bounds.limit
+    )
 }

@@ -22,6 +22,25 @@ macro_rules! on_engine {
     };
 }
 
+/// The first `$limit` rows of `$query`, which walks an index in its order: with a `LIMIT` on
+/// PostgreSQL, and on SQLite by reading rows only until there are enough, as SQLite prepares
+/// a statement with a bound `LIMIT` afresh on every run.
+macro_rules! first_rows {
+    ($conn:expr, $query:expr, $limit:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql(c) => $query.limit($limit).load(c),
+            $crate::db::AnyConnection::Sqlite(c) => {
+                let limit = usize::try_from($limit).unwrap_or(0);
+                $query
+                    .load_iter::<_, diesel::connection::DefaultLoadingMode>(c)?
+                    .take(limit)
+                    .collect()
+            }
+        }
+    };
+}
+pub(crate) use first_rows;
+
 pub mod actors;
 pub mod batch;
 pub mod blocks;
@@ -31,7 +50,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod groups;
 pub mod id;
-mod id_list;
+mod fragments;
 pub mod idempotency;
 pub mod invites;
 pub mod media;

@@ -2,8 +2,8 @@
 
 use super::{
     AnyConnection,
-    id_list::in_ids,
-    schema::{likes, media_attachments, post_mentions, posts, remote_media},
+    fragments::{eq_constant, in_ids},
+    schema::{follows, likes, media_attachments, post_mentions, posts, remote_media},
 };
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -214,19 +214,20 @@ pub fn liked_by(
     actor_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<(i64, PostRow)>> {
-    let mut query = likes::table
-        .inner_join(posts::table.on(posts::id.eq(likes::post_id)))
-        .filter(likes::actor_id.eq(actor_id))
-        .filter(posts::deleted_at.is_null())
-        .select((likes::id, PostRow::as_select()))
-        .into_boxed();
-    if let Some(max_id) = bounds.max_id {
-        query = query.filter(likes::id.lt(max_id));
-    }
-    if let Some(since_id) = bounds.since_id.or(bounds.min_id) {
-        query = query.filter(likes::id.gt(since_id));
-    }
-    query.order(likes::id.desc()).limit(bounds.limit).load(conn)
+    let upper = bounds.max_id.unwrap_or(i64::MAX);
+    let lower = bounds.since_id.or(bounds.min_id).unwrap_or(i64::MIN);
+    super::first_rows!(
+        conn,
+        likes::table
+            .inner_join(posts::table.on(posts::id.eq(likes::post_id)))
+            .filter(likes::actor_id.eq(actor_id))
+            .filter(likes::id.lt(upper))
+            .filter(likes::id.gt(lower))
+            .filter(posts::deleted_at.is_null())
+            .select((likes::id, PostRow::as_select()))
+            .order(likes::id.desc()),
+        bounds.limit
+    )
 }
 
 /// Who liked a post, most recent first (at most `limit`).
@@ -333,28 +334,44 @@ pub fn timeline(
     Ok(found)
 }
 
-/// How many of the newest posts a home timeline with many sources walks through, checking
-/// each, before it reads its sources one by one.
+/// How many of the newest posts a home timeline walks through, checking each, before it
+/// reads its sources one by one.
 const HOME_WINDOW: i64 = 4096;
 
-/// Timelines with at most this many sources read each source by its own index.
-const FEW_SOURCES: usize = 32;
+/// Who a home timeline is read for, and from where.
+#[derive(Clone, Copy, Debug)]
+pub struct HomeReader<'a> {
+    /// The reader: their own posts and boosts, and posts that mention them.
+    pub id: i64,
+    /// Whom they follow (people and groups), when there are few enough to read each on its
+    /// own; `None` for many, read from the follows in the statement itself.
+    pub few_follows: Option<&'a [i64]>,
+    /// Accounts they hide (blocks, mutes).
+    pub hidden: &'a [i64],
+}
 
-/// A page of a home timeline: as [`timeline`], but for a reader with many sources (a
-/// thousand follows) it first walks the newest [`HOME_WINDOW`] posts below the page's bound
-/// in one statement, keeping those of its sources, and reads each source by its own index
-/// only for what the window did not fill. A busy reader's page is found in the window; a
-/// quiet one's costs one statement per source, as few sources always do.
-pub fn home(
-    conn: &mut AnyConnection,
-    authors: &[i64],
-    groups: &[i64],
-    mentioned: i64,
-    hidden: &[i64],
-    bounds: Page,
-) -> QueryResult<Vec<PostRow>> {
-    if bounds.min_id.is_some() || authors.len() + groups.len() <= FEW_SOURCES {
-        return timeline(conn, authors, groups, Some(mentioned), hidden, bounds);
+/// A page of a home timeline: posts by whom the reader follows and by the reader, in the
+/// groups they are in, and that mention them. A reader with few follows has each source read
+/// by its own index ([`timeline`]). For one with many (a thousand) the newest [`HOME_WINDOW`]
+/// posts below the page's bound are walked in one statement that checks each against the
+/// follows' index, and the sources are read one by one only for what the window did not
+/// fill: a busy reader's page is found in the window.
+pub fn home(conn: &mut AnyConnection, reader: HomeReader<'_>, bounds: Page) -> QueryResult<Vec<PostRow>> {
+    let by_source = |conn: &mut AnyConnection, follows: &[i64], bounds: Page| {
+        let mut authors: Vec<i64> = follows
+            .iter()
+            .copied()
+            .filter(|a| !reader.hidden.contains(a))
+            .collect();
+        authors.push(reader.id);
+        timeline(conn, &authors, follows, Some(reader.id), reader.hidden, bounds)
+    };
+    if let Some(follows) = reader.few_follows {
+        return by_source(conn, follows, bounds);
+    }
+    if bounds.min_id.is_some() {
+        let follows = super::follows::followed_ids(conn, reader.id)?;
+        return by_source(conn, &follows, bounds);
     }
     let upper = bounds.max_id.unwrap_or(i64::MAX);
     let since = bounds.since_id.unwrap_or(i64::MIN);
@@ -367,25 +384,41 @@ pub fn home(
         .get_result(c)
         .optional())?;
     let lower = floor.unwrap_or(i64::MIN).max(since);
-    let mut found: Vec<PostRow> = on_engine!(conn, |c| posts::table
-        .filter(posts::id.lt(upper))
-        .filter(posts::id.ge(lower))
-        .filter(posts::id.gt(since))
-        .filter(posts::deleted_at.is_null())
-        .filter(
-            in_ids(posts::author_id, authors)
-                .or(in_ids(posts::group_id, groups))
-                .or(diesel::dsl::exists(
-                    post_mentions::table
-                        .filter(post_mentions::post_id.eq(posts::id))
-                        .filter(post_mentions::actor_id.eq(mentioned)),
-                )),
-        )
-        .filter(diesel::dsl::not(in_ids(posts::author_id, hidden)))
-        .order(posts::id.desc())
-        .limit(bounds.limit)
-        .select(PostRow::as_select())
-        .load(c))?;
+    let me = reader.id;
+    // Whether the reader follows (accepted) the actor in `$column`.
+    macro_rules! followed {
+        ($column:expr) => {
+            diesel::dsl::exists(
+                follows::table
+                    .filter(follows::follower_id.eq(me))
+                    .filter(follows::target_id.nullable().eq($column))
+                    .filter(follows::accepted),
+            )
+        };
+    }
+    let mut found: Vec<PostRow> = super::first_rows!(
+        conn,
+        posts::table
+            .filter(posts::id.lt(upper))
+            .filter(posts::id.ge(lower))
+            .filter(posts::id.gt(since))
+            .filter(posts::deleted_at.is_null())
+            .filter(
+                posts::author_id
+                    .eq(me)
+                    .or(followed!(posts::author_id.nullable()))
+                    .or(followed!(posts::group_id))
+                    .or(diesel::dsl::exists(
+                        post_mentions::table
+                            .filter(post_mentions::post_id.eq(posts::id))
+                            .filter(post_mentions::actor_id.eq(me)),
+                    )),
+            )
+            .filter(diesel::dsl::not(in_ids(posts::author_id, reader.hidden)))
+            .order(posts::id.desc())
+            .select(PostRow::as_select()),
+        bounds.limit
+    )?;
     let missing = bounds.limit - found.len() as i64;
     match floor {
         Some(floor) if missing > 0 && floor > since => {
@@ -394,14 +427,8 @@ pub fn home(
                 limit: missing,
                 ..bounds
             };
-            found.extend(timeline(
-                conn,
-                authors,
-                groups,
-                Some(mentioned),
-                hidden,
-                below,
-            )?);
+            let follows = super::follows::followed_ids(conn, reader.id)?;
+            found.extend(by_source(conn, &follows, below)?);
             Ok(found)
         }
         _ => Ok(found),
@@ -420,6 +447,9 @@ enum TimelineSource {
 
 /// One source's page of a timeline, without the `hidden` authors' posts (and with images
 /// only if `only_media`): newest first, or oldest first with `min_id`.
+///
+/// Each source's statement has one shape whatever the bounds, walks one index in the page's
+/// order and is prepared once per connection (see [`super::first_rows`]).
 fn timeline_source(
     conn: &mut AnyConnection,
     source: TimelineSource,
@@ -427,55 +457,60 @@ fn timeline_source(
     only_media: bool,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    let mut query = posts::table
-        .filter(posts::deleted_at.is_null())
-        .select(PostRow::as_select())
-        .into_boxed();
-    if !hidden.is_empty() {
-        query = query.filter(posts::author_id.ne_all(hidden.to_vec()));
-    }
-    query = match source {
-        TimelineSource::Author(id) => query.filter(posts::author_id.eq(id)),
-        TimelineSource::Group(id) => query.filter(posts::group_id.eq(id)),
-        TimelineSource::Public(local) => {
-            let public = query.filter(posts::visibility.eq("public"));
-            match local {
-                Some(local) => public.filter(posts::local.eq(local)),
-                None => public,
+    let upper = bounds.max_id.unwrap_or(i64::MAX);
+    let lower = bounds
+        .since_id
+        .unwrap_or(i64::MIN)
+        .max(bounds.min_id.unwrap_or(i64::MIN));
+    let media = diesel::dsl::exists(
+        media_attachments::table.filter(media_attachments::post_id.eq(posts::id.nullable())),
+    )
+    .or(diesel::dsl::exists(
+        remote_media::table.filter(remote_media::post_id.eq(posts::id.nullable())),
+    ));
+    let any = (!only_media).into_sql::<diesel::sql_types::Bool>();
+    // The page of `$from` (filtered by `$source`), in the order of `$order`.
+    macro_rules! page {
+        ($from:expr, $source:expr, $order:expr) => {{
+            macro_rules! query {
+                () => {
+                    $from
+                        .filter($source)
+                        .filter(posts::deleted_at.is_null())
+                        .filter(posts::id.lt(upper))
+                        .filter(posts::id.gt(lower))
+                        .filter(diesel::dsl::not(in_ids(posts::author_id, hidden)))
+                        .filter(any.or(media))
+                        .select(PostRow::as_select())
+                };
             }
-        }
-        // Read from the mentions' index: a person may be mentioned in thousands of posts.
-        TimelineSource::Mentioning(actor) => query.filter(
-            posts::id.eq_any(
-                post_mentions::table
-                    .filter(post_mentions::actor_id.eq(actor))
-                    .select(post_mentions::post_id),
-            ),
+            if bounds.min_id.is_some() {
+                super::first_rows!(conn, query!().order($order.asc()), bounds.limit)
+            } else {
+                super::first_rows!(conn, query!().order($order.desc()), bounds.limit)
+            }
+        }};
+    }
+    match source {
+        TimelineSource::Author(id) => page!(posts::table, posts::author_id.eq(id), posts::id),
+        TimelineSource::Group(id) => page!(posts::table, posts::group_id.eq(id), posts::id),
+        TimelineSource::Public(None) => page!(
+            posts::table,
+            eq_constant(posts::visibility, "public"),
+            posts::id
         ),
-    };
-    if only_media {
-        query = query.filter(
-            diesel::dsl::exists(
-                media_attachments::table
-                    .filter(media_attachments::post_id.eq(posts::id.nullable())),
-            )
-            .or(diesel::dsl::exists(
-                remote_media::table.filter(remote_media::post_id.eq(posts::id.nullable())),
-            )),
-        );
+        TimelineSource::Public(Some(local)) => page!(
+            posts::table,
+            eq_constant(posts::visibility, "public").and(posts::local.eq(local)),
+            posts::id
+        ),
+        // Read from the mentions' index: a person may be mentioned in thousands of posts.
+        TimelineSource::Mentioning(actor) => page!(
+            posts::table.inner_join(post_mentions::table),
+            post_mentions::actor_id.eq(actor),
+            post_mentions::post_id
+        ),
     }
-    if let Some(max_id) = bounds.max_id {
-        query = query.filter(posts::id.lt(max_id));
-    }
-    if let Some(since_id) = bounds.since_id {
-        query = query.filter(posts::id.gt(since_id));
-    }
-    if let Some(min_id) = bounds.min_id {
-        query = query.filter(posts::id.gt(min_id)).order(posts::id.asc());
-    } else {
-        query = query.order(posts::id.desc());
-    }
-    query.limit(bounds.limit).load(conn)
 }
 
 /// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones, but

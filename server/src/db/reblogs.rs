@@ -4,7 +4,7 @@ use super::{
     AnyConnection,
     actors::ActorRow,
     posts::{Page, PostRow},
-    schema::{actors, posts, reblogs},
+    schema::{actors, follows, posts, reblogs},
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -81,38 +81,65 @@ pub fn boosters(
         .load(conn)
 }
 
-/// A page of the boosts by any of `actors` (of posts not deleted), newest first (the oldest
-/// page after `min_id`), with the boosted posts: what a timeline shows of whom it follows.
-pub fn by_actors(
+/// The page of boosts (of posts not deleted) that `$which` chooses, newest first (the oldest
+/// page after `min_id`), with the boosted posts.
+macro_rules! boosts_page {
+    ($conn:expr, $bounds:expr, $which:expr) => {{
+        let bounds: Page = $bounds;
+        let upper = bounds.max_id.unwrap_or(i64::MAX);
+        let lower = bounds
+            .since_id
+            .unwrap_or(i64::MIN)
+            .max(bounds.min_id.unwrap_or(i64::MIN));
+        macro_rules! query {
+            () => {
+                reblogs::table
+                    .inner_join(posts::table)
+                    .filter($which)
+                    .filter(reblogs::id.lt(upper))
+                    .filter(reblogs::id.gt(lower))
+                    .filter(posts::deleted_at.is_null())
+                    .select((ReblogRow::as_select(), PostRow::as_select()))
+            };
+        }
+        let mut found: Vec<(ReblogRow, PostRow)> = if bounds.min_id.is_some() {
+            super::first_rows!($conn, query!().order(reblogs::id.asc()), bounds.limit)?
+        } else {
+            super::first_rows!($conn, query!().order(reblogs::id.desc()), bounds.limit)?
+        };
+        if bounds.min_id.is_some() {
+            found.reverse();
+        }
+        Ok(found)
+    }};
+}
+
+/// A page of an account's boosts, newest first (the oldest page after `min_id`), with the
+/// boosted posts.
+pub fn by_actor(
     conn: &mut AnyConnection,
-    actors: &[i64],
+    actor: i64,
     bounds: Page,
 ) -> QueryResult<Vec<(ReblogRow, PostRow)>> {
-    if actors.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = reblogs::table
-        .inner_join(posts::table)
-        .filter(reblogs::actor_id.eq_any(actors.to_vec()))
-        .filter(posts::deleted_at.is_null())
-        .select((ReblogRow::as_select(), PostRow::as_select()))
-        .into_boxed();
-    if let Some(max_id) = bounds.max_id {
-        query = query.filter(reblogs::id.lt(max_id));
-    }
-    if let Some(since_id) = bounds.since_id {
-        query = query.filter(reblogs::id.gt(since_id));
-    }
-    if let Some(min_id) = bounds.min_id {
-        query = query
-            .filter(reblogs::id.gt(min_id))
-            .order(reblogs::id.asc());
-    } else {
-        query = query.order(reblogs::id.desc());
-    }
-    let mut found: Vec<(ReblogRow, PostRow)> = query.limit(bounds.limit).load(conn)?;
-    if bounds.min_id.is_some() {
-        found.reverse();
-    }
-    Ok(found)
+    boosts_page!(conn, bounds, reblogs::actor_id.eq(actor))
+}
+
+/// A page of the boosts by `reader` and by whom they follow, as [`by_actor`]: what their
+/// home timeline shows. Boosts are rare beside posts: the page walks them newest first,
+/// checking each against the follows' index.
+pub fn of_followed(
+    conn: &mut AnyConnection,
+    reader: i64,
+    bounds: Page,
+) -> QueryResult<Vec<(ReblogRow, PostRow)>> {
+    boosts_page!(
+        conn,
+        bounds,
+        reblogs::actor_id.eq(reader).or(diesel::dsl::exists(
+            follows::table
+                .filter(follows::follower_id.eq(reader))
+                .filter(follows::target_id.eq(reblogs::actor_id))
+                .filter(follows::accepted),
+        ))
+    )
 }

@@ -456,6 +456,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Posts each actor wrote, and posts in each group (not deleted), kept by triggers.
+    actor_stats (actor_id) {
+        actor_id -> BigInt,
+        posts_count -> BigInt,
+        group_posts_count -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> actors (actor_id));
 diesel::joinable!(support_groups -> actors (actor_id));
 diesel::joinable!(access_tokens -> users (user_id));
@@ -483,6 +492,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_mentions,
     likes,
     reblogs,
+    actor_stats,
     received_activities,
     outbox,
     servers,

@@ -49,45 +49,49 @@ pub fn by_hash(
     kinds: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<Option<TokenRow>> {
-    access_tokens::table
+    let found: Option<TokenRow> = on_engine!(conn, |c| access_tokens::table
         .filter(access_tokens::token_sha256.eq(sha256))
-        .filter(access_tokens::kind.eq_any(kinds))
         .filter(
             access_tokens::expires_at
                 .is_null()
                 .or(access_tokens::expires_at.gt(now)),
         )
         .select(TokenRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())?;
+    Ok(found.filter(|t| kinds.contains(&t.kind.as_str())))
 }
 
 /// The unexpired token of one of `kinds` with this hash, with its person's actor and account:
-/// one indexed lookup, as every authenticated request makes it. The token of an account still
-/// waiting for a moderator's approval is not found: it works once the account is approved.
+/// one indexed lookup, as every authenticated request makes it, by a statement prepared once
+/// per connection (the kind is checked on the one row found, not in the statement). The
+/// token of an account still waiting for a moderator's approval is not found: it works once
+/// the account is approved.
 pub fn signed_in(
     conn: &mut AnyConnection,
     sha256: &str,
     kinds: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<Option<(TokenRow, UserRow, ActorRow)>> {
-    access_tokens::table
+    let found: Option<(TokenRow, UserRow, ActorRow)> = on_engine!(conn, |c| access_tokens::table
         .inner_join(users::table.inner_join(actors::table))
         .filter(access_tokens::token_sha256.eq(sha256))
-        .filter(access_tokens::kind.eq_any(kinds))
         .filter(
             access_tokens::expires_at
                 .is_null()
                 .or(access_tokens::expires_at.gt(now)),
         )
-        .filter(users::approved.eq(true))
+        // The column itself, not `= ?`: a bound value here would make SQLite prepare the
+        // statement again on every run (`users_pending` is a partial index on it).
+        .filter(users::approved)
         .select((
             TokenRow::as_select(),
             UserRow::as_select(),
             ActorRow::as_select(),
         ))
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())?;
+    Ok(found.filter(|(t, _, _)| kinds.contains(&t.kind.as_str())))
 }
 
 /// The token whose refresh token has this hash.

@@ -68,43 +68,50 @@ pub fn merged(posts: Vec<PostRow>, boosts: Vec<(ReblogRow, PostRow)>, bounds: Pa
 #[derive(Debug)]
 pub struct HomeSources {
     reader: i64,
-    authors: Vec<i64>,
-    groups: Vec<i64>,
+    /// Whom they follow, if few (see [`posts::HomeReader`]).
+    few_follows: Option<Vec<i64>>,
     hidden: Vec<i64>,
 }
+
+/// Readers following at most this many accounts and groups have each read by its own index.
+const FEW_FOLLOWS: i64 = 32;
 
 impl HomeSources {
     /// The sources of `reader`'s home timeline.
     pub fn of(conn: &mut AnyConnection, reader: i64) -> Result<Self, Error> {
-        let groups = follows::followed_ids(conn, reader)?;
-        let hidden = blocks::hidden_from(conn, reader, Hiding::Posts)?;
-        let mut authors: Vec<i64> = groups
-            .iter()
-            .copied()
-            .filter(|a| !hidden.contains(a))
-            .collect();
-        authors.push(reader);
+        let few_follows = if follows::following_count(conn, reader)? <= FEW_FOLLOWS {
+            Some(follows::followed_ids(conn, reader)?)
+        } else {
+            None
+        };
         Ok(Self {
             reader,
-            authors,
-            groups,
-            hidden,
+            few_follows,
+            hidden: blocks::hidden_from(conn, reader, Hiding::Posts)?,
         })
     }
 
-    /// A page of posts and boosts (before the reader's view of each is checked).
+    fn home_reader(&self) -> posts::HomeReader<'_> {
+        posts::HomeReader {
+            id: self.reader,
+            few_follows: self.few_follows.as_deref(),
+            hidden: &self.hidden,
+        }
+    }
+
+    /// A page of posts and boosts (before the reader's view of each is checked). Boosts are
+    /// read within the span of the page's posts: older ones would not make the page.
     pub fn page(&self, conn: &mut AnyConnection, bounds: Page) -> Result<Vec<Entry>, Error> {
-        let posts = posts::home(
-            conn,
-            &self.authors,
-            &self.groups,
-            self.reader,
-            &self.hidden,
-            bounds,
-        )?;
-        let boosts = reblogs::by_actors(conn, &self.authors, bounds)?
+        let posts = posts::home(conn, self.home_reader(), bounds)?;
+        let mut span = bounds;
+        if posts.len() as i64 >= bounds.limit && bounds.min_id.is_none() {
+            span.since_id = posts.last().map(|p| p.id).max(bounds.since_id);
+        }
+        let boosts = reblogs::of_followed(conn, self.reader, span)?
             .into_iter()
-            .filter(|(_, post)| !self.hidden.contains(&post.author_id))
+            .filter(|(b, post)| {
+                !self.hidden.contains(&post.author_id) && !self.hidden.contains(&b.actor_id)
+            })
             .collect();
         Ok(merged(posts, boosts, bounds))
     }
@@ -117,15 +124,7 @@ impl HomeSources {
             min_id: None,
             limit: 1,
         };
-        Ok(!posts::home(
-            conn,
-            &self.authors,
-            &self.groups,
-            self.reader,
-            &self.hidden,
-            only,
-        )?
-        .is_empty())
+        Ok(!posts::home(conn, self.home_reader(), only)?.is_empty())
     }
 }
 
@@ -276,11 +275,6 @@ impl Shown {
         authors: &[i64],
         actors: &HashMap<i64, ActorRow>,
     ) -> Result<HashMap<i64, Counts>, Error> {
-        let (groups, people): (Vec<i64>, Vec<i64>) = authors.iter().partition(|id| {
-            actors
-                .get(id)
-                .is_some_and(|a| a.actor_kind() == ActorKind::Group)
-        });
         let mut counts: HashMap<i64, Counts> =
             authors.iter().map(|&id| (id, Counts::default())).collect();
         let mut set = |pairs: Vec<(i64, i64)>, field: fn(&mut Counts) -> &mut i64| {
@@ -294,10 +288,16 @@ impl Shown {
         set(batch::following_counts(conn, authors)?, |c| {
             &mut c.following
         });
-        set(batch::post_counts(conn, &people)?, |c| &mut c.statuses);
-        set(batch::group_post_counts(conn, &groups)?, |c| {
-            &mut c.statuses
-        });
+        let is_group = |id: i64| {
+            actors
+                .get(&id)
+                .is_some_and(|a| a.actor_kind() == ActorKind::Group)
+        };
+        let posts = batch::post_counts(conn, authors)?
+            .into_iter()
+            .map(|(id, written, in_group)| (id, if is_group(id) { in_group } else { written }))
+            .collect();
+        set(posts, |c| &mut c.statuses);
         Ok(counts)
     }
 

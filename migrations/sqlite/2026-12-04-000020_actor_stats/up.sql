@@ -1,0 +1,52 @@
+-- How many posts each actor wrote and, for a group, how many are in it (not deleted): what
+-- every status shows in its `Account`, kept by the database on each write, so that a page of
+-- statuses need not count a busy author's thousands of posts.
+CREATE TABLE actor_stats (
+    actor_id INTEGER PRIMARY KEY NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    posts_count INTEGER NOT NULL DEFAULT 0,
+    group_posts_count INTEGER NOT NULL DEFAULT 0
+);
+
+INSERT INTO actor_stats (actor_id, posts_count)
+    SELECT author_id, count(*) FROM posts WHERE deleted_at IS NULL GROUP BY author_id;
+INSERT INTO actor_stats (actor_id, group_posts_count)
+    SELECT group_id, count(*) FROM posts
+    WHERE deleted_at IS NULL AND group_id IS NOT NULL GROUP BY group_id
+    ON CONFLICT (actor_id) DO UPDATE SET group_posts_count = excluded.group_posts_count;
+
+-- A post counts while it is not deleted: added when written (or restored), taken away when
+-- deleted (marked or removed).
+CREATE TRIGGER posts_count_added AFTER INSERT ON posts WHEN NEW.deleted_at IS NULL
+BEGIN
+    INSERT INTO actor_stats (actor_id, posts_count) VALUES (NEW.author_id, 1)
+        ON CONFLICT (actor_id) DO UPDATE SET posts_count = posts_count + 1;
+    INSERT INTO actor_stats (actor_id, group_posts_count)
+        SELECT NEW.group_id, 1 WHERE NEW.group_id IS NOT NULL
+        ON CONFLICT (actor_id) DO UPDATE SET group_posts_count = group_posts_count + 1;
+END;
+
+CREATE TRIGGER posts_count_removed AFTER DELETE ON posts WHEN OLD.deleted_at IS NULL
+BEGIN
+    UPDATE actor_stats SET posts_count = posts_count - 1 WHERE actor_id = OLD.author_id;
+    UPDATE actor_stats SET group_posts_count = group_posts_count - 1 WHERE actor_id = OLD.group_id;
+END;
+
+CREATE TRIGGER posts_count_changed AFTER UPDATE OF deleted_at, author_id, group_id ON posts
+    WHEN OLD.deleted_at IS NOT NEW.deleted_at OR OLD.author_id IS NOT NEW.author_id
+        OR OLD.group_id IS NOT NEW.group_id
+BEGIN
+    UPDATE actor_stats SET posts_count = posts_count - 1
+        WHERE OLD.deleted_at IS NULL AND actor_id = OLD.author_id;
+    UPDATE actor_stats SET group_posts_count = group_posts_count - 1
+        WHERE OLD.deleted_at IS NULL AND actor_id = OLD.group_id;
+    INSERT INTO actor_stats (actor_id, posts_count)
+        SELECT NEW.author_id, 1 WHERE NEW.deleted_at IS NULL
+        ON CONFLICT (actor_id) DO UPDATE SET posts_count = posts_count + 1;
+    INSERT INTO actor_stats (actor_id, group_posts_count)
+        SELECT NEW.group_id, 1 WHERE NEW.deleted_at IS NULL AND NEW.group_id IS NOT NULL
+        ON CONFLICT (actor_id) DO UPDATE SET group_posts_count = group_posts_count + 1;
+END;
+
+-- A person's bookmarks and likes, newest first (their pages walk these in order).
+CREATE INDEX bookmarks_actor ON bookmarks (actor_id, id);
+CREATE INDEX likes_actor ON likes (actor_id, id);
