@@ -20,6 +20,7 @@ mod oauth;
 mod people;
 mod privacy;
 mod registration;
+mod remote_input;
 mod reports;
 mod search_and_tags;
 mod statuses_api;
