@@ -489,3 +489,48 @@ async fn an_actor_id_spelt_otherwise_is_the_actor_already_known(engine: Engine) 
     assert_eq!(signer_ids, vec![gina], "one gina, however spelt");
 }
 on_both_engines!(an_actor_id_spelt_otherwise_is_the_actor_already_known);
+
+/// The real server program, started as a child process.
+const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
+
+/// A well-signed activity whose `type` holds a line break and a made-up `ERROR` line: the
+/// server process logs it inside the field of its own line, escaped, and the made-up line
+/// appears nowhere on a line of its own.
+async fn an_activity_cannot_forge_a_log_line(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = dir.path().join("hearth.log");
+    let process = a.server_process_logging_to(SERVER, &log);
+    let address = process.address().await;
+    let forged =
+        "Like\n2026-12-01T00:00:00.000000Z ERROR hearth::db: FORGED the database was wiped";
+    let activity = json!({ "@context": AS, "id": peer.id("odd"), "type": forged,
+        "actor": peer.actor("gina"), "object": a.url("/actor").as_str() });
+    let body = serde_json::to_vec(&activity).unwrap_or_default();
+    // Signed for the instance (its domain), sent to the process's own port.
+    let headers = peer.signer("gina").sign_post(&a.url("/inbox"), &body);
+    let status = hearth_tests::http()
+        .post(format!("http://{address}/inbox"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 202, "an unknown type is acknowledged and dropped");
+    process.logged("FORGED").await;
+    let logged = process.log();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains("FORGED")).collect();
+    assert_eq!(lines.len(), 1, "{logged}");
+    assert!(
+        lines[0].contains("ignoring an activity") && lines[0].contains(r"Like\n2026"),
+        "the type is logged escaped, on the line of its event: {logged}"
+    );
+    assert!(
+        !logged.lines().any(|l| l.starts_with("2026-12-01T00:00:00")),
+        "{logged}"
+    );
+    process.kill().await;
+}
+on_both_engines!(an_activity_cannot_forge_a_log_line);
