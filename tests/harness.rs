@@ -238,6 +238,7 @@ impl Instance {
             .await
             .unwrap_or_else(|e| panic!("instance {domain} failed to start: {e}"));
         let state = app.state().clone();
+        let limits = hearth::serve::Limits::from(&*state.settings);
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorder = requests.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -268,17 +269,10 @@ impl Instance {
                 },
             );
             let (listener, router) = app.into_parts();
-            let service = router
-                .layer(record)
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                eprintln!("instance stopped with an error: {e}");
-            }
+            hearth::serve::serve(listener, router.layer(record), limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
         Self {

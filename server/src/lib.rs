@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod logging;
+pub mod serve;
 pub mod service;
 pub mod web;
 

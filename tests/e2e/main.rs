@@ -23,6 +23,7 @@ mod registration;
 mod remote_input;
 mod reports;
 mod search_and_tags;
+mod slow_clients;
 mod statuses_api;
 mod storage;
 mod streaming;
