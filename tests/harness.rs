@@ -238,6 +238,7 @@ impl Instance {
             .await
             .unwrap_or_else(|e| panic!("instance {domain} failed to start: {e}"));
         let state = app.state().clone();
+        let limits = hearth::serve::Limits::from(&*state.settings);
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorder = requests.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -268,17 +269,10 @@ impl Instance {
                 },
             );
             let (listener, router) = app.into_parts();
-            let service = router
-                .layer(record)
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                eprintln!("instance stopped with an error: {e}");
-            }
+            hearth::serve::serve(listener, router.layer(record), limits, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         let base = Url::parse(&format!("http://{domain}/")).unwrap_or_else(|e| panic!("{e}"));
         Self {
@@ -376,6 +370,26 @@ impl Instance {
     /// `kill -9` at any moment. `program` is the `hearth-under-test` binary
     /// (`env!("CARGO_BIN_EXE_hearth-under-test")` in a test).
     pub fn server_process(&self, program: &str) -> ServerProcess {
+        self.spawn_server(program, None)
+    }
+
+    /// [`Instance::server_process`] logging at `info` level into the file `log`, whose
+    /// lines [`ServerProcess::log`] reads back.
+    pub fn server_process_logging_to(&self, program: &str, log: &std::path::Path) -> ServerProcess {
+        self.spawn_server(program, Some(log))
+    }
+
+    fn spawn_server(&self, program: &str, log: Option<&std::path::Path>) -> ServerProcess {
+        let level = match log {
+            Some(_) => "info".to_owned(),
+            None => std::env::var("HEARTH_TEST_LOG").unwrap_or("error".into()),
+        };
+        let stderr = match log {
+            Some(path) => std::fs::File::create(path)
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+            None => std::process::Stdio::inherit(),
+        };
         let child = tokio::process::Command::new(program)
             .arg("serve")
             .env_clear()
@@ -387,15 +401,16 @@ impl Instance {
             .env("HEARTH_LOOPBACK_FEDERATION", "1")
             // A killed process's claim on a server's queue runs out quickly (PostgreSQL).
             .env("HEARTH_DELIVERY_LEASE_SECONDS", "2")
-            .env(
-                "HEARTH_LOG",
-                std::env::var("HEARTH_TEST_LOG").unwrap_or("error".into()),
-            )
+            .env("HEARTH_LOG", level)
             .stdin(std::process::Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("starting hearth-under-test: {e}"));
-        ServerProcess { child }
+        ServerProcess {
+            child,
+            log: log.map(std::path::Path::to_path_buf),
+        }
     }
 
     /// Sends every delivery due now; returns how many were attempted.
@@ -808,9 +823,43 @@ pub fn follow(actor: &str, object: &str) -> serde_json::Value {
 #[derive(Debug)]
 pub struct ServerProcess {
     child: tokio::process::Child,
+    log: Option<std::path::PathBuf>,
 }
 
 impl ServerProcess {
+    /// What the process has logged so far (started with
+    /// [`Instance::server_process_logging_to`]).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    }
+
+    /// Waits (at most 30 s) until the log holds `text`.
+    pub async fn logged(&self, text: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.log().contains(text) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never logged {text:?}: {}",
+                self.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The address the process listens on, from its log (`listening on http://ADDR`).
+    pub async fn address(&self) -> SocketAddr {
+        self.logged("listening on http://").await;
+        let log = self.log();
+        log.split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split([',', ' ', '\n']).next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {log}"))
+    }
+
     /// `kill -9`: the process gets no chance to finish anything.
     pub async fn kill(mut self) {
         self.child

@@ -74,6 +74,10 @@ struct StubState {
     gets: Arc<Mutex<Vec<String>>>,
     serving: Arc<Mutex<HashMap<String, Serving>>>,
     streamed: Arc<AtomicUsize>,
+    /// Deliveries that reached the inbox, answered or not yet.
+    arrived: Arc<tokio::sync::watch::Sender<usize>>,
+    /// While true, the inbox holds what arrives and answers nothing.
+    held: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The running stub server.
@@ -136,6 +140,8 @@ impl StubPeer {
             gets: Arc::default(),
             serving: Arc::default(),
             streamed: Arc::default(),
+            arrived: Arc::new(tokio::sync::watch::Sender::new(0)),
+            held: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         let router = Router::new()
             .route("/{prefix}/{name}/inbox", post(inbox))
@@ -273,6 +279,33 @@ impl StubPeer {
         if let Ok(mut d) = self.state.delay.lock() {
             *d = delay;
         }
+    }
+
+    /// From now on the inbox holds every delivery that arrives, answering nothing, until
+    /// [`StubPeer::release`]: the sender is then known to be in the middle of sending.
+    pub fn hold(&self) {
+        self.state.held.send_replace(true);
+    }
+
+    /// Answers the deliveries held by [`StubPeer::hold`], and those that arrive from now on.
+    pub fn release(&self) {
+        self.state.held.send_replace(false);
+    }
+
+    /// How many deliveries have reached the inbox so far, answered or held.
+    pub fn arrived_count(&self) -> usize {
+        *self.state.arrived.borrow()
+    }
+
+    /// Waits until `count` deliveries in all have reached the inbox (at most 20 s).
+    pub async fn arrivals(&self, count: usize) {
+        let mut arrived = self.state.arrived.subscribe();
+        let waited =
+            tokio::time::timeout(Duration::from_secs(20), arrived.wait_for(|n| *n >= count)).await;
+        assert!(
+            waited.is_ok_and(|r| r.is_ok()),
+            "{count} deliveries never arrived"
+        );
     }
 
     /// How many actor documents were fetched from the stub.
@@ -425,6 +458,8 @@ async fn inbox(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.arrived.send_modify(|n| *n += 1);
+    let _ = state.held.subscribe().wait_for(|held| !*held).await;
     let delay = state.delay.lock().map(|d| *d).unwrap_or_default();
     tokio::time::sleep(delay).await;
     let (status, retry_after) = state

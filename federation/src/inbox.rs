@@ -158,6 +158,12 @@ pub(crate) async fn verified_sender(
     {
         return Ok(known);
     }
+    if authority(actor_id) == data.domain().to_ascii_lowercase() {
+        // A local actor's key is the one stored here: there is nothing to fetch.
+        return Err(FederationError::Unauthorized(
+            "the signature does not verify",
+        ));
+    }
     if !data.key_fetches().allow(&authority(actor_id)) {
         return Err(FederationError::TooManyRequests);
     }

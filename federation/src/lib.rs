@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod activities;
+pub mod bounds;
 pub mod client;
 pub mod context;
 pub mod delivery;

@@ -1,17 +1,24 @@
 //! Who is asking: the verified signer of a GET, for objects only some servers may fetch.
+//!
+//! The signer is checked exactly as an inbox POST's sender is (see
+//! [`crate::inbox::verified_sender`]): a known actor's stored key first; an unknown one is
+//! fetched within the same per-server budget, and stored only once its signature verified. A
+//! forged signature therefore stores nothing about the actor it names.
 
 use crate::{
     FederationError,
     context::FederationData,
+    inbox::verified_sender,
     objects::actor::FederatedActor,
     signatures::{self, REQUIRED_FOR_GET},
 };
-use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
+use activitypub_federation::config::Data;
 use chrono::Utc;
 use http::{HeaderMap, Method, Uri};
 
 /// The actor whose signature a request carries, once verified; `None` for an unsigned
-/// request. A signature that is present but does not verify is an error.
+/// request. A signature that is present but does not verify is an error, and so is a spent
+/// fetch budget ([`FederationError::TooManyRequests`]).
 pub async fn signer(
     method: &Method,
     uri: &Uri,
@@ -25,17 +32,7 @@ pub async fn signer(
     let owner = header
         .key_owner()
         .ok_or(FederationError::Unauthorized("unreadable keyId"))?;
-    let actor = ObjectId::<FederatedActor>::from(owner)
-        .dereference(data)
-        .await?;
-    let max_age = signatures::MAX_SIGNATURE_AGE.to_std().unwrap_or_default();
-    signatures::verify(
-        method,
-        uri,
-        headers,
-        &actor.public_key_pem,
-        data.domain(),
-        max_age,
-    )?;
-    Ok(Some(actor))
+    verified_sender(method, uri, headers, &owner, data)
+        .await
+        .map(Some)
 }

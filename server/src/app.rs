@@ -84,8 +84,9 @@ impl Application {
         &self.state
     }
 
-    /// The listener and the complete router, for callers that serve them themselves and run
-    /// deliveries themselves (the test harness records requests and drains the outbox).
+    /// The listener and the complete router, for callers that serve them themselves (with
+    /// [`crate::serve::serve`]) and run deliveries themselves (the test harness records
+    /// requests and drains the outbox).
     pub fn into_parts(self) -> (TcpListener, axum::Router) {
         (self.listener, api::router(self.state))
     }
@@ -119,16 +120,14 @@ impl Application {
             self.state.ctx.clone(),
             self.state.media.clone(),
         ));
+        let limits = crate::serve::Limits::from(&*self.state.settings);
         let router = api::router(self.state);
         // The peer address reaches the sign-in limits; it is not stored.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                streams.close();
-            })
-            .await
-            .map_err(|e| Error::Internal(format!("server: {e}")))?;
+        crate::serve::serve(self.listener, router, limits, async move {
+            shutdown.await;
+            streams.close();
+        })
+        .await;
         worker.abort();
         clean_up.abort();
         Ok(())

@@ -182,11 +182,7 @@ pub async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,tower_http=warn,activitypub_federation=warn")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    crate::logging::init(filter);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -69,6 +69,19 @@ pub struct Settings {
     /// Largest image upload accepted, in bytes; larger ones are refused (422). Stored under
     /// `<data_dir>/media/`. Default: `10485760` (10 MiB).
     pub media_max_bytes: u64,
+    /// Seconds a client may take to send a request's headers; the connection is closed after
+    /// that. A kept-alive connection on which no new request starts within it is closed too.
+    /// Default: `10`.
+    pub header_timeout_seconds: u64,
+    /// Seconds a request body may pause (no byte arriving) before the request is cut off, on
+    /// every route. Default: `10`.
+    pub body_timeout_seconds: u64,
+    /// Most connections open at once from one client address (an IPv6 client counts by its
+    /// /64); further ones are closed as soon as they are accepted. `0` for no limit. Behind a
+    /// reverse proxy every connection comes from the proxy, each app's streaming connection
+    /// included: set this above what the proxy opens, or to `0`, and let the proxy bound
+    /// connections per client (`docker/nginx.conf.example`). Default: `256`.
+    pub max_connections_per_address: u32,
 }
 
 impl Default for Settings {
@@ -92,6 +105,9 @@ impl Default for Settings {
             delivery_lease_seconds: 60,
             oauth_password_grant: false,
             media_max_bytes: 10 * 1024 * 1024,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 10,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -182,7 +198,22 @@ impl Settings {
         if self.media_max_bytes == 0 {
             return Err(Error::Config("media_max_bytes must be at least 1".into()));
         }
+        if self.header_timeout_seconds == 0 || self.body_timeout_seconds == 0 {
+            return Err(Error::Config(
+                "header_timeout_seconds and body_timeout_seconds must be at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// How long a request's headers may take to arrive.
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_timeout_seconds)
+    }
+
+    /// How long a request body may pause.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_seconds)
     }
 
     /// Where uploaded media are stored.
@@ -236,6 +267,9 @@ mod tests {
             assert_eq!(s.database_url(), "sqlite://data/hearth.db");
             assert!(!s.loopback_federation);
             assert_eq!(s.media_max_bytes, 10 * 1024 * 1024);
+            assert_eq!(s.header_timeout().as_secs(), 10);
+            assert_eq!(s.body_timeout().as_secs(), 10);
+            assert_eq!(s.max_connections_per_address, 256);
             Ok(())
         });
     }
@@ -254,8 +288,12 @@ mod tests {
             jail.set_env("HEARTH_DOMAIN", "hearth.clinic.example");
             jail.set_env("HEARTH_LOOPBACK_FEDERATION", "1");
             jail.set_env("HEARTH_MEDIA_MAX_BYTES", "2000000");
+            jail.set_env("HEARTH_HEADER_TIMEOUT_SECONDS", "3");
+            jail.set_env("HEARTH_MAX_CONNECTIONS_PER_ADDRESS", "0");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.media_max_bytes, 2_000_000);
+            assert_eq!(s.header_timeout().as_secs(), 3);
+            assert_eq!(s.max_connections_per_address, 0);
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);

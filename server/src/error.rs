@@ -122,7 +122,7 @@ impl IntoResponse for Error {
             return (status, Json(body)).into_response();
         }
         let message = if status.is_server_error() && !matches!(self, Self::BadGateway(_)) {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = ?self.to_string(), "request failed");
             status
                 .canonical_reason()
                 .unwrap_or("Internal error")

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod logging;
+pub mod serve;
 pub mod service;
 pub mod web;
 

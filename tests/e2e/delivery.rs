@@ -454,7 +454,6 @@ async fn an_activity_queued_during_a_pass_is_delivered_after_it(engine: Engine) 
     let gina = a.account_id(&peer.actor("gina"), &ana).await;
     a.api_post(&format!("/api/v1/accounts/{gina}/follow"), &ana, json!({}))
         .await;
-    peer.answer_after(std::time::Duration::from_millis(600));
     let note = |text: &'static str| {
         a.api_post(
             "/api/v1/statuses",
@@ -462,12 +461,17 @@ async fn an_activity_queued_during_a_pass_is_delivered_after_it(engine: Engine) 
             json!({ "status": format!("@gina@{} {text}", peer.domain), "visibility": "direct" }),
         )
     };
+    // The peer holds the Follow once it arrives: the pass has read its queue and is sending.
+    // The note is written then, and the Follow answered only after.
+    peer.hold();
+    let follow_arrived = peer.arrived_count() + 1;
     let (sent, _) = tokio::join!(a.deliver(), async {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        note("while sending").await
+        peer.arrivals(follow_arrived).await;
+        let written = note("while sending").await;
+        peer.release();
+        written
     });
     assert_eq!(sent, 1, "the pass had read the Follow only");
-    peer.answer_after(std::time::Duration::ZERO);
     assert_eq!(a.deliver().await, 1, "the note follows");
     let last = peer
         .received()

@@ -49,10 +49,9 @@ async fn a_person_cannot_relay_deletions_likes_or_edits(engine: Engine) {
         ("edit", forged_edit),
     ] {
         let status = peer.send("mallory", &a, "/inbox", &activity).await;
-        assert!(
-            status == 403 || status == 401,
-            "a forged {what} got {status}"
-        );
+        // mallory's signature is good: he is who he says, and may not relay this (403). A
+        // 401 would mean his own signature was refused.
+        assert_eq!(status, 403, "a forged {what}");
     }
     let (status, after) = a
         .api_get(&format!("/api/v1/statuses/{id}"), Some(&rowan))
@@ -234,31 +233,122 @@ async fn hidden_posts_stay_hidden_on_every_server(engine: Engine) {
 }
 on_both_engines!(hidden_posts_stay_hidden_on_every_server);
 
-/// A GET with a signature that does not verify stores nothing about the claimed signer.
+/// A members-only group here with gina (on the peer) as a member, and a post of mona's in it:
+/// what a member's server may fetch with a signature, and nobody else.
+async fn members_only_post(a: &Instance, peer: &StubPeer) -> String {
+    let mona = a.create_user("mona", UserRole::Moderator).await;
+    let mona_token = a.token("mona").await;
+    let group = a
+        .create_group_with(
+            "circle",
+            "Circle",
+            Visibility::MembersOnly,
+            JoinPolicy::Approval,
+            Some(&mona),
+        )
+        .await;
+    let join = hearth_tests::follow(&peer.actor("gina"), a.url("/groups/circle").as_str());
+    assert_eq!(peer.send("gina", a, "/inbox", &join).await, 202);
+    let requests = format!("/api/hearth/v1/groups/{}/requests", group.id);
+    let (_, pending) = a.api_get(&requests, Some(&mona_token)).await;
+    let request = pending[0]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, _) = a
+        .api_post(
+            &format!("{requests}/{request}/approve"),
+            &mona_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "gina is a member");
+    let (status, post) = a
+        .api_post(
+            "/api/v1/statuses",
+            &mona_token,
+            json!({ "status": "for members only", "group_id": group.id.to_string() }),
+        )
+        .await;
+    assert_eq!(status, 200, "{post}");
+    post["uri"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A signed GET of a members-only post or collection.
+async fn signed_fetch(url: &url::Url, signer: &hearth_tests::Signer) -> u16 {
+    hearth_tests::http()
+        .get(url.clone())
+        .header("accept", "application/activity+json")
+        .headers(signer.sign_get(url))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A signed GET of a members-only post and of a members-only group's collection, signed with
+/// a key that is not the claimed actor's (mallory, on a member's server): the claimed actor is
+/// fetched to check the signature (the check is reached), the answer is the 404 of an unsigned
+/// fetch, and nothing about mallory is stored. The same fetches signed by gina, a member, are
+/// answered. Unknown signers are fetched within the inbox's per-server budget, then 429.
 async fn a_forged_signed_fetch_stores_nothing(engine: Engine) {
     let a = Instance::start(&engine).await;
     let peer = StubPeer::start().await;
-    let before = a.actor_count().await;
-    let key_id = format!("{}#main-key", peer.actor("mallory"));
-    let response = hearth_tests::http()
-        .get(a.url("/groups/nothing/outbox"))
-        .header("accept", "application/activity+json")
-        .header("date", httpdate_now())
-        .header("signature", format!("keyId=\"{key_id}\",algorithm=\"hs2019\",headers=\"(request-target) host date\",signature=\"Zm9yZ2Vk\""))
-        .send()
-        .await;
-    assert!(response.is_ok());
-    assert_eq!(
-        a.actor_count().await,
-        before,
-        "the claimed signer was stored"
+    let post =
+        url::Url::parse(&members_only_post(&a, &peer).await).unwrap_or_else(|e| panic!("{e}"));
+    let followers = a.url("/groups/circle/followers");
+    let wrong_key = hearth_federation::keys::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let forged = hearth_tests::Signer {
+        private_key_pem: wrong_key.private_pem.expose().to_owned(),
+        ..peer.signer("mallory")
+    };
+    let before = a.rows().await;
+    for target in [&post, &followers] {
+        let fetches = peer.actor_fetches();
+        assert_eq!(signed_fetch(target, &forged).await, 404, "{target}");
+        assert_eq!(
+            peer.actor_fetches(),
+            fetches + 1,
+            "the claimed signer was fetched to check the signature ({target})"
+        );
+        assert_eq!(
+            a.rows().await,
+            before,
+            "nothing about the claimed signer was stored ({target})"
+        );
+    }
+    for target in [&post, &followers] {
+        assert_eq!(
+            signed_fetch(target, &peer.signer("gina")).await,
+            200,
+            "a member's server fetches {target}"
+        );
+    }
+
+    // A flood of forged fetches naming unknown actors: fetched within the budget, then 429.
+    let mut statuses = Vec::new();
+    for n in 0..=hearth_federation::key_fetch::FETCHES_PER_HOST {
+        let signer = hearth_tests::Signer {
+            key_id: format!("{}#main-key", peer.actor(&format!("made_up_{n}"))),
+            ..forged.clone()
+        };
+        statuses.push(signed_fetch(&post, &signer).await);
+    }
+    let refused = statuses
+        .iter()
+        .position(|s| *s == 429)
+        .unwrap_or(statuses.len());
+    assert!(
+        refused < statuses.len()
+            && statuses[..refused].iter().all(|s| *s == 404)
+            && statuses[refused..].iter().all(|s| *s == 429),
+        "404 while the budget lasts, then 429: {statuses:?}"
     );
+    assert_eq!(
+        peer.actor_fetches(),
+        hearth_federation::key_fetch::FETCHES_PER_HOST as usize,
+        "every fetch of an unknown signer (gina's join included) came out of one budget"
+    );
+    assert_eq!(a.rows().await, before, "no made-up actor was stored");
 }
 on_both_engines!(a_forged_signed_fetch_stores_nothing);
-
-fn httpdate_now() -> String {
-    httpdate::fmt_http_date(std::time::SystemTime::now())
-}
 
 /// A flood of badly signed requests naming many unknown actors on one server causes a bounded
 /// number of fetches there; the rest are answered 429 without any fetch.
@@ -399,3 +489,48 @@ async fn an_actor_id_spelt_otherwise_is_the_actor_already_known(engine: Engine) 
     assert_eq!(signer_ids, vec![gina], "one gina, however spelt");
 }
 on_both_engines!(an_actor_id_spelt_otherwise_is_the_actor_already_known);
+
+/// The real server program, started as a child process.
+const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
+
+/// A well-signed activity whose `type` holds a line break and a made-up `ERROR` line: the
+/// server process logs it inside the field of its own line, escaped, and the made-up line
+/// appears nowhere on a line of its own.
+async fn an_activity_cannot_forge_a_log_line(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = StubPeer::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = dir.path().join("hearth.log");
+    let process = a.server_process_logging_to(SERVER, &log);
+    let address = process.address().await;
+    let forged =
+        "Like\n2026-12-01T00:00:00.000000Z ERROR hearth::db: FORGED the database was wiped";
+    let activity = json!({ "@context": AS, "id": peer.id("odd"), "type": forged,
+        "actor": peer.actor("gina"), "object": a.url("/actor").as_str() });
+    let body = serde_json::to_vec(&activity).unwrap_or_default();
+    // Signed for the instance (its domain), sent to the process's own port.
+    let headers = peer.signer("gina").sign_post(&a.url("/inbox"), &body);
+    let status = hearth_tests::http()
+        .post(format!("http://{address}/inbox"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 202, "an unknown type is acknowledged and dropped");
+    process.logged("FORGED").await;
+    let logged = process.log();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains("FORGED")).collect();
+    assert_eq!(lines.len(), 1, "{logged}");
+    assert!(
+        lines[0].contains("ignoring an activity") && lines[0].contains(r"Like\n2026"),
+        "the type is logged escaped, on the line of its event: {logged}"
+    );
+    assert!(
+        !logged.lines().any(|l| l.starts_with("2026-12-01T00:00:00")),
+        "{logged}"
+    );
+    process.kill().await;
+}
+on_both_engines!(an_activity_cannot_forge_a_log_line);

@@ -425,7 +425,7 @@ pub async fn fetch_post(
     data: &Data<FederationData>,
 ) -> Result<PostObject, FederationError> {
     let response = fetch_object_http::<_, PostObject>(url, data).await?;
-    let post = response.object.canonicalised();
+    let post = received(response.object)?;
     if !same_origin(&post.id, &post.attributed_to) {
         return Err(refused("a post must be on its author's host"));
     }
@@ -459,9 +459,15 @@ fn post_of(value: &Value) -> Result<Option<PostObject>, FederationError> {
     ) {
         return Ok(None);
     }
-    serde_json::from_value::<PostObject>(value.clone())
-        .map(|post| Some(post.canonicalised()))
-        .map_err(|e| FederationError::Malformed(format!("unreadable {kind}: {e}")))
+    let post = serde_json::from_value::<PostObject>(value.clone())
+        .map_err(|e| FederationError::Malformed(format!("unreadable {kind}: {e}")))?;
+    received(post).map(Some)
+}
+
+/// Every post read from another server, embedded or fetched, enters here: in canonical form,
+/// normalised and bounded (see [`crate::bounds`]).
+fn received(post: PostObject) -> Result<PostObject, FederationError> {
+    crate::bounds::post(post.canonicalised(), chrono::Utc::now())
 }
 
 /// An actor document, if `value` is an embedded object of an actor type that can be read.

@@ -1,7 +1,7 @@
 //! Actors as the federation crate sees them.
 
 use crate::{
-    FederationError,
+    FederationError, bounds,
     context::FederationData,
     keys::PrivateKeyPem,
     protocol::{
@@ -92,25 +92,28 @@ impl FederatedActor {
 
     /// A remote actor read from its wire document, with every URL in canonical form (see
     /// [`canonical`]): this is where every remote actor enters, so one actor spelt two ways
-    /// (`HOST.`, `host`) is stored and found as one.
+    /// (`HOST.`, `host`) is stored and found as one. Its name and biography are cleaned and
+    /// bounded, its profile page, avatar and header kept only as http(s) links, and its date
+    /// kept only when it is possible (see [`crate::bounds`]).
     pub fn from_remote_object(json: ActorObject) -> Self {
         let now = Utc::now();
+        let web = |url: Url| bounds::link(canonical(url));
         Self {
             kind: json.kind,
             username: json.preferred_username,
-            display_name: json.name,
-            summary: json.summary,
-            profile_url: json.url.map(canonical),
+            display_name: bounds::actor_text(json.name, false),
+            summary: bounds::actor_text(json.summary, true),
+            profile_url: json.url.and_then(web),
             inbox: canonical(json.inbox),
             shared_inbox: json.endpoints.and_then(|e| e.shared_inbox).map(canonical),
             outbox: json.outbox.map(canonical),
             followers: json.followers.map(canonical),
             following: json.following.map(canonical),
-            avatar: json.icon.map(|i| canonical(i.url)),
-            header: json.image.map(|i| canonical(i.url)),
+            avatar: json.icon.and_then(|i| web(i.url)),
+            header: json.image.and_then(|i| web(i.url)),
             public_key_pem: json.public_key.public_key_pem,
             private_key: None,
-            published: json.published.unwrap_or(now),
+            published: bounds::date(json.published, now),
             manually_approves_followers: json.manually_approves_followers,
             discoverable: json.discoverable.unwrap_or(false),
             local: false,

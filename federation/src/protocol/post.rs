@@ -55,11 +55,19 @@ pub struct PostObject {
     /// The post this one replies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<Url>,
-    /// When it was written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it was written (a date that cannot be read counts as none).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_date"
+    )]
     pub published: Option<DateTime<Utc>>,
     /// When it was last edited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_date"
+    )]
     pub updated: Option<DateTime<Utc>>,
     /// Mentions, hashtags, emoji (GoToSocial sends a single tag as an object).
     #[serde(
@@ -182,6 +190,15 @@ fn first_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error>
             })
             .ok_or_else(|| serde::de::Error::custom("no author URL")),
     }
+}
+
+/// A date that may be unreadable (a year past 9999, another format): none then, as Mastodon
+/// reads it, rather than the whole post refused.
+fn lenient_date<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(value.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// A URL that may also come as an object with `href` (Misskey, PeerTube) or be unusable.

@@ -170,7 +170,7 @@ impl FromRequestParts<AppState> for MediaViewer {
                 uri: parts.uri.clone(),
                 headers: parts.headers.clone(),
             };
-            viewer.server = signer_domain(state, &head).await.unwrap_or(None);
+            viewer.server = signer_domain(state, &head).await?;
         }
         Ok(Self(viewer))
     }

@@ -71,6 +71,7 @@ impl std::fmt::Debug for AppState {
 /// All routes of an instance.
 pub fn router(state: AppState) -> Router {
     let federation = FederationMiddleware::new(state.federation.clone());
+    let body_timeout = state.settings.body_timeout();
     let routes = Router::new()
         .route("/.well-known/webfinger", get(webfinger::webfinger))
         .route("/.well-known/host-meta", get(webfinger::host_meta))
@@ -271,9 +272,19 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     // Apps add trailing slashes (`/api/v1/instance/`); routing sees the path without them.
+    // A body that stops arriving is cut off on every route (see `crate::serve`).
     Router::new()
         .fallback_service(routes)
         .layer(tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash())
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                    body_timeout,
+                ))
+                .map_request(|request: axum::extract::Request<_>| {
+                    request.map(axum::body::Body::new)
+                }),
+        )
 }
 
 async fn not_found() -> Error {

@@ -38,7 +38,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
 }
 use hearth_federation::protocol::authority;
 
-/// The verified signer, if the request is signed.
+/// The verified signer, if the request is signed. A signature that does not verify counts as
+/// none (the request is answered as an unsigned one); a spent key-fetch budget is a 429, so
+/// that a peer retries later instead of taking the object for missing.
 pub async fn signer(state: &AppState, request: &RequestHead) -> Result<Option<url::Url>, Error> {
     let data = state.federation.to_request_data();
     let signer = hearth_federation::signed_fetch::signer(
@@ -47,8 +49,15 @@ pub async fn signer(state: &AppState, request: &RequestHead) -> Result<Option<ur
         &request.headers,
         &data,
     )
-    .await?;
-    Ok(signer.map(|s| s.ap_id))
+    .await;
+    match signer {
+        Ok(signer) => Ok(signer.map(|s| s.ap_id)),
+        Err(e @ hearth_federation::FederationError::TooManyRequests) => Err(e.into()),
+        Err(e) => {
+            tracing::debug!(error = ?e.to_string(), "a signed fetch whose signature does not verify");
+            Ok(None)
+        }
+    }
 }
 
 /// The verified signer's server (`host[:port]`), if the request is signed.
@@ -87,7 +96,7 @@ async fn post_or_copy(
     let id: i64 = id
         .parse()
         .map_err(|_| Error::not_found("Record not found"))?;
-    let signer = signer(&state, &request).await.unwrap_or(None);
+    let signer = signer(&state, &request).await?;
     let domain = signer.as_ref().map(authority);
     let ctx = state.ctx.clone();
     let found = state
@@ -155,7 +164,7 @@ pub async fn may_see_group(
     if !members_only {
         return Ok(true);
     }
-    let Some(domain) = signer_domain(state, request).await.unwrap_or(None) else {
+    let Some(domain) = signer_domain(state, request).await? else {
         return Ok(false);
     };
     state

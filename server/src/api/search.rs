@@ -73,7 +73,7 @@ async fn resolve_url(state: &AppState, url: url::Url) -> Result<Option<String>, 
             Ok(None)
         }
         Err(e) => {
-            tracing::info!(error = %e, "search could not resolve an account");
+            tracing::info!(error = ?e.to_string(), "search could not resolve an account");
             Ok(None)
         }
     }
@@ -251,7 +251,9 @@ async fn find_account(
                 &state.federation.to_request_data(),
             )
             .await
-            .map_err(|e| tracing::info!(error = %e, "search could not resolve an account"))
+            .map_err(
+                |e| tracing::info!(error = ?e.to_string(), "search could not resolve an account"),
+            )
             .ok()
             .map(|a| a.ap_id.to_string()),
             None => None,

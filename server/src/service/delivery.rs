@@ -84,7 +84,7 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
             let host = server.host.clone();
             let result = deliver_to_server(ctx, data, server).await;
             if let Err(e) = &result {
-                tracing::error!(%host, error = %e, "recording a delivery failed");
+                tracing::error!(%host, error = ?e.to_string(), "recording a delivery failed");
                 // Let the lease run out rather than hold the server: the next pass retries.
             }
             result.unwrap_or(0)
@@ -145,11 +145,11 @@ async fn deliver_to_server(
                     Outcome::Delivered => {}
                     Outcome::Refused(reason) => {
                         // The server answered: it is reachable, if unwilling.
-                        tracing::warn!(%inbox, %reason, "delivery refused for good; not retried");
+                        tracing::warn!(%inbox, ?reason, "delivery refused for good; not retried");
                     }
                     Outcome::Retry { after, error } => {
                         let failure = failure(&server, after, error);
-                        tracing::warn!(%inbox, error = %failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
+                        tracing::warn!(%inbox, error = ?failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
                         let h = host.clone();
                         ctx.db
                             .write(move |conn| Ok(deliveries::fail(conn, &h, cursor, &failure)?))
@@ -207,7 +207,7 @@ async fn software(
     let found = match hearth_federation::software::software(data, &origin).await {
         Ok(name) => Some(name),
         Err(e) => {
-            tracing::info!(host = %server.host, error = %e, "no NodeInfo; sending every form");
+            tracing::info!(host = %server.host, error = ?e.to_string(), "no NodeInfo; sending every form");
             None
         }
     };
@@ -281,7 +281,7 @@ pub async fn run_worker(
         match deliver_due(&ctx, &data).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "delivery pass failed"),
+            Err(e) => tracing::error!(error = ?e.to_string(), "delivery pass failed"),
         }
         tokio::select! {
             () = wake.notified() => {}

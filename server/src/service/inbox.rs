@@ -225,7 +225,7 @@ fn apply(
             actors::upsert_remote(conn, &actor)?;
         }
         Incoming::Other { kind } => {
-            tracing::info!(%kind, "ignoring an activity Hearth does not handle")
+            tracing::info!(?kind, "ignoring an activity Hearth does not handle")
         }
         Incoming::Post { .. } | Incoming::Like { .. } | Incoming::UndoLike { .. } => {}
     }
@@ -406,7 +406,7 @@ async fn receive_post(
                     parents.push((parent, parent_author));
                 }
                 Err(e) => {
-                    tracing::info!(error = %e, parent = %url, "the parent of a reply could not be fetched");
+                    tracing::info!(error = ?e.to_string(), parent = %url, "the parent of a reply could not be fetched");
                     break;
                 }
             }

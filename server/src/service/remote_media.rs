@@ -167,7 +167,7 @@ pub async fn serve(
         None => match fetch_once(ctx, store, data, row.clone()).await {
             Ok(row) => row,
             Err(e) if row.is_profile_image() => {
-                tracing::info!(error = %e, "a remote avatar or header could not be fetched");
+                tracing::info!(error = ?e.to_string(), "a remote avatar or header could not be fetched");
                 let placeholder = if row.purpose == Purpose::Avatar.as_str() {
                     ctx.urls.default_avatar()
                 } else {

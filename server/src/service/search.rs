@@ -117,7 +117,7 @@ pub async fn resolve_post(
     let post = match fetch_post(&url, data).await {
         Ok(post) => post,
         Err(e) => {
-            tracing::info!(error = %e, "search could not resolve a post");
+            tracing::info!(error = ?e.to_string(), "search could not resolve a post");
             return Ok(None);
         }
     };
