@@ -3,7 +3,7 @@
 use super::{
     AppState, CurrentUser, MaybeUser,
     entities::{Account, CredentialAccount, Relationship, Status},
-    timelines::{Paging, paged, paged_by},
+    timelines::{Paging, paged_by},
 };
 use crate::{Error, db::actors};
 use crate::{
@@ -237,9 +237,9 @@ pub struct StatusesQuery {
 }
 
 /// `GET /api/v1/accounts/{id}/statuses`: a person's posts, or a group's, as the viewer may
-/// see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out. (Nobody boosts
-/// on Hearth, so `exclude_reblogs` changes nothing; no post carries media yet, so
-/// `only_media` gives none.)
+/// see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out, `only_media`
+/// keeps those with attachments (an app's media tab). (Nobody boosts on Hearth, so
+/// `exclude_reblogs` changes nothing.)
 pub async fn statuses(
     State(state): State<AppState>,
     viewer: MaybeUser,
@@ -255,14 +255,12 @@ pub async fn statuses(
     let exclude_replies = query.exclude_replies == Some(true);
     let only_media = query.only_media == Some(true);
     let urls = state.urls.clone();
-    let list = state
+    let (list, cursors) = state
         .db
         .run(move |conn| {
             let actor =
                 actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-            let rows = if only_media {
-                Vec::new()
-            } else if pinned {
+            let rows = if pinned {
                 // Pins are one short list, shown on the first page only.
                 if page.max_id.is_some() || page.min_id.is_some() || page.since_id.is_some() {
                     Vec::new()
@@ -278,20 +276,31 @@ pub async fn statuses(
             } else {
                 posts::by_author(conn, actor.id, page)?
             };
+            // The page goes on from the posts read, whether or not the filters kept them.
+            let cursors = match (rows.first(), rows.last()) {
+                (Some(newest), Some(oldest)) => {
+                    Some((newest.id.to_string(), oldest.id.to_string()))
+                }
+                _ => None,
+            };
             let mut list = Vec::new();
             for post in rows {
                 if exclude_replies && post.in_reply_to_ap_id.is_some() {
                     continue;
                 }
                 if can_view(conn, &post, viewer)? {
-                    list.push(Status::new(conn, &post, viewer, &urls)?);
+                    let status = Status::new(conn, &post, viewer, &urls)?;
+                    if !only_media || !status.media_attachments.is_empty() {
+                        list.push(status);
+                    }
                 }
             }
-            Ok(list)
+            Ok((list, cursors))
         })
         .await?;
-    Ok(paged(
+    Ok(paged_by(
         list,
+        cursors,
         state.urls.path(&format!("/api/v1/accounts/{id}/statuses")),
     ))
 }
