@@ -3,6 +3,7 @@
 mod app_requests;
 mod blocks;
 mod client_libraries;
+mod contract;
 mod conversations_and_settings;
 mod delivery;
 mod discovery;

@@ -636,3 +636,29 @@ async fn members_only_media_is_served_to_members_only(engine: Engine) {
     }
 }
 on_both_engines!(members_only_media_is_served_to_members_only);
+
+/// An app's media tab (`only_media` on an account's statuses) lists the posts with pictures,
+/// read as such from the database: a page of one holds the newest post with a picture, not
+/// the newest post.
+async fn an_accounts_media_tab_lists_its_pictures(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let ana = a.create_user("ana", UserRole::Member).await;
+    let token = a.token("ana").await;
+    let (_, media) = upload(&a, &token, "garden.jpg", jpeg_with_gps()).await;
+    let body = json!({ "status": "My garden", "media_ids": [media["id"]] });
+    let (_, pictured) = a.api_post("/api/v1/statuses", &token, body).await;
+    let words = json!({ "status": "Words only" });
+    a.api_post("/api/v1/statuses", &token, words).await;
+
+    let tab = format!("/api/v1/accounts/{}/statuses?only_media=true", ana.id);
+    let (_, listed) = a.api_get(&tab, None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["id"], pictured["id"]);
+
+    let (first, next) = a.get_paged(&format!("{tab}&limit=1"), &token).await;
+    assert_eq!(first[0]["id"], pictured["id"], "{first}");
+    let next = next.unwrap_or_else(|| panic!("a full page links to the next"));
+    let (second, _) = a.get_paged(&next, &token).await;
+    assert_eq!(second, json!([]), "nothing older has a picture");
+}
+on_both_engines!(an_accounts_media_tab_lists_its_pictures);

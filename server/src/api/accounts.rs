@@ -3,7 +3,7 @@
 use super::{
     AppState, CurrentUser, MaybeUser,
     entities::{Account, CredentialAccount, Relationship, Status},
-    timelines::{Paging, paged, paged_by},
+    timelines::{Paging, paged_by},
 };
 use crate::{Error, db::actors};
 use crate::{
@@ -240,7 +240,7 @@ pub struct StatusesQuery {
 
 /// `GET /api/v1/accounts/{id}/statuses`: a person's posts and boosts, or a group's posts, as
 /// the viewer may see; `pinned` gives the pinned ones, `exclude_replies` leaves replies out,
-/// `exclude_reblogs` boosts, `only_media` posts without images (and boosts).
+/// `exclude_reblogs` boosts, `only_media` keeps posts with attachments (an app's media tab).
 pub async fn statuses(
     State(state): State<AppState>,
     viewer: MaybeUser,
@@ -257,7 +257,7 @@ pub async fn statuses(
     let only_media = query.only_media == Some(true);
     let with_boosts = !(pinned || only_media || query.exclude_reblogs == Some(true));
     let urls = state.urls.clone();
-    let list = state
+    let (list, cursors) = state
         .db
         .run(move |conn| {
             let actor =
@@ -278,21 +278,29 @@ pub async fn statuses(
             } else {
                 posts::by_author(conn, actor.id, only_media, page)?
             };
-            let rows = rows
-                .into_iter()
-                .filter(|post| !(exclude_replies && post.in_reply_to_ap_id.is_some()))
-                .collect();
             let boosts = if with_boosts && actor.actor_kind() != ActorKind::Group {
                 crate::db::reblogs::by_actor(conn, actor.id, page)?
             } else {
                 Vec::new()
             };
             let entries = crate::service::statuses::merged(rows, boosts, page);
-            Status::entries(conn, entries, viewer, &urls)
+            // The page goes on from the entries read, whether or not the filters kept them.
+            let cursors = match (entries.first(), entries.last()) {
+                (Some(newest), Some(oldest)) => {
+                    Some((newest.id().to_string(), oldest.id().to_string()))
+                }
+                _ => None,
+            };
+            let entries = entries
+                .into_iter()
+                .filter(|e| !(exclude_replies && e.post().in_reply_to_ap_id.is_some()))
+                .collect();
+            Ok((Status::entries(conn, entries, viewer, &urls)?, cursors))
         })
         .await?;
-    Ok(paged(
+    Ok(paged_by(
         list,
+        cursors,
         state.urls.path(&format!("/api/v1/accounts/{id}/statuses")),
     ))
 }

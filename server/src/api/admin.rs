@@ -95,7 +95,8 @@ fn admin_account(actor: &ActorRow, user: &UserRow, urls: &Urls) -> Value {
         "sensitized": false,
         "disabled": false,
         "approved": user.approved,
-        "locale": user.locale,
+        // A string, as apps parse it: empty where the person chose none.
+        "locale": user.locale.clone().unwrap_or_default(),
         "invite_request": user.sign_up_reason,
         "account": Account::from_row(actor, urls),
     })

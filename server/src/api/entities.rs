@@ -5,14 +5,8 @@
 use crate::{
     Error,
     db::{
-        AnyConnection,
-        actors::ActorRow,
-        blocks, follows,
-        media::MediaRow,
-        posts::PostRow,
-        reblogs::ReblogRow,
-        remote_media::RemoteMediaRow,
-        users::UserRow,
+        AnyConnection, actors::ActorRow, blocks, follows, media::MediaRow, posts::PostRow,
+        reblogs::ReblogRow, remote_media::RemoteMediaRow, users::UserRow,
     },
     service::{
         Urls,
@@ -582,6 +576,8 @@ pub struct Relationship {
     pub domain_blocking: bool,
     pub endorsed: bool,
     pub note: String,
+    /// The languages one chose to see of the account (Hearth keeps no such choice).
+    pub languages: Option<Vec<String>>,
 }
 
 impl Relationship {
@@ -605,6 +601,7 @@ impl Relationship {
             domain_blocking: false,
             endorsed: false,
             note: String::new(),
+            languages: None,
         })
     }
 }

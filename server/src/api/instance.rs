@@ -126,7 +126,10 @@ pub async fn v2(State(state): State<AppState>) -> Result<Json<Value>, Error> {
         "configuration": {
             "urls": { "streaming": streaming_url(&state), "status": null },
             "vapid": { "public_key": "" },
-            "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 0 },
+            "accounts": {
+                "max_featured_tags": 0,
+                "max_pinned_statuses": crate::db::pins::MAX_PINS
+            },
             "statuses": statuses_configuration(),
             "media_attachments": media_configuration(&state),
             "polls": polls_configuration(),

@@ -13,8 +13,9 @@ use super::{
     posts::PostRow,
     remote_media::RemoteMediaRow,
     schema::{
-        actor_stats, actors, blocks, bookmarks, follows, group_moderators, likes, media_attachments, pins,
-        post_mentions, post_tags, posts, reblogs, remote_media, support_groups, tags,
+        actor_stats, actors, blocks, bookmarks, follows, group_moderators, likes,
+        media_attachments, pins, post_mentions, post_tags, posts, reblogs, remote_media,
+        support_groups, tags,
     },
 };
 use diesel::{dsl::count_star, prelude::*};

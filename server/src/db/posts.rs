@@ -356,7 +356,11 @@ pub struct HomeReader<'a> {
 /// posts below the page's bound are walked in one statement that checks each against the
 /// follows' index, and the sources are read one by one only for what the window did not
 /// fill: a busy reader's page is found in the window.
-pub fn home(conn: &mut AnyConnection, reader: HomeReader<'_>, bounds: Page) -> QueryResult<Vec<PostRow>> {
+pub fn home(
+    conn: &mut AnyConnection,
+    reader: HomeReader<'_>,
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
     let by_source = |conn: &mut AnyConnection, follows: &[i64], bounds: Page| {
         let mut authors: Vec<i64> = follows
             .iter()
@@ -364,7 +368,14 @@ pub fn home(conn: &mut AnyConnection, reader: HomeReader<'_>, bounds: Page) -> Q
             .filter(|a| !reader.hidden.contains(a))
             .collect();
         authors.push(reader.id);
-        timeline(conn, &authors, follows, Some(reader.id), reader.hidden, bounds)
+        timeline(
+            conn,
+            &authors,
+            follows,
+            Some(reader.id),
+            reader.hidden,
+            bounds,
+        )
     };
     if let Some(follows) = reader.few_follows {
         return by_source(conn, follows, bounds);
