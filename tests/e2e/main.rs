@@ -2,6 +2,7 @@
 
 mod app_requests;
 mod blocks;
+mod boosts;
 mod client_libraries;
 mod contract;
 mod conversations_and_settings;
