@@ -170,7 +170,7 @@ fn seed(dir: &Path, posts: i64) -> Seeded {
             FROM n WHERE i % 100 = 0;
         INSERT INTO tags (id, name, created_at) VALUES (1, 'diabetes', datetime('now'));
         INSERT INTO post_tags (tag_id, post_id)
-            SELECT 1, (1600000000000 + i * 1000) * 65536 FROM n WHERE i % 10 = 0;
+            SELECT 1, (1600000000000 + i * 1000) * 65536 FROM n WHERE i % 10 = 4;
         COMMIT;
         "#
     );

@@ -6,7 +6,7 @@ use super::{
     actors::ActorRow,
     fragments::{eq_constant, in_ids},
     posts::{Page, PostRow},
-    schema::{actors, markers, notifications, posts},
+    schema::{markers, notifications},
 };
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -255,13 +255,10 @@ pub fn actors_of(conn: &mut AnyConnection, rows: &[NotificationRow]) -> QueryRes
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    actors::table
-        .filter(actors::id.eq_any(ids))
-        .select(ActorRow::as_select())
-        .load(conn)
+    super::batch::actors(conn, &ids)
 }
 
-/// The posts of these notifications, in one query.
+/// The posts of these notifications (deleted ones left out), in one query.
 pub fn posts_of(conn: &mut AnyConnection, rows: &[NotificationRow]) -> QueryResult<Vec<PostRow>> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.post_id).collect();
     ids.sort_unstable();
@@ -269,10 +266,7 @@ pub fn posts_of(conn: &mut AnyConnection, rows: &[NotificationRow]) -> QueryResu
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    posts::table
-        .filter(posts::id.eq_any(ids))
-        .select(PostRow::as_select())
-        .load(conn)
+    super::batch::posts(conn, &ids)
 }
 
 /// A saved reading position.

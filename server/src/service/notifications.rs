@@ -10,6 +10,7 @@ use crate::{
     db::{
         AnyConnection,
         actors::ActorRow,
+        batch::PostScope,
         blocks::{self, Hiding},
         follows::FollowRow,
         groups,
@@ -277,6 +278,8 @@ pub fn with_subjects(
     let posts = notifications::posts_of(conn, &rows)?;
     let report_ids: Vec<i64> = rows.iter().filter_map(|r| r.report_id).collect();
     let mut reports = super::reports::filed(conn, &report_ids)?;
+    let scopes: Vec<PostScope> = posts.iter().map(PostScope::from).collect();
+    let audience = super::posts::Audience::load(conn, &scopes, Some(reader))?;
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(from) = senders.iter().find(|a| a.id == row.from_id).cloned() else {
@@ -291,7 +294,7 @@ pub fn with_subjects(
         };
         let post = match row.post_id {
             Some(id) => match posts.iter().find(|p| p.id == id) {
-                Some(post) if super::posts::can_view(conn, post, Some(reader))? => {
+                Some(post) if audience.may_see(&PostScope::from(post)) => {
                     Some(post.clone())
                 }
                 _ => continue,
