@@ -12,7 +12,7 @@ use crate::{
         Urls,
         accounts::Role,
         remote_media::proxy_url,
-        statuses::{Entry, Shown},
+        statuses::{Counts, Entry, Shown},
     },
 };
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -62,19 +62,20 @@ impl Account {
         row: &ActorRow,
         urls: &Urls,
     ) -> Result<Self, Error> {
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        let mut account = Self::from_row(row, urls);
-        account.followers_count = n(follows::follower_count(conn, row.id)?);
-        account.following_count = n(follows::following_count(conn, row.id)?);
-        let (written, in_group) = crate::db::batch::post_counts(conn, &[row.id])?
+        let counts = crate::db::batch::stats(conn, &[row.id])?
             .first()
-            .map_or((0, 0), |&(_, written, in_group)| (written, in_group));
-        account.statuses_count = n(if row.actor_kind() == ActorKind::Group {
-            in_group
-        } else {
-            written
-        });
-        Ok(account)
+            .map(|stats| Counts::of(stats, Some(row)))
+            .unwrap_or_default();
+        Ok(Self::from_row(row, urls).counted(counts))
+    }
+
+    /// The account with these counts.
+    pub fn counted(mut self, counts: Counts) -> Self {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        self.followers_count = n(counts.followers);
+        self.following_count = n(counts.following);
+        self.statuses_count = n(counts.statuses);
+        self
     }
 
     /// The account entity of an actor row.
@@ -365,11 +366,8 @@ impl Status {
     /// The entity of one post of a list.
     fn shown(post: &PostRow, shown: &Shown, urls: &Urls) -> Option<Self> {
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        let mut account = Account::from_row(shown.actor(post.author_id)?, urls);
-        let counts = shown.counts_of(post.author_id);
-        account.followers_count = n(counts.followers);
-        account.following_count = n(counts.following);
-        account.statuses_count = n(counts.statuses);
+        let account = Account::from_row(shown.actor(post.author_id)?, urls)
+            .counted(shown.counts_of(post.author_id));
         let group = post
             .group_id
             .and_then(|id| shown.actor(id))

@@ -195,39 +195,27 @@ pub fn tags(conn: &mut AnyConnection, post_ids: &[i64]) -> QueryResult<Vec<(i64,
         .load(c))
 }
 
-/// Accepted followers (members, of a group) of each actor: `(actor, count)`.
-pub fn follower_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
-    none_if_empty!(ids);
-    on_engine!(conn, |c| follows::table
-        .filter(in_ids(follows::target_id, ids))
-        .filter(follows::accepted.eq(true))
-        .group_by(follows::target_id)
-        .select((follows::target_id, count_star()))
-        .load(c))
+/// The counts of each actor, as the database keeps them.
+#[derive(Clone, Copy, Debug, Queryable, Selectable)]
+#[diesel(table_name = actor_stats)]
+pub struct ActorStats {
+    pub actor_id: i64,
+    /// Posts written (not deleted).
+    pub posts_count: i64,
+    /// For a group, posts in it (not deleted).
+    pub group_posts_count: i64,
+    /// Accepted followers (members, of a group).
+    pub followers_count: i64,
+    /// Accepted follows (of people and groups).
+    pub following_count: i64,
 }
 
-/// Accounts (and groups) each actor follows, accepted: `(actor, count)`.
-pub fn following_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
-    none_if_empty!(ids);
-    on_engine!(conn, |c| follows::table
-        .filter(in_ids(follows::follower_id, ids))
-        .filter(follows::accepted.eq(true))
-        .group_by(follows::follower_id)
-        .select((follows::follower_id, count_star()))
-        .load(c))
-}
-
-/// Posts (not deleted) each actor wrote, and for a group the posts in it:
-/// `(actor, written, in the group)`, as the database keeps them counted.
-pub fn post_counts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, i64, i64)>> {
+/// The counts of the actors (those with none yet are left out).
+pub fn stats(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ActorStats>> {
     none_if_empty!(ids);
     on_engine!(conn, |c| actor_stats::table
         .filter(in_ids(actor_stats::actor_id, ids))
-        .select((
-            actor_stats::actor_id,
-            actor_stats::posts_count,
-            actor_stats::group_posts_count,
-        ))
+        .select(ActorStats::as_select())
         .load(c))
 }
 

@@ -457,11 +457,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Posts each actor wrote, and posts in each group (not deleted), kept by triggers.
+    /// Posts each actor wrote, posts in each group (not deleted), accepted followers and
+    /// follows: kept by triggers.
     actor_stats (actor_id) {
         actor_id -> BigInt,
         posts_count -> BigInt,
         group_posts_count -> BigInt,
+        followers_count -> BigInt,
+        following_count -> BigInt,
     }
 }
 

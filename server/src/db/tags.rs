@@ -2,6 +2,7 @@
 
 use super::{
     AnyConnection,
+    fragments::eq_constant,
     posts::{Page, PostRow},
     schema::{media_attachments, post_tags, posts, tags},
 };
@@ -150,6 +151,52 @@ pub struct TagFilter {
     pub only_media: bool,
 }
 
+/// A page of the public posts with one tag (the timeline apps open most), walking the tag's
+/// index newest first by a statement prepared once.
+fn one_tag(
+    conn: &mut AnyConnection,
+    tag: i64,
+    local: Option<bool>,
+    bounds: Page,
+) -> QueryResult<Vec<PostRow>> {
+    let upper = bounds.max_id.unwrap_or(i64::MAX);
+    let lower = bounds
+        .since_id
+        .unwrap_or(i64::MIN)
+        .max(bounds.min_id.unwrap_or(i64::MIN));
+    let (any_origin, only_local) = (local.is_none(), local.unwrap_or(false));
+    macro_rules! query {
+        () => {
+            post_tags::table
+                .inner_join(posts::table)
+                .filter(post_tags::tag_id.eq(tag))
+                .filter(post_tags::post_id.lt(upper))
+                .filter(post_tags::post_id.gt(lower))
+                .filter(eq_constant(posts::visibility, "public"))
+                .filter(posts::deleted_at.is_null())
+                .filter(
+                    any_origin
+                        .into_sql::<diesel::sql_types::Bool>()
+                        .or(posts::local.eq(only_local)),
+                )
+                .select(PostRow::as_select())
+        };
+    }
+    let mut found: Vec<PostRow> = if bounds.min_id.is_some() {
+        super::first_rows!(conn, query!().order(post_tags::post_id.asc()), bounds.limit)?
+    } else {
+        super::first_rows!(
+            conn,
+            query!().order(post_tags::post_id.desc()),
+            bounds.limit
+        )?
+    };
+    if bounds.min_id.is_some() {
+        found.reverse();
+    }
+    Ok(found)
+}
+
 /// A page of the public posts a tag timeline shows, newest first (the oldest page first with
 /// `min_id`, still newest first within it).
 pub fn timeline(
@@ -159,6 +206,14 @@ pub fn timeline(
 ) -> QueryResult<Vec<PostRow>> {
     if filter.any.is_empty() {
         return Ok(Vec::new());
+    }
+    if let ([tag], [], [], false) = (
+        filter.any.as_slice(),
+        filter.all.as_slice(),
+        filter.none.as_slice(),
+        filter.only_media,
+    ) {
+        return one_tag(conn, *tag, filter.local, bounds);
     }
     let mut query = posts::table
         .filter(posts::visibility.eq("public"))

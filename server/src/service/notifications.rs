@@ -294,9 +294,7 @@ pub fn with_subjects(
         };
         let post = match row.post_id {
             Some(id) => match posts.iter().find(|p| p.id == id) {
-                Some(post) if audience.may_see(&PostScope::from(post)) => {
-                    Some(post.clone())
-                }
+                Some(post) if audience.may_see(&PostScope::from(post)) => Some(post.clone()),
                 _ => continue,
             },
             None => None,

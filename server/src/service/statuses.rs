@@ -136,6 +136,22 @@ pub struct Counts {
     pub statuses: i64,
 }
 
+impl Counts {
+    /// The counts of an actor: a group's statuses are the posts in it.
+    pub fn of(stats: &batch::ActorStats, actor: Option<&ActorRow>) -> Self {
+        let group = actor.is_some_and(|a| a.actor_kind() == ActorKind::Group);
+        Self {
+            followers: stats.followers_count,
+            following: stats.following_count,
+            statuses: if group {
+                stats.group_posts_count
+            } else {
+                stats.posts_count
+            },
+        }
+    }
+}
+
 /// The visible posts of a list, with everything their statuses show.
 #[derive(Debug, Default)]
 pub struct Shown {
@@ -275,30 +291,15 @@ impl Shown {
         authors: &[i64],
         actors: &HashMap<i64, ActorRow>,
     ) -> Result<HashMap<i64, Counts>, Error> {
-        let mut counts: HashMap<i64, Counts> =
-            authors.iter().map(|&id| (id, Counts::default())).collect();
-        let mut set = |pairs: Vec<(i64, i64)>, field: fn(&mut Counts) -> &mut i64| {
-            for (id, n) in pairs {
-                if let Some(c) = counts.get_mut(&id) {
-                    *field(c) = n;
-                }
-            }
-        };
-        set(batch::follower_counts(conn, authors)?, |c| &mut c.followers);
-        set(batch::following_counts(conn, authors)?, |c| {
-            &mut c.following
-        });
-        let is_group = |id: i64| {
-            actors
-                .get(&id)
-                .is_some_and(|a| a.actor_kind() == ActorKind::Group)
-        };
-        let posts = batch::post_counts(conn, authors)?
+        Ok(batch::stats(conn, authors)?
             .into_iter()
-            .map(|(id, written, in_group)| (id, if is_group(id) { in_group } else { written }))
-            .collect();
-        set(posts, |c| &mut c.statuses);
-        Ok(counts)
+            .map(|stats| {
+                (
+                    stats.actor_id,
+                    Counts::of(&stats, actors.get(&stats.actor_id)),
+                )
+            })
+            .collect())
     }
 
     /// An actor shown (author, group or mentioned account).
