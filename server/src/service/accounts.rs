@@ -561,6 +561,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn profile_fields_are_bounded_and_become_html() {
+        let typed = |n: usize| vec![("Name".to_owned(), "a <b>".to_owned()); n];
+        let kept = profile_fields(vec![
+            ("  ".into(), " ".into()),
+            ("Pronouns".into(), "a <b>".into()),
+        ]);
+        assert!(matches!(kept.as_deref(), Ok([f]) if f.value == "a &lt;b&gt;"));
+        assert!(profile_fields(typed(MAX_PROFILE_FIELDS)).is_ok());
+        assert!(profile_fields(typed(MAX_PROFILE_FIELDS + 1)).is_err());
+        let long = "x".repeat(MAX_FIELD_CHARS + 1);
+        assert!(profile_fields(vec![("Name".into(), long)]).is_err());
+        assert!(default_privacy("direct").is_err());
+        assert_eq!(default_privacy("private").ok().as_deref(), Some("private"));
+    }
+
+    #[test]
     fn handles_are_case_folded_and_checked() {
         assert_eq!(
             Handle::parse("@Long_Covid").map(|h| h.0).ok(),

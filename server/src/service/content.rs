@@ -232,6 +232,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn languages_are_short_codes() {
+        assert_eq!(language_code(" fr-CA "), Some("fr".into()));
+        assert_eq!(language_code("DE"), Some("de".into()));
+        assert_eq!(language_code("yue_HK"), Some("yue".into()));
+        for odd in ["", "f", "fren", "e1", "français"] {
+            assert_eq!(language_code(odd), None, "{odd}");
+        }
+        assert!(matches!(asked_language(Some("  ")), Ok(None)));
+        assert!(matches!(
+            asked_language(Some("english")),
+            Err(crate::Error::Unprocessable(_))
+        ));
+    }
+
+    #[test]
     fn stored_html_reads_back_as_text() {
         assert_eq!(
             html_to_text("<p>Tea &amp; <a href=\"x\">biscuits</a></p><p>line<br>two &lt;3</p>"),
