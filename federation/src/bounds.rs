@@ -45,6 +45,12 @@ pub const MAX_BIO_CHARS: usize = 20 * 1024;
 /// Longest tag name (`#tag`, `@name@host`) kept, in characters.
 pub const MAX_TAG_NAME_CHARS: usize = 256;
 
+/// Most profile fields kept of a remote actor (Mastodon allows 4 of its own, others more).
+pub const MAX_PROFILE_FIELDS: usize = 16;
+
+/// Longest `contentMap` key read as a language tag (BCP 47 tags are short).
+pub const MAX_LANGUAGE_TAG_CHARS: usize = 35;
+
 /// Longest link kept, in bytes.
 pub const MAX_LINK_BYTES: usize = 2_048;
 
@@ -78,6 +84,19 @@ pub fn post(mut post: PostObject, now: DateTime<Utc>) -> Result<PostObject, Fede
         a.name = non_empty(a.name.take().map(|n| text(&n, MAX_DESCRIPTION_CHARS)));
         a.url.is_some()
     });
+    // Only the language is read: one entry, its text no longer than the content's bound.
+    post.content_map = std::mem::take(&mut post.content_map)
+        .into_iter()
+        .filter(|(k, _)| k.len() <= MAX_LANGUAGE_TAG_CHARS)
+        .take(1)
+        .map(|(k, v)| {
+            let v = v
+                .as_str()
+                .map(|v| text(v, MAX_CONTENT_CHARS))
+                .unwrap_or_default();
+            (k, serde_json::Value::String(v))
+        })
+        .collect();
     post.published = Some(date(post.published, now));
     post.updated = post.updated.map(|u| date(Some(u), now));
     let has_content = post.content.as_deref().is_some_and(has_text);
@@ -182,6 +201,17 @@ mod tests {
 
     fn bounded(extra: serde_json::Value) -> PostObject {
         post(note(extra), now()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_one_short_language_of_the_content_map_is_kept() {
+        let p = bounded(json!({
+            "contentMap": { "de": "<p>hallo</p>", "en": "<p>hello</p>", ("x".repeat(40)): "" },
+        }));
+        assert_eq!(p.language(), Some("de"));
+        assert_eq!(p.content_map.len(), 1);
+        let odd = bounded(json!({ "contentMap": { ("x".repeat(40)): "<p>hello</p>" } }));
+        assert_eq!(odd.language(), None);
     }
 
     #[test]

@@ -352,3 +352,59 @@ async fn home_ids(instance: &Instance, token: &str, needle: &str) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| panic!("{needle} not in the home timeline: {timeline}"))
 }
+
+/// What a person tells about themselves and their posts reaches other servers: profile fields
+/// travel as `PropertyValue`s on the actor document, a post's language as its `contentMap`.
+async fn profile_fields_and_languages_cross_servers(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_user("ana", UserRole::Member).await;
+    b.create_user("ben", UserRole::Clinician).await;
+    let (ana, ben) = (a.token("ana").await, b.token("ben").await);
+    let response = hearth_tests::http()
+        .patch(b.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&ben)
+        .json(&json!({ "fields_attributes": [
+            { "name": "Pronouns", "value": "he/him" },
+            { "name": "Works at", "value": "<b>St Mary's</b>" },
+        ] }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+
+    let ben_on_a = a.account_id(&format!("ben@{}", b.domain), &ana).await;
+    let (_, account) = a
+        .api_get(&format!("/api/v1/accounts/{ben_on_a}"), None)
+        .await;
+    assert_eq!(
+        account["fields"],
+        json!([
+            { "name": "Pronouns", "value": "he/him", "verified_at": null },
+            { "name": "Works at", "value": "&lt;b&gt;St Mary's&lt;/b&gt;", "verified_at": null },
+        ]),
+        "typed text stays text, here and there"
+    );
+
+    a.api_post(
+        &format!("/api/v1/accounts/{ben_on_a}/follow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    settle(&[&a, &b]).await;
+    let (status, _) = b
+        .api_post(
+            "/api/v1/statuses",
+            &ben,
+            json!({ "status": "Guten Morgen", "language": "de" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    let (_, home) = a.api_get("/api/v1/timelines/home", Some(&ana)).await;
+    assert_eq!(home[0]["language"], "de", "{home}");
+}
+on_both_engines!(profile_fields_and_languages_cross_servers);

@@ -5,7 +5,7 @@ use crate::{
     context::FederationData,
     keys::PrivateKeyPem,
     protocol::{
-        actor::{ActorKind, ActorObject, Endpoints, Image},
+        actor::{ActorKind, ActorObject, Endpoints, Image, ProfileField},
         canonical, same_origin,
     },
 };
@@ -62,6 +62,8 @@ pub struct FederatedActor {
     pub local: bool,
     /// When a remote actor was last fetched.
     pub last_refreshed_at: DateTime<Utc>,
+    /// Profile fields (value HTML).
+    pub fields: Vec<ProfileField>,
 }
 
 impl FederatedActor {
@@ -87,6 +89,7 @@ impl FederatedActor {
             discoverable: Some(self.discoverable),
             icon: self.avatar.clone().map(Image::at),
             image: self.header.clone().map(Image::at),
+            attachment: ProfileField::to_attachment(&self.fields),
         }
     }
 
@@ -118,6 +121,16 @@ impl FederatedActor {
             discoverable: json.discoverable.unwrap_or(false),
             local: false,
             last_refreshed_at: now,
+            fields: ProfileField::from_attachment(&json.attachment)
+                .into_iter()
+                .take(bounds::MAX_PROFILE_FIELDS)
+                .filter_map(|f| {
+                    Some(ProfileField {
+                        name: bounds::actor_text(Some(f.name), false)?,
+                        value: bounds::actor_text(Some(f.value), false).unwrap_or_default(),
+                    })
+                })
+                .collect(),
             ap_id: canonical(json.id),
         }
     }

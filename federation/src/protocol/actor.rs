@@ -119,6 +119,51 @@ pub struct ActorObject {
     /// Header (banner) image, as Mastodon sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// Profile fields as Mastodon sends them (`PropertyValue`s), among whatever else a server
+    /// attaches: read leniently, see [`ProfileField::from_attachment`].
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub attachment: serde_json::Value,
+}
+
+/// A profile field: a name and its value (HTML), a `PropertyValue` on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileField {
+    /// The label.
+    pub name: String,
+    /// The value, HTML.
+    pub value: String,
+}
+
+impl ProfileField {
+    /// The `PropertyValue`s of an actor's `attachment` (one object or an array), in order;
+    /// anything else attached is passed over.
+    pub fn from_attachment(attachment: &serde_json::Value) -> Vec<Self> {
+        let items = match attachment {
+            serde_json::Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        items
+            .iter()
+            .filter(|i| i.get("type").and_then(|t| t.as_str()) == Some("PropertyValue"))
+            .filter_map(|i| {
+                Some(Self {
+                    name: i.get("name")?.as_str()?.to_owned(),
+                    value: i.get("value")?.as_str()?.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// The `attachment` of an actor document with these fields (null for none).
+    pub fn to_attachment(fields: &[Self]) -> serde_json::Value {
+        if fields.is_empty() {
+            return serde_json::Value::Null;
+        }
+        fields
+            .iter()
+            .map(|f| serde_json::json!({ "type": "PropertyValue", "name": f.name, "value": f.value }))
+            .collect()
+    }
 }
 
 impl Image {

@@ -104,9 +104,22 @@ pub struct PostObject {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub attachment: Vec<super::attachment::Attachment>,
+    /// The content by language (`{"fr": "<p>…</p>"}`): Hearth and Mastodon send the one
+    /// language a post is in; only its key is read.
+    #[serde(
+        default,
+        rename = "contentMap",
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
+    pub content_map: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl PostObject {
+    /// The language the post says it is in: the first key of its `contentMap`, as given.
+    pub fn language(&self) -> Option<&str> {
+        self.content_map.keys().next().map(String::as_str)
+    }
+
     /// The post with every URL in it in canonical form (see [`super::canonical`]), so that
     /// one post is stored once however a sender spells its hosts.
     pub fn canonicalised(mut self) -> Self {

@@ -25,12 +25,14 @@ use serde::Deserialize;
 pub async fn verify_credentials(
     State(state): State<AppState>,
     current: CurrentUser,
-) -> Json<CredentialAccount> {
-    Json(CredentialAccount::new(
+) -> Result<Json<CredentialAccount>, Error> {
+    let requests = follows::request_count(&state.ctx, &current.actor).await?;
+    Ok(Json(CredentialAccount::new(
         &current.actor,
         &current.user,
+        requests,
         &state.urls,
-    ))
+    )))
 }
 
 /// Query of an account lookup.
@@ -396,6 +398,29 @@ pub struct CredentialsForm {
     locked: Option<bool>,
     #[serde(default, deserialize_with = "super::params::flag")]
     discoverable: Option<bool>,
+    /// Profile fields (`fields_attributes[0][name]` in forms); given, they replace all.
+    #[serde(default, deserialize_with = "super::params::some_list")]
+    fields_attributes: Option<Vec<FieldForm>>,
+    /// Posting defaults (`source[privacy]` in forms).
+    source: Option<SourceForm>,
+}
+
+/// One profile field of [`CredentialsForm`].
+#[derive(Debug, Deserialize)]
+pub struct FieldForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// The posting defaults of [`CredentialsForm`].
+#[derive(Debug, Deserialize)]
+pub struct SourceForm {
+    privacy: Option<String>,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    sensitive: Option<bool>,
+    language: Option<String>,
 }
 
 /// `PATCH /api/v1/accounts/update_credentials`: display name, bio, whether follows need
@@ -409,6 +434,7 @@ pub async fn update_credentials(
     >,
 ) -> Result<Json<CredentialAccount>, Error> {
     let mut actor = user.actor.clone();
+    let mut account = user.user.clone();
     if let Some(name) = form.display_name {
         if name.chars().count() > 30 {
             return Err(Error::Unprocessable(
@@ -424,6 +450,24 @@ pub async fn update_credentials(
             ));
         }
         actor.summary = Some(crate::service::accounts::plain_text_to_html(&note));
+        account.note_source = Some(note);
+    }
+    if let Some(fields) = form.fields_attributes {
+        let typed = fields.into_iter().map(|f| (f.name, f.value)).collect();
+        let fields = crate::service::accounts::profile_fields(typed)?;
+        actor.fields = serde_json::to_string(&fields)
+            .map_err(|e| Error::Internal(format!("profile fields: {e}")))?;
+    }
+    if let Some(source) = form.source {
+        if let Some(privacy) = source.privacy {
+            account.default_privacy = crate::service::accounts::default_privacy(&privacy)?;
+        }
+        if let Some(sensitive) = source.sensitive {
+            account.default_sensitive = sensitive;
+        }
+        if let Some(language) = source.language {
+            account.default_language = crate::service::content::asked_language(Some(&language))?;
+        }
     }
     if let Some(locked) = form.locked {
         actor.manually_approves_followers = locked;
@@ -443,21 +487,29 @@ pub async fn update_credentials(
             }
         }
     }
-    let actor =
-        crate::service::accounts::update_profile(&state.ctx, &state.media, actor, images).await?;
+    let actor = crate::service::accounts::update_profile(
+        &state.ctx,
+        &state.media,
+        actor,
+        account.clone(),
+        images,
+    )
+    .await?;
+    let requests = follows::request_count(&state.ctx, &actor).await?;
     Ok(Json(CredentialAccount::new(
         &actor,
-        &user.user,
+        &account,
+        requests,
         &state.urls,
     )))
 }
 
 /// `GET /api/v1/preferences`: what apps use as defaults when writing and reading.
-pub async fn preferences(_user: CurrentUser) -> Json<serde_json::Value> {
+pub async fn preferences(user: CurrentUser) -> Json<serde_json::Value> {
     Json(serde_json::json!({
-        "posting:default:visibility": "public",
-        "posting:default:sensitive": false,
-        "posting:default:language": null,
+        "posting:default:visibility": user.user.default_privacy,
+        "posting:default:sensitive": user.user.default_sensitive,
+        "posting:default:language": user.user.default_language,
         "reading:expand:media": "default",
         "reading:expand:spoilers": false,
     }))

@@ -125,7 +125,17 @@ impl Account {
             noindex: true,
             emojis: Vec::new(),
             roles: Vec::new(),
-            fields: Vec::new(),
+            fields: row
+                .profile_fields()
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "name": f.name,
+                        "value": crate::service::content::sanitize(&f.value),
+                        "verified_at": null,
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -142,7 +152,7 @@ pub struct CredentialAccount {
 /// `Account.source`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Source {
-    pub privacy: &'static str,
+    pub privacy: String,
     pub sensitive: bool,
     pub language: String,
     pub note: String,
@@ -164,8 +174,10 @@ pub struct AccountRole {
 }
 
 impl CredentialAccount {
-    /// The credential account of a local person.
-    pub fn new(actor: &ActorRow, user: &UserRow, urls: &Urls) -> Self {
+    /// The credential account of a local person, with the number of follow requests
+    /// waiting for them.
+    pub fn new(actor: &ActorRow, user: &UserRow, follow_requests: u64, urls: &Urls) -> Self {
+        use crate::service::content::html_to_text;
         let role = user.role.parse::<Role>().unwrap_or(Role::Member);
         // administrator = 1; a moderator may view the dashboard and audit log, and manage
         // reports, users and taxonomies (Mastodon's default Moderator role).
@@ -175,16 +187,31 @@ impl CredentialAccount {
             Role::Clinician => ("1", "Clinician", 0, true),
             Role::Member => ("-99", "", 0, false),
         };
-        let note = actor.summary.clone().unwrap_or_default();
+        // The bio as typed; one set before it was kept is read back from its HTML.
+        let note = user
+            .note_source
+            .clone()
+            .unwrap_or_else(|| html_to_text(actor.summary.as_deref().unwrap_or_default()));
+        let fields = actor
+            .profile_fields()
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name,
+                    "value": html_to_text(&f.value),
+                    "verified_at": null,
+                })
+            })
+            .collect();
         Self {
             account: Account::from_row(actor, urls),
             source: Source {
-                privacy: "public",
-                sensitive: false,
-                language: String::new(),
+                privacy: user.default_privacy.clone(),
+                sensitive: user.default_sensitive,
+                language: user.default_language.clone().unwrap_or_default(),
                 note,
-                fields: Vec::new(),
-                follow_requests_count: 0,
+                fields,
+                follow_requests_count: follow_requests,
                 hide_collections: true,
                 discoverable: actor.discoverable,
                 indexable: false,
@@ -427,7 +454,7 @@ impl Status {
             spoiler_text: post.spoiler_text.clone(),
             in_reply_to_id: parent.map(|(id, _)| id.to_string()),
             in_reply_to_account_id: parent.map(|(_, author)| author.to_string()),
-            language: None,
+            language: post.language.clone(),
             replies_count: n(shown.replies(post.id)),
             reblogs_count: n(shown.reblogs(post.id)),
             favourites_count: n(shown.likes(post.id)),

@@ -41,6 +41,8 @@ pub struct StatusForm {
     /// Images uploaded before (`media_ids[]` in forms).
     #[serde(default, deserialize_with = "super::params::list")]
     media_ids: Vec<String>,
+    /// ISO 639 code.
+    language: Option<String>,
 }
 
 fn id_param(raw: &str) -> Result<i64, Error> {
@@ -105,6 +107,7 @@ pub async fn create(
             .iter()
             .map(|id| id.parse().map_err(|_| unknown_media()))
             .collect::<Result<_, _>>()?,
+        language: form.language,
     };
     let viewer = user.actor.id;
     let post = rules::create_status(
@@ -134,6 +137,13 @@ pub struct EditForm {
     status: String,
     #[serde(default)]
     spoiler_text: String,
+    #[serde(default, deserialize_with = "super::params::flag")]
+    sensitive: Option<bool>,
+    /// ISO 639 code; left out, the post keeps its language.
+    language: Option<String>,
+    /// The attachments the post keeps or gains (`media_ids[]` in forms); left out, none.
+    #[serde(default, deserialize_with = "super::params::list")]
+    media_ids: Vec<String>,
 }
 
 /// `PUT /api/v1/statuses/{id}`: edit one's own post.
@@ -148,8 +158,17 @@ pub async fn edit(
         &state.ctx,
         user.actor,
         id_param(&id)?,
-        form.status,
-        form.spoiler_text,
+        rules::Edit {
+            text: form.status,
+            spoiler_text: form.spoiler_text,
+            sensitive: form.sensitive.unwrap_or(false),
+            language: form.language,
+            media_ids: form
+                .media_ids
+                .iter()
+                .map(|id| id.parse().map_err(|_| unknown_media()))
+                .collect::<Result<_, _>>()?,
+        },
     )
     .await?;
     Ok(Json(status_of(&state, post, Some(viewer)).await?))

@@ -8,7 +8,9 @@ use crate::Error;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use hearth_federation::{
-    keys::PrivateKeyPem, objects::actor::FederatedActor, protocol::actor::ActorKind,
+    keys::PrivateKeyPem,
+    objects::actor::FederatedActor,
+    protocol::actor::{ActorKind, ProfileField},
 };
 use url::Url;
 
@@ -45,6 +47,9 @@ pub struct ActorRow {
     pub avatar_proxy: Option<String>,
     /// Remote actors: the token of their header's copy here.
     pub header_proxy: Option<String>,
+    /// Profile fields, a JSON array of `{"name", "value"}` (value HTML); see
+    /// [`ActorRow::profile_fields`].
+    pub fields: String,
 }
 
 impl ActorRow {
@@ -79,7 +84,13 @@ impl ActorRow {
             header_url: url(&actor.header),
             avatar_proxy: None,
             header_proxy: None,
+            fields: serde_json::to_string(&actor.fields).unwrap_or_else(|_| "[]".into()),
         }
+    }
+
+    /// The profile fields (none if the stored JSON cannot be read).
+    pub fn profile_fields(&self) -> Vec<ProfileField> {
+        serde_json::from_str(&self.fields).unwrap_or_default()
     }
 
     /// The actor kind.
@@ -115,6 +126,7 @@ impl ActorRow {
             discoverable: self.discoverable,
             local: self.local,
             last_refreshed_at: self.last_refreshed_at.and_utc(),
+            fields: self.profile_fields(),
         })
     }
 }

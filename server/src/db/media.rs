@@ -118,6 +118,17 @@ pub fn attach(
     .execute(conn)
 }
 
+/// Lets go of the images attached to `post_id` but not in `keep` (they become unattached).
+pub fn detach_except(conn: &mut AnyConnection, post_id: i64, keep: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        media_attachments::table
+            .filter(media_attachments::post_id.eq(post_id))
+            .filter(media_attachments::id.ne_all(keep)),
+    )
+    .set(media_attachments::post_id.eq(None::<i64>))
+    .execute(conn)
+}
+
 /// Makes `id` (its owner's own upload) the owner's `profile` image (`avatar` or `header`),
 /// letting go of the one it replaces, which the clean-up then removes.
 pub fn set_profile(

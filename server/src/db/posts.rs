@@ -36,6 +36,8 @@ pub struct PostRow {
     pub created_at: NaiveDateTime,
     /// The text a local post was written as (for editing); `None` for remote posts.
     pub source_text: Option<String>,
+    /// ISO 639 code of the language it was written in, if known.
+    pub language: Option<String>,
 }
 
 impl PostRow {
@@ -605,6 +607,7 @@ pub fn new_row(
         deleted_at: None,
         created_at: now,
         source_text: None,
+        language: None,
     }
 }
 

@@ -32,6 +32,8 @@ diesel::table! {
         avatar_proxy -> Nullable<Text>,
         /// Remote actors: token of the header's copy served here.
         header_proxy -> Nullable<Text>,
+        /// Profile fields, a JSON array of `{"name", "value"}` (value HTML).
+        fields -> Text,
     }
 }
 
@@ -49,6 +51,11 @@ diesel::table! {
         agreed_at -> Nullable<Timestamp>,
         locale -> Nullable<Text>,
         invite_id -> Nullable<BigInt>,
+        /// The bio as typed.
+        note_source -> Nullable<Text>,
+        default_privacy -> Text,
+        default_sensitive -> Bool,
+        default_language -> Nullable<Text>,
     }
 }
 
@@ -166,6 +173,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// The text a local post was written as.
         source_text -> Nullable<Text>,
+        /// ISO 639 code of the post's language.
+        language -> Nullable<Text>,
     }
 }
 

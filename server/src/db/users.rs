@@ -27,6 +27,12 @@ pub struct UserRow {
     pub locale: Option<String>,
     /// The invite it was made with.
     pub invite_id: Option<i64>,
+    /// The bio as the person typed it (`Account.source.note`).
+    pub note_source: Option<String>,
+    /// Posting defaults apps preselect: visibility, sensitive flag, language.
+    pub default_privacy: String,
+    pub default_sensitive: bool,
+    pub default_language: Option<String>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -44,6 +50,19 @@ impl std::fmt::Debug for UserRow {
 pub fn insert_user(conn: &mut AnyConnection, row: &UserRow) -> QueryResult<()> {
     diesel::insert_into(users::table)
         .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Saves what a person edits of their account: the bio as typed and the posting defaults.
+pub fn save_settings(conn: &mut AnyConnection, row: &UserRow) -> QueryResult<()> {
+    diesel::update(users::table.find(row.actor_id))
+        .set((
+            users::note_source.eq(&row.note_source),
+            users::default_privacy.eq(&row.default_privacy),
+            users::default_sensitive.eq(row.default_sensitive),
+            users::default_language.eq(&row.default_language),
+        ))
         .execute(conn)
         .map(|_| ())
 }

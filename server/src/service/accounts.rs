@@ -16,7 +16,9 @@ use argon2::{
 };
 use chrono::{SubsecRound, Utc};
 use hearth_federation::{
-    keys::KeyPair, objects::actor::FederatedActor, protocol::actor::ActorKind,
+    keys::KeyPair,
+    objects::actor::FederatedActor,
+    protocol::actor::{ActorKind, ProfileField},
 };
 use std::{fmt, str::FromStr};
 
@@ -240,6 +242,10 @@ pub async fn prepare_account(
         agreed_at: None,
         locale: None,
         invite_id: None,
+        note_source: None,
+        default_privacy: "public".into(),
+        default_sensitive: false,
+        default_language: None,
     };
     Ok(PreparedAccount { actor, user })
 }
@@ -311,6 +317,7 @@ pub fn local_actor(
         discoverable: kind == ActorKind::Group,
         local: true,
         last_refreshed_at: now,
+        fields: Vec::new(),
         ap_id,
     }
 }
@@ -324,14 +331,62 @@ pub struct ProfileImages {
     pub header: Option<Vec<u8>>,
 }
 
+/// Most profile fields a person may have (as Mastodon).
+pub const MAX_PROFILE_FIELDS: usize = 4;
+
+/// Longest name or value of a profile field, in characters (as Mastodon).
+pub const MAX_FIELD_CHARS: usize = 255;
+
+/// Profile fields as a person typed them (name, value): blank ones dropped, at most
+/// [`MAX_PROFILE_FIELDS`], each part at most [`MAX_FIELD_CHARS`]; the values become HTML.
+pub fn profile_fields(typed: Vec<(String, String)>) -> Result<Vec<ProfileField>, Error> {
+    let fields: Vec<(String, String)> = typed
+        .into_iter()
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(n, v)| !n.is_empty() || !v.is_empty())
+        .collect();
+    if fields.len() > MAX_PROFILE_FIELDS {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: at most {MAX_PROFILE_FIELDS} profile fields"
+        )));
+    }
+    if fields
+        .iter()
+        .any(|(n, v)| n.chars().count() > MAX_FIELD_CHARS || v.chars().count() > MAX_FIELD_CHARS)
+    {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: a profile field is longer than {MAX_FIELD_CHARS} characters"
+        )));
+    }
+    Ok(fields
+        .into_iter()
+        .map(|(name, value)| ProfileField {
+            name,
+            value: super::content::escape(&value),
+        })
+        .collect())
+}
+
+/// The visibility new posts default to: one Mastodon knows, or 422.
+pub fn default_privacy(raw: &str) -> Result<String, Error> {
+    match raw.trim() {
+        p @ ("public" | "unlisted" | "private") => Ok(p.to_owned()),
+        other => Err(Error::Unprocessable(format!(
+            "Validation failed: {other:?} is not a default visibility"
+        ))),
+    }
+}
+
 /// Saves a local person's changed profile (`actor`, with its text fields already changed)
-/// and new images (each processed by the upload pipeline, so no metadata survives), and
+/// with their account's changed settings (the bio as typed, posting defaults), and new
+/// images (each processed by the upload pipeline, so no metadata survives), and
 /// sends the new document to the servers of their followers and of the remote groups they
 /// belong to, in an `Update`.
 pub async fn update_profile(
     ctx: &super::Context,
     store: &super::media::MediaStore,
     mut actor: ActorRow,
+    user: UserRow,
     images: ProfileImages,
 ) -> Result<ActorRow, Error> {
     use super::media::{self, Upload};
@@ -358,6 +413,7 @@ pub async fn update_profile(
             db::media::set_profile(conn, actor.id, row.id, kind)?;
         }
         actors::update(conn, &actor)?;
+        users::save_settings(conn, &user)?;
         let document = actor.to_federated()?.to_object();
         let update = hearth_federation::activities::builders::update_actor(
             &ctx.activity_id("update"),
@@ -503,6 +559,22 @@ pub async fn authenticate_app(db: &Database, token: &str) -> Result<AppSignedIn,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_fields_are_bounded_and_become_html() {
+        let typed = |n: usize| vec![("Name".to_owned(), "a <b>".to_owned()); n];
+        let kept = profile_fields(vec![
+            ("  ".into(), " ".into()),
+            ("Pronouns".into(), "a <b>".into()),
+        ]);
+        assert!(matches!(kept.as_deref(), Ok([f]) if f.value == "a &lt;b&gt;"));
+        assert!(profile_fields(typed(MAX_PROFILE_FIELDS)).is_ok());
+        assert!(profile_fields(typed(MAX_PROFILE_FIELDS + 1)).is_err());
+        let long = "x".repeat(MAX_FIELD_CHARS + 1);
+        assert!(profile_fields(vec![("Name".into(), long)]).is_err());
+        assert!(default_privacy("direct").is_err());
+        assert_eq!(default_privacy("private").ok().as_deref(), Some("private"));
+    }
 
     #[test]
     fn handles_are_case_folded_and_checked() {

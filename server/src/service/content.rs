@@ -66,6 +66,26 @@ pub fn html_to_text(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The ISO 639 code of a language as an app or a remote `contentMap` gives it: its primary
+/// subtag (`fr` of `fr-CA`), lower-cased; `None` if it is not two or three letters.
+pub fn language_code(raw: &str) -> Option<String> {
+    let primary = raw.trim().split(['-', '_']).next().unwrap_or_default();
+    ((2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| primary.to_ascii_lowercase())
+}
+
+/// The language an app sent: none if left out or blank, 422 if it is not a language code.
+pub fn asked_language(raw: Option<&str>) -> Result<Option<String>, crate::Error> {
+    match raw.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(None),
+        Some(raw) => language_code(raw).map(Some).ok_or_else(|| {
+            crate::Error::Unprocessable(format!(
+                "Validation failed: {raw:?} is not a language code"
+            ))
+        }),
+    }
+}
+
 /// A mention found in plain text: `@name` or `@name@domain`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MentionText {
@@ -210,6 +230,21 @@ fn render_word(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_are_short_codes() {
+        assert_eq!(language_code(" fr-CA "), Some("fr".into()));
+        assert_eq!(language_code("DE"), Some("de".into()));
+        assert_eq!(language_code("yue_HK"), Some("yue".into()));
+        for odd in ["", "f", "fren", "e1", "français"] {
+            assert_eq!(language_code(odd), None, "{odd}");
+        }
+        assert!(matches!(asked_language(Some("  ")), Ok(None)));
+        assert!(matches!(
+            asked_language(Some("english")),
+            Err(crate::Error::Unprocessable(_))
+        ));
+    }
 
     #[test]
     fn stored_html_reads_back_as_text() {

@@ -169,6 +169,19 @@ pub async fn pending_requests(
         .await
 }
 
+/// How many accounts [`pending_requests`] are from (what `GET /api/v1/follow_requests`
+/// lists): the badge apps show.
+pub async fn request_count(ctx: &Context, person: &ActorRow) -> Result<u64, Error> {
+    let mut ids: Vec<i64> = pending_requests(ctx, person)
+        .await?
+        .into_iter()
+        .map(|(_, a)| a.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+}
+
 fn moderated_groups(
     conn: &mut crate::db::AnyConnection,
     person_id: i64,

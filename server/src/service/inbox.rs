@@ -601,6 +601,7 @@ pub(super) fn store_post(
     row.name = post.name.clone();
     row.spoiler_text = post.summary.clone().unwrap_or_default();
     row.sensitive = post.sensitive.unwrap_or(false);
+    row.language = post.language().and_then(super::content::language_code);
     row.url = post
         .url
         .as_ref()

@@ -74,6 +74,7 @@ pub async fn ensure_instance_actor(db: &Database, urls: &Urls) -> Result<ActorRo
         discoverable: false,
         local: true,
         last_refreshed_at: now,
+        fields: Vec::new(),
         ap_id: actor_id,
     };
     let row = ActorRow::new(&actor);

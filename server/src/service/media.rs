@@ -556,6 +556,34 @@ pub fn attach(
     Ok(())
 }
 
+/// Makes `ids` the attachments of an edited post: those it had and no longer lists are let go
+/// of (the clean-up removes them as unattached), new ones must be the author's own unattached
+/// uploads.
+pub fn reattach(
+    conn: &mut AnyConnection,
+    author_id: i64,
+    post_id: i64,
+    ids: &[i64],
+) -> Result<(), Error> {
+    let kept: Vec<i64> = media::for_post(conn, post_id)?
+        .into_iter()
+        .map(|m| m.id)
+        .filter(|id| ids.contains(id))
+        .collect();
+    media::detach_except(conn, post_id, &kept)?;
+    let new: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !kept.contains(id))
+        .collect();
+    if kept.len() + new.len() > MAX_PER_STATUS {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: at most {MAX_PER_STATUS} media attachments"
+        )));
+    }
+    attach(conn, author_id, post_id, &new)
+}
+
 /// A stored file that may be served, and how it may be cached.
 #[derive(Debug)]
 pub struct Servable {

@@ -52,6 +52,8 @@ pub struct NewStatus {
     pub group_id: Option<i64>,
     /// The author's own images, uploaded before and not yet in a post.
     pub media_ids: Vec<i64>,
+    /// ISO 639 code of the language, as the app sent it (checked here).
+    pub language: Option<String>,
     /// The app's `Idempotency-Key`: a retry with the same key within an hour returns the
     /// first post instead of writing a second.
     pub idempotency_key: Option<String>,
@@ -150,6 +152,7 @@ pub async fn create_status(
             return Ok(earlier);
         }
     }
+    let language = content::asked_language(new.language.as_deref())?;
     let text = new.text.trim().to_owned();
     if text.is_empty() && new.media_ids.is_empty() {
         return Err(Error::Unprocessable(
@@ -271,6 +274,7 @@ pub async fn create_status(
             row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
             row.url = Some(row.ap_id.clone());
             row.source_text = Some(text.clone());
+            row.language = language;
             posts::insert(conn, &row)?;
             super::streaming::emit(super::streaming::Event::Posted { post: row.id });
             let mentioned_ids: Vec<i64> = mentioned.iter().map(|m| m.id).collect();
@@ -483,13 +487,16 @@ pub fn member_copy(
         super::content::escape(&handle),
         super::content::escape(group.display_name.as_deref().unwrap_or(&group.username)),
     );
+    let content = format!("{credit}{}", post.content.clone().unwrap_or_default());
     Ok(PostObject {
         id: super::stored_url(&format!("{}/shared", post.id))?,
         attributed_to: group_url.clone(),
-        content: Some(format!(
-            "{credit}{}",
-            post.content.clone().unwrap_or_default()
-        )),
+        content_map: post
+            .content_map
+            .keys()
+            .map(|l| (l.clone(), Value::String(content.clone())))
+            .collect(),
+        content: Some(content),
         to: vec![followers],
         cc: vec![],
         audience: Some(group_url),
@@ -625,6 +632,11 @@ pub fn post_object_with(
         media_type: Some("text/html".into()),
         copy_of: None,
         attachment,
+        content_map: post
+            .language
+            .iter()
+            .map(|l| (l.clone(), Value::String(post.content.clone())))
+            .collect(),
     })
 }
 
@@ -829,11 +841,18 @@ pub async fn edit_status(
     ctx: &Context,
     author: ActorRow,
     post_id: i64,
-    text: String,
-    spoiler_text: String,
+    edit: Edit,
 ) -> Result<PostRow, Error> {
+    let Edit {
+        text,
+        spoiler_text,
+        sensitive,
+        language,
+        media_ids,
+    } = edit;
+    let language = content::asked_language(language.as_deref())?;
     let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_CHARACTERS {
+    if (text.is_empty() && media_ids.is_empty()) || text.chars().count() > MAX_CHARACTERS {
         return Err(Error::Unprocessable(
             "Validation failed: Text is blank or too long".into(),
         ));
@@ -859,7 +878,10 @@ pub async fn edit_status(
             );
             super::tags::record_local(conn, post.id, &text)?;
             post.source_text = Some(text);
+            post.sensitive = sensitive || !spoiler_text.is_empty();
             post.spoiler_text = spoiler_text;
+            post.language = language.or(post.language);
+            super::media::reattach(conn, author.id, post.id, &media_ids)?;
             post.edited_at = Some(Utc::now().trunc_subsecs(0).naive_utc());
             posts::update(conn, &post)?;
             super::streaming::emit(super::streaming::Event::Edited { post: post.id });
@@ -870,6 +892,22 @@ pub async fn edit_status(
         })
         .await?;
     Ok(post)
+}
+
+/// An edit as the client API submits it: like Mastodon, the whole post again (left-out
+/// media are taken off, a left-out flag is false), except the language, kept if not given.
+#[derive(Debug, Default)]
+pub struct Edit {
+    /// Plain text.
+    pub text: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Marked sensitive.
+    pub sensitive: bool,
+    /// ISO 639 code, as the app sent it.
+    pub language: Option<String>,
+    /// The attachments it keeps or gains: the author's own uploads.
+    pub media_ids: Vec<i64>,
 }
 
 /// Deletes a post: its author, a moderator of its group, or an admin (for local posts).

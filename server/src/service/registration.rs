@@ -560,6 +560,10 @@ mod tests {
             agreed_at: None,
             locale: None,
             invite_id: None,
+            note_source: None,
+            default_privacy: "public".into(),
+            default_sensitive: false,
+            default_language: None,
         };
         for (role, may) in [
             (Role::Admin, true),
