@@ -202,6 +202,8 @@ fn start(dir: &Path, port: u16) -> Child {
         .env("HEARTH_BIND", format!("127.0.0.1:{port}"))
         .env("HEARTH_DOMAIN", format!("localhost:{port}"))
         .env("HEARTH_LOG", "warn")
+        // The load generator is many clients on one address, as behind a proxy.
+        .env("HEARTH_MAX_CONNECTIONS_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
