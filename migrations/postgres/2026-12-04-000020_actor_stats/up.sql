@@ -90,3 +90,6 @@ CREATE TRIGGER follows_counted_on_update AFTER UPDATE OF accepted, follower_id, 
 -- A person's bookmarks and likes, newest first (their pages walk these in order).
 CREATE INDEX bookmarks_actor ON bookmarks (actor_id, id);
 CREATE INDEX likes_actor ON likes (actor_id, id);
+
+-- Local public posts, newest first (the public timeline's `local` tab): a few among many.
+CREATE INDEX posts_public_local ON posts (id) WHERE visibility = 'public' AND deleted_at IS NULL AND local;

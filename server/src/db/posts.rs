@@ -512,9 +512,15 @@ fn timeline_source(
             eq_constant(posts::visibility, "public"),
             posts::id
         ),
-        TimelineSource::Public(Some(local)) => page!(
+        // The column itself, not `= ?`, so that the partial index of local posts applies.
+        TimelineSource::Public(Some(true)) => page!(
             posts::table,
-            eq_constant(posts::visibility, "public").and(posts::local.eq(local)),
+            eq_constant(posts::visibility, "public").and(posts::local),
+            posts::id
+        ),
+        TimelineSource::Public(Some(false)) => page!(
+            posts::table,
+            eq_constant(posts::visibility, "public").and(diesel::dsl::not(posts::local)),
             posts::id
         ),
         // Read from the mentions' index: a person may be mentioned in thousands of posts.
