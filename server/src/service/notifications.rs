@@ -10,7 +10,6 @@ use crate::{
     db::{
         AnyConnection,
         actors::ActorRow,
-        batch::PostScope,
         blocks::{self, Hiding},
         follows::FollowRow,
         groups,
@@ -260,26 +259,25 @@ pub struct Listed {
     pub row: NotificationRow,
     /// The account whose act it is.
     pub from: ActorRow,
-    /// The post it is about, if the reader may see it.
+    /// The post it is about (not deleted; whether the reader may see it is decided when it
+    /// is shown).
     pub post: Option<PostRow>,
     /// The report it announces (`admin.report`).
     pub report: Option<super::reports::Filed>,
 }
 
 /// Attaches accounts, posts and reports to notification rows: a few queries for the whole
-/// page, not a few per notification. A notification about a post the reader may no longer
-/// see is left out.
+/// page, not a few per notification. A notification about a deleted post is left out; one
+/// about a post the reader may no longer see is left out when it is shown, by the one rule
+/// that shows statuses (`statuses::Shown`), once for the page.
 pub fn with_subjects(
     conn: &mut AnyConnection,
-    reader: i64,
     rows: Vec<NotificationRow>,
 ) -> Result<Vec<Listed>, Error> {
     let senders = notifications::actors_of(conn, &rows)?;
     let posts = notifications::posts_of(conn, &rows)?;
     let report_ids: Vec<i64> = rows.iter().filter_map(|r| r.report_id).collect();
     let mut reports = super::reports::filed(conn, &report_ids)?;
-    let scopes: Vec<PostScope> = posts.iter().map(PostScope::from).collect();
-    let audience = super::posts::Audience::load(conn, &scopes, Some(reader))?;
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(from) = senders.iter().find(|a| a.id == row.from_id).cloned() else {
@@ -294,7 +292,7 @@ pub fn with_subjects(
         };
         let post = match row.post_id {
             Some(id) => match posts.iter().find(|p| p.id == id) {
-                Some(post) if audience.may_see(&PostScope::from(post)) => Some(post.clone()),
+                Some(post) => Some(post.clone()),
                 _ => continue,
             },
             None => None,
@@ -330,14 +328,14 @@ pub fn page(
 ) -> Result<Vec<Listed>, Error> {
     let filter = without_hidden(conn, reader, filter)?;
     let rows = notifications::page(conn, reader, &filter, bounds)?;
-    with_subjects(conn, reader, rows)
+    with_subjects(conn, rows)
 }
 
 /// One of `reader`'s notifications, or 404.
 pub fn one(conn: &mut AnyConnection, reader: i64, id: i64) -> Result<Listed, Error> {
     let row =
         notifications::of(conn, reader, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-    with_subjects(conn, reader, vec![row])?
+    with_subjects(conn, vec![row])?
         .pop()
         .ok_or_else(|| Error::not_found("Record not found"))
 }

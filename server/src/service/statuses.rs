@@ -79,7 +79,10 @@ const FEW_FOLLOWS: i64 = 32;
 impl HomeSources {
     /// The sources of `reader`'s home timeline.
     pub fn of(conn: &mut AnyConnection, reader: i64) -> Result<Self, Error> {
-        let few_follows = if follows::following_count(conn, reader)? <= FEW_FOLLOWS {
+        let following = batch::stats(conn, &[reader])?
+            .first()
+            .map_or(0, |s| s.following_count);
+        let few_follows = if following <= FEW_FOLLOWS {
             Some(follows::followed_ids(conn, reader)?)
         } else {
             None
