@@ -52,8 +52,7 @@ pub fn page(
     actor_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<(i64, PostRow)>> {
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
-    let lower = bounds.since_id.or(bounds.min_id).unwrap_or(i64::MIN);
+    let (upper, lower) = bounds.id_range();
     super::first_rows!(
         conn,
         bookmarks::table

@@ -96,11 +96,7 @@ fn unfiltered_page(
     hidden: &[i64],
     bounds: Page,
 ) -> QueryResult<Vec<NotificationRow>> {
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
-    let lower = bounds
-        .since_id
-        .unwrap_or(i64::MIN)
-        .max(bounds.min_id.unwrap_or(i64::MIN));
+    let (upper, lower) = bounds.id_range();
     macro_rules! query {
         () => {
             notifications::table

@@ -216,8 +216,7 @@ pub fn liked_by(
     actor_id: i64,
     bounds: Page,
 ) -> QueryResult<Vec<(i64, PostRow)>> {
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
-    let lower = bounds.since_id.or(bounds.min_id).unwrap_or(i64::MIN);
+    let (upper, lower) = bounds.id_range();
     super::first_rows!(
         conn,
         likes::table
@@ -470,11 +469,7 @@ fn timeline_source(
     only_media: bool,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
-    let lower = bounds
-        .since_id
-        .unwrap_or(i64::MIN)
-        .max(bounds.min_id.unwrap_or(i64::MIN));
+    let (upper, lower) = bounds.id_range();
     let media = diesel::dsl::exists(
         media_attachments::table.filter(media_attachments::post_id.eq(posts::id.nullable())),
     )
@@ -581,6 +576,18 @@ pub struct Page {
     pub since_id: Option<i64>,
     pub min_id: Option<i64>,
     pub limit: i64,
+}
+
+impl Page {
+    /// The ids the page's items lie strictly between: `(below, above)`, from `max_id`, and
+    /// `since_id` or `min_id`. One statement shape serves every page.
+    pub fn id_range(&self) -> (i64, i64) {
+        let above = self
+            .since_id
+            .unwrap_or(i64::MIN)
+            .max(self.min_id.unwrap_or(i64::MIN));
+        (self.max_id.unwrap_or(i64::MAX), above)
+    }
 }
 
 /// A fresh post row with a new id.

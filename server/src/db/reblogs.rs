@@ -86,11 +86,7 @@ pub fn boosters(
 macro_rules! boosts_page {
     ($conn:expr, $bounds:expr, $which:expr) => {{
         let bounds: Page = $bounds;
-        let upper = bounds.max_id.unwrap_or(i64::MAX);
-        let lower = bounds
-            .since_id
-            .unwrap_or(i64::MIN)
-            .max(bounds.min_id.unwrap_or(i64::MIN));
+        let (upper, lower) = bounds.id_range();
         macro_rules! query {
             () => {
                 reblogs::table

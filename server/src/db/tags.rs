@@ -159,11 +159,7 @@ fn one_tag(
     local: Option<bool>,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
-    let lower = bounds
-        .since_id
-        .unwrap_or(i64::MIN)
-        .max(bounds.min_id.unwrap_or(i64::MIN));
+    let (upper, lower) = bounds.id_range();
     let (any_origin, only_local) = (local.is_none(), local.unwrap_or(false));
     macro_rules! query {
         () => {
