@@ -1497,8 +1497,8 @@ async fn every_write_takes_every_encoding(engine: Engine) {
 on_both_engines!(every_write_takes_every_encoding);
 
 // ---------------------------------------------------------------------------------------------
-// What the contract found in code being rewritten now (status rendering and storage): each
-// test fails until the fix its reason names is made, then loses its `#[ignore]`.
+// What the contract found missing (language, edits, the credential source, profile fields,
+// the public media tab), each now answered as Mastodon does.
 
 /// A member of a fresh instance, with a token, and an [`Api`] to it.
 async fn alone() -> (Instance, String) {

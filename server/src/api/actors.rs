@@ -111,15 +111,15 @@ async fn collection(
     }
     let actor = row.to_federated()?;
     let id = state.urls.actor_part(&actor.ap_id, part);
-    let (actor_id, kind, part) = (row.id, row.actor_kind(), part.to_owned());
+    let (row, part) = (row.clone(), part.to_owned());
     let count = state
         .db
         .run(move |conn| {
+            let counts = crate::service::statuses::Counts::of_actor(conn, &row)?;
             Ok(match part.as_str() {
-                "followers" => crate::db::follows::follower_count(conn, actor_id)?,
-                "following" => crate::db::follows::following_count(conn, actor_id)?,
-                _ if kind == ActorKind::Group => crate::db::posts::count_in_group(conn, actor_id)?,
-                _ => crate::db::posts::count_by_author(conn, actor_id)?,
+                "followers" => counts.followers,
+                "following" => counts.following,
+                _ => counts.statuses,
             })
         })
         .await?;

@@ -62,11 +62,7 @@ impl Account {
         row: &ActorRow,
         urls: &Urls,
     ) -> Result<Self, Error> {
-        let counts = crate::db::batch::stats(conn, &[row.id])?
-            .first()
-            .map(|stats| Counts::of(stats, Some(row)))
-            .unwrap_or_default();
-        Ok(Self::from_row(row, urls).counted(counts))
+        Ok(Self::from_row(row, urls).counted(Counts::of_actor(conn, row)?))
     }
 
     /// The account with these counts.

@@ -64,13 +64,14 @@ fn group_json(
         .filter_map(|id| actors::by_id(conn, id).ok().flatten())
         .map(|a| Account::from_row(&a, &state.urls))
         .collect();
+    let account = Account::with_counts(conn, &actor, &state.urls)?;
     Ok(json!({
         "id": actor.id.to_string(),
-        "account": Account::with_counts(conn, &actor, &state.urls)?,
+        "members_count": account.followers_count,
+        "account": account,
         "visibility": settings.visibility,
         "join_policy": if settings.needs_approval() { "approval" } else { "open" },
         "rules": settings.rule_list(),
-        "members_count": follows::follower_count(conn, group_id)?,
         "moderators": moderators,
     }))
 }

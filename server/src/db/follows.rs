@@ -107,24 +107,6 @@ pub fn remote_inboxes(conn: &mut AnyConnection, target_id: i64) -> QueryResult<V
         .load(c))
 }
 
-/// How many accepted followers `target_id` has.
-pub fn follower_count(conn: &mut AnyConnection, target_id: i64) -> QueryResult<i64> {
-    follows::table
-        .filter(follows::target_id.eq(target_id))
-        .filter(follows::accepted.eq(true))
-        .count()
-        .get_result(conn)
-}
-
-/// How many actors `follower_id` follows (accepted).
-pub fn following_count(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<i64> {
-    follows::table
-        .filter(follows::follower_id.eq(follower_id))
-        .filter(follows::accepted.eq(true))
-        .count()
-        .get_result(conn)
-}
-
 /// Ids of the actors `follower_id` follows (accepted).
 pub fn followed_ids(conn: &mut AnyConnection, follower_id: i64) -> QueryResult<Vec<i64>> {
     follows::table

@@ -241,14 +241,6 @@ pub fn likers(conn: &mut AnyConnection, post_id: i64, limit: i64) -> QueryResult
         .load(conn)
 }
 
-/// How many likes a post has.
-pub fn like_count(conn: &mut AnyConnection, post_id: i64) -> QueryResult<i64> {
-    likes::table
-        .filter(likes::post_id.eq(post_id))
-        .count()
-        .get_result(conn)
-}
-
 /// Replies to a post (not deleted), oldest first.
 pub fn replies(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<PostRow>> {
     posts::table
@@ -257,15 +249,6 @@ pub fn replies(conn: &mut AnyConnection, post_id: i64) -> QueryResult<Vec<PostRo
         .order(posts::id.asc())
         .select(PostRow::as_select())
         .load(conn)
-}
-
-/// How many posts an author has (not deleted).
-pub fn count_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<i64> {
-    posts::table
-        .filter(posts::author_id.eq(author_id))
-        .filter(posts::deleted_at.is_null())
-        .count()
-        .get_result(conn)
 }
 
 /// How many local posts exist (for NodeInfo).
@@ -622,13 +605,4 @@ pub fn new_row(
         source_text: None,
         language: None,
     }
-}
-
-/// How many posts a group has (not deleted).
-pub fn count_in_group(conn: &mut AnyConnection, group_id: i64) -> QueryResult<i64> {
-    posts::table
-        .filter(posts::group_id.eq(group_id))
-        .filter(posts::deleted_at.is_null())
-        .count()
-        .get_result(conn)
 }

@@ -140,6 +140,14 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The counts of one actor, as the database keeps them.
+    pub fn of_actor(conn: &mut AnyConnection, actor: &ActorRow) -> Result<Self, Error> {
+        Ok(batch::stats(conn, &[actor.id])?
+            .first()
+            .map(|stats| Self::of(stats, Some(actor)))
+            .unwrap_or_default())
+    }
+
     /// The counts of an actor: a group's statuses are the posts in it.
     pub fn of(stats: &batch::ActorStats, actor: Option<&ActorRow>) -> Self {
         let group = actor.is_some_and(|a| a.actor_kind() == ActorKind::Group);
