@@ -37,9 +37,13 @@ pub struct ActorRow {
     pub manually_approves_followers: bool,
     pub discoverable: bool,
     pub local: bool,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub published_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub last_refreshed_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub updated_at: NaiveDateTime,
     /// Header image: its URL on the actor's server, or the served file of a local person.
     pub header_url: Option<String>,

@@ -31,6 +31,7 @@ pub struct MediaRow {
     pub focus_y: f64,
     /// Size of the stored file.
     pub byte_size: i64,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
     /// `avatar` or `header` while its owner uses it as such: anyone may see it then.
     pub profile: Option<String>,

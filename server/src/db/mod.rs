@@ -65,6 +65,7 @@ pub mod reports;
 pub mod schema;
 pub mod search;
 pub mod tags;
+pub mod time;
 pub mod tokens;
 pub mod users;
 mod writer;
@@ -301,6 +302,10 @@ impl Database {
             // one still opening (a TLS handshake inside libpq) when a CLI command exits races
             // OpenSSL's exit-time cleanup and crashes the process.
             .min_idle(Some(0))
+            // A file SQLite opened cannot go away under a connection, so checking each one out
+            // with a round trip (r2d2's default) is a statement per request for nothing; a
+            // PostgreSQL connection can drop, and is checked.
+            .test_on_check_out(matches!(target, Target::Postgres(_)))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| Error::DatabaseConnect {

@@ -26,6 +26,7 @@ pub struct NotificationRow {
     pub post_id: Option<i64>,
     pub follow_id: Option<i64>,
     pub like_id: Option<i64>,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
     /// The report announced (`admin.report`).
     pub report_id: Option<i64>,

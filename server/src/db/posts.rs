@@ -30,9 +30,13 @@ pub struct PostRow {
     pub visibility: String,
     pub url: Option<String>,
     pub local: bool,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub published_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub edited_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub deleted_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
     /// The text a local post was written as (for editing); `None` for remote posts.
     pub source_text: Option<String>,

@@ -20,6 +20,7 @@ pub struct ReblogRow {
     pub post_id: i64,
     /// `public` or `unlisted`.
     pub visibility: String,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
 }
 

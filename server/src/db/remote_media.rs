@@ -58,9 +58,12 @@ pub struct RemoteMediaRow {
     pub thumbnail_width: Option<i32>,
     pub thumbnail_height: Option<i32>,
     pub byte_size: Option<i64>,
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub fetched_at: Option<NaiveDateTime>,
     /// When fetching it last failed.
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub failed_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
 }
 

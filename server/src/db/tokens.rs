@@ -26,11 +26,14 @@ pub struct TokenRow {
     pub user_id: Option<i64>,
     pub token_sha256: String,
     pub scopes: String,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub last_used_at: Option<NaiveDateTime>,
     pub app_id: Option<i64>,
     pub refresh_sha256: Option<String>,
     pub kind: String,
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub expires_at: Option<NaiveDateTime>,
 }
 

@@ -16,6 +16,7 @@ pub struct UserRow {
     pub actor_id: i64,
     pub role: String,
     pub password_hash: String,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
     pub created_at: NaiveDateTime,
     /// False while the account waits for a moderator's approval.
     pub approved: bool,
@@ -23,6 +24,7 @@ pub struct UserRow {
     pub sign_up_reason: Option<String>,
     pub email: Option<String>,
     /// When the person agreed to the rules and privacy notice; `None` if staff made it.
+    #[diesel(deserialize_as = crate::db::time::MaybeStamp)]
     pub agreed_at: Option<NaiveDateTime>,
     pub locale: Option<String>,
     /// The invite it was made with.

@@ -18,7 +18,7 @@ use crate::{
     },
 };
 use hearth_federation::protocol::actor::ActorKind;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One entry of a timeline: a post, or someone's boost of one.
 #[derive(Clone, Debug)]
@@ -174,12 +174,7 @@ pub struct Shown {
     parents: HashMap<i64, (i64, i64)>,
     mentions: HashMap<i64, Vec<i64>>,
     replies: HashMap<i64, i64>,
-    likes: HashMap<i64, i64>,
-    reblogs: HashMap<i64, i64>,
-    liked: HashSet<i64>,
-    reblogged: HashSet<i64>,
-    bookmarked: HashSet<i64>,
-    pinned: HashSet<i64>,
+    facts: HashMap<i64, batch::PostFacts>,
     media: HashMap<i64, Vec<MediaRow>>,
     remote_media: HashMap<i64, Vec<RemoteMediaRow>>,
     tags: HashMap<i64, Vec<String>>,
@@ -260,15 +255,10 @@ impl Shown {
             .map(|a| (a.id, a))
             .collect();
         let counts = Self::counts(conn, &authors, &actors)?;
-        let (liked, reblogged, bookmarked, pinned) = match viewer {
-            Some(me) => (
-                batch::liked(conn, me, &ids)?,
-                batch::reblogged(conn, me, &ids)?,
-                batch::bookmarked(conn, me, &ids)?,
-                batch::pinned(conn, me, &ids)?,
-            ),
-            None => Default::default(),
-        };
+        let facts = batch::post_facts(conn, viewer, &ids)?
+            .into_iter()
+            .map(|f| (f.post_id, f))
+            .collect();
         let local = unique(posts.iter().filter(|p| p.local).map(|p| p.id));
         let remote = unique(posts.iter().filter(|p| !p.local).map(|p| p.id));
         let media = batch::media(conn, &local)?
@@ -283,12 +273,7 @@ impl Shown {
             parents,
             mentions: grouped(mentions),
             replies: reply_counts,
-            likes: batch::like_counts(conn, &ids)?.into_iter().collect(),
-            reblogs: batch::reblog_counts(conn, &ids)?.into_iter().collect(),
-            liked: liked.into_iter().collect(),
-            reblogged: reblogged.into_iter().collect(),
-            bookmarked: bookmarked.into_iter().collect(),
-            pinned: pinned.into_iter().collect(),
+            facts,
             media: grouped(media),
             remote_media: grouped(remote_media),
             tags: grouped(batch::tags(conn, &ids)?),
@@ -342,34 +327,38 @@ impl Shown {
         self.replies.get(&post).copied().unwrap_or(0)
     }
 
+    fn fact(&self, post: i64) -> batch::PostFacts {
+        self.facts.get(&post).copied().unwrap_or_default()
+    }
+
     /// How many likes a post has.
     pub fn likes(&self, post: i64) -> i64 {
-        self.likes.get(&post).copied().unwrap_or(0)
+        self.fact(post).likes
     }
 
     /// Whether the reader likes the post.
     pub fn liked(&self, post: i64) -> bool {
-        self.liked.contains(&post)
+        self.fact(post).liked
     }
 
     /// How many boosts a post has.
     pub fn reblogs(&self, post: i64) -> i64 {
-        self.reblogs.get(&post).copied().unwrap_or(0)
+        self.fact(post).reblogs
     }
 
     /// Whether the reader boosted the post.
     pub fn reblogged(&self, post: i64) -> bool {
-        self.reblogged.contains(&post)
+        self.fact(post).reblogged
     }
 
     /// Whether the reader bookmarked the post.
     pub fn bookmarked(&self, post: i64) -> bool {
-        self.bookmarked.contains(&post)
+        self.fact(post).bookmarked
     }
 
     /// Whether the reader pinned the post (only one's own posts can be).
     pub fn pinned(&self, post: i64) -> bool {
-        self.pinned.contains(&post)
+        self.fact(post).pinned
     }
 
     /// A local post's uploads.
