@@ -83,7 +83,7 @@ impl Account {
             format!("{}@{}", row.username, row.domain)
         };
         // A remote actor's images are shown from here (apps never contact other servers).
-        let image = |local: &Option<String>, proxy: &Option<String>, default: url::Url| {
+        let image = |local: &Option<String>, proxy: &Option<String>, default: &url::Url| {
             let served = if row.local {
                 local.clone()
             } else {

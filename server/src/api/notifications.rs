@@ -57,16 +57,30 @@ impl Notification {
         urls: &Urls,
     ) -> Result<Vec<Self>, Error> {
         let posts = listed.iter().filter_map(|l| l.post.clone()).collect();
-        let statuses: HashMap<String, Status> = Status::list(conn, posts, Some(reader), urls)?
+        let mut statuses: HashMap<String, Status> = Status::list(conn, posts, Some(reader), urls)?
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect();
+        // How many notifications show each status: the last one takes it, the others a copy.
+        let mut uses: HashMap<i64, usize> = HashMap::new();
+        for post in listed.iter().filter_map(|l| l.post.as_ref()) {
+            *uses.entry(post.id).or_default() += 1;
+        }
         Ok(listed
             .into_iter()
             .filter_map(|listed| {
                 // A post no longer to be seen takes its notification with it.
                 let status = match &listed.post {
-                    Some(post) => Some(statuses.get(&post.id.to_string())?.clone()),
+                    Some(post) => {
+                        let key = post.id.to_string();
+                        let left = uses.get_mut(&post.id)?;
+                        *left -= 1;
+                        Some(if *left == 0 {
+                            statuses.remove(&key)?
+                        } else {
+                            statuses.get(&key)?.clone()
+                        })
+                    }
                     None => None,
                 };
                 Some(Self {

@@ -169,9 +169,9 @@ pub async fn serve(
             Err(e) if row.is_profile_image() => {
                 tracing::info!(error = ?e.to_string(), "a remote avatar or header could not be fetched");
                 let placeholder = if row.purpose == Purpose::Avatar.as_str() {
-                    ctx.urls.default_avatar()
+                    ctx.urls.default_avatar().clone()
                 } else {
-                    ctx.urls.default_header()
+                    ctx.urls.default_header().clone()
                 };
                 return Ok(Proxied::Placeholder(placeholder));
             }

@@ -9,6 +9,9 @@ use url::Url;
 pub struct Urls {
     base: Url,
     domain: String,
+    /// Built once: every account without its own images shows these.
+    default_avatar: Url,
+    default_header: Url,
 }
 
 impl Urls {
@@ -16,9 +19,16 @@ impl Urls {
     pub fn new(settings: &Settings) -> Result<Self, Error> {
         let base = Url::parse(&format!("{}://{}/", settings.scheme(), settings.domain))
             .map_err(|e| Error::Config(format!("domain {:?}: {e}", settings.domain)))?;
+        let at = |path: &str| {
+            let mut url = base.clone();
+            url.set_path(path);
+            url
+        };
         Ok(Self {
-            base,
+            default_avatar: at("/static/avatar.png"),
+            default_header: at("/static/header.png"),
             domain: settings.domain.to_ascii_lowercase(),
+            base,
         })
     }
 
@@ -71,13 +81,13 @@ impl Urls {
     }
 
     /// The avatar shown for actors without one of their own.
-    pub fn default_avatar(&self) -> Url {
-        self.at("/static/avatar.png")
+    pub fn default_avatar(&self) -> &Url {
+        &self.default_avatar
     }
 
     /// The header image shown for actors without one.
-    pub fn default_header(&self) -> Url {
-        self.at("/static/header.png")
+    pub fn default_header(&self) -> &Url {
+        &self.default_header
     }
 
     /// Any path on this instance.
