@@ -10,7 +10,10 @@ use hearth::{
     Application, Settings,
     api::AppState,
     db::actors::ActorRow,
-    service::accounts::{self, Handle, NewUser, Role},
+    service::{
+        accounts::{self, Handle, NewUser, Role},
+        audit::Acting,
+    },
 };
 use hearth_federation::resolver::SystemLookup;
 use std::{
@@ -299,8 +302,8 @@ impl Instance {
     pub async fn create_user(&self, name: &str, role: Role) -> ActorRow {
         let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
         accounts::create_user(
-            &self.state.db,
-            &self.state.urls,
+            &self.state.ctx,
+            &Acting::Console,
             NewUser {
                 handle,
                 display_name: Some(format!("{name} (test)")),
@@ -330,6 +333,7 @@ impl Instance {
         let handle = Handle::parse(handle).unwrap_or_else(|e| panic!("{e}"));
         groups::create_group(
             &self.state.ctx,
+            &Acting::Console,
             NewGroup {
                 handle,
                 display_name: name.into(),
@@ -515,7 +519,7 @@ impl Instance {
     /// A bearer token for a local person.
     pub async fn token(&self, name: &str) -> String {
         let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
-        accounts::create_token(&self.state.db, &handle)
+        accounts::create_token(&self.state.ctx, &Acting::Console, &handle)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }

@@ -715,6 +715,8 @@ fn reads(w: &World) -> Vec<Read> {
             .at(format!("/api/v1/admin/accounts/{}", w.id("bo"))),
         // No other server is known here: its queue is a Hearth list, empty in this scene.
         get("/api/hearth/v1/admin/federation", ana, Any(&HOST_QUEUE)),
+        // The scene made people and groups: the log holds their making.
+        get("/api/hearth/v1/admin/audit", ana, List(&AUDIT_ENTRY)),
     ]
 }
 

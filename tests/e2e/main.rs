@@ -1,6 +1,7 @@
 //! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
 mod app_requests;
+mod audit;
 mod blocks;
 mod boosts;
 mod client_libraries;

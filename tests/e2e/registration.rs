@@ -8,7 +8,7 @@ use hearth::{
     Settings,
     cli::{Cli, Command, UserCommand},
     config::RegistrationMode,
-    service::registration,
+    service::{audit::Acting, registration},
 };
 use hearth_tests::{
     Browser, Engine as Db, Instance, UserRole, hidden_input as hidden, http, on_both_engines,
@@ -326,10 +326,10 @@ async fn invite_mode(engine: Db) {
     })
     .await;
     let app = app_token(&a, "read write").await;
-    let once = registration::create_invite(&a.state.db, None, Some(1), None)
+    let once = registration::create_invite(&a.state.ctx, &Acting::Console, Some(1), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let expiring = registration::create_invite(&a.state.db, None, None, Some(7))
+    let expiring = registration::create_invite(&a.state.ctx, &Acting::Console, None, Some(7))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let actors_before = a.actor_count().await;
@@ -610,7 +610,7 @@ async fn the_sign_up_page(engine: Db) {
     assert!(pending[0]["email"] == "", "no email given");
 
     // An invite link fills the code in; with it, no approval is needed: signed in at once.
-    let invite = registration::create_invite(&a.state.db, None, Some(1), None)
+    let invite = registration::create_invite(&a.state.ctx, &Acting::Console, Some(1), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut browser = Browser::default();

@@ -28,6 +28,13 @@ pub struct CurrentUser {
     pub app_id: Option<i64>,
 }
 
+impl CurrentUser {
+    /// The person as the services take them for an admin or moderator act.
+    pub fn acting(&self) -> crate::service::audit::Acting {
+        crate::service::audit::Acting::person(self.actor.clone(), &self.user)
+    }
+}
+
 /// The bearer token of a request, if it has one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers

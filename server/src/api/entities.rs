@@ -174,7 +174,7 @@ impl CredentialAccount {
     /// waiting for them.
     pub fn new(actor: &ActorRow, user: &UserRow, follow_requests: u64, urls: &Urls) -> Self {
         use crate::service::content::html_to_text;
-        let role = user.role.parse::<Role>().unwrap_or(Role::Member);
+        let role = user.role();
         // administrator = 1; a moderator may view the dashboard and audit log, and manage
         // reports, users and taxonomies (Mastodon's default Moderator role).
         let (id, name, permissions, highlighted) = match role {

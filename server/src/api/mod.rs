@@ -252,6 +252,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
         .route("/api/hearth/v1/admin/federation", get(admin::federation))
+        .route("/api/hearth/v1/admin/audit", get(admin::audit_log))
         .route(
             "/api/hearth/v1/admin/federation/{host}",
             delete(admin::drop_queue),

@@ -534,3 +534,31 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// The audit log: admin and moderator acts, hash-chained (see `service::audit`).
+    audit_log (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        actor_role -> Text,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Text,
+        target_name -> Text,
+        detail -> Text,
+        reason -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    /// The end of the audit chain: one row.
+    audit_head (id) {
+        id -> Integer,
+        last_id -> BigInt,
+        last_hash -> Text,
+    }
+}

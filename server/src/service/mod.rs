@@ -1,6 +1,7 @@
 //! The rules of the product, with no HTTP in them.
 
 pub mod accounts;
+pub mod audit;
 pub mod blocks;
 pub mod bookmarks;
 pub mod content;

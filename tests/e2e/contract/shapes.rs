@@ -758,6 +758,45 @@ pub(super) static HOST_QUEUE: Shape = entity(
     ],
 );
 
+/// Who did an act, in an audit entry.
+pub(super) static AUDIT_ACTOR: Shape = entity(
+    "Hearth::AuditActor",
+    &[
+        nullable("id", Id),
+        required("username", Str),
+        required(
+            "role",
+            OneOf(&["operator", "admin", "moderator", "clinician", "member"]),
+        ),
+    ],
+);
+
+/// What an act was done to, in an audit entry.
+pub(super) static AUDIT_TARGET: Shape = entity(
+    "Hearth::AuditTarget",
+    &[
+        required("kind", Str),
+        required("id", Str),
+        required("name", Str),
+    ],
+);
+
+/// One entry of Hearth's audit log (`/api/hearth/v1/admin/audit`).
+pub(super) static AUDIT_ENTRY: Shape = entity(
+    "Hearth::AuditEntry",
+    &[
+        required("id", Id),
+        required("created_at", Time),
+        required("actor", One(&AUDIT_ACTOR)),
+        required("action", Str),
+        required("target", One(&AUDIT_TARGET)),
+        required("detail", Str),
+        nullable("reason", Str),
+        required("prev_hash", Str),
+        required("hash", Str),
+    ],
+);
+
 /// Fields Hearth does not answer as Mastodon does yet, where the fix belongs to code being
 /// rewritten now (entity rendering): `(entity, field, the fix)`. The scenarios tolerate them;
 /// the ignored `contract::known_gaps_are_closed` fails until each is fixed, then the entry goes.
