@@ -417,6 +417,27 @@ impl Instance {
         }
     }
 
+    /// Runs a `hearth` command (`hearth::cli::run`) against this instance's database, as an
+    /// operator at the server would, with a settings file of its own.
+    pub async fn hearth(&self, command: hearth::cli::Command) -> Result<(), hearth::Error> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = dir.path().join("hearth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "domain = \"{}\"\ndatabase_url = \"{}\"\n",
+                self.state.settings.domain,
+                self.state.settings.database_url()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        hearth::cli::run(hearth::cli::Cli {
+            config: Some(config),
+            command: Some(command),
+        })
+        .await
+    }
+
     /// Sends every delivery due now; returns how many were attempted.
     pub async fn deliver(&self) -> usize {
         hearth::service::delivery::deliver_due(&self.state.ctx, &self.federation())

@@ -4,33 +4,12 @@
 
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use hearth::{
-    cli::{AuditCommand, Cli, Command, FederationCommand, GroupCommand, InviteCommand},
+    cli::{AuditCommand, Command, FederationCommand, GroupCommand, InviteCommand},
     db::schema::audit_log,
     service::audit::{self, Acting, Verdict},
 };
 use hearth_tests::{Engine, Instance, UserRole, on_both_engines};
 use serde_json::{Value, json};
-
-/// Runs a `hearth` command against `instance`'s database, as an operator would.
-async fn hearth(instance: &Instance, command: Command) -> Result<(), hearth::Error> {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = dir.path().join("hearth.toml");
-    let settings = &instance.state.settings;
-    std::fs::write(
-        &config,
-        format!(
-            "domain = \"{}\"\ndatabase_url = \"{}\"\n",
-            settings.domain,
-            settings.database_url()
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    hearth::cli::run(Cli {
-        config: Some(config),
-        command: Some(command),
-    })
-    .await
-}
 
 async fn verify(instance: &Instance) -> Verdict {
     audit::verify(&instance.state.db)
@@ -148,7 +127,7 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
             owner: Some("mona".into()),
         }),
     ] {
-        hearth(&a, command)
+        a.hearth(command)
             .await
             .unwrap_or_else(|e| panic!("hearth: {e}"));
     }
@@ -223,21 +202,18 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
         .api_get("/api/hearth/v1/admin/audit?action=everything", Some(&ada))
         .await;
     assert_eq!(status, 422, "{body}");
-    hearth(
-        &a,
-        Command::Audit(AuditCommand::List {
-            action: Some("group.create".into()),
-            actor: Some("console".into()),
-            limit: 5,
-        }),
-    )
+    a.hearth(Command::Audit(AuditCommand::List {
+        action: Some("group.create".into()),
+        actor: Some("console".into()),
+        limit: 5,
+    }))
     .await
     .unwrap_or_else(|e| panic!("hearth audit list: {e}"));
 
     // Intact, on the command line too.
     let total = i64::try_from(log.len()).unwrap_or_default();
     assert!(matches!(verify(&a).await, Verdict::Intact { entries, .. } if entries == total));
-    hearth(&a, Command::Audit(AuditCommand::Verify))
+    a.hearth(Command::Audit(AuditCommand::Verify))
         .await
         .unwrap_or_else(|e| panic!("hearth audit verify: {e}"));
 
@@ -253,7 +229,7 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
         matches!(&verdict, Verdict::Broken { id, problem } if *id == ban_id && problem.contains("changed")),
         "{verdict:?}"
     );
-    let refused = hearth(&a, Command::Audit(AuditCommand::Verify)).await;
+    let refused = a.hearth(Command::Audit(AuditCommand::Verify)).await;
     assert!(
         refused.as_ref().is_err_and(|e| e
             .to_string()

@@ -470,6 +470,59 @@ mod tests {
     }
 
     #[test]
+    fn roles_decide_what_the_acting_person_may_do() {
+        let person = |role: Role| Acting::Person {
+            actor: Box::new(ActorRow::new(&test_actor())),
+            role,
+        };
+        for (role, moderate, administer, groups) in [
+            (Role::Admin, true, true, true),
+            (Role::Moderator, true, false, true),
+            (Role::Clinician, false, false, true),
+            (Role::Member, false, false, false),
+        ] {
+            let acting = person(role);
+            assert_eq!(acting.check(Role::may_moderate).is_ok(), moderate, "{role}");
+            assert_eq!(
+                acting.check(Role::may_administer).is_ok(),
+                administer,
+                "{role}"
+            );
+            assert_eq!(role.may_create_groups(), groups, "{role}");
+            assert!(acting.person_id().is_some());
+        }
+        assert!(Acting::Console.check(Role::may_administer).is_ok());
+        assert_eq!(Acting::Console.person_id(), None);
+    }
+
+    fn test_actor() -> hearth_federation::objects::actor::FederatedActor {
+        let url = |s: &str| url::Url::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        hearth_federation::objects::actor::FederatedActor {
+            ap_id: url("https://clinic.example/users/ana"),
+            inbox: url("https://clinic.example/users/ana/inbox"),
+            outbox: None,
+            followers: None,
+            following: None,
+            shared_inbox: None,
+            profile_url: None,
+            avatar: None,
+            header: None,
+            kind: hearth_federation::protocol::actor::ActorKind::Person,
+            username: "ana".into(),
+            display_name: None,
+            summary: None,
+            public_key_pem: String::new(),
+            private_key: None,
+            published: Utc::now(),
+            manually_approves_followers: false,
+            discoverable: false,
+            local: true,
+            last_refreshed_at: Utc::now(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
     fn the_hash_covers_every_field_and_the_link() {
         let row = AuditRow {
             id: 7,
