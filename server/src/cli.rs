@@ -54,7 +54,54 @@ pub enum Command {
     /// Check and read the audit log of admin and moderator acts.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Moderation: reports.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
+
+// --- Moderation commands (`hearth admin report ...`) -------------------------------------
+
+/// `hearth admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Read and resolve the reports people filed.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `hearth admin report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The open reports, `crisis` first, then the newest.
+    List {
+        /// Resolved reports instead.
+        #[arg(long)]
+        resolved: bool,
+        /// How many at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One report, whole.
+    Show {
+        /// The report's id.
+        id: i64,
+    },
+    /// Mark a report resolved.
+    Resolve {
+        /// The report's id.
+        id: i64,
+        /// What was decided, for the record.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Open a resolved report again.
+    Reopen {
+        /// The report's id.
+        id: i64,
+    },
+}
+
+// --- End of moderation commands ----------------------------------------------------------
 
 /// `hearth audit ...`
 #[derive(Debug, Subcommand)]
@@ -349,6 +396,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Federation(command) => federation(&settings, command).await,
         Command::Audit(command) => audit_command(&settings, command).await,
+        Command::Admin(AdminCommand::Report(command)) => report_command(&settings, command).await,
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
             let ctx = open_context(&settings).await?;
@@ -449,6 +497,49 @@ async fn open_context(settings: &Settings) -> Result<Context, Error> {
     let urls = Urls::new(settings)?;
     instance::ensure_instance_actor(&db, &urls).await?;
     Ok(Context::new(db, urls, settings))
+}
+
+async fn report_command(settings: &Settings, command: ReportCommand) -> Result<(), Error> {
+    use crate::service::reports;
+    let ctx = open_context(settings).await?;
+    let by = Acting::Console;
+    let shown = match command {
+        ReportCommand::List { resolved, limit } => {
+            reports::queue(&ctx, &by, resolved, i64::from(limit)).await?
+        }
+        ReportCommand::Show { id } => vec![reports::show(&ctx, &by, id).await?],
+        ReportCommand::Resolve { id, note } => vec![reports::resolve(&ctx, &by, id, note).await?],
+        ReportCommand::Reopen { id } => vec![reports::reopen(&ctx, &by, id).await?],
+    };
+    let mut out = std::io::stdout().lock();
+    if shown.is_empty() {
+        return writeln!(out, "no reports").map_err(|e| Error::Internal(e.to_string()));
+    }
+    for report in shown {
+        let row = &report.row;
+        let state = match row.action_taken_at {
+            Some(at) => format!("resolved {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "open".into(),
+        };
+        let who = if report.target.local {
+            format!("@{}", report.target.username)
+        } else {
+            format!("@{}@{}", report.target.username, report.target.domain)
+        };
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{} posts\t{}\t{}",
+            row.id,
+            row.created_at.format("%Y-%m-%d %H:%M UTC"),
+            row.category,
+            who,
+            report.post_ids.len(),
+            state,
+            row.comment.replace(['\n', '\r', '\t'], " ")
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(())
 }
 
 async fn audit_command(settings: &Settings, command: AuditCommand) -> Result<(), Error> {

@@ -119,6 +119,8 @@ const NO_PARAMETERS: &[&str] = &[
     "POST /api/v1/admin/accounts/{id}/reject",
     "DELETE /api/hearth/v1/admin/federation/{host}",
     "POST /api/hearth/v1/admin/federation/{host}/retry",
+    "POST /api/v1/admin/reports/{id}/reopen",
+    "DELETE /api/hearth/v1/admin/posts/{id}",
 ];
 
 /// Routes left out for now, with why.
@@ -479,9 +481,10 @@ async fn world(engine: &Engine) -> World {
         "account_id": ids["eve"], "comment": "Selling pills", "category": "violation",
         "rule_ids": ["2"],
     });
-    scene
+    let report = scene
         .act(Method::POST, "/api/v1/reports", &bo, report)
         .await;
+    ids.insert("report", id(&report));
 
     let (_, notifications) = a.api_get("/api/v1/notifications", Some(&ana)).await;
     let notification = id(&notifications[0]);
@@ -710,6 +713,9 @@ fn reads(w: &World) -> Vec<Read> {
             .at(format!("{}/members", group("circle"))),
         get("/api/hearth/v1/groups/{id}/requests", ana, List(&ACCOUNT))
             .at(format!("{}/requests", group("quiet"))),
+        get("/api/v1/admin/reports", ana, List(&ADMIN_REPORT)),
+        get("/api/v1/admin/reports/{id}", ana, Entity(&ADMIN_REPORT))
+            .at(format!("/api/v1/admin/reports/{}", w.id("report"))),
         get("/api/v1/admin/accounts", ana, List(&ADMIN_ACCOUNT)),
         get("/api/v1/admin/accounts/{id}", ana, Entity(&ADMIN_ACCOUNT))
             .at(format!("/api/v1/admin/accounts/{}", w.id("bo"))),
@@ -1331,7 +1337,39 @@ async fn reports_reach_the_moderators(
             .await;
         assert_eq!(told[0]["report"]["id"], report["id"], "{encoding}: {told}");
         assert_eq!(told[0]["report"]["comment"], comment.as_str());
+        let path = format!("/api/v1/admin/reports/{}", id(&report));
+        let resolved = api
+            .write(
+                "POST /api/v1/admin/reports/{id}/resolve",
+                &format!("{path}/resolve"),
+                Some(admin),
+                encoding,
+                &json!({ "note": format!("Handled ({encoding})") }),
+            )
+            .await;
+        assert_shape(&resolved, &ADMIN_REPORT, &format!("resolved as {encoding}"));
+        assert_eq!(resolved["resolution_note"], format!("Handled ({encoding})"));
+        let reopened = api
+            .write(
+                "POST /api/v1/admin/reports/{id}/reopen",
+                &format!("{path}/reopen"),
+                Some(admin),
+                encoding,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reopened["action_taken"], false, "{encoding}");
     }
+    let removed = api
+        .write(
+            "DELETE /api/hearth/v1/admin/posts/{id}",
+            &format!("/api/hearth/v1/admin/posts/{post}?reason=spam"),
+            Some(admin),
+            Encoding::Json,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(removed["removed"], true);
 }
 
 /// `POST /api/v1/markers` with `home[last_read_id]` and `notifications[last_read_id]`: both

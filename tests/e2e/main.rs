@@ -18,6 +18,7 @@ mod interop;
 mod mastodon_api;
 mod media;
 mod media_proxy;
+mod moderation;
 mod notifications;
 mod oauth;
 mod people;

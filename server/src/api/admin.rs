@@ -54,19 +54,22 @@ pub async fn drop_queue(
     Ok(Json(json!({ "dropped": n })))
 }
 
-/// The Mastodon `Admin::Account` entity of a local account. No addresses are kept, so `ip`
-/// is null and `ips` empty; `invite_request` is the reason given when signing up.
-fn admin_account(actor: &ActorRow, user: &UserRow, urls: &Urls) -> Value {
-    let role = user.role();
+/// The Mastodon `Admin::Account` entity of an account: a local one with its account row, a
+/// remote one without. No addresses are kept, so `ip` is null and `ips` empty;
+/// `invite_request` is the reason given when signing up.
+pub(super) fn admin_account(actor: &ActorRow, user: Option<&UserRow>, urls: &Urls) -> Value {
+    let role = user.map(UserRow::role);
     json!({
         "id": actor.id.to_string(),
         "username": actor.username,
-        "domain": null,
-        "created_at": super::entities::mastodon_time(user.created_at.and_utc()),
-        "email": user.email.clone().unwrap_or_default(),
+        "domain": if actor.local { None } else { Some(&actor.domain) },
+        "created_at": super::entities::mastodon_time(
+            user.map_or(actor.created_at, |u| u.created_at).and_utc()
+        ),
+        "email": user.and_then(|u| u.email.clone()).unwrap_or_default(),
         "ip": null,
         "ips": [],
-        "role": {
+        "role": role.map(|role| json!({
             "id": match role {
                 Role::Admin => "3",
                 Role::Moderator => "2",
@@ -76,16 +79,16 @@ fn admin_account(actor: &ActorRow, user: &UserRow, urls: &Urls) -> Value {
             "permissions": "0",
             "color": "",
             "highlighted": role.may_moderate(),
-        },
+        })),
         "confirmed": true,
         "suspended": false,
         "silenced": false,
         "sensitized": false,
         "disabled": false,
-        "approved": user.approved,
+        "approved": user.is_none_or(|u| u.approved),
         // A string, as apps parse it: empty where the person chose none.
-        "locale": user.locale.clone().unwrap_or_default(),
-        "invite_request": user.sign_up_reason,
+        "locale": user.and_then(|u| u.locale.clone()).unwrap_or_default(),
+        "invite_request": user.and_then(|u| u.sign_up_reason.clone()),
         "account": Account::from_row(actor, urls),
     })
 }
@@ -114,7 +117,7 @@ pub async fn accounts(
     let list = registration::accounts(&state.db, &user.acting(), pending).await?;
     Ok(Json(
         list.iter()
-            .map(|(actor, account)| admin_account(actor, account, &state.urls))
+            .map(|(actor, account)| admin_account(actor, Some(account), &state.urls))
             .collect(),
     ))
 }
@@ -131,7 +134,7 @@ pub async fn account(
 ) -> Result<Json<Value>, Error> {
     let (actor, account) =
         registration::account(&state.db, &user.acting(), account_id(&id)?).await?;
-    Ok(Json(admin_account(&actor, &account, &state.urls)))
+    Ok(Json(admin_account(&actor, Some(&account), &state.urls)))
 }
 
 /// `POST /api/v1/admin/accounts/{id}/approve`: approves an account waiting for it.
@@ -142,7 +145,7 @@ pub async fn approve(
 ) -> Result<Json<Value>, Error> {
     let (actor, account) =
         registration::approve(&state.ctx, &user.acting(), account_id(&id)?).await?;
-    Ok(Json(admin_account(&actor, &account, &state.urls)))
+    Ok(Json(admin_account(&actor, Some(&account), &state.urls)))
 }
 
 /// `POST /api/v1/admin/accounts/{id}/reject`: rejects (deletes) an account waiting for
@@ -154,7 +157,7 @@ pub async fn reject(
 ) -> Result<Json<Value>, Error> {
     let (actor, account) =
         registration::reject(&state.ctx, &user.acting(), account_id(&id)?).await?;
-    Ok(Json(admin_account(&actor, &account, &state.urls)))
+    Ok(Json(admin_account(&actor, Some(&account), &state.urls)))
 }
 
 /// Query of `GET /api/hearth/v1/admin/audit`: filters and the usual paging.

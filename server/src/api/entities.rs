@@ -643,6 +643,8 @@ pub struct Report {
     pub status_ids: Vec<String>,
     pub rule_ids: Option<Vec<String>>,
     pub target_account: Account,
+    /// Hearth's category (`crisis`, `misinformation`...); `category` is Mastodon's.
+    pub hearth_category: String,
 }
 
 impl Report {
@@ -656,7 +658,8 @@ impl Report {
                 .row
                 .action_taken_at
                 .map(|t| mastodon_time(t.and_utc())),
-            category: filed.row.category.clone(),
+            category: crate::service::reports::mastodon_category(&filed.row).to_owned(),
+            hearth_category: filed.row.category.clone(),
             comment: filed.row.comment.clone(),
             forwarded: false,
             created_at: mastodon_time(filed.row.created_at.and_utc()),

@@ -183,7 +183,7 @@ pub async fn delete(
 ) -> Result<Json<Status>, Error> {
     let viewer = user.actor.id;
     let before = visible_post(&state, id_param(&id)?, Some(viewer)).await;
-    let deleted = rules::delete_status(&state.ctx, &user.acting(), id_param(&id)?).await?;
+    let deleted = rules::delete_status(&state.ctx, &user.acting(), id_param(&id)?, None).await?;
     // Mastodon answers with the status as it was, so clients can offer "delete and redraft".
     let shown = before.unwrap_or(deleted);
     Ok(Json(status_of(&state, shown, Some(viewer)).await?))

@@ -392,7 +392,8 @@ diesel::table! {
         reporter_id -> BigInt,
         target_id -> BigInt,
         comment -> Text,
-        /// `other`, `spam`, `legal` or `violation`.
+        /// `misinformation`, `crisis`, `privacy`, `harassment`, `spam`, `other`, or
+        /// `violation` (rules cited).
         category -> Text,
         /// The numbers of the instance rules cited, space-separated.
         rule_ids -> Text,
@@ -400,6 +401,9 @@ diesel::table! {
         forward -> Bool,
         created_at -> Timestamp,
         action_taken_at -> Nullable<Timestamp>,
+        /// The moderator who resolved it (`None`: unresolved, or the command line).
+        action_taken_by_id -> Nullable<BigInt>,
+        resolution_note -> Nullable<Text>,
     }
 }
 

@@ -144,6 +144,12 @@ actions! {
     PostRemove => "post.remove",
     /// A report read by a moderator.
     ReportView => "report.view",
+    /// The list of reports read by a moderator.
+    ReportList => "report.list",
+    /// A report resolved.
+    ReportResolve => "report.resolve",
+    /// A resolved report opened again.
+    ReportReopen => "report.reopen",
 }
 
 impl fmt::Display for Action {

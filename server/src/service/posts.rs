@@ -917,6 +917,7 @@ pub async fn delete_status(
     ctx: &Context,
     by: &super::audit::Acting,
     post_id: i64,
+    reason: Option<String>,
 ) -> Result<PostRow, Error> {
     use super::audit::{self, Action, Entry, Target};
     let by = by.clone();
@@ -955,7 +956,7 @@ pub async fn delete_status(
                 audit::record(
                     conn,
                     &by,
-                    Entry::new(Action::PostRemove, Target::post(post.id, &author)),
+                    Entry::new(Action::PostRemove, Target::post(post.id, &author)).reason(reason),
                 )?;
             }
             Ok(post)

@@ -712,6 +712,27 @@ pub(super) static ADMIN_ACCOUNT: Shape = entity(
     ],
 );
 
+/// `Admin::Report`, as moderators' apps read it.
+pub(super) static ADMIN_REPORT: Shape = entity(
+    "Admin::Report",
+    &[
+        required("id", Id),
+        required("action_taken", Bool),
+        nullable("action_taken_at", Time),
+        required("category", OneOf(&["spam", "legal", "violation", "other"])),
+        required("comment", Str),
+        required("forwarded", Bool),
+        required("created_at", Time),
+        required("updated_at", Time),
+        required("account", One(&ADMIN_ACCOUNT)),
+        required("target_account", One(&ADMIN_ACCOUNT)),
+        nullable("assigned_account", One(&ADMIN_ACCOUNT)),
+        nullable("action_taken_by_account", One(&ADMIN_ACCOUNT)),
+        required("statuses", Many(&STATUS)),
+        required("rules", Many(&RULE)),
+    ],
+);
+
 pub(super) static ADMIN_IP: Shape = entity(
     "Admin::Ip",
     &[required("ip", Str), required("used_at", Time)],
