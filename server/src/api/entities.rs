@@ -636,8 +636,7 @@ pub struct Report {
     pub action_taken_at: Option<String>,
     pub category: String,
     pub comment: String,
-    /// Whether it was sent to the reported account's server: not yet (the `Flag` comes with
-    /// the moderation work), whatever the reporter asked.
+    /// Whether it was sent to the reported account's server (as a `Flag`).
     pub forwarded: bool,
     pub created_at: String,
     pub status_ids: Vec<String>,
@@ -661,7 +660,7 @@ impl Report {
             category: crate::service::reports::mastodon_category(&filed.row).to_owned(),
             hearth_category: filed.row.category.clone(),
             comment: filed.row.comment.clone(),
-            forwarded: false,
+            forwarded: filed.row.forward,
             created_at: mastodon_time(filed.row.created_at.and_utc()),
             status_ids: filed.post_ids.iter().map(i64::to_string).collect(),
             rule_ids: (!rules.is_empty()).then_some(rules),

@@ -69,7 +69,7 @@ fn admin_report(
         "category": reports::mastodon_category(&filed.row),
         "hearth_category": filed.row.category,
         "comment": filed.row.comment,
-        "forwarded": false,
+        "forwarded": filed.row.forward,
         "created_at": time(filed.row.created_at),
         "updated_at": time(filed.row.action_taken_at.unwrap_or(filed.row.created_at)),
         "account": reporter,

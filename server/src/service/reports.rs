@@ -158,7 +158,7 @@ pub async fn file(
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(" ");
-    ctx.write(move |conn, _| {
+    ctx.write(move |conn, ctx| {
         let target = actors::by_id(conn, new.account_id)?
             .ok_or_else(|| Error::not_found("Record not found"))?;
         let post_ids = reported_posts(conn, &reporter, &target, &new.status_ids)?;
@@ -169,7 +169,7 @@ pub async fn file(
             comment: new.comment,
             category,
             rule_ids,
-            // Only another server can be forwarded to; the `Flag` is sent by a later change.
+            // Only another server can be forwarded to.
             forward: new.forward && !target.local,
             created_at: Utc::now().naive_utc(),
             action_taken_at: None,
@@ -178,6 +178,9 @@ pub async fn file(
         };
         reports::insert(conn, &row, &post_ids)?;
         super::notifications::reported(conn, &row)?;
+        if row.forward {
+            forward(conn, ctx, &row, &target, &post_ids)?;
+        }
         Ok(Filed {
             row,
             target,
@@ -185,6 +188,86 @@ pub async fn file(
         })
     })
     .await
+}
+
+/// Sends a report about a remote account to its server as a `Flag` from this instance's
+/// actor (the reporter stays anonymous), with the comment, the posts and Hearth's category.
+fn forward(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    row: &ReportRow,
+    target: &ActorRow,
+    post_ids: &[i64],
+) -> Result<(), Error> {
+    let instance = actors::by_ap_id(conn, ctx.urls.instance_actor().as_str())?
+        .ok_or_else(|| Error::Internal("no instance actor".into()))?;
+    let mut objects = vec![super::stored_url(&target.ap_id)?];
+    for id in post_ids {
+        if let Some(post) = posts::by_id(conn, *id)? {
+            objects.push(super::stored_url(&post.ap_id)?);
+        }
+    }
+    let flag = hearth_federation::activities::builders::flag(
+        &ctx.activity_id("flag"),
+        &super::stored_url(&instance.ap_id)?,
+        &objects,
+        &row.comment,
+        &row.category,
+    );
+    let inboxes = super::delivery::inboxes(std::slice::from_ref(target));
+    Context::enqueue(conn, instance.id, &flag, &inboxes)
+}
+
+/// A report from another server (a `Flag` from `reporter`, usually its instance actor):
+/// stored against the first account here among `objects` (or the author of the first post
+/// here, as a flag may name only posts), with the posts of theirs among them; the moderators
+/// are told. A category Hearth does not know is `other`; a flag about no one here is dropped.
+pub fn received_flag(
+    conn: &mut AnyConnection,
+    reporter: &ActorRow,
+    objects: &[url::Url],
+    comment: String,
+    category: Option<String>,
+) -> Result<(), Error> {
+    let mut target = None;
+    let mut flagged_posts = Vec::new();
+    for url in objects {
+        if let Some(actor) = actors::by_ap_id(conn, url.as_str())?.filter(|a| a.local) {
+            target.get_or_insert(actor);
+        } else if let Some(post) = posts::by_ap_id(conn, url.as_str())?.filter(|p| p.local) {
+            flagged_posts.push(post);
+        }
+    }
+    let target = match (target, flagged_posts.first()) {
+        (Some(target), _) => target,
+        (None, Some(post)) => match actors::by_id(conn, post.author_id)? {
+            Some(author) => author,
+            None => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    let mut post_ids: Vec<i64> = flagged_posts
+        .iter()
+        .filter(|p| p.author_id == target.id)
+        .map(|p| p.id)
+        .collect();
+    post_ids.dedup();
+    let category = stored_category(category.as_deref(), false).unwrap_or_else(|_| "other".into());
+    let row = ReportRow {
+        id: crate::db::id::new_id(),
+        reporter_id: reporter.id,
+        target_id: target.id,
+        comment: hearth_federation::bounds::text(&comment, MAX_COMMENT),
+        category,
+        rule_ids: String::new(),
+        forward: false,
+        created_at: Utc::now().naive_utc(),
+        action_taken_at: None,
+        action_taken_by_id: None,
+        resolution_note: None,
+    };
+    reports::insert(conn, &row, &post_ids)?;
+    super::notifications::reported(conn, &row)
 }
 
 /// The posts a report points at: each must be the target's and one the reporter may see
