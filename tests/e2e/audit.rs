@@ -92,6 +92,22 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
         (status, members[0]["id"].as_str()),
         (200, Some(eve_id.as_str()))
     );
+    // The same list through Mastodon's followers endpoint: a look on the record too; an
+    // anonymous look sees no one and leaves no entry.
+    let (status, followers) = a
+        .api_get(
+            &format!("/api/v1/accounts/{group_id}/followers"),
+            Some(&mona_token),
+        )
+        .await;
+    assert_eq!(
+        (status, followers[0]["id"].as_str()),
+        (200, Some(eve_id.as_str()))
+    );
+    let (status, followers) = a
+        .api_get(&format!("/api/v1/accounts/{group_id}/followers"), None)
+        .await;
+    assert_eq!((status, followers), (200, json!([])));
     let (status, body) = a
         .api_post(
             &format!("/api/hearth/v1/groups/{group_id}/bans/{eve_id}"),
@@ -155,6 +171,7 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
             ("ada", "group.create"),
             ("ada", "group.moderator_add"),
             ("mona", "group.members_view"),
+            ("mona", "group.members_view"),
             ("mona", "group.member_ban"),
             ("ada", "federation.retry"),
             ("console", "invite.create"),
@@ -195,7 +212,7 @@ async fn acts_on_every_path_are_chained_and_checked(engine: Engine) {
 
     // Filters, on the API and on the command line.
     let by_mona = entries(&a, &ada, "&actor=@Mona").await;
-    assert_eq!(by_mona.len(), 2, "{by_mona:?}");
+    assert_eq!(by_mona.len(), 3, "{by_mona:?}");
     let creations = entries(&a, &ada, "&action=group.create").await;
     assert_eq!(creations.len(), 2, "{creations:?}");
     let (status, body) = a
