@@ -67,6 +67,32 @@ pub enum AdminCommand {
     /// Read and resolve the reports people filed.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Suspend, limit, or lift either, for a local account.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+/// `hearth admin account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Sign the account out everywhere, refuse its sign-ins, delete it on other servers.
+    Suspend(AccountArgs),
+    /// Lift a suspension (other servers get the account's document again).
+    Unsuspend(AccountArgs),
+    /// Limit the account.
+    Limit(AccountArgs),
+    /// Lift a limit.
+    Unlimit(AccountArgs),
+}
+
+/// The account acted on, and why.
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    /// The account's handle.
+    pub name: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// `hearth admin report ...`
@@ -397,6 +423,27 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Federation(command) => federation(&settings, command).await,
         Command::Audit(command) => audit_command(&settings, command).await,
         Command::Admin(AdminCommand::Report(command)) => report_command(&settings, command).await,
+        Command::Admin(AdminCommand::Account(command)) => {
+            use crate::service::moderation::{self, AccountAction};
+            let (action, args) = match command {
+                AccountCommand::Suspend(args) => (AccountAction::Suspend, args),
+                AccountCommand::Unsuspend(args) => (AccountAction::Unsuspend, args),
+                AccountCommand::Limit(args) => (AccountAction::Limit, args),
+                AccountCommand::Unlimit(args) => (AccountAction::Unlimit, args),
+            };
+            let handle = Handle::parse(&args.name)?;
+            let ctx = open_context(&settings).await?;
+            let id = registration::account_id(&ctx.db, &handle).await?;
+            let (actor, user) =
+                moderation::act_on_account(&ctx, &Acting::Console, id, action, args.reason).await?;
+            let standing = match (user.suspended_at, user.limited_at) {
+                (Some(_), _) => "suspended",
+                (None, Some(_)) => "limited",
+                (None, None) => "in good standing",
+            };
+            eprintln!("@{} is {standing}", actor.username);
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
             let ctx = open_context(&settings).await?;

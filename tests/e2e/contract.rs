@@ -121,6 +121,8 @@ const NO_PARAMETERS: &[&str] = &[
     "POST /api/hearth/v1/admin/federation/{host}/retry",
     "POST /api/v1/admin/reports/{id}/reopen",
     "DELETE /api/hearth/v1/admin/posts/{id}",
+    "POST /api/v1/admin/accounts/{id}/unsuspend",
+    "POST /api/v1/admin/accounts/{id}/unsilence",
 ];
 
 /// Routes left out for now, with why.
@@ -1372,6 +1374,52 @@ async fn reports_reach_the_moderators(
     assert_eq!(removed["removed"], true);
 }
 
+/// `POST /api/v1/admin/accounts/{id}/action` with `type=silence` and a `text`: the account is
+/// limited (as `Admin::Account` shows); `unsilence` lifts it, `unsuspend` leaves it be.
+async fn accounts_are_limited(api: &Api<'_>, admin: &str, target: &str) {
+    let path = format!("/api/v1/admin/accounts/{target}");
+    for encoding in Encoding::ALL {
+        api.write(
+            "POST /api/v1/admin/accounts/{id}/action",
+            &format!("{path}/action"),
+            Some(admin),
+            encoding,
+            &json!({ "type": "silence", "text": format!("Limited ({encoding})") }),
+        )
+        .await;
+        let (_, shown) = api
+            .send(
+                "GET /api/v1/admin/accounts/{id}",
+                api.request(Method::GET, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(shown["silenced"], true, "{encoding}: {shown}");
+        for lift in ["unsuspend", "unsilence"] {
+            let shown = api
+                .write(
+                    &format!("POST /api/v1/admin/accounts/{{id}}/{lift}"),
+                    &format!("{path}/{lift}"),
+                    Some(admin),
+                    encoding,
+                    &json!({}),
+                )
+                .await;
+            assert_shape(&shown, &ADMIN_ACCOUNT, &format!("{lift} as {encoding}"));
+        }
+        let (_, shown) = api
+            .send(
+                "GET /api/v1/admin/accounts/{id}",
+                api.request(Method::GET, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(
+            (&shown["silenced"], &shown["suspended"]),
+            (&json!(false), &json!(false)),
+            "{encoding}: {shown}"
+        );
+    }
+}
+
 /// `POST /api/v1/markers` with `home[last_read_id]` and `notifications[last_read_id]`: both
 /// move, and their versions go up.
 async fn markers_move(api: &Api<'_>, token: &str, posts: &[String]) {
@@ -1524,6 +1572,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     media_is_described(&api, &ana_token).await;
     let posts = statuses_are_written_and_edited(&api, &ana_token, &id(&parent)).await;
     reports_reach_the_moderators(&api, &bo_token, &ana_token, &eve, &id(&spam)).await;
+    accounts_are_limited(&api, &ana_token, &eve).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;

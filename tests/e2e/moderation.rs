@@ -298,3 +298,126 @@ async fn a_removal_by_a_group_moderator_reaches_the_members_servers(engine: Engi
     assert_eq!(removals[0]["reason"], "dangerous advice");
 }
 on_both_engines!(a_removal_by_a_group_moderator_reaches_the_members_servers);
+
+/// Ben (here) is followed from another server and reported by Ana. A moderator suspends him
+/// through Mastodon's account action, resolving the report: his token stops working, the
+/// admin API shows him suspended, and his follower's server gets a `Delete` of his actor
+/// (signed by him). Lifting it from the command line sends his document again in an
+/// `Update`, and his new tokens work. A moderator may not act on an admin; members may not
+/// act at all; every act is on the audit record.
+async fn a_suspension_federates_and_signs_out(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = hearth_tests::StubPeer::start().await;
+    a.create_user("ana", UserRole::Member).await;
+    let ben = a.create_user("ben", UserRole::Member).await;
+    a.create_user("mo", UserRole::Moderator).await;
+    let ada = a.create_user("ada", UserRole::Admin).await;
+    let (ana, ben_token, mo, ada_token) = (
+        a.token("ana").await,
+        a.token("ben").await,
+        a.token("mo").await,
+        a.token("ada").await,
+    );
+    let join = hearth_tests::follow(&peer.actor("gina"), &ben.ap_id);
+    assert_eq!(peer.send("gina", &a, "/inbox", &join).await, 202);
+    a.deliver().await;
+    let ben_id = ben.id.to_string();
+    let reported = report(
+        &a,
+        &ana,
+        json!({ "account_id": ben_id, "category": "harassment" }),
+    )
+    .await;
+
+    let action = format!("/api/v1/admin/accounts/{ben_id}/action");
+    let (status, _) = a
+        .api_post(&action, &ana, json!({ "type": "suspend" }))
+        .await;
+    assert_eq!(status, 403, "members may not");
+    let (status, _) = a
+        .api_post(
+            &format!("/api/v1/admin/accounts/{}/action", ada.id),
+            &mo,
+            json!({ "type": "suspend" }),
+        )
+        .await;
+    assert_eq!(status, 403, "a moderator may not suspend an admin");
+    let (status, body) = a
+        .api_post(&action, &mo, json!({ "type": "sensitive" }))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = a
+        .api_post(
+            &action,
+            &mo,
+            json!({ "type": "suspend", "text": "Threats", "report_id": reported }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = a
+        .api_get("/api/v1/accounts/verify_credentials", Some(&ben_token))
+        .await;
+    assert_eq!(status, 401, "signed out everywhere");
+    let (_, shown) = a
+        .api_get(&format!("/api/v1/admin/accounts/{ben_id}"), Some(&mo))
+        .await;
+    assert_eq!(shown["suspended"], true, "{shown}");
+    let (_, report_now) = a
+        .api_get(&format!("/api/v1/admin/reports/{reported}"), Some(&mo))
+        .await;
+    assert_eq!(report_now["action_taken"], true, "{report_now}");
+
+    a.deliver().await;
+    let sent = |kind: &str| {
+        peer.received()
+            .into_iter()
+            .filter(|d| d.body["type"] == kind && d.body["actor"] == ben.ap_id.as_str())
+            .collect::<Vec<_>>()
+    };
+    let deletes = sent("Delete");
+    assert_eq!(deletes.len(), 1, "{:?}", peer.received());
+    assert_eq!(deletes[0].body["object"]["id"], ben.ap_id.as_str());
+
+    a.hearth(Command::Admin(AdminCommand::Account(
+        hearth::cli::AccountCommand::Unsuspend(hearth::cli::AccountArgs {
+            name: "ben".into(),
+            reason: Some("Apologised".into()),
+        }),
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("hearth admin account unsuspend: {e}"));
+    a.deliver().await;
+    let updates = sent("Update");
+    assert_eq!(updates.len(), 1, "{:?}", peer.received());
+    assert_eq!(updates[0].body["object"]["id"], ben.ap_id.as_str());
+    let fresh = a.token("ben").await;
+    let (status, _) = a
+        .api_get("/api/v1/accounts/verify_credentials", Some(&fresh))
+        .await;
+    assert_eq!(status, 200);
+
+    let who = |entries: Vec<Value>| -> Vec<(String, String)> {
+        entries
+            .iter()
+            .map(|e| {
+                (
+                    e["actor"]["username"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    e["reason"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        who(logged(&a, &ada_token, "account.suspend").await),
+        [("mo".to_owned(), "Threats".to_owned())]
+    );
+    assert_eq!(
+        who(logged(&a, &ada_token, "account.unsuspend").await),
+        [("console".to_owned(), "Apologised".to_owned())]
+    );
+    assert_eq!(logged(&a, &ada_token, "report.resolve").await.len(), 1);
+}
+on_both_engines!(a_suspension_federates_and_signs_out);

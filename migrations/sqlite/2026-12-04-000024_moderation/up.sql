@@ -3,3 +3,8 @@
 -- `other`) and `violation` (instance rules cited).
 ALTER TABLE reports ADD COLUMN action_taken_by_id BIGINT;
 ALTER TABLE reports ADD COLUMN resolution_note TEXT;
+
+-- A local account suspended (signed out everywhere, cannot sign in, deleted on other servers)
+-- or limited, by a moderator; NULL when not.
+ALTER TABLE users ADD COLUMN suspended_at TIMESTAMP;
+ALTER TABLE users ADD COLUMN limited_at TIMESTAMP;

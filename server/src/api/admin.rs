@@ -15,7 +15,8 @@ use crate::{
         accounts::Role,
         audit,
         delivery::{self, QueueAction},
-        registration,
+        moderation::{self, AccountAction},
+        registration, reports,
     },
 };
 use axum::{
@@ -81,8 +82,8 @@ pub(super) fn admin_account(actor: &ActorRow, user: Option<&UserRow>, urls: &Url
             "highlighted": role.may_moderate(),
         })),
         "confirmed": true,
-        "suspended": false,
-        "silenced": false,
+        "suspended": user.is_some_and(|u| u.suspended_at.is_some()),
+        "silenced": user.is_some_and(|u| u.limited_at.is_some()),
         "sensitized": false,
         "disabled": false,
         "approved": user.is_none_or(|u| u.approved),
@@ -227,4 +228,65 @@ pub async fn audit_log(
     };
     let entries = rows.iter().map(audit_entry).collect();
     Ok(super::timelines::paged_by::<Value>(entries, cursors, base))
+}
+
+/// Body of `POST /api/v1/admin/accounts/{id}/action`: Mastodon's `type` (`none`, `silence`
+/// and `disable` (both limit), `suspend`), the moderator's `text`, and a `report_id` resolved
+/// with it.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "super::params::number")]
+    report_id: Option<i64>,
+}
+
+/// `POST /api/v1/admin/accounts/{id}/action`: acts on a local account; a suspension signs it
+/// out everywhere and deletes it on other servers. Admins and moderators.
+pub async fn account_action(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    super::ApiForm(form): super::ApiForm<ActionForm>,
+) -> Result<Json<Value>, Error> {
+    let action = form.kind.parse::<AccountAction>()?;
+    let by = user.acting();
+    moderation::act_on_account(&state.ctx, &by, account_id(&id)?, action, form.text.clone())
+        .await?;
+    if let Some(report) = form.report_id {
+        reports::resolve(&state.ctx, &by, report, form.text).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/admin/accounts/{id}/unsuspend`: lifts a suspension.
+pub async fn unsuspend(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    lift(state, user, id, AccountAction::Unsuspend).await
+}
+
+/// `POST /api/v1/admin/accounts/{id}/unsilence`: lifts a limit.
+pub async fn unsilence(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    lift(state, user, id, AccountAction::Unlimit).await
+}
+
+async fn lift(
+    state: AppState,
+    user: CurrentUser,
+    id: String,
+    action: AccountAction,
+) -> Result<Json<Value>, Error> {
+    let (actor, account) =
+        moderation::act_on_account(&state.ctx, &user.acting(), account_id(&id)?, action, None)
+            .await?;
+    Ok(Json(admin_account(&actor, Some(&account), &state.urls)))
 }

@@ -252,6 +252,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/accounts/{id}", get(admin::account))
         .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
+        .route(
+            "/api/v1/admin/accounts/{id}/action",
+            post(admin::account_action),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsuspend",
+            post(admin::unsuspend),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsilence",
+            post(admin::unsilence),
+        )
         .route("/api/v1/admin/reports", get(moderation::list))
         .route("/api/v1/admin/reports/{id}", get(moderation::show))
         .route(

@@ -56,6 +56,10 @@ diesel::table! {
         default_privacy -> Text,
         default_sensitive -> Bool,
         default_language -> Nullable<Text>,
+        /// When a moderator suspended the account.
+        suspended_at -> Nullable<Timestamp>,
+        /// When a moderator limited the account.
+        limited_at -> Nullable<Timestamp>,
     }
 }
 

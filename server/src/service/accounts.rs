@@ -263,6 +263,8 @@ pub async fn prepare_account(
         default_privacy: "public".into(),
         default_sensitive: false,
         default_language: None,
+        suspended_at: None,
+        limited_at: None,
     };
     Ok(PreparedAccount { actor, user })
 }
@@ -445,22 +447,31 @@ pub async fn update_profile(
             &ctx.activity_id("update"),
             &document,
         );
-        let mut audience: Vec<ActorRow> = db::follows::followers(conn, actor.id, true)?
-            .into_iter()
-            .map(|(_, follower)| follower)
-            .collect();
-        for id in db::follows::followed_ids(conn, actor.id)? {
-            if let Some(group) =
-                actors::by_id(conn, id)?.filter(|a| !a.local && a.actor_kind() == ActorKind::Group)
-            {
-                audience.push(group);
-            }
-        }
-        let inboxes = super::delivery::inboxes(&audience);
+        let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
         super::Context::enqueue(conn, actor.id, &update, &inboxes)?;
         Ok(actor)
     })
     .await
+}
+
+/// Who hears of a change to a local person's profile (or of their account's end): their
+/// followers, and the remote groups they belong to.
+pub fn profile_audience(
+    conn: &mut crate::db::AnyConnection,
+    actor: &ActorRow,
+) -> Result<Vec<ActorRow>, Error> {
+    let mut audience: Vec<ActorRow> = db::follows::followers(conn, actor.id, true)?
+        .into_iter()
+        .map(|(_, follower)| follower)
+        .collect();
+    for id in db::follows::followed_ids(conn, actor.id)? {
+        if let Some(group) =
+            actors::by_id(conn, id)?.filter(|a| !a.local && a.actor_kind() == ActorKind::Group)
+        {
+            audience.push(group);
+        }
+    }
+    Ok(audience)
 }
 
 /// Escapes plain text into one HTML paragraph per line.
@@ -550,6 +561,7 @@ pub async fn authenticate(
     let hash = oauth::secret_hash(token);
     db.lookup(move |conn| {
         let (token, user, actor) = tokens::signed_in(conn, &hash, kinds, Utc::now().naive_utc())?
+            .filter(|(_, user, _)| user.suspended_at.is_none())
             .ok_or(Error::Unauthorized)?;
         Ok(SignedIn {
             scopes: Scopes::parse(&token.scopes)?,

@@ -142,6 +142,16 @@ actions! {
     FederationDrop => "federation.drop",
     /// Someone else's post removed by a moderator or admin.
     PostRemove => "post.remove",
+    /// A local account suspended.
+    AccountSuspend => "account.suspend",
+    /// A local account's suspension lifted.
+    AccountUnsuspend => "account.unsuspend",
+    /// A local account limited.
+    AccountLimit => "account.limit",
+    /// A local account's limit lifted.
+    AccountUnlimit => "account.unlimit",
+    /// A moderator looked at an account and decided on no action (with a note).
+    AccountNoAction => "account.no_action",
     /// A report read by a moderator.
     ReportView => "report.view",
     /// The list of reports read by a moderator.

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod inbox;
 pub mod instance;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
 pub mod oauth;
 pub mod pins;
