@@ -10,7 +10,10 @@ use hearth::{
     Application, Settings,
     api::AppState,
     db::actors::ActorRow,
-    service::accounts::{self, Handle, NewUser, Role},
+    service::{
+        accounts::{self, Handle, NewUser, Role},
+        audit::Acting,
+    },
 };
 use hearth_federation::resolver::SystemLookup;
 use std::{
@@ -299,8 +302,8 @@ impl Instance {
     pub async fn create_user(&self, name: &str, role: Role) -> ActorRow {
         let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
         accounts::create_user(
-            &self.state.db,
-            &self.state.urls,
+            &self.state.ctx,
+            &Acting::Console,
             NewUser {
                 handle,
                 display_name: Some(format!("{name} (test)")),
@@ -330,6 +333,7 @@ impl Instance {
         let handle = Handle::parse(handle).unwrap_or_else(|e| panic!("{e}"));
         groups::create_group(
             &self.state.ctx,
+            &Acting::Console,
             NewGroup {
                 handle,
                 display_name: name.into(),
@@ -411,6 +415,27 @@ impl Instance {
             child,
             log: log.map(std::path::Path::to_path_buf),
         }
+    }
+
+    /// Runs a `hearth` command (`hearth::cli::run`) against this instance's database, as an
+    /// operator at the server would, with a settings file of its own.
+    pub async fn hearth(&self, command: hearth::cli::Command) -> Result<(), hearth::Error> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = dir.path().join("hearth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "domain = \"{}\"\ndatabase_url = \"{}\"\n",
+                self.state.settings.domain,
+                self.state.settings.database_url()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        hearth::cli::run(hearth::cli::Cli {
+            config: Some(config),
+            command: Some(command),
+        })
+        .await
     }
 
     /// Sends every delivery due now; returns how many were attempted.
@@ -515,7 +540,7 @@ impl Instance {
     /// A bearer token for a local person.
     pub async fn token(&self, name: &str) -> String {
         let handle = Handle::parse(name).unwrap_or_else(|e| panic!("{e}"));
-        accounts::create_token(&self.state.db, &handle)
+        accounts::create_token(&self.state.ctx, &Acting::Console, &handle)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }

@@ -4,11 +4,11 @@ use crate::{
     Application, Error, Settings,
     db::Database,
     service::{
-        Urls,
+        Context, Urls,
         accounts::{self, Handle, NewUser, Role},
+        audit::{self, Acting, Verdict},
         groups::{self, NewGroup},
-        instance,
-        registration::{self, Decider},
+        instance, registration,
     },
 };
 use clap::{Parser, Subcommand, ValueEnum};
@@ -51,6 +51,101 @@ pub enum Command {
     /// See and steer the delivery queue.
     #[command(subcommand)]
     Federation(FederationCommand),
+    /// Check and read the audit log of admin and moderator acts.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Moderation: reports.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+// --- Moderation commands (`hearth admin report ...`) -------------------------------------
+
+/// `hearth admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Read and resolve the reports people filed.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Suspend, limit, or lift either, for a local account.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+/// `hearth admin account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Sign the account out everywhere, refuse its sign-ins, delete it on other servers.
+    Suspend(AccountArgs),
+    /// Lift a suspension (other servers get the account's document again).
+    Unsuspend(AccountArgs),
+    /// Limit the account.
+    Limit(AccountArgs),
+    /// Lift a limit.
+    Unlimit(AccountArgs),
+}
+
+/// The account acted on, and why.
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    /// The account's handle.
+    pub name: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `hearth admin report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The open reports, `crisis` first, then the newest.
+    List {
+        /// Resolved reports instead.
+        #[arg(long)]
+        resolved: bool,
+        /// How many at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One report, whole.
+    Show {
+        /// The report's id.
+        id: i64,
+    },
+    /// Mark a report resolved.
+    Resolve {
+        /// The report's id.
+        id: i64,
+        /// What was decided, for the record.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Open a resolved report again.
+    Reopen {
+        /// The report's id.
+        id: i64,
+    },
+}
+
+// --- End of moderation commands ----------------------------------------------------------
+
+/// `hearth audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: names the first entry changed, removed or moved, and fails then.
+    Verify,
+    /// List entries, the newest first.
+    List {
+        /// Only this action (e.g. `account.approve`, `group.member_ban`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only acts by this handle (`console` for the command line).
+        #[arg(long)]
+        actor: Option<String>,
+        /// How many entries at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// `hearth federation ...`
@@ -211,10 +306,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }) => {
             let handle = Handle::parse(&name)?;
             let password = read_password(password_stdin)?;
-            let (db, urls) = open_with_urls(&settings).await?;
+            let ctx = open_context(&settings).await?;
+            let urls = ctx.urls.clone();
             let row = accounts::create_user(
-                &db,
-                &urls,
+                &ctx,
+                &Acting::Console,
                 NewUser {
                     handle,
                     display_name,
@@ -234,7 +330,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::User(UserCommand::Pending) => {
             let db = open(&settings).await?;
-            let list = registration::accounts(&db, Decider::Console, Some(true)).await?;
+            let list = registration::accounts(&db, &Acting::Console, Some(true)).await?;
             let mut out = std::io::stdout().lock();
             let mut write =
                 |line: String| writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()));
@@ -255,17 +351,17 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::User(UserCommand::Approve { name }) => {
             let handle = Handle::parse(&name)?;
-            let db = open(&settings).await?;
-            let id = registration::account_id(&db, &handle).await?;
-            let (actor, _) = registration::approve(&db, Decider::Console, id).await?;
+            let ctx = open_context(&settings).await?;
+            let id = registration::account_id(&ctx.db, &handle).await?;
+            let (actor, _) = registration::approve(&ctx, &Acting::Console, id).await?;
             eprintln!("approved @{}", actor.username);
             Ok(())
         }
         Command::User(UserCommand::Reject { name }) => {
             let handle = Handle::parse(&name)?;
-            let db = open(&settings).await?;
-            let id = registration::account_id(&db, &handle).await?;
-            let (actor, _) = registration::reject(&db, Decider::Console, id).await?;
+            let ctx = open_context(&settings).await?;
+            let id = registration::account_id(&ctx.db, &handle).await?;
+            let (actor, _) = registration::reject(&ctx, &Acting::Console, id).await?;
             eprintln!("rejected and deleted @{}", actor.username);
             Ok(())
         }
@@ -273,9 +369,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             max_uses,
             expires_in_days,
         }) => {
-            let (db, urls) = open_with_urls(&settings).await?;
-            let invite = registration::create_invite(&db, None, max_uses, expires_in_days).await?;
-            let mut link = urls.path("/auth/sign_up");
+            let ctx = open_context(&settings).await?;
+            let invite =
+                registration::create_invite(&ctx, &Acting::Console, max_uses, expires_in_days)
+                    .await?;
+            let mut link = ctx.urls.path("/auth/sign_up");
             link.query_pairs_mut().append_pair("invite", &invite.code);
             let uses = max_uses.map_or("any number of".to_owned(), |n| n.to_string());
             let until = invite
@@ -299,12 +397,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let handle = Handle::parse(&handle)?;
             let visibility = visibility.parse()?;
             let join_policy = join_policy.parse()?;
-            let (db, urls) = open_with_urls(&settings).await?;
+            let ctx = open_context(&settings).await?;
             let owner = match owner {
-                Some(owner) => Some(local_person(&db, &owner).await?.id),
+                Some(owner) => Some(local_person(&ctx.db, &owner).await?.id),
                 None => None,
             };
-            let ctx = crate::service::Context::new(db, urls.clone(), &settings);
             let new = NewGroup {
                 handle,
                 display_name: name,
@@ -314,20 +411,43 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 owner,
                 rules: Vec::new(),
             };
-            let row = groups::create_group(&ctx, new).await?;
+            let row = groups::create_group(&ctx, &Acting::Console, new).await?;
             eprintln!(
                 "created group @{}@{} ({})",
                 row.username,
-                urls.domain(),
+                ctx.urls.domain(),
                 row.ap_id
             );
             Ok(())
         }
         Command::Federation(command) => federation(&settings, command).await,
+        Command::Audit(command) => audit_command(&settings, command).await,
+        Command::Admin(AdminCommand::Report(command)) => report_command(&settings, command).await,
+        Command::Admin(AdminCommand::Account(command)) => {
+            use crate::service::moderation::{self, AccountAction};
+            let (action, args) = match command {
+                AccountCommand::Suspend(args) => (AccountAction::Suspend, args),
+                AccountCommand::Unsuspend(args) => (AccountAction::Unsuspend, args),
+                AccountCommand::Limit(args) => (AccountAction::Limit, args),
+                AccountCommand::Unlimit(args) => (AccountAction::Unlimit, args),
+            };
+            let handle = Handle::parse(&args.name)?;
+            let ctx = open_context(&settings).await?;
+            let id = registration::account_id(&ctx.db, &handle).await?;
+            let (actor, user) =
+                moderation::act_on_account(&ctx, &Acting::Console, id, action, args.reason).await?;
+            let standing = match (user.suspended_at, user.limited_at) {
+                (Some(_), _) => "suspended",
+                (None, Some(_)) => "limited",
+                (None, None) => "in good standing",
+            };
+            eprintln!("@{} is {standing}", actor.username);
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
-            let db = open(&settings).await?;
-            let token = accounts::create_token(&db, &handle).await?;
+            let ctx = open_context(&settings).await?;
+            let token = accounts::create_token(&ctx, &Acting::Console, &handle).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{token}").map_err(|e| Error::Internal(e.to_string()))?;
             Ok(())
@@ -336,15 +456,15 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 async fn federation(settings: &Settings, command: FederationCommand) -> Result<(), Error> {
-    use crate::db::deliveries;
-    let db = open(settings).await?;
+    use crate::service::delivery::{self, QueueAction};
+    let ctx = open_context(settings).await?;
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock<'_>, line: String| {
         writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()))
     };
     match command {
         FederationCommand::Status => {
-            let queues = db.run(|conn| Ok(deliveries::queues(conn)?)).await?;
+            let queues = delivery::queues(&ctx, &Acting::Console).await?;
             if queues.is_empty() {
                 return write(&mut out, "no deliveries waiting".into());
             }
@@ -386,18 +506,14 @@ async fn federation(settings: &Settings, command: FederationCommand) -> Result<(
             Ok(())
         }
         FederationCommand::Retry { host } => {
-            let n = db
-                .write(move |conn| Ok(deliveries::retry_host(conn, &host)?))
-                .await?;
+            let n = delivery::steer_queue(&ctx, &Acting::Console, host, QueueAction::Retry).await?;
             write(
                 &mut out,
                 format!("{n} deliveries due now (a running server sends them within seconds)"),
             )
         }
         FederationCommand::Drop { host } => {
-            let n = db
-                .write(move |conn| Ok(deliveries::drop_host(conn, &host)?))
-                .await?;
+            let n = delivery::steer_queue(&ctx, &Acting::Console, host, QueueAction::Drop).await?;
             write(&mut out, format!("{n} deliveries dropped"))
         }
     }
@@ -422,11 +538,109 @@ async fn open(settings: &Settings) -> Result<Database, Error> {
     Ok(db)
 }
 
-async fn open_with_urls(settings: &Settings) -> Result<(Database, Urls), Error> {
+/// The services' context for a command that acts (as the console).
+async fn open_context(settings: &Settings) -> Result<Context, Error> {
     let db = open(settings).await?;
     let urls = Urls::new(settings)?;
     instance::ensure_instance_actor(&db, &urls).await?;
-    Ok((db, urls))
+    Ok(Context::new(db, urls, settings))
+}
+
+async fn report_command(settings: &Settings, command: ReportCommand) -> Result<(), Error> {
+    use crate::service::reports;
+    let ctx = open_context(settings).await?;
+    let by = Acting::Console;
+    let shown = match command {
+        ReportCommand::List { resolved, limit } => {
+            reports::queue(&ctx, &by, resolved, i64::from(limit)).await?
+        }
+        ReportCommand::Show { id } => vec![reports::show(&ctx, &by, id).await?],
+        ReportCommand::Resolve { id, note } => vec![reports::resolve(&ctx, &by, id, note).await?],
+        ReportCommand::Reopen { id } => vec![reports::reopen(&ctx, &by, id).await?],
+    };
+    let mut out = std::io::stdout().lock();
+    if shown.is_empty() {
+        return writeln!(out, "no reports").map_err(|e| Error::Internal(e.to_string()));
+    }
+    for report in shown {
+        let row = &report.row;
+        let state = match row.action_taken_at {
+            Some(at) => format!("resolved {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "open".into(),
+        };
+        let who = if report.target.local {
+            format!("@{}", report.target.username)
+        } else {
+            format!("@{}@{}", report.target.username, report.target.domain)
+        };
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{} posts\t{}\t{}",
+            row.id,
+            row.created_at.format("%Y-%m-%d %H:%M UTC"),
+            row.category,
+            who,
+            report.post_ids.len(),
+            state,
+            row.comment.replace(['\n', '\r', '\t'], " ")
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(())
+}
+
+async fn audit_command(settings: &Settings, command: AuditCommand) -> Result<(), Error> {
+    let db = open(settings).await?;
+    let mut out = std::io::stdout().lock();
+    let mut write =
+        |line: String| writeln!(out, "{line}").map_err(|e| Error::Internal(e.to_string()));
+    match command {
+        AuditCommand::Verify => match audit::verify(&db).await? {
+            Verdict::Intact { entries, head_hash } => write(format!(
+                "audit log intact: {entries} entries, last hash {head_hash}"
+            )),
+            Verdict::Broken { id, problem } => Err(Error::Unprocessable(format!(
+                "the audit log is broken at entry {id}: {problem}"
+            ))),
+        },
+        AuditCommand::List {
+            action,
+            actor,
+            limit,
+        } => {
+            let filter = crate::db::audit::Filter {
+                action,
+                actor_name: actor.map(|a| a.trim_start_matches('@').to_ascii_lowercase()),
+            };
+            let page = crate::db::posts::Page {
+                max_id: None,
+                since_id: None,
+                min_id: None,
+                limit: i64::from(limit.max(1)),
+            };
+            let rows = audit::list(&db, &Acting::Console, filter, page).await?;
+            if rows.is_empty() {
+                return write("no entries".into());
+            }
+            for row in rows {
+                let clean = |s: &str| s.replace(['\n', '\r', '\t'], " ");
+                write(format!(
+                    "{}\t{}\t{} ({})\t{}\t{} {} {}\t{}\t{}",
+                    row.id,
+                    row.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    row.actor_name,
+                    row.actor_role,
+                    row.action,
+                    row.target_kind,
+                    row.target_id,
+                    clean(&row.target_name),
+                    clean(&row.detail),
+                    clean(row.reason.as_deref().unwrap_or_default()),
+                ))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn read_password(from_stdin: bool) -> Result<String, Error> {

@@ -119,6 +119,10 @@ const NO_PARAMETERS: &[&str] = &[
     "POST /api/v1/admin/accounts/{id}/reject",
     "DELETE /api/hearth/v1/admin/federation/{host}",
     "POST /api/hearth/v1/admin/federation/{host}/retry",
+    "POST /api/v1/admin/reports/{id}/reopen",
+    "DELETE /api/hearth/v1/admin/posts/{id}",
+    "POST /api/v1/admin/accounts/{id}/unsuspend",
+    "POST /api/v1/admin/accounts/{id}/unsilence",
 ];
 
 /// Routes left out for now, with why.
@@ -479,9 +483,10 @@ async fn world(engine: &Engine) -> World {
         "account_id": ids["eve"], "comment": "Selling pills", "category": "violation",
         "rule_ids": ["2"],
     });
-    scene
+    let report = scene
         .act(Method::POST, "/api/v1/reports", &bo, report)
         .await;
+    ids.insert("report", id(&report));
 
     let (_, notifications) = a.api_get("/api/v1/notifications", Some(&ana)).await;
     let notification = id(&notifications[0]);
@@ -710,11 +715,16 @@ fn reads(w: &World) -> Vec<Read> {
             .at(format!("{}/members", group("circle"))),
         get("/api/hearth/v1/groups/{id}/requests", ana, List(&ACCOUNT))
             .at(format!("{}/requests", group("quiet"))),
+        get("/api/v1/admin/reports", ana, List(&ADMIN_REPORT)),
+        get("/api/v1/admin/reports/{id}", ana, Entity(&ADMIN_REPORT))
+            .at(format!("/api/v1/admin/reports/{}", w.id("report"))),
         get("/api/v1/admin/accounts", ana, List(&ADMIN_ACCOUNT)),
         get("/api/v1/admin/accounts/{id}", ana, Entity(&ADMIN_ACCOUNT))
             .at(format!("/api/v1/admin/accounts/{}", w.id("bo"))),
         // No other server is known here: its queue is a Hearth list, empty in this scene.
         get("/api/hearth/v1/admin/federation", ana, Any(&HOST_QUEUE)),
+        // The scene made people and groups: the log holds their making.
+        get("/api/hearth/v1/admin/audit", ana, List(&AUDIT_ENTRY)),
     ]
 }
 
@@ -1329,6 +1339,84 @@ async fn reports_reach_the_moderators(
             .await;
         assert_eq!(told[0]["report"]["id"], report["id"], "{encoding}: {told}");
         assert_eq!(told[0]["report"]["comment"], comment.as_str());
+        let path = format!("/api/v1/admin/reports/{}", id(&report));
+        let resolved = api
+            .write(
+                "POST /api/v1/admin/reports/{id}/resolve",
+                &format!("{path}/resolve"),
+                Some(admin),
+                encoding,
+                &json!({ "note": format!("Handled ({encoding})") }),
+            )
+            .await;
+        assert_shape(&resolved, &ADMIN_REPORT, &format!("resolved as {encoding}"));
+        assert_eq!(resolved["resolution_note"], format!("Handled ({encoding})"));
+        let reopened = api
+            .write(
+                "POST /api/v1/admin/reports/{id}/reopen",
+                &format!("{path}/reopen"),
+                Some(admin),
+                encoding,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reopened["action_taken"], false, "{encoding}");
+    }
+    let removed = api
+        .write(
+            "DELETE /api/hearth/v1/admin/posts/{id}",
+            &format!("/api/hearth/v1/admin/posts/{post}?reason=spam"),
+            Some(admin),
+            Encoding::Json,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(removed["removed"], true);
+}
+
+/// `POST /api/v1/admin/accounts/{id}/action` with `type=silence` and a `text`: the account is
+/// limited (as `Admin::Account` shows); `unsilence` lifts it, `unsuspend` leaves it be.
+async fn accounts_are_limited(api: &Api<'_>, admin: &str, target: &str) {
+    let path = format!("/api/v1/admin/accounts/{target}");
+    for encoding in Encoding::ALL {
+        api.write(
+            "POST /api/v1/admin/accounts/{id}/action",
+            &format!("{path}/action"),
+            Some(admin),
+            encoding,
+            &json!({ "type": "silence", "text": format!("Limited ({encoding})") }),
+        )
+        .await;
+        let (_, shown) = api
+            .send(
+                "GET /api/v1/admin/accounts/{id}",
+                api.request(Method::GET, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(shown["silenced"], true, "{encoding}: {shown}");
+        for lift in ["unsuspend", "unsilence"] {
+            let shown = api
+                .write(
+                    &format!("POST /api/v1/admin/accounts/{{id}}/{lift}"),
+                    &format!("{path}/{lift}"),
+                    Some(admin),
+                    encoding,
+                    &json!({}),
+                )
+                .await;
+            assert_shape(&shown, &ADMIN_ACCOUNT, &format!("{lift} as {encoding}"));
+        }
+        let (_, shown) = api
+            .send(
+                "GET /api/v1/admin/accounts/{id}",
+                api.request(Method::GET, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(
+            (&shown["silenced"], &shown["suspended"]),
+            (&json!(false), &json!(false)),
+            "{encoding}: {shown}"
+        );
     }
 }
 
@@ -1484,6 +1572,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     media_is_described(&api, &ana_token).await;
     let posts = statuses_are_written_and_edited(&api, &ana_token, &id(&parent)).await;
     reports_reach_the_moderators(&api, &bo_token, &ana_token, &eve, &id(&spam)).await;
+    accounts_are_limited(&api, &ana_token, &eve).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;

@@ -258,6 +258,7 @@ async fn a_handle_belongs_to_one_person_or_one_group(engine: Engine) {
     a.create_user("diabetes", UserRole::Member).await;
     let taken = hearth::service::groups::create_group(
         &a.state.ctx,
+        &hearth::service::audit::Acting::Console,
         hearth::service::groups::NewGroup {
             handle: hearth::service::accounts::Handle::parse("Diabetes")
                 .unwrap_or_else(|e| panic!("{e}")),

@@ -1,6 +1,7 @@
 //! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
 mod app_requests;
+mod audit;
 mod blocks;
 mod boosts;
 mod client_libraries;
@@ -17,6 +18,7 @@ mod interop;
 mod mastodon_api;
 mod media;
 mod media_proxy;
+mod moderation;
 mod notifications;
 mod oauth;
 mod people;

@@ -5,10 +5,9 @@
 //! Mastodon's shape that store nothing; the instance endpoints follow the settings.
 
 use hearth::{
-    Settings,
-    cli::{Cli, Command, UserCommand},
+    cli::{Command, UserCommand},
     config::RegistrationMode,
-    service::registration,
+    service::{audit::Acting, registration},
 };
 use hearth_tests::{
     Browser, Engine as Db, Instance, UserRole, hidden_input as hidden, http, on_both_engines,
@@ -279,38 +278,24 @@ async fn approval_through_the_command_line(engine: Db) {
     let token = access_token(&register(&a, &app, sign_up("joao")).await);
     assert_eq!(me(&a, &token).await.0, 401);
 
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = dir.path().join("hearth.toml");
-    let settings: &Settings = &a.state.settings;
-    std::fs::write(
-        &config,
-        format!(
-            "domain = \"{}\"\ndatabase_url = \"{}\"\n",
-            settings.domain,
-            settings.database_url()
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let cli = |command: UserCommand| Cli {
-        config: Some(config.clone()),
-        command: Some(Command::User(command)),
-    };
-    let refused = hearth::cli::run(cli(UserCommand::Approve {
-        name: "nobody".into(),
-    }))
-    .await;
+    let refused = a
+        .hearth(Command::User(UserCommand::Approve {
+            name: "nobody".into(),
+        }))
+        .await;
     assert!(refused.is_err(), "an unknown handle");
-    hearth::cli::run(cli(UserCommand::Approve {
+    a.hearth(Command::User(UserCommand::Approve {
         name: "joao".into(),
     }))
     .await
     .unwrap_or_else(|e| panic!("hearth user approve: {e}"));
     let (status, account) = me(&a, &token).await;
     assert_eq!((status, &account["username"]), (200, &Value::from("joao")));
-    let again = hearth::cli::run(cli(UserCommand::Approve {
-        name: "joao".into(),
-    }))
-    .await;
+    let again = a
+        .hearth(Command::User(UserCommand::Approve {
+            name: "joao".into(),
+        }))
+        .await;
     assert!(
         again.is_err_and(|e| e.to_string().contains("not waiting for approval")),
         "approving twice"
@@ -326,10 +311,10 @@ async fn invite_mode(engine: Db) {
     })
     .await;
     let app = app_token(&a, "read write").await;
-    let once = registration::create_invite(&a.state.db, None, Some(1), None)
+    let once = registration::create_invite(&a.state.ctx, &Acting::Console, Some(1), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let expiring = registration::create_invite(&a.state.db, None, None, Some(7))
+    let expiring = registration::create_invite(&a.state.ctx, &Acting::Console, None, Some(7))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let actors_before = a.actor_count().await;
@@ -610,7 +595,7 @@ async fn the_sign_up_page(engine: Db) {
     assert!(pending[0]["email"] == "", "no email given");
 
     // An invite link fills the code in; with it, no approval is needed: signed in at once.
-    let invite = registration::create_invite(&a.state.db, None, Some(1), None)
+    let invite = registration::create_invite(&a.state.ctx, &Acting::Console, Some(1), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut browser = Browser::default();

@@ -175,22 +175,58 @@ async fn a_report_is_stored_and_notifies_the_moderators(engine: Engine) {
     );
     assert_eq!(reports_told(&a, &mo).await.len(), 2);
 
-    // A remote account, with `forward`: kept, not yet sent.
+    // A remote account, with `forward` and a Hearth category: B's moderators get a `Flag`
+    // from A's instance actor (Ana stays anonymous), with the comment and the category.
     let rex_on_a = a.account_id(&format!("rex@{}", b.domain), &ana).await;
     let (status, report) = a
         .api_post(
             "/api/v1/reports",
             &ana,
-            json!({ "account_id": rex_on_a, "forward": true, "comment": "" }),
+            json!({ "account_id": rex_on_a, "forward": true, "comment": "Threatens people", "category": "harassment" }),
         )
         .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["forwarded"], false, "no Flag is sent yet");
+    assert_eq!(
+        (
+            &report["forwarded"],
+            &report["category"],
+            &report["hearth_category"]
+        ),
+        (&json!(true), &json!("other"), &json!("harassment")),
+        "{report}"
+    );
     assert!(stored_reports(&a).await.last().is_some_and(|r| r.5));
     settle(&[&a, &b]).await;
+    let flagged = stored_reports(&b).await;
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    let (reporter, target, comment, category, _, forward) = flagged[0].clone();
+    assert_eq!(
+        (comment.as_str(), category.as_str(), forward),
+        ("Threatens people", "harassment", false)
+    );
+    let db = b.state.db.clone();
+    let ap_id = |id: i64| {
+        let db = db.clone();
+        async move {
+            db.run(move |conn| Ok(hearth::db::actors::by_id(conn, id)?))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map(|actor| actor.ap_id)
+        }
+    };
+    assert_eq!(
+        ap_id(target).await,
+        Some(b.url("/users/rex").to_string()),
+        "about Rex"
+    );
+    assert_eq!(
+        ap_id(reporter).await,
+        Some(a.state.urls.instance_actor().to_string()),
+        "from A's instance actor"
+    );
     assert!(
-        b.received("/inbox").is_empty() && b.received("/users/rex/inbox").is_empty(),
-        "nothing went to B"
+        b.received("/inbox").iter().any(|r| r.status == 202),
+        "the Flag went to B's inbox"
     );
 
     // Bad reports: a clear 4xx with a JSON error; nothing stored, nobody told.

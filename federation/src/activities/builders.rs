@@ -38,6 +38,20 @@ pub fn block(id: &Url, actor: &Url, object: &Url) -> Value {
     )
 }
 
+/// `actor` (this instance's actor: the reporter stays anonymous) reports `objects` (the
+/// account, then its posts) to their server's moderators, as Mastodon's `Flag`; Hearth's
+/// category travels as `hearthCategory`.
+pub fn flag(id: &Url, actor: &Url, objects: &[Url], comment: &str, category: &str) -> Value {
+    with_context(json!({
+        "id": id,
+        "type": "Flag",
+        "actor": actor,
+        "content": comment,
+        "object": objects,
+        "hearthCategory": category,
+    }))
+}
+
 /// `actor` accepts `follow`, embedded whole.
 pub fn accept(id: &Url, actor: &Url, follow: &Value) -> Value {
     answer("Accept", id, actor, follow)

@@ -127,6 +127,16 @@ pub enum Incoming {
         /// Who was blocked, when given.
         object: Option<Url>,
     },
+    /// The sender (usually a server's instance actor, for an anonymous reporter) reports an
+    /// account and some of its posts to the moderators here (Mastodon's `Flag`).
+    Flag {
+        /// The reported accounts and posts, as given (`object`: one id or several).
+        objects: Vec<Url>,
+        /// The reporter's comment, plain text, at most [`MAX_FLAG_COMMENT`] characters.
+        comment: String,
+        /// Hearth's category (`hearthCategory`), when the sender gave one.
+        category: Option<String>,
+    },
     /// The sender's own document changed (name, bio, avatar, header, key): it is stored
     /// again as sent, checked as a fetched one would be.
     ActorUpdated(Box<FederatedActor>),
@@ -136,6 +146,12 @@ pub enum Incoming {
         kind: String,
     },
 }
+
+/// Longest comment kept from a `Flag`, in characters (Mastodon's limit for reports).
+pub const MAX_FLAG_COMMENT: usize = 1000;
+
+/// Most objects read from a `Flag` (an account and its posts).
+const MAX_FLAG_OBJECTS: usize = 101;
 
 /// Reads a verified activity (its signature already checked) into [`Incoming`]. Embedded
 /// objects from another origin than the sender's are fetched from their origin, not trusted.
@@ -248,6 +264,33 @@ pub async fn read(
             id: envelope.id.clone(),
             object: url_of(&object).ok_or_else(|| malformed("Block without object"))?,
         },
+        "Flag" => {
+            let objects: Vec<Url> = match &object {
+                Value::Array(items) => items
+                    .iter()
+                    .take(MAX_FLAG_OBJECTS)
+                    .filter_map(url_of_value)
+                    .collect(),
+                single => url_of(single).into_iter().collect(),
+            };
+            if objects.is_empty() {
+                return Err(malformed("Flag without object"));
+            }
+            let comment = body
+                .get("content")
+                .and_then(Value::as_str)
+                .map(|c| crate::bounds::text(c, MAX_FLAG_COMMENT))
+                .unwrap_or_default();
+            let category = body
+                .get("hearthCategory")
+                .and_then(Value::as_str)
+                .map(|c| crate::bounds::text(c, 32));
+            Incoming::Flag {
+                objects,
+                comment,
+                category,
+            }
+        }
         other => Incoming::Other {
             kind: other.to_owned(),
         },

@@ -9,7 +9,7 @@ use crate::{Error, db::actors};
 use crate::{
     db::{
         blocks::{self, Hiding},
-        groups, posts,
+        posts,
     },
     service::follows,
 };
@@ -336,27 +336,32 @@ pub async fn followers(
     let id = id
         .parse::<i64>()
         .map_err(|_| Error::not_found("Record not found"))?;
-    let viewer = viewer.id();
     let page = paging.accounts_page();
-    let rows = state
+    let is_group = state
         .db
         .run(move |conn| {
             let actor =
                 actors::by_id(conn, id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-            if actor.actor_kind() == ActorKind::Group {
-                let moderator = match viewer {
-                    Some(v) => groups::is_moderator(conn, actor.id, v)?,
-                    None => false,
-                };
-                if !moderator {
-                    return Ok(Vec::new());
-                }
-            }
-            Ok(crate::db::follows::followers_page(
-                conn, actor.id, true, page,
-            )?)
+            Ok(actor.actor_kind() == ActorKind::Group)
         })
         .await?;
+    let rows = match &viewer.0 {
+        // A group's member list is its moderators' to see, each look on the audit record.
+        Some(user) if is_group => {
+            let by = user.acting();
+            match crate::service::groups::people_page(&state.ctx, &by, id, true, page).await {
+                Err(Error::Forbidden(_) | Error::NotFound(_)) => Vec::new(),
+                rows => rows?,
+            }
+        }
+        None if is_group => Vec::new(),
+        _ => {
+            state
+                .db
+                .run(move |conn| Ok(crate::db::follows::followers_page(conn, id, true, page)?))
+                .await?
+        }
+    };
     Ok(paged_accounts(
         rows,
         &state.urls,

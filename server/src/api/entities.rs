@@ -174,7 +174,7 @@ impl CredentialAccount {
     /// waiting for them.
     pub fn new(actor: &ActorRow, user: &UserRow, follow_requests: u64, urls: &Urls) -> Self {
         use crate::service::content::html_to_text;
-        let role = user.role.parse::<Role>().unwrap_or(Role::Member);
+        let role = user.role();
         // administrator = 1; a moderator may view the dashboard and audit log, and manage
         // reports, users and taxonomies (Mastodon's default Moderator role).
         let (id, name, permissions, highlighted) = match role {
@@ -636,13 +636,14 @@ pub struct Report {
     pub action_taken_at: Option<String>,
     pub category: String,
     pub comment: String,
-    /// Whether it was sent to the reported account's server: not yet (the `Flag` comes with
-    /// the moderation work), whatever the reporter asked.
+    /// Whether it was sent to the reported account's server (as a `Flag`).
     pub forwarded: bool,
     pub created_at: String,
     pub status_ids: Vec<String>,
     pub rule_ids: Option<Vec<String>>,
     pub target_account: Account,
+    /// Hearth's category (`crisis`, `misinformation`...); `category` is Mastodon's.
+    pub hearth_category: String,
 }
 
 impl Report {
@@ -656,9 +657,10 @@ impl Report {
                 .row
                 .action_taken_at
                 .map(|t| mastodon_time(t.and_utc())),
-            category: filed.row.category.clone(),
+            category: crate::service::reports::mastodon_category(&filed.row).to_owned(),
+            hearth_category: filed.row.category.clone(),
             comment: filed.row.comment.clone(),
-            forwarded: false,
+            forwarded: filed.row.forward,
             created_at: mastodon_time(filed.row.created_at.and_utc()),
             status_ids: filed.post_ids.iter().map(i64::to_string).collect(),
             rule_ids: (!rules.is_empty()).then_some(rules),

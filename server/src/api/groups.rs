@@ -3,10 +3,10 @@
 use super::{ApiForm, AppState, CurrentUser, entities::Account, timelines::Paging};
 use crate::{
     Error,
-    db::{actors, follows, groups as group_rows},
+    db::{actors, groups as group_rows},
     service::{
         accounts::Handle,
-        groups::{self, Decision, JoinPolicy, NewGroup, Visibility},
+        groups::{self, Decision, GroupChange, JoinPolicy, NewGroup, Visibility},
     },
 };
 use axum::{
@@ -45,10 +45,6 @@ fn id_param(raw: &str) -> Result<i64, Error> {
         .map_err(|_| Error::not_found("Record not found"))
 }
 
-fn is_admin(user: &CurrentUser) -> bool {
-    user.user.role == "admin"
-}
-
 /// The group as the API shows it: its account, settings, rules and member count.
 fn group_json(
     conn: &mut crate::db::AnyConnection,
@@ -82,11 +78,6 @@ pub async fn create(
     user: CurrentUser,
     ApiForm(form): ApiForm<CreateGroup>,
 ) -> Result<Json<Value>, Error> {
-    if user.user.role == "member" {
-        return Err(Error::Forbidden(
-            "only clinic staff can create groups".into(),
-        ));
-    }
     let new = NewGroup {
         handle: Handle::parse(&form.handle)?,
         display_name: form.display_name,
@@ -96,7 +87,7 @@ pub async fn create(
         owner: Some(user.actor.id),
         rules: form.rules,
     };
-    let row = groups::create_group(&state.ctx, new).await?;
+    let row = groups::create_group(&state.ctx, &user.acting(), new).await?;
     let s = state.clone();
     Ok(Json(
         state
@@ -156,40 +147,17 @@ pub async fn update(
     ApiForm(form): ApiForm<UpdateGroup>,
 ) -> Result<Json<Value>, Error> {
     let id = id_param(&id)?;
-    let admin = is_admin(&user);
+    let change = GroupChange {
+        display_name: form.display_name,
+        description: form.description,
+        visibility: form.visibility.as_deref().map(str::parse).transpose()?,
+        join_policy: form.join_policy.as_deref().map(str::parse).transpose()?,
+        rules: form.rules,
+    };
+    groups::update_group(&state.ctx, &user.acting(), id, change).await?;
     let s = state.clone();
     Ok(Json(
-        state
-            .db
-            .run(move |conn| {
-                conn.write_transaction(|conn| {
-                    let (mut actor, mut settings) =
-                        groups::managed_group(conn, id, &user.actor, admin)?;
-                    if let Some(visibility) = form.visibility {
-                        settings.visibility = visibility.parse::<Visibility>()?.as_str().into();
-                    }
-                    if let Some(policy) = form.join_policy {
-                        settings.join_policy = policy.parse::<JoinPolicy>()?.as_str().into();
-                    }
-                    if let Some(rules) = form.rules {
-                        settings.rules = serde_json::to_string(&rules)
-                            .map_err(|e| Error::Internal(e.to_string()))?;
-                    }
-                    if let Some(name) = form.display_name {
-                        actor.display_name = Some(name);
-                    }
-                    if let Some(description) = form.description {
-                        actor.summary =
-                            Some(crate::service::accounts::plain_text_to_html(&description));
-                    }
-                    actor.manually_approves_followers = settings.needs_approval();
-                    actor.updated_at = chrono::Utc::now().naive_utc();
-                    group_rows::update(conn, &settings)?;
-                    actors::update(conn, &actor)?;
-                    group_json(conn, &s, id)
-                })
-            })
-            .await?,
+        state.db.run(move |conn| group_json(conn, &s, id)).await?,
     ))
 }
 
@@ -203,15 +171,14 @@ async fn people(
     paging: Paging,
 ) -> Result<Response, Error> {
     let id = id_param(id)?;
-    let admin = is_admin(&user);
-    let page = paging.accounts_page();
-    let rows = state
-        .db
-        .run(move |conn| {
-            groups::managed_group(conn, id, &user.actor, admin)?;
-            Ok(follows::followers_page(conn, id, accepted, page)?)
-        })
-        .await?;
+    let rows = groups::people_page(
+        &state.ctx,
+        &user.acting(),
+        id,
+        accepted,
+        paging.accounts_page(),
+    )
+    .await?;
     let part = if accepted { "members" } else { "requests" };
     Ok(super::accounts::paged_accounts(
         rows,
@@ -251,11 +218,9 @@ async fn decide(
     member: String,
     decision: Decision,
 ) -> Result<Json<Value>, Error> {
-    let admin = is_admin(&user);
     groups::decide(
         &state.ctx,
-        user.actor,
-        admin,
+        &user.acting(),
         id_param(&group)?,
         id_param(&member)?,
         decision,
@@ -326,29 +291,12 @@ async fn set_moderator(
     add: bool,
 ) -> Result<Json<Value>, Error> {
     let (group, member) = (id_param(&group)?, id_param(&member)?);
-    let admin = is_admin(&user);
+    groups::set_moderator(&state.ctx, &user.acting(), group, member, add).await?;
     let s = state.clone();
     Ok(Json(
         state
             .db
-            .run(move |conn| {
-                groups::managed_group(conn, group, &user.actor, admin)?;
-                let person = actors::by_id(conn, member)?
-                    .filter(|a| {
-                        a.local
-                            && a.actor_kind()
-                                == hearth_federation::protocol::actor::ActorKind::Person
-                    })
-                    .ok_or_else(|| {
-                        Error::Unprocessable("moderators must be local people".into())
-                    })?;
-                if add {
-                    group_rows::add_moderator(conn, group, person.id)?;
-                } else {
-                    group_rows::remove_moderator(conn, group, person.id)?;
-                }
-                group_json(conn, &s, group)
-            })
+            .run(move |conn| group_json(conn, &s, group))
             .await?,
     ))
 }

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod health;
 pub mod instance;
 pub mod media;
+pub mod moderation;
 pub mod nodeinfo;
 pub mod notifications;
 pub mod oauth;
@@ -251,7 +252,34 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/accounts/{id}", get(admin::account))
         .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
+        .route(
+            "/api/v1/admin/accounts/{id}/action",
+            post(admin::account_action),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsuspend",
+            post(admin::unsuspend),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsilence",
+            post(admin::unsilence),
+        )
+        .route("/api/v1/admin/reports", get(moderation::list))
+        .route("/api/v1/admin/reports/{id}", get(moderation::show))
+        .route(
+            "/api/v1/admin/reports/{id}/resolve",
+            post(moderation::resolve),
+        )
+        .route(
+            "/api/v1/admin/reports/{id}/reopen",
+            post(moderation::reopen),
+        )
+        .route(
+            "/api/hearth/v1/admin/posts/{id}",
+            delete(moderation::remove_post),
+        )
         .route("/api/hearth/v1/admin/federation", get(admin::federation))
+        .route("/api/hearth/v1/admin/audit", get(admin::audit_log))
         .route(
             "/api/hearth/v1/admin/federation/{host}",
             delete(admin::drop_queue),

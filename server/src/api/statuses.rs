@@ -174,16 +174,16 @@ pub async fn edit(
     Ok(Json(status_of(&state, post, Some(viewer)).await?))
 }
 
-/// `DELETE /api/v1/statuses/{id}`: the author, a moderator of the post's group, or an admin.
+/// `DELETE /api/v1/statuses/{id}`: the author, a moderator of the post's group, or (a local
+/// post) an instance moderator or admin.
 pub async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Status>, Error> {
     let viewer = user.actor.id;
-    let is_admin = user.user.role == "admin";
     let before = visible_post(&state, id_param(&id)?, Some(viewer)).await;
-    let deleted = rules::delete_status(&state.ctx, user.actor, is_admin, id_param(&id)?).await?;
+    let deleted = rules::delete_status(&state.ctx, &user.acting(), id_param(&id)?, None).await?;
     // Mastodon answers with the status as it was, so clients can offer "delete and redraft".
     let shown = before.unwrap_or(deleted);
     Ok(Json(status_of(&state, shown, Some(viewer)).await?))

@@ -569,7 +569,7 @@ pub fn queues(conn: &mut AnyConnection) -> QueryResult<Vec<HostQueue>> {
 }
 
 /// Canonical spelling of a host typed by an operator.
-fn canonical(host: &str) -> String {
+pub fn canonical(host: &str) -> String {
     host.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 

@@ -42,6 +42,7 @@ macro_rules! first_rows {
 pub(crate) use first_rows;
 
 pub mod actors;
+pub mod audit;
 pub mod batch;
 pub mod blocks;
 pub mod bookmarks;

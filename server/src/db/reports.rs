@@ -17,15 +17,19 @@ pub struct ReportRow {
     /// The account reported.
     pub target_id: i64,
     pub comment: String,
-    /// `other`, `spam`, `legal` or `violation`.
+    /// One of `service::reports::CATEGORIES`.
     pub category: String,
     /// The numbers of the instance rules cited, space-separated.
     pub rule_ids: String,
     /// Whether the reporter asked for it to go to the target's server.
     pub forward: bool,
     pub created_at: NaiveDateTime,
-    /// When a moderator acted on it.
+    /// When a moderator resolved it.
     pub action_taken_at: Option<NaiveDateTime>,
+    /// Who resolved it (`None` from the command line).
+    pub action_taken_by_id: Option<i64>,
+    /// The note they left.
+    pub resolution_note: Option<String>,
 }
 
 impl ReportRow {
@@ -75,4 +79,42 @@ pub fn posts_of(conn: &mut AnyConnection, report_ids: &[i64]) -> QueryResult<Vec
         .order((report_posts::report_id, report_posts::post_id))
         .select((report_posts::report_id, report_posts::post_id))
         .load(conn)
+}
+
+/// Up to `limit` reports, unresolved or resolved ones: `crisis` first, then the newest.
+pub fn queue(conn: &mut AnyConnection, resolved: bool, limit: i64) -> QueryResult<Vec<ReportRow>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Integer;
+    let mut query = reports::table.select(ReportRow::as_select()).into_boxed();
+    query = if resolved {
+        query.filter(reports::action_taken_at.is_not_null())
+    } else {
+        query.filter(reports::action_taken_at.is_null())
+    };
+    query
+        .order((
+            sql::<Integer>("CASE WHEN category = 'crisis' THEN 0 ELSE 1 END"),
+            reports::id.desc(),
+        ))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Marks a report resolved (`Some`: when, by whom, with what note) or open again (`None`).
+pub fn set_resolution(
+    conn: &mut AnyConnection,
+    id: i64,
+    resolution: Option<(NaiveDateTime, Option<i64>, Option<String>)>,
+) -> QueryResult<usize> {
+    let (at, by, note) = match resolution {
+        Some((at, by, note)) => (Some(at), by, note),
+        None => (None, None, None),
+    };
+    diesel::update(reports::table.find(id))
+        .set((
+            reports::action_taken_at.eq(at),
+            reports::action_taken_by_id.eq(by),
+            reports::resolution_note.eq(note),
+        ))
+        .execute(conn)
 }

@@ -56,6 +56,10 @@ diesel::table! {
         default_privacy -> Text,
         default_sensitive -> Bool,
         default_language -> Nullable<Text>,
+        /// When a moderator suspended the account.
+        suspended_at -> Nullable<Timestamp>,
+        /// When a moderator limited the account.
+        limited_at -> Nullable<Timestamp>,
     }
 }
 
@@ -392,7 +396,8 @@ diesel::table! {
         reporter_id -> BigInt,
         target_id -> BigInt,
         comment -> Text,
-        /// `other`, `spam`, `legal` or `violation`.
+        /// `misinformation`, `crisis`, `privacy`, `harassment`, `spam`, `other`, or
+        /// `violation` (rules cited).
         category -> Text,
         /// The numbers of the instance rules cited, space-separated.
         rule_ids -> Text,
@@ -400,6 +405,9 @@ diesel::table! {
         forward -> Bool,
         created_at -> Timestamp,
         action_taken_at -> Nullable<Timestamp>,
+        /// The moderator who resolved it (`None`: unresolved, or the command line).
+        action_taken_by_id -> Nullable<BigInt>,
+        resolution_note -> Nullable<Text>,
     }
 }
 
@@ -532,5 +540,33 @@ diesel::table! {
         uses -> Integer,
         expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The audit log: admin and moderator acts, hash-chained (see `service::audit`).
+    audit_log (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        actor_role -> Text,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Text,
+        target_name -> Text,
+        detail -> Text,
+        reason -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    /// The end of the audit chain: one row.
+    audit_head (id) {
+        id -> Integer,
+        last_id -> BigInt,
+        last_hash -> Text,
     }
 }

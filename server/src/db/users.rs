@@ -35,6 +35,10 @@ pub struct UserRow {
     pub default_privacy: String,
     pub default_sensitive: bool,
     pub default_language: Option<String>,
+    /// When a moderator suspended it.
+    pub suspended_at: Option<NaiveDateTime>,
+    /// When a moderator limited it.
+    pub limited_at: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -151,4 +155,19 @@ pub fn set_password_hash(conn: &mut AnyConnection, actor_id: i64, hash: &str) ->
         .set(users::password_hash.eq(hash))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Sets (or clears) when an account was suspended and when it was limited.
+pub fn set_standing(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    suspended_at: Option<NaiveDateTime>,
+    limited_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(actor_id))
+        .set((
+            users::suspended_at.eq(suspended_at),
+            users::limited_at.eq(limited_at),
+        ))
+        .execute(conn)
 }

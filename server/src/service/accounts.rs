@@ -1,6 +1,11 @@
 //! Local accounts, support groups and access tokens.
 
-use super::{Urls, oauth, scopes::Scopes};
+use super::{
+    Urls,
+    audit::{self, Acting, Action, Entry, Target},
+    oauth,
+    scopes::Scopes,
+};
 use crate::{
     Error,
     db::{
@@ -54,10 +59,22 @@ impl UserRow {
     }
 }
 
+/// What each role may do: the one place roles are compared (outside their storage names).
 impl Role {
-    /// Whether the role may approve and reject accounts (Mastodon's "Manage Users").
-    pub fn manages_accounts(self) -> bool {
+    /// Admins only: the instance's settings, its federation, the delivery queue, roles.
+    pub fn may_administer(self) -> bool {
+        self == Self::Admin
+    }
+
+    /// Admins and moderators: approve and reject accounts (Mastodon's "Manage Users"),
+    /// handle reports, moderate every group, read the audit log.
+    pub fn may_moderate(self) -> bool {
         matches!(self, Self::Admin | Self::Moderator)
+    }
+
+    /// Clinic staff (everyone but members) may create support groups.
+    pub fn may_create_groups(self) -> bool {
+        self != Self::Member
     }
 }
 
@@ -246,6 +263,8 @@ pub async fn prepare_account(
         default_privacy: "public".into(),
         default_sensitive: false,
         default_language: None,
+        suspended_at: None,
+        limited_at: None,
     };
     Ok(PreparedAccount { actor, user })
 }
@@ -261,17 +280,26 @@ pub fn insert_account(
     Ok(())
 }
 
-/// Creates a local person with an account and a fresh key pair (staff, on the command line).
-/// Returns the actor row.
+/// Creates a local person with an account and a fresh key pair, with any role (admins, on the
+/// command line). Returns the actor row.
 pub async fn create_user(
-    db: &Database,
-    urls: &Urls,
+    ctx: &super::Context,
+    by: &Acting,
     new: NewUser,
     password: String,
 ) -> Result<ActorRow, Error> {
-    let account = prepare_account(urls, new, password).await?;
-    db.write(move |conn| {
+    by.check(Role::may_administer)?;
+    let role = new.role;
+    let account = prepare_account(&ctx.urls, new, password).await?;
+    let by = by.clone();
+    ctx.write(move |conn, _| {
         insert_account(conn, &account)?;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::AccountCreate, Target::actor(&account.actor))
+                .detail(format!("role {role}")),
+        )?;
         Ok(account.actor)
     })
     .await
@@ -419,22 +447,31 @@ pub async fn update_profile(
             &ctx.activity_id("update"),
             &document,
         );
-        let mut audience: Vec<ActorRow> = db::follows::followers(conn, actor.id, true)?
-            .into_iter()
-            .map(|(_, follower)| follower)
-            .collect();
-        for id in db::follows::followed_ids(conn, actor.id)? {
-            if let Some(group) =
-                actors::by_id(conn, id)?.filter(|a| !a.local && a.actor_kind() == ActorKind::Group)
-            {
-                audience.push(group);
-            }
-        }
-        let inboxes = super::delivery::inboxes(&audience);
+        let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
         super::Context::enqueue(conn, actor.id, &update, &inboxes)?;
         Ok(actor)
     })
     .await
+}
+
+/// Who hears of a change to a local person's profile (or of their account's end): their
+/// followers, and the remote groups they belong to.
+pub fn profile_audience(
+    conn: &mut crate::db::AnyConnection,
+    actor: &ActorRow,
+) -> Result<Vec<ActorRow>, Error> {
+    let mut audience: Vec<ActorRow> = db::follows::followers(conn, actor.id, true)?
+        .into_iter()
+        .map(|(_, follower)| follower)
+        .collect();
+    for id in db::follows::followed_ids(conn, actor.id)? {
+        if let Some(group) =
+            actors::by_id(conn, id)?.filter(|a| !a.local && a.actor_kind() == ActorKind::Group)
+        {
+            audience.push(group);
+        }
+    }
+    Ok(audience)
 }
 
 /// Escapes plain text into one HTML paragraph per line.
@@ -454,8 +491,15 @@ pub fn plain_text_to_html(text: &str) -> String {
 }
 
 /// A new bearer token for a local person with every scope (admin ones for staff only), for
-/// scripts and tests (`hearth token create`); returned once in clear, only its hash is stored.
-pub async fn create_token(db: &Database, handle: &Handle) -> Result<String, Error> {
+/// scripts and tests (`hearth token create`, admins); returned once in clear, only its hash
+/// is stored.
+pub async fn create_token(
+    ctx: &super::Context,
+    by: &Acting,
+    handle: &Handle,
+) -> Result<String, Error> {
+    by.check(Role::may_administer)?;
+    let db = &ctx.db;
     let name = handle.as_str().to_owned();
     let actor = db
         .run(move |conn| {
@@ -473,14 +517,24 @@ pub async fn create_token(db: &Database, handle: &Handle) -> Result<String, Erro
             move |conn| Ok(users::user_by_actor(conn, id)?)
         })
         .await?
-        .is_some_and(|u| u.role().manages_accounts());
+        .is_some_and(|u| u.role().may_moderate());
     let scopes = Scopes::parse(if staff {
         "read write follow push admin:read admin:write"
     } else {
         "read write follow push"
     })?;
-    let token = oauth::issue(db, None, Some(actor.id), scopes, tokens::KIND_CLI, None).await?;
-    Ok(token.access_token)
+    let (row, issued) = oauth::new_token(None, Some(actor.id), scopes, tokens::KIND_CLI, None);
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        tokens::insert(conn, &row)?;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::TokenCreate, Target::actor(&actor)).detail(row.scopes.clone()),
+        )
+    })
+    .await?;
+    Ok(issued.access_token)
 }
 
 /// Who a bearer token (or a browser's session) speaks for.
@@ -507,6 +561,7 @@ pub async fn authenticate(
     let hash = oauth::secret_hash(token);
     db.lookup(move |conn| {
         let (token, user, actor) = tokens::signed_in(conn, &hash, kinds, Utc::now().naive_utc())?
+            .filter(|(_, user, _)| user.suspended_at.is_none())
             .ok_or(Error::Unauthorized)?;
         Ok(SignedIn {
             scopes: Scopes::parse(&token.scopes)?,

@@ -289,3 +289,51 @@ pub async fn run_worker(
         }
     }
 }
+
+/// The servers with deliveries waiting, longest queue first (admins).
+pub async fn queues(
+    ctx: &Context,
+    by: &super::audit::Acting,
+) -> Result<Vec<deliveries::HostQueue>, Error> {
+    by.check(super::accounts::Role::may_administer)?;
+    ctx.db.run(|conn| Ok(deliveries::queues(conn)?)).await
+}
+
+/// What an admin does to a server's queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueAction {
+    /// Make every waiting delivery due now.
+    Retry,
+    /// Drop every waiting delivery.
+    Drop,
+}
+
+/// Retries or drops every delivery waiting for `host` (admins); how many. Recorded in the
+/// audit log with the act.
+pub async fn steer_queue(
+    ctx: &Context,
+    by: &super::audit::Acting,
+    host: String,
+    action: QueueAction,
+) -> Result<i64, Error> {
+    use super::audit::{self, Action, Entry, Target};
+    by.check(super::accounts::Role::may_administer)?;
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        let (n, logged) = match action {
+            QueueAction::Retry => (
+                deliveries::retry_host(conn, &host)?,
+                Action::FederationRetry,
+            ),
+            QueueAction::Drop => (deliveries::drop_host(conn, &host)?, Action::FederationDrop),
+        };
+        audit::record(
+            conn,
+            &by,
+            Entry::new(logged, Target::host(&deliveries::canonical(&host)))
+                .detail(format!("{n} deliveries")),
+        )?;
+        Ok(n)
+    })
+    .await
+}

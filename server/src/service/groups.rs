@@ -4,6 +4,7 @@
 use super::{
     Context,
     accounts::{Handle, local_actor, plain_text_to_html},
+    audit::{self, Acting, Action, Entry, Target},
     delivery::inboxes,
 };
 use crate::{
@@ -102,8 +103,13 @@ pub struct NewGroup {
     pub rules: Vec<String>,
 }
 
-/// Creates a local support group with a fresh key pair. Returns the actor row.
-pub async fn create_group(ctx: &Context, new: NewGroup) -> Result<ActorRow, Error> {
+/// Creates a local support group with a fresh key pair (clinic staff). Returns the actor row.
+pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<ActorRow, Error> {
+    if !by.role().may_create_groups() {
+        return Err(Error::Forbidden(
+            "only clinic staff can create groups".into(),
+        ));
+    }
     let keys = tokio::task::spawn_blocking(KeyPair::generate).await??;
     let summary =
         (!new.description.trim().is_empty()).then(|| plain_text_to_html(&new.description));
@@ -130,20 +136,136 @@ pub async fn create_group(ctx: &Context, new: NewGroup) -> Result<ActorRow, Erro
         owner_id: new.owner,
         rules: serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into()),
     };
-    ctx.db
-        .run(move |conn| {
-            conn.write_transaction(|conn| {
-                actors::insert(conn, &row).map_err(|e| {
-                    crate::db::unique_violation(
-                        e,
-                        "this handle is already taken by a person or a group",
-                    )
-                })?;
-                groups::insert(conn, &group)?;
-                Ok(row)
-            })
-        })
-        .await
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        actors::insert(conn, &row)
+            .map_err(|e| crate::db::unique_violation(e, super::accounts::HANDLE_TAKEN))?;
+        groups::insert(conn, &group)?;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::GroupCreate, Target::actor(&row))
+                .detail(format!("{}, {}", group.visibility, group.join_policy)),
+        )?;
+        Ok(row)
+    })
+    .await
+}
+
+/// A change of a group's settings; what is left out stays.
+#[derive(Debug, Default)]
+pub struct GroupChange {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Plain-text description.
+    pub description: Option<String>,
+    /// Who can see its posts.
+    pub visibility: Option<Visibility>,
+    /// How people join.
+    pub join_policy: Option<JoinPolicy>,
+    /// Short rules.
+    pub rules: Option<Vec<String>>,
+}
+
+/// Changes a local group's settings (its moderators, instance moderators and admins).
+pub async fn update_group(
+    ctx: &Context,
+    by: &Acting,
+    group_id: i64,
+    change: GroupChange,
+) -> Result<(), Error> {
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        let (mut actor, mut settings) = managed_group(conn, group_id, &by)?;
+        let mut changed = Vec::new();
+        if let Some(visibility) = change.visibility {
+            settings.visibility = visibility.as_str().into();
+            changed.push(format!("visibility {}", visibility.as_str()));
+        }
+        if let Some(policy) = change.join_policy {
+            settings.join_policy = policy.as_str().into();
+            changed.push(format!("join {}", policy.as_str()));
+        }
+        if let Some(rules) = change.rules {
+            settings.rules =
+                serde_json::to_string(&rules).map_err(|e| Error::Internal(e.to_string()))?;
+            changed.push("rules".into());
+        }
+        if let Some(name) = change.display_name {
+            actor.display_name = Some(name);
+            changed.push("name".into());
+        }
+        if let Some(description) = change.description {
+            actor.summary = Some(plain_text_to_html(&description));
+            changed.push("description".into());
+        }
+        actor.manually_approves_followers = settings.needs_approval();
+        actor.updated_at = chrono::Utc::now().naive_utc();
+        groups::update(conn, &settings)?;
+        actors::update(conn, &actor)?;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::GroupUpdate, Target::actor(&actor)).detail(changed.join(", ")),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// Adds (`add`) or removes a local person as a moderator of a local group.
+pub async fn set_moderator(
+    ctx: &Context,
+    by: &Acting,
+    group_id: i64,
+    person_id: i64,
+    add: bool,
+) -> Result<(), Error> {
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        let (group, _) = managed_group(conn, group_id, &by)?;
+        let person = actors::by_id(conn, person_id)?
+            .filter(|a| a.local && a.actor_kind() == ActorKind::Person)
+            .ok_or_else(|| Error::Unprocessable("moderators must be local people".into()))?;
+        let action = if add {
+            groups::add_moderator(conn, group.id, person.id)?;
+            Action::GroupModeratorAdd
+        } else {
+            groups::remove_moderator(conn, group.id, person.id)?;
+            Action::GroupModeratorRemove
+        };
+        audit::record(
+            conn,
+            &by,
+            Entry::new(action, Target::actor(&person)).detail(format!("in @{}", group.username)),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// A page of a local group's members (`accepted`) or join requests, for its moderators, the
+/// newest first, each with the follow's id. Each look is written to the audit log.
+pub async fn people_page(
+    ctx: &Context,
+    by: &Acting,
+    group_id: i64,
+    accepted: bool,
+    page: crate::db::posts::Page,
+) -> Result<Vec<(i64, ActorRow)>, Error> {
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        let (group, _) = managed_group(conn, group_id, &by)?;
+        let rows = follows::followers_page(conn, group.id, accepted, page)?;
+        let action = if accepted {
+            Action::GroupMembersView
+        } else {
+            Action::GroupRequestsView
+        };
+        audit::record(conn, &by, Entry::new(action, Target::actor(&group)))?;
+        Ok(rows)
+    })
+    .await
 }
 
 /// What became of a request to join.
@@ -247,19 +369,24 @@ pub fn answer(
     )
 }
 
-/// Loads a local group with its settings, checking that `moderator` may manage it.
+/// Loads a local group with its settings, checking that `by` may manage it: one of its
+/// moderators, or an instance moderator or admin.
 pub fn managed_group(
     conn: &mut AnyConnection,
     group_id: i64,
-    moderator: &ActorRow,
-    is_admin: bool,
+    by: &Acting,
 ) -> Result<(ActorRow, GroupRow), Error> {
     let group = actors::by_id(conn, group_id)?
         .filter(|a| a.local && a.actor_kind() == ActorKind::Group)
         .ok_or_else(|| Error::not_found("Record not found"))?;
     let settings =
         groups::by_actor(conn, group.id)?.ok_or_else(|| Error::not_found("Record not found"))?;
-    if !is_admin && !groups::is_moderator(conn, group.id, moderator.id)? {
+    let moderates = match by.person_id() {
+        _ if by.role().may_moderate() => true,
+        Some(id) => groups::is_moderator(conn, group.id, id)?,
+        None => false,
+    };
+    if !moderates {
         return Err(Error::Forbidden(
             "only the group's moderators may do this".into(),
         ));
@@ -283,14 +410,14 @@ pub enum Decision {
 /// Applies a moderator's decision about `member_id` in a local group.
 pub async fn decide(
     ctx: &Context,
-    moderator: ActorRow,
-    is_admin: bool,
+    by: &Acting,
     group_id: i64,
     member_id: i64,
     decision: Decision,
 ) -> Result<(), Error> {
+    let by = by.clone();
     ctx.write(move |conn, ctx2| {
-        let (group, _) = managed_group(conn, group_id, &moderator, is_admin)?;
+        let (group, _) = managed_group(conn, group_id, &by)?;
         let member =
             actors::by_id(conn, member_id)?.ok_or_else(|| Error::not_found("Record not found"))?;
         let follow = follows::between(conn, member.id, group.id)?;
@@ -316,6 +443,17 @@ pub async fn decide(
                 }
             }
         }
+        let action = match decision {
+            Decision::Approve => Action::GroupRequestApprove,
+            Decision::Reject => Action::GroupRequestReject,
+            Decision::Remove => Action::GroupMemberRemove,
+            Decision::Ban => Action::GroupMemberBan,
+        };
+        audit::record(
+            conn,
+            &by,
+            Entry::new(action, Target::actor(&member)).detail(format!("in @{}", group.username)),
+        )?;
         Ok(())
     })
     .await?;

@@ -221,6 +221,11 @@ fn apply(
             }
         }
         Incoming::UndoShare(id) => super::reblogs::received_undo(conn, sender, &id)?,
+        Incoming::Flag {
+            objects,
+            comment,
+            category,
+        } => super::reports::received_flag(conn, sender, &objects, comment, category)?,
         Incoming::ActorUpdated(actor) => {
             actors::upsert_remote(conn, &actor)?;
         }

@@ -1,6 +1,7 @@
 //! The rules of the product, with no HTTP in them.
 
 pub mod accounts;
+pub mod audit;
 pub mod blocks;
 pub mod bookmarks;
 pub mod content;
@@ -11,6 +12,7 @@ pub mod groups;
 pub mod inbox;
 pub mod instance;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
 pub mod oauth;
 pub mod pins;

@@ -820,14 +820,15 @@ pub fn viewer_may_see(
         || (viewer.server.is_some() && server_may_see(conn, post, viewer.server.as_deref())?))
 }
 
-/// Who may delete a post: its author, or a moderator of its local group.
+/// Who may delete a post: its author, a moderator of its local group, or (a local post) an
+/// instance moderator or admin.
 fn may_moderate(
     conn: &mut AnyConnection,
     post: &PostRow,
     actor: &ActorRow,
-    is_admin: bool,
+    role: super::accounts::Role,
 ) -> Result<bool, Error> {
-    if post.author_id == actor.id || (is_admin && post.local) {
+    if post.author_id == actor.id || (role.may_moderate() && post.local) {
         return Ok(true);
     }
     match post.group_id {
@@ -910,19 +911,26 @@ pub struct Edit {
     pub media_ids: Vec<i64>,
 }
 
-/// Deletes a post: its author, a moderator of its group, or an admin (for local posts).
+/// Deletes a post: its author, a moderator of its group, or an instance moderator or admin
+/// (for local posts). Someone else's post removed is written to the audit log.
 pub async fn delete_status(
     ctx: &Context,
-    actor: ActorRow,
-    is_admin: bool,
+    by: &super::audit::Acting,
     post_id: i64,
+    reason: Option<String>,
 ) -> Result<PostRow, Error> {
+    use super::audit::{self, Action, Entry, Target};
+    let by = by.clone();
+    let actor = by
+        .actor()
+        .cloned()
+        .ok_or_else(|| Error::Forbidden("a post is deleted by a person".into()))?;
     let post = ctx
         .write(move |conn, ctx2| {
             let post = posts::by_id(conn, post_id)?
                 .filter(|p| !p.is_deleted())
                 .ok_or_else(|| Error::not_found("Record not found"))?;
-            let moderates = may_moderate(conn, &post, &actor, is_admin)?;
+            let moderates = may_moderate(conn, &post, &actor, by.role())?;
             if !moderates && !can_view(conn, &post, Some(actor.id))? {
                 return Err(Error::not_found("Record not found"));
             }
@@ -942,6 +950,15 @@ pub async fn delete_status(
                 &object.cc,
             );
             publish(conn, ctx2, &post, &actor, &delete, None)?;
+            if post.author_id != actor.id {
+                let author = actors::by_id(conn, post.author_id)?
+                    .ok_or_else(|| Error::not_found("Record not found"))?;
+                audit::record(
+                    conn,
+                    &by,
+                    Entry::new(Action::PostRemove, Target::post(post.id, &author)).reason(reason),
+                )?;
+            }
             Ok(post)
         })
         .await?;

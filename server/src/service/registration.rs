@@ -10,6 +10,7 @@
 
 use super::{
     accounts::{self, Handle, MIN_PASSWORD_CHARS, NewUser, Role},
+    audit::{self, Acting, Action, Entry, Target},
     oauth::{self, IssuedToken},
     scopes::Scopes,
 };
@@ -300,33 +301,14 @@ fn announce_sign_up(
     super::notifications::signed_up(conn, actor.id)
 }
 
-/// Who approves or rejects an account.
-#[derive(Debug, Clone, Copy)]
-pub enum Decider<'a> {
-    /// Someone with shell access to the server (`hearth user approve`).
-    Console,
-    /// A signed-in account: admins and moderators may.
-    Staff(&'a UserRow),
-}
-
-impl Decider<'_> {
-    fn check(self) -> Result<(), Error> {
-        match self {
-            Self::Console => Ok(()),
-            Self::Staff(user) if user.role().manages_accounts() => Ok(()),
-            Self::Staff(_) => Err(Error::Forbidden("This action is not allowed".into())),
-        }
-    }
-}
-
 /// The local accounts, oldest first (at most 200); with `pending`, only those waiting for
 /// approval (`Some(true)`) or only approved ones (`Some(false)`).
 pub async fn accounts(
     db: &Database,
-    by: Decider<'_>,
+    by: &Acting,
     pending: Option<bool>,
 ) -> Result<Vec<(ActorRow, UserRow)>, Error> {
-    by.check()?;
+    by.check(Role::may_moderate)?;
     db.run(move |conn| Ok(users::accounts(conn, pending, 200)?))
         .await
 }
@@ -334,10 +316,10 @@ pub async fn accounts(
 /// One local account, waiting or not.
 pub async fn account(
     db: &Database,
-    by: Decider<'_>,
+    by: &Acting,
     actor_id: i64,
 ) -> Result<(ActorRow, UserRow), Error> {
-    by.check()?;
+    by.check(Role::may_moderate)?;
     db.run(move |conn| Ok(users::account_by_id(conn, actor_id)?))
         .await?
         .ok_or_else(|| Error::not_found("Record not found"))
@@ -368,15 +350,21 @@ fn waiting(conn: &mut AnyConnection, actor_id: i64) -> Result<(ActorRow, UserRow
 /// Approves a waiting account: from now on it can sign in, its tokens work, and it can be
 /// found and followed.
 pub async fn approve(
-    db: &Database,
-    by: Decider<'_>,
+    ctx: &super::Context,
+    by: &Acting,
     actor_id: i64,
 ) -> Result<(ActorRow, UserRow), Error> {
-    by.check()?;
-    db.write(move |conn| {
+    by.check(Role::may_moderate)?;
+    let by = by.clone();
+    ctx.write(move |conn, _| {
         let (actor, mut user) = waiting(conn, actor_id)?;
         users::approve(conn, actor_id)?;
         user.approved = true;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::AccountApprove, Target::actor(&actor)),
+        )?;
         Ok((actor, user))
     })
     .await
@@ -385,14 +373,20 @@ pub async fn approve(
 /// Rejects a waiting account: it is deleted with its tokens (nothing of it has federated, so
 /// nothing needs telling elsewhere) and its handle is free again. Returns what it was.
 pub async fn reject(
-    db: &Database,
-    by: Decider<'_>,
+    ctx: &super::Context,
+    by: &Acting,
     actor_id: i64,
 ) -> Result<(ActorRow, UserRow), Error> {
-    by.check()?;
-    db.write(move |conn| {
+    by.check(Role::may_moderate)?;
+    let by = by.clone();
+    ctx.write(move |conn, _| {
         let found = waiting(conn, actor_id)?;
         actors::delete(conn, actor_id)?;
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::AccountReject, Target::actor(&found.0)),
+        )?;
         Ok(found)
     })
     .await
@@ -407,14 +401,15 @@ pub struct NewInvite {
     pub invite: InviteRow,
 }
 
-/// Makes an invite code, usable `max_uses` times (any number if `None`) for `expires_in_days`
-/// days (for ever if `None`). Only its hash is stored.
+/// Makes an invite code (staff), usable `max_uses` times (any number if `None`) for
+/// `expires_in_days` days (for ever if `None`). Only its hash is stored.
 pub async fn create_invite(
-    db: &Database,
-    created_by: Option<i64>,
+    ctx: &super::Context,
+    by: &Acting,
     max_uses: Option<u32>,
     expires_in_days: Option<u32>,
 ) -> Result<NewInvite, Error> {
+    by.check(Role::may_moderate)?;
     if max_uses == Some(0) || expires_in_days == Some(0) {
         return Err(Error::Unprocessable(
             "an invite needs at least one use and one day".into(),
@@ -430,15 +425,30 @@ pub async fn create_invite(
     let invite = InviteRow {
         id: crate::db::id::new_id(),
         code_sha256: oauth::secret_hash(&code),
-        created_by,
+        created_by: by.person_id(),
         max_uses: max_uses.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         uses: 0,
         expires_at: expires_in_days.map(|d| now + TimeDelta::days(i64::from(d))),
         created_at: now,
     };
-    let stored = invite.clone();
-    db.write(move |conn| Ok(invites::insert(conn, &stored)?))
-        .await?;
+    let (stored, by) = (invite.clone(), by.clone());
+    ctx.write(move |conn, _| {
+        invites::insert(conn, &stored)?;
+        let uses = stored
+            .max_uses
+            .map_or("any number of uses".to_owned(), |n| format!("{n} uses"));
+        let until = stored.expires_at.map_or("no expiry".to_owned(), |at| {
+            format!("expires {}", at.format("%Y-%m-%d %H:%M UTC"))
+        });
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::InviteCreate, Target::invite(stored.id))
+                .detail(format!("{uses}, {until}")),
+        )?;
+        Ok(())
+    })
+    .await?;
     Ok(NewInvite { code, invite })
 }
 
@@ -545,35 +555,5 @@ mod tests {
         for bad in ["e", "english", "en-", "1a", "en-x"] {
             assert!(!locale_shape_ok(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn only_admins_and_moderators_decide() {
-        let user = |role: Role| UserRow {
-            actor_id: 1,
-            role: role.as_str().into(),
-            password_hash: String::new(),
-            created_at: Utc::now().naive_utc(),
-            approved: true,
-            sign_up_reason: None,
-            email: None,
-            agreed_at: None,
-            locale: None,
-            invite_id: None,
-            note_source: None,
-            default_privacy: "public".into(),
-            default_sensitive: false,
-            default_language: None,
-        };
-        for (role, may) in [
-            (Role::Admin, true),
-            (Role::Moderator, true),
-            (Role::Clinician, false),
-            (Role::Member, false),
-        ] {
-            let member = user(role);
-            assert_eq!(Decider::Staff(&member).check().is_ok(), may, "{role}");
-        }
-        assert!(Decider::Console.check().is_ok());
     }
 }

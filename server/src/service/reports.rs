@@ -1,8 +1,14 @@
 //! Reports: a local person tells the moderators about an account and, optionally, some of its
-//! posts. Stored for the moderation work (and the federated `Flag`) that a later change adds;
-//! the admins and moderators are notified in the report's own transaction.
+//! posts, in one of the categories of a health community; the admins and moderators are
+//! notified in the report's own transaction. Moderators read the queue (`crisis` first) and
+//! resolve reports, each read and each decision on the audit record.
 
-use super::{Context, posts::can_view};
+use super::{
+    Context,
+    accounts::Role,
+    audit::{self, Acting, Action, Entry, Target},
+    posts::can_view,
+};
 use crate::{
     Error,
     db::{
@@ -21,8 +27,54 @@ pub const MAX_COMMENT: usize = 1000;
 /// Most posts one report may point at.
 pub const MAX_POSTS: usize = 100;
 
-/// Mastodon's report categories.
-pub const CATEGORIES: [&str; 4] = ["other", "spam", "legal", "violation"];
+/// Hearth's report categories, fit for a health community: false or dangerous health claims,
+/// a risk of harm to self or others, someone's private (health) information exposed,
+/// harassment, spam, anything else. A report citing instance rules without one of these is a
+/// `violation`, as on Mastodon.
+pub const CATEGORIES: [&str; 6] = [
+    "misinformation",
+    "crisis",
+    "privacy",
+    "harassment",
+    "spam",
+    "other",
+];
+
+/// The category a report is stored with, from what the app sent: one of [`CATEGORIES`], or
+/// Mastodon's (`legal` is taken as `privacy`: in a clinic's community unlawful content is
+/// mostly someone's health data; `violation`, or no category, with rules cited is
+/// `violation`). `Err` names the field that is wrong and why.
+fn stored_category(
+    given: Option<&str>,
+    rules_cited: bool,
+) -> Result<String, (&'static str, &'static str, String)> {
+    let given = given
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty());
+    match given.as_deref() {
+        None | Some("other" | "violation") if rules_cited => Ok("violation".into()),
+        None => Ok("other".into()),
+        Some("violation") => Err(("rule_ids", "ERR_BLANK", "must name the rules broken".into())),
+        Some("legal") => Ok("privacy".into()),
+        Some(c) if CATEGORIES.contains(&c) => Ok(c.to_owned()),
+        Some(_) => Err((
+            "category",
+            "ERR_INCLUSION",
+            format!("is not one of {}, legal, violation", CATEGORIES.join(", ")),
+        )),
+    }
+}
+
+/// The category as Mastodon's apps know them (`spam`, `violation`, `other`); Hearth's own is
+/// shown beside it.
+pub fn mastodon_category(row: &ReportRow) -> &'static str {
+    match row.category.as_str() {
+        "spam" => "spam",
+        "violation" => "violation",
+        _ if !row.rule_ids.is_empty() => "violation",
+        _ => "other",
+    }
+}
 
 /// A report as the client API submits it.
 #[derive(Debug, Default)]
@@ -33,7 +85,8 @@ pub struct NewReport {
     pub status_ids: Vec<String>,
     /// What the reporter says.
     pub comment: String,
-    /// One of [`CATEGORIES`]; `other` when not given, `violation` when rules are cited.
+    /// One of [`CATEGORIES`] or of Mastodon's; `other` when not given, `violation` when only
+    /// rules are cited.
     pub category: Option<String>,
     /// The numbers of the instance rules cited (as given).
     pub rule_ids: Vec<String>,
@@ -79,23 +132,13 @@ pub async fn file(
     if rule_numbers.len() != new.rule_ids.len() {
         errors.add("rule_ids", "ERR_INVALID", "are not rules of this server");
     }
-    let category = if new.rule_ids.is_empty() {
-        new.category
-            .clone()
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| "other".into())
-    } else {
-        "violation".into()
+    let category = match stored_category(new.category.as_deref(), !new.rule_ids.is_empty()) {
+        Ok(category) => category,
+        Err((field, code, description)) => {
+            errors.add(field, code, description);
+            String::new()
+        }
     };
-    if !CATEGORIES.contains(&category.as_str()) {
-        errors.add(
-            "category",
-            "ERR_INCLUSION",
-            format!("is not one of {}", CATEGORIES.join(", ")),
-        );
-    } else if category == "violation" && new.rule_ids.is_empty() {
-        errors.add("rule_ids", "ERR_BLANK", "must name the rules broken");
-    }
     if new.status_ids.len() > MAX_POSTS {
         errors.add(
             "status_ids",
@@ -115,7 +158,7 @@ pub async fn file(
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(" ");
-    ctx.write(move |conn, _| {
+    ctx.write(move |conn, ctx| {
         let target = actors::by_id(conn, new.account_id)?
             .ok_or_else(|| Error::not_found("Record not found"))?;
         let post_ids = reported_posts(conn, &reporter, &target, &new.status_ids)?;
@@ -126,13 +169,18 @@ pub async fn file(
             comment: new.comment,
             category,
             rule_ids,
-            // Only another server can be forwarded to; the `Flag` is sent by a later change.
+            // Only another server can be forwarded to.
             forward: new.forward && !target.local,
             created_at: Utc::now().naive_utc(),
             action_taken_at: None,
+            action_taken_by_id: None,
+            resolution_note: None,
         };
         reports::insert(conn, &row, &post_ids)?;
         super::notifications::reported(conn, &row)?;
+        if row.forward {
+            forward(conn, ctx, &row, &target, &post_ids)?;
+        }
         Ok(Filed {
             row,
             target,
@@ -140,6 +188,86 @@ pub async fn file(
         })
     })
     .await
+}
+
+/// Sends a report about a remote account to its server as a `Flag` from this instance's
+/// actor (the reporter stays anonymous), with the comment, the posts and Hearth's category.
+fn forward(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    row: &ReportRow,
+    target: &ActorRow,
+    post_ids: &[i64],
+) -> Result<(), Error> {
+    let instance = actors::by_ap_id(conn, ctx.urls.instance_actor().as_str())?
+        .ok_or_else(|| Error::Internal("no instance actor".into()))?;
+    let mut objects = vec![super::stored_url(&target.ap_id)?];
+    for id in post_ids {
+        if let Some(post) = posts::by_id(conn, *id)? {
+            objects.push(super::stored_url(&post.ap_id)?);
+        }
+    }
+    let flag = hearth_federation::activities::builders::flag(
+        &ctx.activity_id("flag"),
+        &super::stored_url(&instance.ap_id)?,
+        &objects,
+        &row.comment,
+        &row.category,
+    );
+    let inboxes = super::delivery::inboxes(std::slice::from_ref(target));
+    Context::enqueue(conn, instance.id, &flag, &inboxes)
+}
+
+/// A report from another server (a `Flag` from `reporter`, usually its instance actor):
+/// stored against the first account here among `objects` (or the author of the first post
+/// here, as a flag may name only posts), with the posts of theirs among them; the moderators
+/// are told. A category Hearth does not know is `other`; a flag about no one here is dropped.
+pub fn received_flag(
+    conn: &mut AnyConnection,
+    reporter: &ActorRow,
+    objects: &[url::Url],
+    comment: String,
+    category: Option<String>,
+) -> Result<(), Error> {
+    let mut target = None;
+    let mut flagged_posts = Vec::new();
+    for url in objects {
+        if let Some(actor) = actors::by_ap_id(conn, url.as_str())?.filter(|a| a.local) {
+            target.get_or_insert(actor);
+        } else if let Some(post) = posts::by_ap_id(conn, url.as_str())?.filter(|p| p.local) {
+            flagged_posts.push(post);
+        }
+    }
+    let target = match (target, flagged_posts.first()) {
+        (Some(target), _) => target,
+        (None, Some(post)) => match actors::by_id(conn, post.author_id)? {
+            Some(author) => author,
+            None => return Ok(()),
+        },
+        (None, None) => return Ok(()),
+    };
+    let mut post_ids: Vec<i64> = flagged_posts
+        .iter()
+        .filter(|p| p.author_id == target.id)
+        .map(|p| p.id)
+        .collect();
+    post_ids.dedup();
+    let category = stored_category(category.as_deref(), false).unwrap_or_else(|_| "other".into());
+    let row = ReportRow {
+        id: crate::db::id::new_id(),
+        reporter_id: reporter.id,
+        target_id: target.id,
+        comment: hearth_federation::bounds::text(&comment, MAX_COMMENT),
+        category,
+        rule_ids: String::new(),
+        forward: false,
+        created_at: Utc::now().naive_utc(),
+        action_taken_at: None,
+        action_taken_by_id: None,
+        resolution_note: None,
+    };
+    reports::insert(conn, &row, &post_ids)?;
+    super::notifications::reported(conn, &row)
 }
 
 /// The posts a report points at: each must be the target's and one the reporter may see
@@ -185,6 +313,11 @@ fn reported_posts(
 /// The stored reports with these ids, with their targets and posts.
 pub fn filed(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Filed>, Error> {
     let rows = reports::by_ids(conn, ids)?;
+    with_targets(conn, rows)
+}
+
+/// Reports with their targets and posts, in the order given.
+fn with_targets(conn: &mut AnyConnection, rows: Vec<ReportRow>) -> Result<Vec<Filed>, Error> {
     let report_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let posts = reports::posts_of(conn, &report_ids)?;
     let mut filed = Vec::with_capacity(rows.len());
@@ -204,4 +337,140 @@ pub fn filed(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Filed>, Error>
         });
     }
     Ok(filed)
+}
+
+/// Most reports listed at once.
+pub const MAX_LISTED: i64 = 200;
+
+/// The moderators' queue: unresolved reports (or resolved ones), `crisis` first, then the
+/// newest; at most `limit` (up to [`MAX_LISTED`]). The look is on the audit record.
+pub async fn queue(
+    ctx: &Context,
+    by: &Acting,
+    resolved: bool,
+    limit: i64,
+) -> Result<Vec<Filed>, Error> {
+    by.check(Role::may_moderate)?;
+    let by = by.clone();
+    ctx.write(move |conn, _| {
+        let rows = reports::queue(conn, resolved, limit.clamp(1, MAX_LISTED))?;
+        let listed = with_targets(conn, rows)?;
+        let which = if resolved { "resolved" } else { "open" };
+        let target = Target {
+            kind: "reports",
+            id: which.to_owned(),
+            name: format!("{which} reports"),
+        };
+        audit::record(
+            conn,
+            &by,
+            Entry::new(Action::ReportList, target).detail(format!("{} shown", listed.len())),
+        )?;
+        Ok(listed)
+    })
+    .await
+}
+
+/// One report, for a moderator; the look is on the audit record.
+pub async fn show(ctx: &Context, by: &Acting, id: i64) -> Result<Filed, Error> {
+    decide(ctx, by, id, Action::ReportView, None).await
+}
+
+/// Resolves a report with an optional note (the decision and the note on the audit record).
+pub async fn resolve(
+    ctx: &Context,
+    by: &Acting,
+    id: i64,
+    note: Option<String>,
+) -> Result<Filed, Error> {
+    decide(ctx, by, id, Action::ReportResolve, note).await
+}
+
+/// Opens a resolved report again.
+pub async fn reopen(ctx: &Context, by: &Acting, id: i64) -> Result<Filed, Error> {
+    decide(ctx, by, id, Action::ReportReopen, None).await
+}
+
+/// Reads (`ReportView`), resolves or reopens report `id` and records it.
+async fn decide(
+    ctx: &Context,
+    by: &Acting,
+    id: i64,
+    action: Action,
+    note: Option<String>,
+) -> Result<Filed, Error> {
+    by.check(Role::may_moderate)?;
+    let by = by.clone();
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_COMMENT)
+    {
+        return Err(Error::Unprocessable(format!(
+            "Validation failed: the note is too long (maximum is {MAX_COMMENT} characters)"
+        )));
+    }
+    ctx.write(move |conn, _| {
+        let mut found = filed(conn, &[id])?
+            .pop()
+            .ok_or_else(|| Error::not_found("Record not found"))?;
+        match action {
+            Action::ReportResolve => {
+                let at = Utc::now().naive_utc();
+                reports::set_resolution(conn, id, Some((at, by.person_id(), note.clone())))?;
+                found.row.action_taken_at = Some(at);
+                found.row.action_taken_by_id = by.person_id();
+                found.row.resolution_note = note.clone();
+            }
+            Action::ReportReopen => {
+                reports::set_resolution(conn, id, None)?;
+                found.row.action_taken_at = None;
+                found.row.action_taken_by_id = None;
+                found.row.resolution_note = None;
+            }
+            _ => {}
+        }
+        audit::record(
+            conn,
+            &by,
+            Entry::new(action, Target::report(id, &found.target))
+                .detail(found.row.category.clone())
+                .reason(note),
+        )?;
+        Ok(found)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_fit_a_health_community_and_read_mastodons() {
+        for (given, rules, stored) in [
+            (None, false, "other"),
+            (Some("crisis"), false, "crisis"),
+            (Some(" Misinformation "), true, "misinformation"),
+            (Some("legal"), false, "privacy"),
+            (Some("violation"), true, "violation"),
+            (Some("other"), true, "violation"),
+            (None, true, "violation"),
+            (Some("spam"), false, "spam"),
+        ] {
+            assert_eq!(
+                stored_category(given, rules).ok().as_deref(),
+                Some(stored),
+                "{given:?}"
+            );
+        }
+        assert!(matches!(
+            stored_category(Some("violation"), false),
+            Err(("rule_ids", ..))
+        ));
+        assert!(matches!(
+            stored_category(Some("boring"), false),
+            Err(("category", ..))
+        ));
+    }
 }

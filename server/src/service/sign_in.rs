@@ -151,6 +151,9 @@ pub async fn sign_in(
         Some((_, user)) if matches && !user.approved => Err(Error::Forbidden(
             "Your account is waiting for a moderator's approval".to_owned(),
         )),
+        Some((_, user)) if matches && user.suspended_at.is_some() => {
+            Err(Error::Forbidden("Your account is suspended".to_owned()))
+        }
         Some(account) if matches => Ok(account),
         _ => Err(Error::Unprocessable(
             "Invalid handle or password".to_owned(),

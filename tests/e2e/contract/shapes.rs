@@ -712,6 +712,27 @@ pub(super) static ADMIN_ACCOUNT: Shape = entity(
     ],
 );
 
+/// `Admin::Report`, as moderators' apps read it.
+pub(super) static ADMIN_REPORT: Shape = entity(
+    "Admin::Report",
+    &[
+        required("id", Id),
+        required("action_taken", Bool),
+        nullable("action_taken_at", Time),
+        required("category", OneOf(&["spam", "legal", "violation", "other"])),
+        required("comment", Str),
+        required("forwarded", Bool),
+        required("created_at", Time),
+        required("updated_at", Time),
+        required("account", One(&ADMIN_ACCOUNT)),
+        required("target_account", One(&ADMIN_ACCOUNT)),
+        nullable("assigned_account", One(&ADMIN_ACCOUNT)),
+        nullable("action_taken_by_account", One(&ADMIN_ACCOUNT)),
+        required("statuses", Many(&STATUS)),
+        required("rules", Many(&RULE)),
+    ],
+);
+
 pub(super) static ADMIN_IP: Shape = entity(
     "Admin::Ip",
     &[required("ip", Str), required("used_at", Time)],
@@ -755,6 +776,45 @@ pub(super) static HOST_QUEUE: Shape = entity(
         required("host", Str),
         required("pending", Count),
         required("failures", Count),
+    ],
+);
+
+/// Who did an act, in an audit entry.
+pub(super) static AUDIT_ACTOR: Shape = entity(
+    "Hearth::AuditActor",
+    &[
+        nullable("id", Id),
+        required("username", Str),
+        required(
+            "role",
+            OneOf(&["operator", "admin", "moderator", "clinician", "member"]),
+        ),
+    ],
+);
+
+/// What an act was done to, in an audit entry.
+pub(super) static AUDIT_TARGET: Shape = entity(
+    "Hearth::AuditTarget",
+    &[
+        required("kind", Str),
+        required("id", Str),
+        required("name", Str),
+    ],
+);
+
+/// One entry of Hearth's audit log (`/api/hearth/v1/admin/audit`).
+pub(super) static AUDIT_ENTRY: Shape = entity(
+    "Hearth::AuditEntry",
+    &[
+        required("id", Id),
+        required("created_at", Time),
+        required("actor", One(&AUDIT_ACTOR)),
+        required("action", Str),
+        required("target", One(&AUDIT_TARGET)),
+        required("detail", Str),
+        nullable("reason", Str),
+        required("prev_hash", Str),
+        required("hash", Str),
     ],
 );
 
