@@ -2,6 +2,7 @@
 
 use crate::{
     FederationError,
+    policy::{PolicyGuard, SharedPolicy},
     resolver::{AddressPolicy, GuardedResolver, Lookup},
 };
 use reqwest::redirect::Policy;
@@ -12,11 +13,13 @@ use std::{sync::Arc, time::Duration};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the outgoing client: no automatic redirects (the federation crate follows one and
-/// checks it), no proxies from the environment, timeouts, and the address guard in its resolver.
+/// checks it), no proxies from the environment, timeouts, the address guard in its resolver,
+/// and the admin's federation policy in front of every request.
 pub fn build_client(
     policy: AddressPolicy,
     lookup: Arc<dyn Lookup>,
     user_agent: &str,
+    federation_policy: SharedPolicy,
 ) -> Result<ClientWithMiddleware, FederationError> {
     let client = reqwest::Client::builder()
         .redirect(Policy::none())
@@ -27,7 +30,9 @@ pub fn build_client(
         .dns_resolver(Arc::new(GuardedResolver::new(policy, lookup)))
         .build()
         .map_err(|e| FederationError::Internal(format!("building the HTTP client: {e}")))?;
-    Ok(client.into())
+    Ok(reqwest_middleware::ClientBuilder::new(client)
+        .with(PolicyGuard(federation_policy))
+        .build())
 }
 
 #[cfg(test)]
@@ -52,7 +57,12 @@ mod tests {
             "internal.example".to_owned(),
             vec!["127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))],
         )]));
-        let client = build_client(AddressPolicy::PublicOnly, Arc::new(table), "test")
+        let client = build_client(
+            AddressPolicy::PublicOnly,
+            Arc::new(table),
+            "test",
+            SharedPolicy::default(),
+        )
             .unwrap_or_else(|e| panic!("{e}"));
 
         let result = client

@@ -4,6 +4,7 @@ use crate::{
     FederationError,
     client::{REQUEST_TIMEOUT, build_client},
     objects::actor::FederatedActor,
+    policy::SharedPolicy,
     port::Port,
     resolver::{AddressPolicy, Lookup},
 };
@@ -20,18 +21,30 @@ pub struct FederationData {
     loopback: bool,
     key_fetches: Arc<crate::key_fetch::KeyFetchBudget>,
     signing_keys: Arc<crate::delivery::SigningKeys>,
+    policy: SharedPolicy,
 }
 
 impl FederationData {
-    /// Wraps the product's port and the outgoing client.
-    pub fn new(port: Arc<dyn Port>, client: ClientWithMiddleware, loopback: bool) -> Self {
+    /// Wraps the product's port, the outgoing client and the federation policy in force.
+    pub fn new(
+        port: Arc<dyn Port>,
+        client: ClientWithMiddleware,
+        loopback: bool,
+        policy: SharedPolicy,
+    ) -> Self {
         Self {
             port,
             client,
             loopback,
             key_fetches: Arc::default(),
             signing_keys: Arc::default(),
+            policy,
         }
+    }
+
+    /// The admin's federation policy in force.
+    pub fn policy(&self) -> &SharedPolicy {
+        &self.policy
     }
 
     /// Private keys parsed for signing deliveries.
@@ -81,6 +94,8 @@ pub struct FederationSettings {
     pub lookup: Arc<dyn Lookup>,
     /// The `User-Agent` of outgoing requests.
     pub user_agent: String,
+    /// The admin's federation policy, kept current by the product.
+    pub policy: SharedPolicy,
 }
 
 impl FederationSettings {
@@ -111,10 +126,16 @@ pub async fn build_config(
         settings.address_policy(),
         settings.lookup.clone(),
         &settings.user_agent,
+        settings.policy.clone(),
     )?;
     FederationConfig::builder()
         .domain(settings.domain.clone())
-        .app_data(FederationData::new(port, client.clone(), settings.loopback))
+        .app_data(FederationData::new(
+            port,
+            client.clone(),
+            settings.loopback,
+            settings.policy.clone(),
+        ))
         .client(client)
         // `debug` lets URLs use http and explicit ports; the address guard in the client's
         // resolver still confines loopback mode to loopback addresses.

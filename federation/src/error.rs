@@ -112,6 +112,11 @@ fn protocol_message(err: &activitypub_federation::error::Error) -> String {
         P::WebfingerResolveFailed(_) => "WebFinger lookup failed".into(),
         P::Utf8(_) => "a fetched document is not UTF-8".into(),
         P::UrlParse(e) => format!("invalid URL: {e}"),
+        P::ReqwestMiddleware(reqwest_middleware::Error::Middleware(e))
+            if e.downcast_ref::<crate::policy::DomainRefused>().is_some() =>
+        {
+            e.to_string()
+        }
         P::Reqwest(_) | P::ReqwestMiddleware(_) => {
             match (refused_by_policy(err), reqwest_error(err)) {
                 (Some(refused), _) => format!(

@@ -143,6 +143,12 @@ pub(crate) async fn verified_sender(
     actor_id: &Url,
     data: &Data<FederationData>,
 ) -> Result<FederatedActor, FederationError> {
+    let host = authority(actor_id);
+    if data.policy().refuses(&host) {
+        return Err(FederationError::Refused(format!(
+            "federation with {host} is not allowed by this instance's policy"
+        )));
+    }
     let check = |actor: &FederatedActor| {
         signatures::verify(
             method,

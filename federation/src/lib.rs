@@ -16,6 +16,7 @@ pub mod key_fetch;
 pub mod keys;
 pub mod media_fetch;
 pub mod objects;
+pub mod policy;
 pub mod port;
 pub mod protocol;
 pub mod resolver;

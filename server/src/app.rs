@@ -48,12 +48,15 @@ impl Application {
             .await?
             .to_federated()?;
         let ctx = Context::new(db.clone(), urls.clone(), &settings);
+        crate::service::policy::refresh(&db, &ctx.policy).await?;
+        crate::service::policy::keep_current(db.clone(), &ctx.policy);
         let federation = build_config(
             &FederationSettings {
                 domain: settings.domain.clone(),
                 loopback: settings.loopback_federation,
                 lookup,
                 user_agent: format!("hearth/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base()),
+                policy: ctx.policy.clone(),
             },
             Arc::new(StoragePort::new(ctx.clone())),
             &instance_actor,

@@ -215,6 +215,13 @@ async fn find_post(
     if resolve {
         return search::resolve_post(&state.ctx, &state.federation.to_request_data(), url).await;
     }
+    if state
+        .ctx
+        .policy
+        .refuses(&hearth_federation::protocol::authority(&url))
+    {
+        return Ok(None);
+    }
     let asked = hearth_federation::protocol::canonical(url).to_string();
     state
         .db
@@ -270,10 +277,12 @@ async fn find_account(
         return Ok(None);
     };
     let urls = state.urls.clone();
+    let policy = state.ctx.policy.current();
     state
         .db
         .run(move |conn| {
             actors::by_ap_id(conn, &ap_id)?
+                .filter(|row| row.local || !policy.refuses(&row.domain))
                 .map(|row| Account::with_counts(conn, &row, &urls))
                 .transpose()
         })

@@ -164,13 +164,17 @@ pub async fn public(
     let page = query.page();
     let urls = state.urls.clone();
     let only_media = query.only_media();
+    let policy = state.ctx.policy.current();
     let statuses = state
         .db
         .run(move |conn| {
-            let hidden = match viewer {
+            let mut hidden = match viewer {
                 Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
                 None => Vec::new(),
             };
+            if local != Some(true) {
+                hidden.extend(crate::service::policy::silenced_authors(conn, &policy)?);
+            }
             let posts = posts::public(conn, local, only_media, &hidden, page)?;
             Status::list(conn, posts, viewer, &urls)
         })

@@ -363,6 +363,39 @@ pub fn local_handle_taken(conn: &mut AnyConnection, username: &str) -> QueryResu
         .map(|id| id.is_some())
 }
 
+/// The id and domain of every remote actor on `domain` or its subdomains, on any port unless
+/// `domain` names one (a superset: the caller applies the exact rule to the domains).
+pub fn remote_under(conn: &mut AnyConnection, domain: &str) -> QueryResult<Vec<(i64, String)>> {
+    let exact = domain.to_owned();
+    let escaped = super::like_escaped(domain);
+    actors::table
+        .filter(actors::local.eq(false))
+        .filter(
+            actors::domain
+                .eq(exact)
+                .or(actors::domain.like(format!("{escaped}:%")).escape('\\'))
+                .or(actors::domain.like(format!("%.{escaped}")).escape('\\'))
+                .or(actors::domain.like(format!("%.{escaped}:%")).escape('\\')),
+        )
+        .select((actors::id, actors::domain))
+        .load(conn)
+}
+
+/// Deletes remote actors and, by the foreign keys, everything stored from them (posts, follows,
+/// memberships, likes, boosts, notifications); how many.
+pub fn delete_remote(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize> {
+    let mut deleted = 0;
+    for chunk in ids.chunks(500) {
+        deleted += diesel::delete(
+            actors::table
+                .filter(actors::local.eq(false))
+                .filter(actors::id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(deleted)
+}
+
 /// Deletes an actor row, and with it (by the foreign keys) its account and tokens.
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
     diesel::delete(actors::table.find(id))

@@ -58,6 +58,7 @@ pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod pins;
+pub mod policy;
 pub mod post_edits;
 pub mod posts;
 pub mod reblogs;

@@ -570,3 +570,42 @@ diesel::table! {
         last_hash -> Text,
     }
 }
+
+diesel::table! {
+    /// The federation mode and its version (one row; see `service::policy`).
+    federation_policy (id) {
+        id -> Integer,
+        /// `open`, `blocklist` or `allowlist`.
+        mode -> Text,
+        /// Whether `/api/v1/instance/domain_blocks` lists the blocks.
+        public_list -> Bool,
+        /// Bumped by every change of the mode or of a domain rule.
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Domain blocks, as Mastodon has them.
+    domain_blocks (id) {
+        id -> BigInt,
+        domain -> Text,
+        /// `noop`, `silence` or `suspend`.
+        severity -> Text,
+        reject_media -> Bool,
+        reject_reports -> Bool,
+        private_comment -> Nullable<Text>,
+        public_comment -> Nullable<Text>,
+        obfuscate -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Domains federated with in allowlist mode.
+    domain_allows (id) {
+        id -> BigInt,
+        domain -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -448,7 +448,7 @@ pub async fn update_profile(
             &document,
         );
         let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
-        super::Context::enqueue(conn, actor.id, &update, &inboxes)?;
+        ctx.enqueue(conn, actor.id, &update, &inboxes)?;
         Ok(actor)
     })
     .await

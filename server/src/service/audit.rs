@@ -140,6 +140,18 @@ actions! {
     FederationRetry => "federation.retry",
     /// A server's waiting deliveries dropped.
     FederationDrop => "federation.drop",
+    /// The federation mode set.
+    FederationMode => "federation.mode",
+    /// The list of blocked domains made public or hidden.
+    FederationPublicList => "federation.public_list",
+    /// A domain blocked (or its block changed).
+    DomainBlock => "domain.block",
+    /// A domain's block removed.
+    DomainUnblock => "domain.unblock",
+    /// A domain allowed (allowlist mode).
+    DomainAllow => "domain.allow",
+    /// A domain no longer allowed.
+    DomainUnallow => "domain.unallow",
     /// Someone else's post removed by a moderator or admin.
     PostRemove => "post.remove",
     /// A local account suspended.

@@ -67,7 +67,7 @@ pub async fn block(ctx: &Context, blocker: ActorRow, target_id: i64) -> Result<(
                 &super::stored_url(&blocker.ap_id)?,
                 &super::stored_url(&target.ap_id)?,
             );
-            Context::enqueue(
+            ctx2.enqueue(
                 conn,
                 blocker.id,
                 &activity,
@@ -96,7 +96,7 @@ pub async fn unblock(ctx: &Context, blocker: ActorRow, target_id: i64) -> Result
                 &super::stored_url(&target.ap_id)?,
             );
             let undo = builders::undo(&ctx2.activity_id("undo"), &actor, &activity);
-            Context::enqueue(
+            ctx2.enqueue(
                 conn,
                 blocker.id,
                 &undo,

@@ -105,6 +105,9 @@ async fn deliver_to_server(
     server: deliveries::ServerRow,
 ) -> Result<usize, Error> {
     let host = server.host.clone();
+    if ctx.policy.refuses(&host) {
+        return drop_refused(ctx, host).await;
+    }
     let lease = ctx.delivery_lease;
     let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
     let mut cursor = server.delivered_up_to;
@@ -119,6 +122,10 @@ async fn deliver_to_server(
             .await?;
         let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
         for queued in rows {
+            if ctx.policy.refuses(&host) {
+                // The policy changed during this pass (here or in another process).
+                return drop_refused(ctx, host).await.map(|_| attempted);
+            }
             if queued.created_at < give_up_before {
                 given_up += 1;
                 cursor = queued.id;
@@ -174,6 +181,20 @@ async fn deliver_to_server(
         .await?;
     log_given_up(&server.host, given_up);
     Ok(attempted)
+}
+
+/// Drops what waits for a server the federation policy now refuses, and lets go of it.
+async fn drop_refused(ctx: &Context, host: String) -> Result<usize, Error> {
+    let dropped = ctx
+        .db
+        .write(move |conn| {
+            let dropped = deliveries::drop_host(conn, &host)?;
+            deliveries::release(conn, &host, 0)?;
+            Ok(dropped)
+        })
+        .await?;
+    tracing::info!(dropped, "deliveries to a server the federation policy refuses dropped");
+    Ok(0)
 }
 
 fn log_given_up(host: &str, given_up: usize) {

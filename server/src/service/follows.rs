@@ -38,6 +38,9 @@ pub async fn follow(
             if target.id == follower.id {
                 return Err(Error::Unprocessable("you cannot follow yourself".into()));
             }
+            if !target.local && ctx2.policy.refuses(&target.domain) {
+                return Err(super::policy::refused(&target.domain));
+            }
             super::blocks::check_not_blocked(conn, follower.id, target.id)?;
             if let Some(existing) = follows::between(conn, follower.id, target.id)? {
                 return Ok(if existing.accepted {
@@ -78,7 +81,7 @@ pub async fn follow(
                 &super::stored_url(&follower.ap_id)?,
                 &super::stored_url(&target.ap_id)?,
             );
-            Context::enqueue(
+            ctx2.enqueue(
                 conn,
                 follower.id,
                 &activity,
@@ -120,7 +123,7 @@ pub fn stop_following(
             &super::stored_url(&follower.ap_id)?,
             &follow,
         );
-        Context::enqueue(
+        ctx.enqueue(
             conn,
             follower.id,
             &undo,

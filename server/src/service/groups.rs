@@ -361,7 +361,7 @@ pub fn answer(
     } else {
         builders::reject(&id, &actor, &embedded)
     };
-    Context::enqueue(
+    ctx.enqueue(
         conn,
         target.id,
         &activity,

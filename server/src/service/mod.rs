@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod oauth;
 pub mod pins;
+pub mod policy;
 pub mod port;
 pub mod posts;
 pub mod reblogs;
@@ -56,6 +57,8 @@ pub struct Context {
     pub password_grant: bool,
     /// Live updates for apps, fed by the writes below.
     pub streams: streaming::Streams,
+    /// The admin's federation policy in force (kept current by `policy::keep_current`).
+    pub policy: hearth_federation::policy::SharedPolicy,
 }
 
 impl Context {
@@ -69,6 +72,7 @@ impl Context {
             delivery_lease: settings.delivery_lease(),
             sign_in_limits: Default::default(),
             password_grant: settings.oauth_password_grant,
+            policy: Default::default(),
         }
     }
 
@@ -103,22 +107,37 @@ impl Context {
 
     /// Queues `activity` (signed by `signer_id`) for `inboxes`, in the caller's transaction.
     pub fn enqueue(
+        &self,
         conn: &mut crate::db::AnyConnection,
         signer_id: i64,
         activity: &serde_json::Value,
         inboxes: &[String],
     ) -> Result<(), crate::Error> {
-        Self::enqueue_forms(conn, signer_id, &[(activity, None)], inboxes)
+        self.enqueue_forms(conn, signer_id, &[(activity, None)], inboxes)
     }
 
     /// Queues activities for `inboxes`, each for the servers that read its form of a group's
-    /// share (`None`: every server).
+    /// share (`None`: every server). Inboxes on servers the federation policy refuses are left
+    /// out: nothing is queued for them.
     pub fn enqueue_forms(
+        &self,
         conn: &mut crate::db::AnyConnection,
         signer_id: i64,
         activities: &[(&serde_json::Value, Option<crate::db::deliveries::Form>)],
         inboxes: &[String],
     ) -> Result<(), crate::Error> {
+        let policy = self.policy.current();
+        let allowed: Vec<String>;
+        let inboxes = if policy.mode == hearth_federation::policy::Mode::Open {
+            inboxes
+        } else {
+            allowed = inboxes
+                .iter()
+                .filter(|inbox| !policy.refuses(inbox))
+                .cloned()
+                .collect();
+            &allowed
+        };
         if inboxes.is_empty() {
             return Ok(());
         }

@@ -101,7 +101,7 @@ pub async fn act_on_account(
                         &[],
                     );
                     let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
-                    Context::enqueue(conn, actor.id, &delete, &inboxes)?;
+                    ctx.enqueue(conn, actor.id, &delete, &inboxes)?;
                 }
                 Action::AccountSuspend
             }
@@ -110,7 +110,7 @@ pub async fn act_on_account(
                     let document = actor.to_federated()?.to_object();
                     let update = builders::update_actor(&ctx.activity_id("update"), &document);
                     let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
-                    Context::enqueue(conn, actor.id, &update, &inboxes)?;
+                    ctx.enqueue(conn, actor.id, &update, &inboxes)?;
                 }
                 Action::AccountUnsuspend
             }

@@ -350,7 +350,7 @@ pub fn publish(
             let remote_mentions: Vec<ActorRow> =
                 mentioned.into_iter().filter(|m| m.id != group.id).collect();
             if post.visibility != "members" {
-                Context::enqueue(conn, actor.id, activity, &inboxes(&remote_mentions))?;
+                ctx.enqueue(conn, actor.id, activity, &inboxes(&remote_mentions))?;
             }
         }
         Some(group) => {
@@ -358,7 +358,7 @@ pub fn publish(
             if post.visibility != "members" {
                 targets.extend(mentioned.into_iter().filter(|m| m.id != group.id));
             }
-            Context::enqueue(conn, actor.id, activity, &inboxes(&targets))?;
+            ctx.enqueue(conn, actor.id, activity, &inboxes(&targets))?;
         }
         None => {
             let mut targets = mentioned;
@@ -369,7 +369,7 @@ pub fn publish(
                         .map(|(_, a)| a),
                 );
             }
-            Context::enqueue(conn, actor.id, activity, &inboxes(&targets))?;
+            ctx.enqueue(conn, actor.id, activity, &inboxes(&targets))?;
         }
     }
     Ok(())
@@ -448,7 +448,7 @@ pub fn announce(
     if let Some(alternative) = &for_microblogs {
         forms.push((alternative, Some(Form::Object)));
     }
-    Context::enqueue_forms(conn, group.id, &forms, &targets)
+    ctx.enqueue_forms(conn, group.id, &forms, &targets)
 }
 
 /// The copy of a members-only post that the group itself delivers to its members' servers.
@@ -1036,7 +1036,7 @@ pub fn deliver_like(
         None => {}
     }
     if person.local {
-        Context::enqueue(conn, person.id, activity, &inboxes(&targets))?;
+        ctx.enqueue(conn, person.id, activity, &inboxes(&targets))?;
     }
     Ok(())
 }

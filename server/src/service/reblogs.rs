@@ -72,7 +72,7 @@ pub async fn set_reblog(
                 &announce,
             )
         };
-        deliver(conn, &person, &post, &activity)?;
+        deliver(conn, ctx, &person, &post, &activity)?;
         Ok((reblogged.then_some(boost), post))
     })
     .await
@@ -109,6 +109,7 @@ fn announce(
 /// Sends a boost (or its undoing) to the booster's followers and the post's author.
 fn deliver(
     conn: &mut AnyConnection,
+    ctx: &Context,
     person: &ActorRow,
     post: &PostRow,
     activity: &Value,
@@ -118,7 +119,7 @@ fn deliver(
         .map(|(_, a)| a)
         .collect();
     targets.extend(actors::by_id(conn, post.author_id)?);
-    Context::enqueue(conn, person.id, activity, &inboxes(&targets))
+    ctx.enqueue(conn, person.id, activity, &inboxes(&targets))
 }
 
 /// A remote person boosted a post hosted here: it counts, and its author is told.

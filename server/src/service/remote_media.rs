@@ -162,18 +162,21 @@ pub async fn serve(
         })
         .await?
         .ok_or_else(not_found)?;
+    let media_host = hearth_federation::protocol::authority(&remote_url(&row)?);
+    if ctx.policy.current().rejects_media(&media_host) {
+        return if row.is_profile_image() {
+            Ok(Proxied::Placeholder(placeholder(ctx, &row)))
+        } else {
+            Err(not_found())
+        };
+    }
     let row = match row.file_name {
         Some(_) => row,
         None => match fetch_once(ctx, store, data, row.clone()).await {
             Ok(row) => row,
             Err(e) if row.is_profile_image() => {
                 tracing::info!(error = ?e.to_string(), "a remote avatar or header could not be fetched");
-                let placeholder = if row.purpose == Purpose::Avatar.as_str() {
-                    ctx.urls.default_avatar().clone()
-                } else {
-                    ctx.urls.default_header().clone()
-                };
-                return Ok(Proxied::Placeholder(placeholder));
+                return Ok(Proxied::Placeholder(placeholder(ctx, &row)));
             }
             Err(e) => return Err(e),
         },
@@ -189,6 +192,15 @@ pub async fn serve(
         content_type: content_type_of(&file),
         public,
     }))
+}
+
+/// The default image standing in for a remote avatar or header.
+fn placeholder(ctx: &Context, row: &RemoteMediaRow) -> url::Url {
+    if row.purpose == Purpose::Avatar.as_str() {
+        ctx.urls.default_avatar().clone()
+    } else {
+        ctx.urls.default_header().clone()
+    }
 }
 
 /// The row with its stored copy: fetched now unless a concurrent request fetches it, or did.

@@ -215,7 +215,7 @@ fn forward(
         &row.category,
     );
     let inboxes = super::delivery::inboxes(std::slice::from_ref(target));
-    Context::enqueue(conn, instance.id, &flag, &inboxes)
+    ctx.enqueue(conn, instance.id, &flag, &inboxes)
 }
 
 /// A report from another server (a `Flag` from `reporter`, usually its instance actor):
