@@ -171,7 +171,7 @@ pub async fn public(
                 Some(viewer) => blocks::hidden_from(conn, viewer, Hiding::Posts)?,
                 None => Vec::new(),
             };
-            let posts = posts::public(conn, local, only_media, &hidden, page)?;
+            let posts = posts::public(conn, viewer, local, only_media, &hidden, page)?;
             Status::list(conn, posts, viewer, &urls)
         })
         .await?;
