@@ -722,7 +722,7 @@ async fn a_suspended_accounts_posts_disappear_until_lifted(engine: Engine) {
         .api_post(
             "/api/v1/statuses",
             &sam,
-            json!({ "status": "Please don't", "in_reply_to_id": id }),
+            json!({ "status": "Please do not", "in_reply_to_id": id }),
         )
         .await;
     assert_eq!(status, 200, "{reply}");
@@ -766,7 +766,7 @@ async fn a_suspended_accounts_posts_disappear_until_lifted(engine: Engine) {
     assert!(
         holds(
             &contents(&a, "/api/v1/timelines/public", Some(&sam)).await,
-            "Please don't"
+            "Please do not"
         ),
         "others' posts stay"
     );
