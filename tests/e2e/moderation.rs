@@ -882,3 +882,53 @@ async fn a_crisis_report_sends_the_crisis_resources(engine: Engine) {
     assert_eq!(set_log[0]["actor"]["username"], "ada");
 }
 on_both_engines!(a_crisis_report_sends_the_crisis_resources);
+
+/// A `crisis` report filed on A about Rex on B, forwarded: B, whose admin set its crisis
+/// resources at the command line, sends Rex the text when the `Flag` arrives. (A has none
+/// set, and Rex's account is not A's to message.)
+async fn a_forwarded_crisis_report_sends_the_resources_where_the_person_is(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_user("ana", UserRole::Member).await;
+    b.create_user("rex", UserRole::Member).await;
+    let (ana, rex) = (a.token("ana").await, b.token("rex").await);
+    b.hearth(Command::Admin(AdminCommand::CrisisResources(
+        hearth::cli::CrisisCommand::Set {
+            file: None,
+            text: Some("B's crisis line: 555-0100".into()),
+        },
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("hearth admin crisis-resources set: {e}"));
+    let rex_on_a = a.account_id(&format!("rex@{}", b.domain), &ana).await;
+    let told = |token: String| {
+        let b = &b;
+        async move {
+            let (status, list) = b
+                .api_get("/api/v1/notifications?types[]=mention", Some(&token))
+                .await;
+            assert_eq!(status, 200, "{list}");
+            list.as_array().cloned().unwrap_or_default()
+        }
+    };
+    assert!(told(rex.clone()).await.is_empty());
+    report(
+        &a,
+        &ana,
+        json!({ "account_id": rex_on_a, "forward": true, "category": "crisis" }),
+    )
+    .await;
+    settle(&[&a, &b]).await;
+    let told = told(rex).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0]["status"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("555-0100")),
+        "{}",
+        told[0]
+    );
+}
+on_both_engines!(a_forwarded_crisis_report_sends_the_resources_where_the_person_is);

@@ -225,7 +225,7 @@ fn apply(
             objects,
             comment,
             category,
-        } => super::reports::received_flag(conn, sender, &objects, comment, category)?,
+        } => super::reports::received_flag(conn, ctx, sender, &objects, comment, category)?,
         Incoming::ActorUpdated(actor) => {
             actors::upsert_remote(conn, &actor)?;
         }

@@ -270,9 +270,11 @@ fn forward(
 /// A report from another server (a `Flag` from `reporter`, usually its instance actor):
 /// stored against the first account here among `objects` (or the author of the first post
 /// here, as a flag may name only posts), with the posts of theirs among them; the moderators
-/// are told. A category Hearth does not know is `other`; a flag about no one here is dropped.
+/// are told, and a person reported for a `crisis` is sent the crisis resources. A category Hearth
+/// does not know is `other`; a flag about no one here is dropped.
 pub fn received_flag(
     conn: &mut AnyConnection,
+    ctx: &Context,
     reporter: &ActorRow,
     objects: &[url::Url],
     comment: String,
@@ -316,7 +318,11 @@ pub fn received_flag(
         resolution_note: None,
     };
     reports::insert(conn, &row, &post_ids)?;
-    super::notifications::reported(conn, &row)
+    super::notifications::reported(conn, &row)?;
+    if row.category == "crisis" && target.actor_kind() == ActorKind::Person {
+        send_crisis_resources(conn, ctx, &target)?;
+    }
+    Ok(())
 }
 
 /// The posts a report points at: each must be the target's and one the reporter may see
