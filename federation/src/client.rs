@@ -63,7 +63,7 @@ mod tests {
             "test",
             SharedPolicy::default(),
         )
-            .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
 
         let result = client
             .get(format!("http://internal.example:{port}/"))

@@ -130,7 +130,10 @@ impl Policy {
 
     /// Whether `host`'s media is neither fetched nor shown.
     pub fn rejects_media(&self, host: &str) -> bool {
-        self.refuses(host) || self.rule(&canonical_host(host)).is_some_and(|r| r.reject_media)
+        self.refuses(host)
+            || self
+                .rule(&canonical_host(host))
+                .is_some_and(|r| r.reject_media)
     }
 
     /// Whether reports (`Flag`) from `host` are dropped.
@@ -178,8 +181,8 @@ fn split_port(host: &str) -> (&str, Option<&str>) {
     match host.rsplit_once(':') {
         Some((name, port))
             if !port.is_empty()
-            && port.bytes().all(|b| b.is_ascii_digit())
-            && (!name.contains(':') || name.ends_with(']')) =>
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
         {
             (name, Some(port))
         }
@@ -273,7 +276,9 @@ impl reqwest_middleware::Middleware for PolicyGuard {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let host = crate::protocol::authority(req.url());
         if self.0.refuses(&host) {
-            return Err(reqwest_middleware::Error::middleware(DomainRefused { host }));
+            return Err(reqwest_middleware::Error::middleware(DomainRefused {
+                host,
+            }));
         }
         next.run(req, extensions).await
     }
@@ -295,7 +300,10 @@ mod tests {
     #[test]
     fn hosts_are_compared_canonically() {
         assert_eq!(canonical_host(" Bad.Example. "), "bad.example");
-        assert_eq!(canonical_host("https://BAD.example:8443/users/x"), "bad.example:8443");
+        assert_eq!(
+            canonical_host("https://BAD.example:8443/users/x"),
+            "bad.example:8443"
+        );
         assert_eq!(canonical_host("[::1]:8080"), "[::1]:8080");
         assert_eq!(canonical_host("::1"), "::1");
     }

@@ -67,9 +67,29 @@ pub enum AdminCommand {
     /// Read and resolve the reports people filed.
     #[command(subcommand)]
     Report(ReportCommand),
-    /// Suspend, limit, or lift either, for a local account.
+    /// Suspend, limit or sensitize a local account, or lift it.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// The crisis resources text a person reported in a `crisis` report is sent.
+    #[command(subcommand, name = "crisis-resources")]
+    CrisisResources(CrisisCommand),
+}
+
+/// `hearth admin crisis-resources ...`
+#[derive(Debug, Subcommand)]
+pub enum CrisisCommand {
+    /// Print the text (and when it was set).
+    Show,
+    /// Set the text, from a file (`-` for standard input) or with `--text`; a blank text
+    /// clears it.
+    Set {
+        /// A file holding the text.
+        #[arg(conflicts_with = "text", required_unless_present = "text")]
+        file: Option<std::path::PathBuf>,
+        /// The text itself.
+        #[arg(long)]
+        text: Option<String>,
+    },
 }
 
 /// `hearth admin account ...`
@@ -83,6 +103,10 @@ pub enum AccountCommand {
     Limit(AccountArgs),
     /// Lift a limit.
     Unlimit(AccountArgs),
+    /// Show the account's posts, old and new, as sensitive.
+    Sensitive(AccountArgs),
+    /// Lift that.
+    Unsensitive(AccountArgs),
 }
 
 /// The account acted on, and why.
@@ -430,6 +454,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 AccountCommand::Unsuspend(args) => (AccountAction::Unsuspend, args),
                 AccountCommand::Limit(args) => (AccountAction::Limit, args),
                 AccountCommand::Unlimit(args) => (AccountAction::Unlimit, args),
+                AccountCommand::Sensitive(args) => (AccountAction::Sensitive, args),
+                AccountCommand::Unsensitive(args) => (AccountAction::Unsensitive, args),
             };
             let handle = Handle::parse(&args.name)?;
             let ctx = open_context(&settings).await?;
@@ -441,8 +467,16 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 (None, Some(_)) => "limited",
                 (None, None) => "in good standing",
             };
-            eprintln!("@{} is {standing}", actor.username);
+            let sensitized = if user.sensitized_at.is_some() {
+                ", its posts shown as sensitive"
+            } else {
+                ""
+            };
+            eprintln!("@{} is {standing}{sensitized}", actor.username);
             Ok(())
+        }
+        Command::Admin(AdminCommand::CrisisResources(command)) => {
+            crisis_command(&settings, command).await
         }
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
@@ -453,6 +487,38 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+async fn crisis_command(settings: &Settings, command: CrisisCommand) -> Result<(), Error> {
+    use crate::service::settings as instance_settings;
+    let ctx = open_context(settings).await?;
+    let set = match command {
+        CrisisCommand::Show => instance_settings::crisis_resources(&ctx, &Acting::Console).await?,
+        CrisisCommand::Set { file, text } => {
+            let text = match (text, file) {
+                (Some(text), _) => text,
+                (None, Some(path)) if path.as_os_str() == "-" => {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                        .map_err(|e| Error::Internal(format!("standard input: {e}")))?;
+                    text
+                }
+                (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Unprocessable(format!("cannot read {}: {e}", path.display()))
+                })?,
+                (None, None) => {
+                    return Err(Error::Unprocessable("give a FILE or --text".into()));
+                }
+            };
+            instance_settings::set_crisis_resources(&ctx, &Acting::Console, text).await?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match set {
+        Some(set) => writeln!(out, "{}", set.value),
+        None => writeln!(out, "no crisis resources set"),
+    }
+    .map_err(|e| Error::Internal(e.to_string()))
 }
 
 async fn federation(settings: &Settings, command: FederationCommand) -> Result<(), Error> {

@@ -498,3 +498,85 @@ fn http_get(url: &str) -> String {
     let _ = stream.read_to_string(&mut response);
     response
 }
+
+/// `hearth admin account sensitive|unsensitive NAME` and `hearth admin crisis-resources
+/// set|show`: each says what it did, refuses what it cannot do, and is on the audit record.
+#[test]
+fn moderators_sensitize_accounts_and_set_crisis_resources() {
+    for db in engines() {
+        let created = db.hearth(
+            &["user", "create", "ben", "--password-stdin"],
+            "a long enough password\n",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+
+        let none = db.hearth(&["admin", "crisis-resources", "show"], "");
+        assert!(none.status.success(), "{}", text(&none.stderr));
+        assert_eq!(text(&none.stdout).trim(), "no crisis resources set");
+
+        let sensitive = db.hearth(
+            &[
+                "admin",
+                "account",
+                "sensitive",
+                "ben",
+                "--reason",
+                "graphic",
+            ],
+            "",
+        );
+        assert!(sensitive.status.success(), "{}", text(&sensitive.stderr));
+        assert!(
+            text(&sensitive.stderr)
+                .contains("@ben is in good standing, its posts shown as sensitive"),
+            "{}",
+            text(&sensitive.stderr)
+        );
+        let lifted = db.hearth(&["admin", "account", "unsensitive", "ben"], "");
+        assert!(lifted.status.success(), "{}", text(&lifted.stderr));
+        assert_eq!(text(&lifted.stderr).trim(), "@ben is in good standing");
+        let nobody = db.hearth(&["admin", "account", "sensitive", "nobody"], "");
+        assert!(!nobody.status.success(), "no such account");
+
+        let file = db.dir.path().join("crisis.txt");
+        std::fs::write(&file, "Call 988, or your clinic's line: 555-0100\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let path = file.display().to_string();
+        let set = db.hearth(&["admin", "crisis-resources", "set", &path], "");
+        assert!(set.status.success(), "{}", text(&set.stderr));
+        let shown = db.hearth(&["admin", "crisis-resources", "show"], "");
+        assert_eq!(
+            text(&shown.stdout).trim(),
+            "Call 988, or your clinic's line: 555-0100"
+        );
+        let set = db.hearth(
+            &["admin", "crisis-resources", "set", "--text", "Call 988"],
+            "",
+        );
+        assert!(set.status.success(), "{}", text(&set.stderr));
+        let shown = db.hearth(&["admin", "crisis-resources", "show"], "");
+        assert_eq!(text(&shown.stdout).trim(), "Call 988");
+        let neither = db.hearth(&["admin", "crisis-resources", "set"], "");
+        assert!(!neither.status.success(), "a FILE or --text is needed");
+        let missing = db.hearth(&["admin", "crisis-resources", "set", "/no/such/file"], "");
+        assert!(!missing.status.success());
+        assert_eq!(
+            text(&db.hearth(&["admin", "crisis-resources", "show"], "").stdout).trim(),
+            "Call 988",
+            "a failed set changes nothing"
+        );
+
+        let log = db.hearth(&["audit", "list"], "");
+        assert!(log.status.success(), "{}", text(&log.stderr));
+        let log = text(&log.stdout);
+        for action in [
+            "account.sensitive",
+            "account.unsensitive",
+            "settings.crisis_resources",
+        ] {
+            assert!(log.contains(action), "{action} in {log}");
+        }
+        let verified = db.hearth(&["audit", "verify"], "");
+        assert!(verified.status.success(), "{}", text(&verified.stderr));
+    }
+}

@@ -123,6 +123,7 @@ const NO_PARAMETERS: &[&str] = &[
     "DELETE /api/hearth/v1/admin/posts/{id}",
     "POST /api/v1/admin/accounts/{id}/unsuspend",
     "POST /api/v1/admin/accounts/{id}/unsilence",
+    "POST /api/v1/admin/accounts/{id}/unsensitive",
 ];
 
 /// Routes left out for now, with why.
@@ -725,6 +726,11 @@ fn reads(w: &World) -> Vec<Read> {
         get("/api/hearth/v1/admin/federation", ana, Any(&HOST_QUEUE)),
         // The scene made people and groups: the log holds their making.
         get("/api/hearth/v1/admin/audit", ana, List(&AUDIT_ENTRY)),
+        get(
+            "/api/hearth/v1/admin/crisis-resources",
+            ana,
+            Entity(&CRISIS_RESOURCES),
+        ),
     ]
 }
 
@@ -1420,6 +1426,46 @@ async fn accounts_are_limited(api: &Api<'_>, admin: &str, target: &str) {
     }
 }
 
+/// `POST /api/hearth/v1/admin/statuses/{id}/sensitive` with a `spoiler_text` and a `reason`:
+/// the post answers sensitive, with the warning it was first given.
+async fn posts_are_marked_sensitive(api: &Api<'_>, admin: &str, post: &str) {
+    for encoding in Encoding::ALL {
+        let marked = api
+            .write(
+                "POST /api/hearth/v1/admin/statuses/{id}/sensitive",
+                &format!("/api/hearth/v1/admin/statuses/{post}/sensitive"),
+                Some(admin),
+                encoding,
+                &json!({ "spoiler_text": "Unverified claims", "reason": format!("{encoding}") }),
+            )
+            .await;
+        assert_shape(&marked, &STATUS, &format!("marked as {encoding}"));
+        assert_eq!(
+            (&marked["sensitive"], &marked["spoiler_text"]),
+            (&json!(true), &json!("Unverified claims")),
+            "{encoding}: {marked}"
+        );
+    }
+}
+
+/// `PUT /api/hearth/v1/admin/crisis-resources` with a `text`: answered back.
+async fn crisis_resources_are_set(api: &Api<'_>, admin: &str) {
+    for encoding in Encoding::ALL {
+        let text = format!("Call 988 ({encoding})");
+        let set = api
+            .write(
+                "PUT /api/hearth/v1/admin/crisis-resources",
+                "/api/hearth/v1/admin/crisis-resources",
+                Some(admin),
+                encoding,
+                &json!({ "text": text }),
+            )
+            .await;
+        assert_shape(&set, &CRISIS_RESOURCES, &format!("set as {encoding}"));
+        assert_eq!(set["text"], text.as_str(), "{encoding}");
+    }
+}
+
 /// `POST /api/v1/markers` with `home[last_read_id]` and `notifications[last_read_id]`: both
 /// move, and their versions go up.
 async fn markers_move(api: &Api<'_>, token: &str, posts: &[String]) {
@@ -1573,6 +1619,8 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     let posts = statuses_are_written_and_edited(&api, &ana_token, &id(&parent)).await;
     reports_reach_the_moderators(&api, &bo_token, &ana_token, &eve, &id(&spam)).await;
     accounts_are_limited(&api, &ana_token, &eve).await;
+    posts_are_marked_sensitive(&api, &ana_token, &id(&parent)).await;
+    crisis_resources_are_set(&api, &ana_token).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;

@@ -84,7 +84,7 @@ pub(super) fn admin_account(actor: &ActorRow, user: Option<&UserRow>, urls: &Url
         "confirmed": true,
         "suspended": user.is_some_and(|u| u.suspended_at.is_some()),
         "silenced": user.is_some_and(|u| u.limited_at.is_some()),
-        "sensitized": false,
+        "sensitized": user.is_some_and(|u| u.sensitized_at.is_some()),
         "disabled": false,
         "approved": user.is_none_or(|u| u.approved),
         // A string, as apps parse it: empty where the person chose none.
@@ -268,6 +268,16 @@ pub async fn unsuspend(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Error> {
     lift(state, user, id, AccountAction::Unsuspend).await
+}
+
+/// `POST /api/v1/admin/accounts/{id}/unsensitive`: its posts are no longer shown as
+/// sensitive (those marked so one by one stay so).
+pub async fn unsensitive(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    lift(state, user, id, AccountAction::Unsensitive).await
 }
 
 /// `POST /api/v1/admin/accounts/{id}/unsilence`: lifts a limit.

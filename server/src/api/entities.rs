@@ -446,7 +446,7 @@ impl Status {
                 "private" | "members" => "private",
                 _ => "direct",
             },
-            sensitive: post.sensitive,
+            sensitive: shown.sensitive(post),
             spoiler_text: post.spoiler_text.clone(),
             in_reply_to_id: parent.map(|(id, _)| id.to_string()),
             in_reply_to_account_id: parent.map(|(_, author)| author.to_string()),

@@ -264,6 +264,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/admin/accounts/{id}/unsilence",
             post(admin::unsilence),
         )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsensitive",
+            post(admin::unsensitive),
+        )
         .route("/api/v1/admin/reports", get(moderation::list))
         .route("/api/v1/admin/reports/{id}", get(moderation::show))
         .route(
@@ -277,6 +281,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/hearth/v1/admin/posts/{id}",
             delete(moderation::remove_post),
+        )
+        .route(
+            "/api/hearth/v1/admin/statuses/{id}/sensitive",
+            post(moderation::mark_sensitive),
+        )
+        .route(
+            "/api/hearth/v1/admin/crisis-resources",
+            get(moderation::crisis_resources).put(moderation::set_crisis_resources),
         )
         .route("/api/hearth/v1/admin/federation", get(admin::federation))
         .route("/api/hearth/v1/admin/audit", get(admin::audit_log))

@@ -1,11 +1,12 @@
-//! Moderation endpoints: Mastodon's `/api/v1/admin/reports` and Hearth's removal of a post
-//! (`/api/hearth/v1/admin/posts/{id}`). Every call is an act on the audit record.
+//! Moderation endpoints: Mastodon's `/api/v1/admin/reports`, Hearth's removal of a post
+//! (`/api/hearth/v1/admin/posts/{id}`), marking one sensitive and the crisis resources text.
+//! Every call is an act on the audit record.
 
 use super::{AppState, CurrentUser, admin::admin_account, entities::Status};
 use crate::{
     Error,
     db::{AnyConnection, posts, users},
-    service::{posts as post_rules, reports},
+    service::{moderation, posts as post_rules, reports, settings},
 };
 use axum::{
     Json,
@@ -189,4 +190,80 @@ pub async fn remove_post(
     Ok(Json(
         json!({ "id": removed.id.to_string(), "removed": true }),
     ))
+}
+
+/// Body of `POST /api/hearth/v1/admin/statuses/{id}/sensitive`.
+#[derive(Debug, Default, Deserialize)]
+pub struct SensitiveForm {
+    /// A content warning, given to the post if it has none.
+    #[serde(default)]
+    spoiler_text: Option<String>,
+    /// Why, for the audit record.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/hearth/v1/admin/statuses/{id}/sensitive`: marks someone's post sensitive, with
+/// `spoiler_text` as its content warning if it has none (instance moderators and admins, or a
+/// moderator of its group). A local post's change reaches the servers that have it as an
+/// `Update`. Answers the `Status` as the moderator now sees it.
+pub async fn mark_sensitive(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    super::ApiForm(form): super::ApiForm<SensitiveForm>,
+) -> Result<Json<Status>, Error> {
+    let post = moderation::mark_post_sensitive(
+        &state.ctx,
+        &user.acting(),
+        report_id(&id)?,
+        form.spoiler_text,
+        form.reason,
+    )
+    .await?;
+    let (urls, viewer) = (state.urls.clone(), user.actor.id);
+    let status = state
+        .db
+        .run(move |conn| Status::new(conn, &post, Some(viewer), &urls))
+        .await?;
+    Ok(Json(status))
+}
+
+/// The crisis resources entity: the text, and when it was last set.
+fn crisis_entity(text: Option<settings::Setting>) -> Value {
+    match text {
+        Some(set) => json!({
+            "text": set.value,
+            "updated_at": super::entities::mastodon_time(set.updated_at.and_utc()),
+        }),
+        None => json!({ "text": null, "updated_at": null }),
+    }
+}
+
+/// `GET /api/hearth/v1/admin/crisis-resources`: the text a person reported in a `crisis`
+/// report is sent (admins and moderators).
+pub async fn crisis_resources(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, Error> {
+    let text = settings::crisis_resources(&state.ctx, &user.acting()).await?;
+    Ok(Json(crisis_entity(text)))
+}
+
+/// Body of `PUT /api/hearth/v1/admin/crisis-resources`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CrisisForm {
+    /// The text; blank clears it (no message is sent then).
+    #[serde(default)]
+    text: String,
+}
+
+/// `PUT /api/hearth/v1/admin/crisis-resources`: sets the text (admins; on the audit record).
+pub async fn set_crisis_resources(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::ApiForm(form): super::ApiForm<CrisisForm>,
+) -> Result<Json<Value>, Error> {
+    let text = settings::set_crisis_resources(&state.ctx, &user.acting(), form.text).await?;
+    Ok(Json(crisis_entity(text)))
 }

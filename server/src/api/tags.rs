@@ -198,6 +198,7 @@ pub async fn timeline(
                 none: tag_ids(conn, &query.none)?,
                 local,
                 only_media: query.public.only_media(),
+                viewer,
             };
             let posts = tags::timeline(conn, &filter, page)?;
             Status::list(conn, posts, viewer, &urls)

@@ -175,7 +175,7 @@ pub async fn public(
             if local != Some(true) {
                 hidden.extend(crate::service::policy::silenced_authors(conn, &policy)?);
             }
-            let posts = posts::public(conn, local, only_media, &hidden, page)?;
+            let posts = posts::public(conn, viewer, local, only_media, &hidden, page)?;
             Status::list(conn, posts, viewer, &urls)
         })
         .await?;

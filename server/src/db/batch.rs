@@ -14,9 +14,10 @@ use super::{
     remote_media::RemoteMediaRow,
     schema::{
         actor_stats, actors, blocks, follows, group_moderators, media_attachments, post_mentions,
-        post_tags, posts, remote_media, support_groups, tags,
+        post_tags, posts, remote_media, support_groups, tags, users,
     },
 };
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// What decides who may see a post, without its text: replies are checked by it, and only
@@ -247,6 +248,26 @@ pub fn moderated(conn: &mut AnyConnection, actor: i64, groups: &[i64]) -> QueryR
         .select(support_groups::actor_id)
         .load::<i64>(c))?);
     Ok(found)
+}
+
+/// Of the actors `ids`, the local accounts a moderator suspended or sensitized:
+/// `(actor_id, suspended, sensitized)`, only those with either mark.
+pub fn marked(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, bool, bool)>> {
+    none_if_empty!(ids);
+    let rows: Vec<(i64, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+        on_engine!(conn, |c| users::table
+            .filter(in_ids(users::actor_id, ids))
+            .filter(
+                users::suspended_at
+                    .is_not_null()
+                    .or(users::sensitized_at.is_not_null())
+            )
+            .select((users::actor_id, users::suspended_at, users::sensitized_at))
+            .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, suspended, sensitized)| (id, suspended.is_some(), sensitized.is_some()))
+        .collect())
 }
 
 /// Those of the actors that block `target`.

@@ -66,6 +66,7 @@ pub mod remote_media;
 pub mod reports;
 pub mod schema;
 pub mod search;
+pub mod settings;
 pub mod tags;
 pub mod time;
 pub mod tokens;

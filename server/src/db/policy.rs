@@ -17,7 +17,7 @@ pub struct PolicyRow {
 }
 
 /// One domain block.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable, )]
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = domain_blocks)]
 pub struct DomainBlockRow {
     pub id: i64,
@@ -117,17 +117,18 @@ pub fn block_by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Doma
 /// Inserts a block, or replaces the one of the same domain (keeping its id and creation
 /// time). Call it after [`bump`], whose row lock orders concurrent changes.
 pub fn save_block(conn: &mut AnyConnection, row: &DomainBlockRow) -> QueryResult<()> {
-    let updated = diesel::update(domain_blocks::table.filter(domain_blocks::domain.eq(&row.domain)))
-        .set((
-            domain_blocks::severity.eq(&row.severity),
-            domain_blocks::reject_media.eq(row.reject_media),
-            domain_blocks::reject_reports.eq(row.reject_reports),
-            domain_blocks::private_comment.eq(&row.private_comment),
-            domain_blocks::public_comment.eq(&row.public_comment),
-            domain_blocks::obfuscate.eq(row.obfuscate),
-            domain_blocks::updated_at.eq(row.updated_at),
-        ))
-        .execute(conn)?;
+    let updated =
+        diesel::update(domain_blocks::table.filter(domain_blocks::domain.eq(&row.domain)))
+            .set((
+                domain_blocks::severity.eq(&row.severity),
+                domain_blocks::reject_media.eq(row.reject_media),
+                domain_blocks::reject_reports.eq(row.reject_reports),
+                domain_blocks::private_comment.eq(&row.private_comment),
+                domain_blocks::public_comment.eq(&row.public_comment),
+                domain_blocks::obfuscate.eq(row.obfuscate),
+                domain_blocks::updated_at.eq(row.updated_at),
+            ))
+            .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(domain_blocks::table)
             .values(row)

@@ -8,6 +8,35 @@ use super::{
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+/// Whether the post in `posts` is by a local account kept out of public listings (public
+/// timelines, tag timelines, search) for the reader `$viewer` (an actor id; any id no actor
+/// has for nobody signed in): suspended, or limited and neither followed by the reader (an
+/// accepted follow) nor the reader's own. One correlated look-up by primary key per post
+/// read; remote authors have no `users` row and pass at once.
+macro_rules! withheld_from {
+    ($viewer:expr) => {{
+        use $crate::db::schema::{follows as f, posts as p, users as u};
+        let viewer: i64 = $viewer;
+        diesel::dsl::exists(
+            u::table.filter(u::actor_id.eq(p::author_id)).filter(
+                u::suspended_at.is_not_null().or(u::limited_at
+                    .is_not_null()
+                    .and(u::actor_id.ne(viewer))
+                    .and(diesel::dsl::not(diesel::dsl::exists(
+                        f::table
+                            .filter(f::follower_id.eq(viewer))
+                            .filter(f::target_id.eq(p::author_id))
+                            .filter(f::accepted),
+                    )))),
+            ),
+        )
+    }};
+}
+pub(crate) use withheld_from;
+
+/// The id a reader who is nobody signed in is taken as: no actor has it.
+pub const NOBODY: i64 = i64::MIN;
+
 /// One post.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = posts, treat_none_as_null = true)]
@@ -440,8 +469,9 @@ enum TimelineSource {
     Author(i64),
     Group(i64),
     Mentioning(i64),
-    /// Public posts: all, only local ones (`Some(true)`) or only remote ones.
-    Public(Option<bool>),
+    /// Public posts: all, only local ones (`Some(true)`) or only remote ones; for the
+    /// reader given (see [`withheld_from`]).
+    Public(Option<bool>, i64),
 }
 
 /// One source's page of a timeline, without the `hidden` authors' posts (and with images
@@ -489,18 +519,21 @@ fn timeline_source(
     match source {
         TimelineSource::Author(id) => page!(posts::table, posts::author_id.eq(id), posts::id),
         TimelineSource::Group(id) => page!(posts::table, posts::group_id.eq(id), posts::id),
-        TimelineSource::Public(None) => page!(
+        TimelineSource::Public(None, viewer) => page!(
             posts::table,
-            eq_constant(posts::visibility, "public"),
+            eq_constant(posts::visibility, "public").and(diesel::dsl::not(withheld_from!(viewer))),
             posts::id
         ),
         // The column itself, not `= ?`, so that the partial index of local posts applies.
-        TimelineSource::Public(Some(true)) => page!(
+        TimelineSource::Public(Some(true), viewer) => page!(
             posts::table,
-            eq_constant(posts::visibility, "public").and(posts::local),
+            eq_constant(posts::visibility, "public")
+                .and(posts::local)
+                .and(diesel::dsl::not(withheld_from!(viewer))),
             posts::id
         ),
-        TimelineSource::Public(Some(false)) => page!(
+        // Remote authors are never withheld here (domain policy decides about them).
+        TimelineSource::Public(Some(false), _) => page!(
             posts::table,
             eq_constant(posts::visibility, "public").and(diesel::dsl::not(posts::local)),
             posts::id
@@ -515,9 +548,11 @@ fn timeline_source(
 }
 
 /// Public posts, newest first: all, local (`Some(true)`) or remote (`Some(false)`) ones, but
-/// none by the `hidden` authors; with images only, if `only_media`.
+/// none by the `hidden` authors nor by local accounts withheld from `viewer` (suspended, or
+/// limited and not followed: [`withheld_from`]); with images only, if `only_media`.
 pub fn public(
     conn: &mut AnyConnection,
+    viewer: Option<i64>,
     local: Option<bool>,
     only_media: bool,
     hidden: &[i64],
@@ -525,7 +560,7 @@ pub fn public(
 ) -> QueryResult<Vec<PostRow>> {
     let mut found = timeline_source(
         conn,
-        TimelineSource::Public(local),
+        TimelineSource::Public(local, viewer.unwrap_or(NOBODY)),
         hidden,
         only_media,
         bounds,

@@ -118,3 +118,13 @@ pub fn set_resolution(
         ))
         .execute(conn)
 }
+
+/// How many unresolved reports of `category` there are about `target_id`.
+pub fn open_about(conn: &mut AnyConnection, target_id: i64, category: &str) -> QueryResult<i64> {
+    reports::table
+        .filter(reports::target_id.eq(target_id))
+        .filter(reports::category.eq(category))
+        .filter(reports::action_taken_at.is_null())
+        .count()
+        .get_result(conn)
+}

@@ -60,6 +60,8 @@ diesel::table! {
         suspended_at -> Nullable<Timestamp>,
         /// When a moderator limited the account.
         limited_at -> Nullable<Timestamp>,
+        /// When a moderator had the account's posts shown as sensitive.
+        sensitized_at -> Nullable<Timestamp>,
     }
 }
 
@@ -482,6 +484,15 @@ diesel::table! {
         group_posts_count -> BigInt,
         followers_count -> BigInt,
         following_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Settings admins set at run time (the crisis resources text), one row per name.
+    instance_settings (name) {
+        name -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
     }
 }
 

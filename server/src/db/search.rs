@@ -30,7 +30,8 @@ pub struct TextQuery {
 
 /// Up to `limit` posts, newest first, whose HTML contains the text and which the viewer may
 /// probably see: public or unlisted, their own, mentioning them, in a group they joined,
-/// or followers-only by someone they follow. Callers still check each with `can_view`.
+/// or followers-only by someone they follow; none by local accounts withheld from them
+/// (suspended, or limited and not followed). Callers still check each with `can_view`.
 pub fn posts_containing(
     conn: &mut AnyConnection,
     query: &TextQuery,
@@ -47,6 +48,7 @@ pub fn posts_containing(
     let pattern = format!("%{}%", super::like_escaped(&query.text));
     let mut sql = posts::table
         .filter(posts::deleted_at.is_null())
+        .filter(diesel::dsl::not(super::posts::withheld_from!(viewer)))
         .filter(lower(posts::content).like(pattern).escape('\\'))
         .filter(
             posts::visibility

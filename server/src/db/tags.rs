@@ -149,6 +149,9 @@ pub struct TagFilter {
     pub local: Option<bool>,
     /// Only posts with media attached.
     pub only_media: bool,
+    /// The reader, if signed in: local accounts withheld from them are left out
+    /// (`posts::withheld_from`).
+    pub viewer: Option<i64>,
 }
 
 /// A page of the public posts with one tag (the timeline apps open most), walking the tag's
@@ -157,6 +160,7 @@ fn one_tag(
     conn: &mut AnyConnection,
     tag: i64,
     local: Option<bool>,
+    viewer: i64,
     bounds: Page,
 ) -> QueryResult<Vec<PostRow>> {
     let (upper, lower) = bounds.id_range();
@@ -175,6 +179,7 @@ fn one_tag(
                         .into_sql::<diesel::sql_types::Bool>()
                         .or(posts::local.eq(only_local)),
                 )
+                .filter(diesel::dsl::not(super::posts::withheld_from!(viewer)))
                 .select(PostRow::as_select())
         };
     }
@@ -203,17 +208,19 @@ pub fn timeline(
     if filter.any.is_empty() {
         return Ok(Vec::new());
     }
+    let viewer = filter.viewer.unwrap_or(super::posts::NOBODY);
     if let ([tag], [], [], false) = (
         filter.any.as_slice(),
         filter.all.as_slice(),
         filter.none.as_slice(),
         filter.only_media,
     ) {
-        return one_tag(conn, *tag, filter.local, bounds);
+        return one_tag(conn, *tag, filter.local, viewer, bounds);
     }
     let mut query = posts::table
         .filter(posts::visibility.eq("public"))
         .filter(posts::deleted_at.is_null())
+        .filter(diesel::dsl::not(super::posts::withheld_from!(viewer)))
         .filter(
             posts::id.eq_any(
                 post_tags::table

@@ -39,6 +39,8 @@ pub struct UserRow {
     pub suspended_at: Option<NaiveDateTime>,
     /// When a moderator limited it.
     pub limited_at: Option<NaiveDateTime>,
+    /// When a moderator had its posts shown as sensitive.
+    pub sensitized_at: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -157,17 +159,14 @@ pub fn set_password_hash(conn: &mut AnyConnection, actor_id: i64, hash: &str) ->
         .map(|_| ())
 }
 
-/// Sets (or clears) when an account was suspended and when it was limited.
-pub fn set_standing(
-    conn: &mut AnyConnection,
-    actor_id: i64,
-    suspended_at: Option<NaiveDateTime>,
-    limited_at: Option<NaiveDateTime>,
-) -> QueryResult<usize> {
-    diesel::update(users::table.find(actor_id))
+/// Saves a moderator's marks on an account: when it was suspended, limited and sensitized
+/// (each `None` when not).
+pub fn set_standing(conn: &mut AnyConnection, user: &UserRow) -> QueryResult<usize> {
+    diesel::update(users::table.find(user.actor_id))
         .set((
-            users::suspended_at.eq(suspended_at),
-            users::limited_at.eq(limited_at),
+            users::suspended_at.eq(user.suspended_at),
+            users::limited_at.eq(user.limited_at),
+            users::sensitized_at.eq(user.sensitized_at),
         ))
         .execute(conn)
 }

@@ -265,6 +265,7 @@ pub async fn prepare_account(
         default_language: None,
         suspended_at: None,
         limited_at: None,
+        sensitized_at: None,
     };
     Ok(PreparedAccount { actor, user })
 }

@@ -162,6 +162,14 @@ actions! {
     AccountLimit => "account.limit",
     /// A local account's limit lifted.
     AccountUnlimit => "account.unlimit",
+    /// A local account's posts shown as sensitive.
+    AccountSensitive => "account.sensitive",
+    /// That lifted.
+    AccountUnsensitive => "account.unsensitive",
+    /// Someone else's post marked sensitive (with a content warning) by a moderator.
+    PostSensitive => "post.sensitive",
+    /// The crisis resources text set.
+    CrisisResourcesSet => "settings.crisis_resources",
     /// A moderator looked at an account and decided on no action (with a note).
     AccountNoAction => "account.no_action",
     /// A report read by a moderator.
@@ -200,7 +208,7 @@ impl FromStr for Action {
 /// What an act was done to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
-    /// `account`, `group`, `post`, `report`, `invite`, `host`.
+    /// `account`, `group`, `post`, `report`, `invite`, `host`, `setting`.
     pub kind: &'static str,
     /// Its id (or host).
     pub id: String,
@@ -246,6 +254,15 @@ impl Target {
             kind: "invite",
             id: invite_id.to_string(),
             name: String::new(),
+        }
+    }
+
+    /// An instance setting, by name.
+    pub fn setting(name: &str) -> Self {
+        Self {
+            kind: "setting",
+            id: name.to_owned(),
+            name: name.to_owned(),
         }
     }
 

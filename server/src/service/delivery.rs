@@ -193,7 +193,10 @@ async fn drop_refused(ctx: &Context, host: String) -> Result<usize, Error> {
             Ok(dropped)
         })
         .await?;
-    tracing::info!(dropped, "deliveries to a server the federation policy refuses dropped");
+    tracing::info!(
+        dropped,
+        "deliveries to a server the federation policy refuses dropped"
+    );
     Ok(0)
 }
 

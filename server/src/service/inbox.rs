@@ -229,7 +229,7 @@ fn apply(
             if ctx.policy.current().rejects_reports(&sender.domain) {
                 tracing::info!(host = %sender.domain, "a report from a server whose reports are rejected dropped");
             } else {
-                super::reports::received_flag(conn, sender, &objects, comment, category)?
+                super::reports::received_flag(conn, ctx, sender, &objects, comment, category)?
             }
         }
         Incoming::ActorUpdated(actor) => {

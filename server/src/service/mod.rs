@@ -25,6 +25,7 @@ pub mod remote_media;
 pub mod reports;
 pub mod scopes;
 pub mod search;
+pub mod settings;
 pub mod sign_in;
 pub mod statuses;
 pub mod streaming;

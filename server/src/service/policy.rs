@@ -244,15 +244,20 @@ fn apply(
         }
         Change::PublicList(public) => {
             rows::set_public_list(conn, public)?;
-            let entry = Entry::new(Action::FederationPublicList, Target::host(ctx.urls.domain()))
-                .detail(if public { "public" } else { "hidden" });
+            let entry = Entry::new(
+                Action::FederationPublicList,
+                Target::host(ctx.urls.domain()),
+            )
+            .detail(if public { "public" } else { "hidden" });
             (Changed::PublicList(public), entry)
         }
         Change::Block(request) => {
             let domain = domain_of(&request.domain)?;
             let existing = rows::block_of(conn, &domain)?;
             let block = DomainBlockRow {
-                id: existing.as_ref().map_or_else(crate::db::id::new_id, |b| b.id),
+                id: existing
+                    .as_ref()
+                    .map_or_else(crate::db::id::new_id, |b| b.id),
                 domain: domain.clone(),
                 severity: request.severity.as_str().to_owned(),
                 reject_media: request.reject_media,
@@ -281,8 +286,16 @@ fn apply(
             let entry = Entry::new(Action::DomainBlock, Target::host(&domain)).detail(format!(
                 "{}{}{}; mode {mode}; {} accounts and {} deliveries removed",
                 block.severity,
-                if block.reject_media { ", reject media" } else { "" },
-                if block.reject_reports { ", reject reports" } else { "" },
+                if block.reject_media {
+                    ", reject media"
+                } else {
+                    ""
+                },
+                if block.reject_reports {
+                    ", reject reports"
+                } else {
+                    ""
+                },
                 purged.actors,
                 purged.deliveries,
             ));
@@ -308,11 +321,14 @@ fn apply(
         }
         Change::Allow(domain) => {
             let domain = domain_of(&domain)?;
-            rows::insert_allow(conn, &DomainAllowRow {
-                id: crate::db::id::new_id(),
-                domain: domain.clone(),
-                created_at: now,
-            })?;
+            rows::insert_allow(
+                conn,
+                &DomainAllowRow {
+                    id: crate::db::id::new_id(),
+                    domain: domain.clone(),
+                    created_at: now,
+                },
+            )?;
             let allow = rows::allow_of(conn, &domain)?
                 .ok_or_else(|| Error::Internal("an allow just saved is missing".into()))?;
             (
@@ -365,7 +381,11 @@ pub fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec
     if policy.mode == Mode::Open {
         return Ok(silenced);
     }
-    for rule in policy.rules.iter().filter(|r| r.severity == Severity::Silence) {
+    for rule in policy
+        .rules
+        .iter()
+        .filter(|r| r.severity == Severity::Silence)
+    {
         silenced.extend(
             actors::remote_under(conn, &rule.domain)?
                 .into_iter()
@@ -397,23 +417,29 @@ pub async fn export(ctx: &Context, by: &Acting) -> Result<String, Error> {
         out.write_record(row)
             .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
     };
-    write(&mut out, [
-        "#domain",
-        "#severity",
-        "#reject_media",
-        "#reject_reports",
-        "#public_comment",
-        "#obfuscate",
-    ])?;
+    write(
+        &mut out,
+        [
+            "#domain",
+            "#severity",
+            "#reject_media",
+            "#reject_reports",
+            "#public_comment",
+            "#obfuscate",
+        ],
+    )?;
     for block in &overview.blocks {
-        write(&mut out, [
-            &block.domain,
-            &block.severity,
-            bool_str(block.reject_media),
-            bool_str(block.reject_reports),
-            block.public_comment.as_deref().unwrap_or_default(),
-            bool_str(block.obfuscate),
-        ])?;
+        write(
+            &mut out,
+            [
+                &block.domain,
+                &block.severity,
+                bool_str(block.reject_media),
+                bool_str(block.reject_reports),
+                block.public_comment.as_deref().unwrap_or_default(),
+                bool_str(block.obfuscate),
+            ],
+        )?;
     }
     let bytes = out
         .into_inner()
@@ -462,7 +488,11 @@ fn parse_csv(text: &str) -> Result<Vec<BlockRequest>, Error> {
             }
         };
         let flag = |name: &str| -> Result<bool, Error> {
-            match field(name).unwrap_or_default().to_ascii_lowercase().as_str() {
+            match field(name)
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "" | "false" | "0" => Ok(false),
                 "true" | "1" => Ok(true),
                 other => Err(bad(line, format!("{name} is {other:?}, not true or false"))),
@@ -548,7 +578,10 @@ mod tests {
     #[test]
     fn a_bad_row_is_named_and_nothing_is_read() {
         let text = "#domain,#severity\nok.example,silence\nbad.example,obliterate\n";
-        let err = parse_csv(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = parse_csv(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("line 3"), "{err}");
         let err = parse_csv("not a domain!\n").err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("line 1")));

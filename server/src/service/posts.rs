@@ -271,7 +271,8 @@ pub async fn create_status(
             row.in_reply_to_id = parent.as_ref().map(|p| p.id);
             row.in_reply_to_ap_id = parent.as_ref().map(|p| p.ap_id.clone());
             row.spoiler_text = new.spoiler_text.clone();
-            row.sensitive = new.sensitive || !new.spoiler_text.is_empty();
+            row.sensitive =
+                new.sensitive || !new.spoiler_text.is_empty() || sensitized(conn, author.id)?;
             row.url = Some(row.ap_id.clone());
             row.source_text = Some(text.clone());
             row.language = language;
@@ -304,6 +305,15 @@ pub async fn create_status(
         }
         (Err(e), None) => Err(e),
     }
+}
+
+/// Whether a moderator had the local account `author_id`'s posts shown as sensitive: its new
+/// posts are marked so.
+fn sensitized(conn: &mut AnyConnection, author_id: i64) -> Result<bool, Error> {
+    Ok(
+        crate::db::users::user_by_actor(conn, author_id)?
+            .is_some_and(|u| u.sensitized_at.is_some()),
+    )
 }
 
 /// Members (and moderators) who are not banned may post in a local group; in a remote group,
@@ -671,6 +681,10 @@ pub struct Audience {
     moderated: HashSet<i64>,
     /// Authors who block the viewer.
     blocked_by: HashSet<i64>,
+    /// Local authors a moderator suspended: their posts are seen by no one here.
+    suspended: HashSet<i64>,
+    /// Local authors a moderator sensitized: their posts are shown as sensitive.
+    sensitized: HashSet<i64>,
 }
 
 impl Audience {
@@ -680,8 +694,24 @@ impl Audience {
         posts: &[PostScope],
         viewer: Option<i64>,
     ) -> Result<Self, Error> {
+        let mut authors: Vec<i64> = posts.iter().map(|p| p.author_id).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let (mut suspended, mut sensitized) = (HashSet::new(), HashSet::new());
+        for (id, is_suspended, is_sensitized) in batch::marked(conn, &authors)? {
+            if is_suspended {
+                suspended.insert(id);
+            }
+            if is_sensitized {
+                sensitized.insert(id);
+            }
+        }
         let Some(me) = viewer else {
-            return Ok(Self::default());
+            return Ok(Self {
+                suspended,
+                sensitized,
+                ..Self::default()
+            });
         };
         let others: Vec<&PostScope> = posts.iter().filter(|p| p.author_id != me).collect();
         let ids = |f: &dyn Fn(&PostScope) -> Option<i64>| -> Vec<i64> {
@@ -718,11 +748,22 @@ impl Audience {
             followed: followed.into_iter().collect(),
             moderated: moderated.into_iter().collect(),
             blocked_by,
+            suspended,
+            sensitized,
         })
     }
 
-    /// Whether the viewer may see `post` (see [`can_view`]).
+    /// Whether a moderator had `author`'s posts shown as sensitive.
+    pub fn sensitized(&self, author: i64) -> bool {
+        self.sensitized.contains(&author)
+    }
+
+    /// Whether the viewer may see `post` (see [`can_view`]). A suspended author's posts are
+    /// seen by no one.
     pub fn may_see(&self, post: &PostScope) -> bool {
+        if self.suspended.contains(&post.author_id) {
+            return false;
+        }
         let public = matches!(post.visibility.as_str(), "public" | "unlisted");
         let Some(me) = self.viewer else {
             return public;
@@ -822,7 +863,7 @@ pub fn viewer_may_see(
 
 /// Who may delete a post: its author, a moderator of its local group, or (a local post) an
 /// instance moderator or admin.
-fn may_moderate(
+pub(crate) fn may_moderate(
     conn: &mut AnyConnection,
     post: &PostRow,
     actor: &ActorRow,
@@ -879,7 +920,7 @@ pub async fn edit_status(
             );
             super::tags::record_local(conn, post.id, &text)?;
             post.source_text = Some(text);
-            post.sensitive = sensitive || !spoiler_text.is_empty();
+            post.sensitive = sensitive || !spoiler_text.is_empty() || sensitized(conn, author.id)?;
             post.spoiler_text = spoiler_text;
             post.language = language.or(post.language);
             super::media::reattach(conn, author.id, post.id, &media_ids)?;

@@ -19,7 +19,8 @@ use crate::{
     },
     error::FieldErrors,
 };
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
+use hearth_federation::protocol::actor::ActorKind;
 
 /// Longest comment accepted, in characters (Mastodon's limit).
 pub const MAX_COMMENT: usize = 1000;
@@ -178,6 +179,9 @@ pub async fn file(
         };
         reports::insert(conn, &row, &post_ids)?;
         super::notifications::reported(conn, &row)?;
+        if row.category == "crisis" && target.local && target.actor_kind() == ActorKind::Person {
+            send_crisis_resources(conn, ctx, &target)?;
+        }
         if row.forward {
             forward(conn, ctx, &row, &target, &post_ids)?;
         }
@@ -188,6 +192,51 @@ pub async fn file(
         })
     })
     .await
+}
+
+/// A `crisis` report about a local person: they are sent the clinic's crisis resources (the
+/// text an admin set; nothing if none is) as a direct message from the instance actor, which
+/// every Mastodon app shows (with a `mention` notification), in the report's transaction.
+/// Sent for the first open crisis report about them only: more reports while it is open do
+/// not send it again. The message names neither the report nor the reporter.
+fn send_crisis_resources(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    target: &ActorRow,
+) -> Result<(), Error> {
+    if reports::open_about(conn, target.id, "crisis")? > 1 {
+        return Ok(());
+    }
+    let Some(text) = super::settings::crisis_text(conn)? else {
+        return Ok(());
+    };
+    let instance = actors::by_ap_id(conn, ctx.urls.instance_actor().as_str())?
+        .ok_or_else(|| Error::Internal("no instance actor".into()))?;
+    let href = target
+        .profile_url
+        .clone()
+        .unwrap_or_else(|| target.ap_id.clone());
+    let written = format!("@{} {text}", target.username);
+    let html = super::content::render_plain(
+        &written,
+        |m| {
+            (m.domain.is_none() && m.name.eq_ignore_ascii_case(&target.username))
+                .then(|| href.clone())
+        },
+        |tag| super::tags::tag_url(&ctx.urls, tag).to_string(),
+    );
+    let id = crate::db::id::new_id();
+    let ap_id = ctx.urls.path(&format!("/posts/{id}")).to_string();
+    let mut row = posts::new_row(ap_id, "Note", instance.id, html, "direct", true);
+    row.id = id;
+    row.published_at = Utc::now().trunc_subsecs(0).naive_utc();
+    row.url = Some(row.ap_id.clone());
+    row.source_text = Some(written);
+    posts::insert(conn, &row)?;
+    posts::add_mentions(conn, row.id, &[target.id])?;
+    super::streaming::emit(super::streaming::Event::Posted { post: row.id });
+    super::conversations::record(conn, &row)?;
+    super::notifications::post_created(conn, &row)
 }
 
 /// Sends a report about a remote account to its server as a `Flag` from this instance's
@@ -221,9 +270,11 @@ fn forward(
 /// A report from another server (a `Flag` from `reporter`, usually its instance actor):
 /// stored against the first account here among `objects` (or the author of the first post
 /// here, as a flag may name only posts), with the posts of theirs among them; the moderators
-/// are told. A category Hearth does not know is `other`; a flag about no one here is dropped.
+/// are told, and a person reported for a `crisis` is sent the crisis resources. A category Hearth
+/// does not know is `other`; a flag about no one here is dropped.
 pub fn received_flag(
     conn: &mut AnyConnection,
+    ctx: &Context,
     reporter: &ActorRow,
     objects: &[url::Url],
     comment: String,
@@ -267,7 +318,11 @@ pub fn received_flag(
         resolution_note: None,
     };
     reports::insert(conn, &row, &post_ids)?;
-    super::notifications::reported(conn, &row)
+    super::notifications::reported(conn, &row)?;
+    if row.category == "crisis" && target.actor_kind() == ActorKind::Person {
+        send_crisis_resources(conn, ctx, &target)?;
+    }
+    Ok(())
 }
 
 /// The posts a report points at: each must be the target's and one the reporter may see

@@ -178,6 +178,8 @@ pub struct Shown {
     media: HashMap<i64, Vec<MediaRow>>,
     remote_media: HashMap<i64, Vec<RemoteMediaRow>>,
     tags: HashMap<i64, Vec<String>>,
+    /// Authors whose posts a moderator had shown as sensitive.
+    sensitized: std::collections::HashSet<i64>,
 }
 
 /// Sorted ids, each once.
@@ -243,6 +245,11 @@ impl Shown {
             .collect();
         let mentions = batch::mentions(conn, &ids)?;
         let authors = unique(posts.iter().map(|p| p.author_id));
+        let sensitized = authors
+            .iter()
+            .copied()
+            .filter(|a| audience.sensitized(*a))
+            .collect();
         let actor_ids = unique(
             posts
                 .iter()
@@ -277,6 +284,7 @@ impl Shown {
             media: grouped(media),
             remote_media: grouped(remote_media),
             tags: grouped(batch::tags(conn, &ids)?),
+            sensitized,
             posts,
         })
     }
@@ -372,6 +380,12 @@ impl Shown {
             .get(&post)
             .map(Vec::as_slice)
             .unwrap_or_default()
+    }
+
+    /// Whether a post is shown as sensitive: marked so, or by an author a moderator
+    /// sensitized.
+    pub fn sensitive(&self, post: &PostRow) -> bool {
+        post.sensitive || self.sensitized.contains(&post.author_id)
     }
 
     /// The names of a post's tags, alphabetically.

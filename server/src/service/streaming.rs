@@ -379,10 +379,25 @@ fn in_stream(
     let belongs = !hidden.contains(&post.author_id)
         && match stream {
             Stream::User => super::statuses::HomeSources::of(conn, viewer)?.holds(conn, post)?,
-            Stream::Public { .. } | Stream::Hashtag { .. } => in_public_stream(conn, post, stream)?,
+            Stream::Public { .. } | Stream::Hashtag { .. } => {
+                in_public_stream(conn, post, stream)? && !withheld(conn, post, viewer)?
+            }
             Stream::UserNotification => false,
         };
     Ok(belongs && super::posts::can_view(conn, post, Some(viewer))?)
+}
+
+/// Whether a local `post`'s author is limited and neither `viewer` nor followed by them: kept
+/// off the public streams as off the public timelines (`db::posts::withheld_from`; a
+/// suspended author's posts are seen by no one, which `can_view` decides).
+fn withheld(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<bool, Error> {
+    if !post.local || post.author_id == viewer {
+        return Ok(false);
+    }
+    let limited = crate::db::users::user_by_actor(conn, post.author_id)?
+        .is_some_and(|u| u.limited_at.is_some());
+    Ok(limited
+        && !crate::db::follows::between(conn, viewer, post.author_id)?.is_some_and(|f| f.accepted))
 }
 
 /// Whether `post` is on a public or hashtag stream: a public post (of the right origin),

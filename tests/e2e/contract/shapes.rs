@@ -779,6 +779,12 @@ pub(super) static HOST_QUEUE: Shape = entity(
     ],
 );
 
+/// The crisis resources text (`/api/hearth/v1/admin/crisis-resources`): null until set.
+pub(super) static CRISIS_RESOURCES: Shape = entity(
+    "Hearth::CrisisResources",
+    &[nullable("text", Str), nullable("updated_at", Time)],
+);
+
 /// Who did an act, in an audit entry.
 pub(super) static AUDIT_ACTOR: Shape = entity(
     "Hearth::AuditActor",
