@@ -1019,6 +1019,7 @@ async fn a_host_that_resolves_inward_is_refused_before_any_connection(engine: En
         AddressPolicy::PublicOnly,
         production.clone(),
         "hearth-test",
+        hearth_federation::policy::SharedPolicy::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     for name in ["rebind.example", "mapped.example", "nat64.example"] {

@@ -63,7 +63,7 @@ pub fn load(conn: &mut AnyConnection) -> Result<Policy, Error> {
 
 /// Reads the stored policy and puts it in force in this process.
 pub async fn refresh(db: &Database, policy: &SharedPolicy) -> Result<(), Error> {
-    let loaded = db.lookup(|conn| load(conn)).await?;
+    let loaded = db.lookup(load).await?;
     policy.replace(loaded);
     Ok(())
 }
