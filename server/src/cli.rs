@@ -8,10 +8,13 @@ use crate::{
         accounts::{self, Handle, NewUser, Role},
         audit::{self, Acting, Verdict},
         groups::{self, NewGroup},
-        instance, registration,
+        instance,
+        policy::{self, BlockRequest, Change, Changed},
+        registration,
     },
 };
 use clap::{Parser, Subcommand, ValueEnum};
+use hearth_federation::policy::{Mode, Severity, canonical_host};
 use std::{
     io::{BufRead, IsTerminal, Write},
     path::PathBuf,
@@ -73,6 +76,89 @@ pub enum AdminCommand {
     /// The crisis resources text a person reported in a `crisis` report is sent.
     #[command(subcommand, name = "crisis-resources")]
     CrisisResources(CrisisCommand),
+    /// Show or set whom this instance federates with: `open`, `blocklist` (all but blocked
+    /// domains) or `allowlist` (only allowed domains).
+    #[command(name = "federation-mode")]
+    FederationMode {
+        /// The mode to set; shown when omitted.
+        #[arg(value_enum)]
+        mode: Option<ModeArg>,
+        /// Show the domain blocks to anyone at `/api/v1/instance/domain_blocks` (`true`) or
+        /// to nobody (`false`).
+        #[arg(long)]
+        public_list: Option<bool>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Domain rules: allow, suspend, silence, reject media or reports, remove, list, import,
+    /// export.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+}
+
+/// A federation mode.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ModeArg {
+    /// Federate with every server.
+    Open,
+    /// Federate with every server but blocked domains.
+    Blocklist,
+    /// Federate only with allowed domains (a closed network of trusted clinics).
+    Allowlist,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Open => Mode::Open,
+            ModeArg::Blocklist => Mode::Blocklist,
+            ModeArg::Allowlist => Mode::Allowlist,
+        }
+    }
+}
+
+/// `hearth admin domain ...`
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Allow a domain (in force in allowlist mode).
+    Allow(DomainArgs),
+    /// No federation at all with a domain and its subdomains: its accounts, posts, follows
+    /// and memberships stored here are removed and its deliveries dropped.
+    Suspend(DomainArgs),
+    /// Keep a domain's content out of public timelines, search and discovery.
+    Silence(DomainArgs),
+    /// Do not fetch or show a domain's media (added to its rule, if it has one).
+    RejectMedia(DomainArgs),
+    /// Ignore a domain's reports (added to its rule, if it has one).
+    RejectReports(DomainArgs),
+    /// Remove a domain's block and allow.
+    Remove(DomainArgs),
+    /// List the mode and every rule.
+    List,
+    /// Import blocks from Mastodon's domain-block CSV (`-` for standard input).
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Export the blocks as Mastodon's domain-block CSV (`-` for standard output).
+    Export {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// The domain a rule is about, and why.
+#[derive(Debug, clap::Args)]
+pub struct DomainArgs {
+    /// `host` or `host:port`; covers its subdomains.
+    pub host: String,
+    /// Why, for the audit log (and, with `--public`, for the public list).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Show the reason in the public list of blocks.
+    #[arg(long)]
+    pub public: bool,
 }
 
 /// `hearth admin crisis-resources ...`
@@ -478,6 +564,12 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Admin(AdminCommand::CrisisResources(command)) => {
             crisis_command(&settings, command).await
         }
+        Command::Admin(AdminCommand::FederationMode {
+            mode,
+            public_list,
+            reason,
+        }) => federation_mode(&settings, mode, public_list, reason).await,
+        Command::Admin(AdminCommand::Domain(command)) => domain_command(&settings, command).await,
         Command::Token(TokenCommand::Create { name }) => {
             let handle = Handle::parse(&name)?;
             let ctx = open_context(&settings).await?;
@@ -497,15 +589,7 @@ async fn crisis_command(settings: &Settings, command: CrisisCommand) -> Result<(
         CrisisCommand::Set { file, text } => {
             let text = match (text, file) {
                 (Some(text), _) => text,
-                (None, Some(path)) if path.as_os_str() == "-" => {
-                    let mut text = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-                        .map_err(|e| Error::Internal(format!("standard input: {e}")))?;
-                    text
-                }
-                (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
-                    Error::Unprocessable(format!("cannot read {}: {e}", path.display()))
-                })?,
+                (None, Some(path)) => read_input(&path)?,
                 (None, None) => {
                     return Err(Error::Unprocessable("give a FILE or --text".into()));
                 }
@@ -519,6 +603,220 @@ async fn crisis_command(settings: &Settings, command: CrisisCommand) -> Result<(
         None => writeln!(out, "no crisis resources set"),
     }
     .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Prints a line on standard output.
+fn say(line: impl std::fmt::Display) -> Result<(), Error> {
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Waits until every process sharing the database applies a policy change, so that what the
+/// command reports is in force everywhere when it returns.
+async fn settle() {
+    tokio::time::sleep(policy::SETTLES_WITHIN).await;
+}
+
+async fn federation_mode(
+    settings: &Settings,
+    mode: Option<ModeArg>,
+    public_list: Option<bool>,
+    reason: Option<String>,
+) -> Result<(), Error> {
+    let ctx = open_context(settings).await?;
+    let by = Acting::Console;
+    if let Some(mode) = mode {
+        policy::change(&ctx, &by, Change::Mode(mode.into()), reason.clone()).await?;
+    }
+    if let Some(public) = public_list {
+        policy::change(&ctx, &by, Change::PublicList(public), reason).await?;
+    }
+    if mode.is_some() || public_list.is_some() {
+        settle().await;
+    }
+    let overview = policy::overview(&ctx, &by).await?;
+    say(format!(
+        "federation mode: {} ({} domain blocks, {} allowed domains; block list {})",
+        overview.mode(),
+        overview.blocks.len(),
+        overview.allows.len(),
+        if overview.settings.public_list {
+            "public"
+        } else {
+            "hidden"
+        }
+    ))
+}
+
+async fn domain_command(settings: &Settings, command: DomainCommand) -> Result<(), Error> {
+    let ctx = open_context(settings).await?;
+    let by = Acting::Console;
+    match command {
+        DomainCommand::Allow(args) => {
+            policy::change(&ctx, &by, Change::Allow(args.host), args.reason).await?;
+            settle().await;
+            let overview = policy::overview(&ctx, &by).await?;
+            say(format!(
+                "allowed; mode {}{}",
+                overview.mode(),
+                if overview.mode() == Mode::Allowlist {
+                    ""
+                } else {
+                    " (allows take effect in allowlist mode)"
+                }
+            ))
+        }
+        DomainCommand::Suspend(args) => {
+            set_block(&ctx, args, |r| r.severity = Severity::Suspend).await
+        }
+        DomainCommand::Silence(args) => {
+            set_block(&ctx, args, |r| r.severity = Severity::Silence).await
+        }
+        DomainCommand::RejectMedia(args) => set_block(&ctx, args, |r| r.reject_media = true).await,
+        DomainCommand::RejectReports(args) => {
+            set_block(&ctx, args, |r| r.reject_reports = true).await
+        }
+        DomainCommand::Remove(args) => {
+            let overview = policy::overview(&ctx, &by).await?;
+            let domain = canonical_host(&args.host);
+            let blocked = overview.blocks.iter().any(|b| b.domain == domain);
+            let allowed = overview.allows.iter().any(|a| a.domain == domain);
+            if !blocked && !allowed {
+                return Err(Error::not_found(format!("no rule for {domain}")));
+            }
+            if blocked {
+                policy::change(
+                    &ctx,
+                    &by,
+                    Change::Unblock(domain.clone()),
+                    args.reason.clone(),
+                )
+                .await?;
+            }
+            if allowed {
+                policy::change(&ctx, &by, Change::Unallow(domain.clone()), args.reason).await?;
+            }
+            settle().await;
+            say(format!(
+                "{domain}: {}removed",
+                match (blocked, allowed) {
+                    (true, true) => "block and allow ",
+                    (true, false) => "block ",
+                    _ => "allow ",
+                }
+            ))
+        }
+        DomainCommand::List => {
+            let overview = policy::overview(&ctx, &by).await?;
+            say(format!("mode: {}", overview.mode()))?;
+            for b in &overview.blocks {
+                let mut what = vec![b.severity.clone()];
+                if b.reject_media {
+                    what.push("reject media".into());
+                }
+                if b.reject_reports {
+                    what.push("reject reports".into());
+                }
+                let comment = b.public_comment.as_deref().or(b.private_comment.as_deref());
+                say(format!(
+                    "blocked  {:<40} {}{}",
+                    b.domain,
+                    what.join(", "),
+                    comment.map(|c| format!("  ({c})")).unwrap_or_default()
+                ))?;
+            }
+            for a in &overview.allows {
+                say(format!("allowed  {}", a.domain))?;
+            }
+            Ok(())
+        }
+        DomainCommand::Import { file } => {
+            let text = read_input(&file)?;
+            let count = policy::import(&ctx, &by, &text).await?;
+            settle().await;
+            say(format!("{count} domain blocks imported"))
+        }
+        DomainCommand::Export { file } => {
+            let text = policy::export(&ctx, &by).await?;
+            if file.as_os_str() == "-" {
+                std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .map_err(|e| Error::Internal(e.to_string()))
+            } else {
+                std::fs::write(&file, text).map_err(|e| {
+                    Error::Unprocessable(format!("cannot write {}: {e}", file.display()))
+                })
+            }
+        }
+    }
+}
+
+/// Saves a domain's block as `edit` changes it (its existing block, or a new `noop` one), the
+/// reason as its public or private comment.
+async fn set_block(
+    ctx: &Context,
+    args: DomainArgs,
+    edit: fn(&mut BlockRequest),
+) -> Result<(), Error> {
+    let by = Acting::Console;
+    let domain = canonical_host(&args.host);
+    let existing = policy::overview(ctx, &by)
+        .await?
+        .blocks
+        .into_iter()
+        .find(|b| b.domain == domain);
+    let mut request = existing.map_or_else(
+        || BlockRequest {
+            domain: args.host.clone(),
+            severity: Severity::Noop,
+            ..BlockRequest::default()
+        },
+        BlockRequest::from,
+    );
+    edit(&mut request);
+    if args.public {
+        request.public_comment = args.reason.clone();
+    } else if args.reason.is_some() {
+        request.private_comment = args.reason.clone();
+    }
+    let changed = policy::change(ctx, &by, Change::Block(request), args.reason).await?;
+    settle().await;
+    match changed {
+        Changed::Blocked {
+            block,
+            mode,
+            purged,
+        } => say(format!(
+            "{}: {}{}{}; mode {mode}; {} accounts and {} deliveries removed",
+            block.domain,
+            block.severity,
+            if block.reject_media {
+                ", reject media"
+            } else {
+                ""
+            },
+            if block.reject_reports {
+                ", reject reports"
+            } else {
+                ""
+            },
+            purged.actors,
+            purged.deliveries
+        )),
+        other => Err(Error::Internal(format!("a block answered {other:?}"))),
+    }
+}
+
+/// The text of a file, or of standard input for `-`.
+fn read_input(path: &std::path::Path) -> Result<String, Error> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::Internal(format!("standard input: {e}")))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Unprocessable(format!("cannot read {}: {e}", path.display())))
 }
 
 async fn federation(settings: &Settings, command: FederationCommand) -> Result<(), Error> {

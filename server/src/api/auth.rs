@@ -161,6 +161,12 @@ pub fn required_scopes(method: &Method, route: &str) -> &'static [&'static str] 
     if area("admin/accounts") {
         return pick!("admin:read:accounts", "admin:write:accounts");
     }
+    if area("admin/domain_blocks") {
+        return pick!("admin:read:domain_blocks", "admin:write:domain_blocks");
+    }
+    if area("admin/domain_allows") {
+        return pick!("admin:read:domain_allows", "admin:write:domain_allows");
+    }
     // Group moderators remove posts in their groups with a person's ordinary token.
     if path == "/api/hearth/v1/admin/posts/{id}" {
         return &["admin:write", "write:statuses"];

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
+pub mod domains;
 pub mod entities;
 pub mod groups;
 pub mod health;
@@ -100,6 +101,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/instance/rules", get(instance::rules))
+        .route(
+            "/api/v1/instance/domain_blocks",
+            get(domains::public_blocks),
+        )
         .route("/api/v1/accounts", post(registration::create))
         .route(
             "/api/v1/accounts/verify_credentials",
@@ -267,6 +272,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/admin/accounts/{id}/unsensitive",
             post(admin::unsensitive),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks",
+            get(domains::blocks).post(domains::create_block),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks/{id}",
+            get(domains::block)
+                .put(domains::update_block)
+                .delete(domains::delete_block),
+        )
+        .route(
+            "/api/v1/admin/domain_allows",
+            get(domains::allows).post(domains::create_allow),
+        )
+        .route(
+            "/api/v1/admin/domain_allows/{id}",
+            get(domains::allow).delete(domains::delete_allow),
+        )
+        .route(
+            "/api/hearth/v1/admin/federation-mode",
+            get(domains::mode).put(domains::set_mode),
         )
         .route("/api/v1/admin/reports", get(moderation::list))
         .route("/api/v1/admin/reports/{id}", get(moderation::show))

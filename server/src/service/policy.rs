@@ -44,17 +44,19 @@ pub fn load(conn: &mut AnyConnection) -> Result<Policy, Error> {
     let settings = rows::settings(conn)?;
     let rules = rows::blocks(conn)?
         .into_iter()
-        .map(|row| DomainRule {
-            severity: Severity::parse(&row.severity).unwrap_or(Severity::Suspend),
-            domain: row.domain,
-            reject_media: row.reject_media,
-            reject_reports: row.reject_reports,
+        .map(|row| {
+            let block = BlockRequest::from(row);
+            DomainRule {
+                severity: block.severity,
+                domain: block.domain,
+                reject_media: block.reject_media,
+                reject_reports: block.reject_reports,
+            }
         })
         .collect();
     let allowed = rows::allows(conn)?.into_iter().map(|a| a.domain).collect();
     Ok(Policy {
-        // An unknown stored mode is the closed one, never the open one.
-        mode: Mode::parse(&settings.mode).unwrap_or(Mode::Allowlist),
+        mode: mode_of(&settings),
         rules,
         allowed,
         version: settings.version,
@@ -104,7 +106,7 @@ pub struct Overview {
 impl Overview {
     /// The mode in force.
     pub fn mode(&self) -> Mode {
-        Mode::parse(&self.settings.mode).unwrap_or(Mode::Allowlist)
+        mode_of(&self.settings)
     }
 }
 
@@ -120,6 +122,26 @@ pub async fn overview(ctx: &Context, by: &Acting) -> Result<Overview, Error> {
             })
         })
         .await
+}
+
+/// One domain block (admins).
+pub async fn block(ctx: &Context, by: &Acting, id: i64) -> Result<DomainBlockRow, Error> {
+    by.check(Role::may_administer)?;
+    ctx.db
+        .lookup(move |conn| rows::block_by_id(conn, id)?.ok_or_else(record_not_found))
+        .await
+}
+
+/// One allowed domain (admins).
+pub async fn allow(ctx: &Context, by: &Acting, id: i64) -> Result<DomainAllowRow, Error> {
+    by.check(Role::may_administer)?;
+    ctx.db
+        .lookup(move |conn| rows::allow_by_id(conn, id)?.ok_or_else(record_not_found))
+        .await
+}
+
+fn record_not_found() -> Error {
+    Error::not_found("Record not found")
 }
 
 /// The blocks anyone may read at `/api/v1/instance/domain_blocks`, if an admin made the list
@@ -152,6 +174,21 @@ pub struct BlockRequest {
     pub public_comment: Option<String>,
     /// Show the domain partly hidden in the public list.
     pub obfuscate: bool,
+}
+
+impl From<DomainBlockRow> for BlockRequest {
+    /// The request that would save this block as it is: the base of a change to it.
+    fn from(row: DomainBlockRow) -> Self {
+        Self {
+            severity: Severity::parse(&row.severity).unwrap_or(Severity::Suspend),
+            reject_media: row.reject_media,
+            reject_reports: row.reject_reports,
+            private_comment: row.private_comment,
+            public_comment: row.public_comment,
+            obfuscate: row.obfuscate,
+            domain: row.domain,
+        }
+    }
 }
 
 /// One change an admin makes.
@@ -398,14 +435,27 @@ pub fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec
 
 /// Imports blocks in Mastodon's CSV format (`#domain,#severity,#reject_media,#reject_reports,
 /// #public_comment,#obfuscate`; a file of bare domains suspends each); how many were saved.
-/// Every row is checked before any is saved, so a bad file changes nothing.
+/// Every row is checked before any is saved, and all are saved in one transaction (one audit
+/// entry each), so a bad file changes nothing.
 pub async fn import(ctx: &Context, by: &Acting, csv_text: &str) -> Result<usize, Error> {
     by.check(Role::may_administer)?;
     let requests = parse_csv(csv_text)?;
     let count = requests.len();
-    for request in requests {
-        change(ctx, by, Change::Block(request), Some("imported".into())).await?;
-    }
+    let by = by.clone();
+    ctx.write(move |conn, ctx| {
+        for request in requests {
+            apply(
+                conn,
+                ctx,
+                &by,
+                Change::Block(request),
+                Some("imported".into()),
+            )?;
+        }
+        Ok(())
+    })
+    .await?;
+    refresh(&ctx.db, &ctx.policy).await?;
     Ok(count)
 }
 
@@ -544,6 +594,7 @@ fn nonempty(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
+/// The stored mode; an unknown one is read as the closed one, never the open one.
 fn mode_of(settings: &PolicyRow) -> Mode {
     Mode::parse(&settings.mode).unwrap_or(Mode::Allowlist)
 }
