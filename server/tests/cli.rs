@@ -580,3 +580,122 @@ fn moderators_sensitize_accounts_and_set_crisis_resources() {
         assert!(verified.status.success(), "{}", text(&verified.stderr));
     }
 }
+
+#[test]
+fn admins_set_the_federation_policy_from_scripts() {
+    for db in engines() {
+        let run = |args: &[&str], stdin: &str| {
+            let out = db.hearth(args, stdin);
+            assert!(
+                out.status.success(),
+                "{args:?}: {}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+            text(&out.stdout)
+        };
+        let shown = run(&["admin", "federation-mode"], "");
+        assert!(shown.starts_with("federation mode: open"), "{shown}");
+
+        let said = run(
+            &[
+                "admin",
+                "domain",
+                "silence",
+                "Loud.Example.",
+                "--reason",
+                "Spam waves",
+            ],
+            "",
+        );
+        assert!(
+            said.contains("loud.example: silence; mode blocklist"),
+            "a first block switches to blocklist: {said}"
+        );
+        let said = run(&["admin", "domain", "reject-media", "loud.example"], "");
+        assert!(
+            said.contains("loud.example: silence, reject media"),
+            "added to the rule, not replacing it: {said}"
+        );
+        run(&["admin", "domain", "suspend", "bad.example:8443"], "");
+        run(&["admin", "domain", "allow", "clinic.example"], "");
+
+        let list = run(&["admin", "domain", "list"], "");
+        assert!(list.contains("mode: blocklist"), "{list}");
+        assert!(list.contains("bad.example:8443"), "{list}");
+        assert!(
+            list.contains("silence, reject media  (Spam waves)"),
+            "{list}"
+        );
+        assert!(list.contains("allowed  clinic.example"), "{list}");
+
+        let exported = db.dir.path().join("blocks.csv");
+        let path = exported.display().to_string();
+        run(&["admin", "domain", "export", &path], "");
+        let csv = std::fs::read_to_string(&exported).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            csv.starts_with("#domain,#severity,#reject_media,#reject_reports,#public_comment"),
+            "{csv}"
+        );
+        assert!(csv.contains("loud.example,silence,true,false"), "{csv}");
+
+        run(&["admin", "domain", "remove", "loud.example"], "");
+        run(&["admin", "domain", "remove", "bad.example:8443"], "");
+        let bad = db.hearth(
+            &["admin", "domain", "import", "-"],
+            "#domain,#severity\nok.example,silence\nnope.example,obliterate\n",
+        );
+        assert!(!bad.status.success(), "a bad row fails the import");
+        assert!(
+            text(&bad.stderr).contains("line 3"),
+            "{}",
+            text(&bad.stderr)
+        );
+        let list = run(&["admin", "domain", "list"], "");
+        assert!(
+            !list.contains("ok.example"),
+            "nothing of a bad file: {list}"
+        );
+        let said = run(&["admin", "domain", "import", &path], "");
+        assert!(said.contains("2 domain blocks imported"), "{said}");
+        let list = run(&["admin", "domain", "list"], "");
+        assert!(list.contains("loud.example"), "{list}");
+
+        let missing = db.hearth(&["admin", "domain", "remove", "never.example"], "");
+        assert!(!missing.status.success(), "no rule to remove");
+        let bogus = db.hearth(&["admin", "domain", "suspend", "not a domain"], "");
+        assert!(!bogus.status.success());
+        assert!(
+            text(&bogus.stderr).contains("is not a domain"),
+            "{}",
+            text(&bogus.stderr)
+        );
+
+        let said = run(
+            &[
+                "admin",
+                "federation-mode",
+                "allowlist",
+                "--public-list",
+                "true",
+            ],
+            "",
+        );
+        assert!(
+            said.contains("federation mode: allowlist") && said.contains("block list public"),
+            "{said}"
+        );
+
+        let log = run(&["audit", "list", "--limit", "100"], "");
+        for action in [
+            "domain.block",
+            "domain.unblock",
+            "domain.allow",
+            "federation.mode",
+            "federation.public_list",
+        ] {
+            assert!(log.contains(action), "{action} in {log}");
+        }
+        run(&["audit", "verify"], "");
+    }
+}

@@ -268,3 +268,138 @@ async fn browser_pages_sign_in_and_approve_an_app(engine: Engine) {
     }
 }
 on_both_engines!(browser_pages_sign_in_and_approve_an_app);
+
+/// The admin pages in a real browser without JavaScript, at phone and desktop width: an admin
+/// signs in, blocks a domain on the federation page and resolves a report on the reports
+/// page; every field labelled, nothing scrolling sideways. The API then shows both acts, made
+/// by her and on the audit record. Screenshots go to `target/screenshots/`.
+async fn admin_pages_block_a_domain_and_resolve_a_report(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ada", UserRole::Admin).await;
+    a.create_user("bo", UserRole::Member).await;
+    a.create_user("eve", UserRole::Member).await;
+    let (ada, bo) = (a.token("ada").await, a.token("bo").await);
+    let eve = a.account_id("eve", &bo).await;
+    let mut reports = Vec::new();
+    for comment in ["Says insulin is a hoax", "Sells miracle cures"] {
+        let (status, report) = a
+            .api_post(
+                "/api/v1/reports",
+                &bo,
+                serde_json::json!({ "account_id": eve, "category": "misinformation", "comment": comment }),
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        reports.push(report["id"].as_str().unwrap_or_default().to_owned());
+    }
+    // Nobody signed in is sent to sign in; a form without the page's CSRF token does nothing.
+    let client = hearth_tests::http();
+    let answer = client
+        .get(a.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], "/auth/sign_in");
+    let answer = client
+        .post(a.url("/admin/federation/blocks"))
+        .form(&[("domain", "forged.example"), ("severity", "suspend")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.status(), 403);
+
+    let Some((chromium, modules)) = chromium() else {
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/screenshots")
+        .join(match engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres(_) => "postgres",
+        });
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let output = tokio::process::Command::new("node")
+        .arg(script("admin_pages.cjs"))
+        .args([
+            a.base.as_str().trim_end_matches('/'),
+            "ada",
+            "a long test password",
+            &dir.display().to_string(),
+            &chromium,
+            "quack",
+        ])
+        .args(&reports)
+        .env("NODE_PATH", &modules)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let (status, blocks) = a.api_get("/api/v1/admin/domain_blocks", Some(&ada)).await;
+    assert_eq!(status, 200, "{blocks}");
+    let mut blocked: Vec<(&str, &str)> = blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            (
+                b["domain"].as_str().unwrap_or_default(),
+                b["severity"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    blocked.sort();
+    assert_eq!(
+        blocked,
+        [
+            ("quack-desktop.example", "suspend"),
+            ("quack-phone.example", "suspend")
+        ]
+    );
+    for id in &reports {
+        let (_, report) = a
+            .api_get(&format!("/api/v1/admin/reports/{id}"), Some(&ada))
+            .await;
+        assert_eq!(report["action_taken"], true, "{report}");
+        assert_eq!(report["action_taken_by_account"]["username"], "ada");
+    }
+    let (_, log) = a
+        .api_get("/api/hearth/v1/admin/audit?limit=80", Some(&ada))
+        .await;
+    let by_ada = |action: &str| {
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["action"] == action && e["actor"]["username"] == "ada")
+            .count()
+    };
+    assert_eq!(
+        (by_ada("domain.block"), by_ada("report.resolve")),
+        (2, 2),
+        "{log:#}"
+    );
+
+    for name in [
+        "admin-dashboard",
+        "admin-federation",
+        "admin-reports",
+        "admin-accounts",
+        "admin-audit",
+    ] {
+        for width in ["phone", "desktop"] {
+            let shot = dir.join(format!("{name}-{width}.png"));
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+                "{}",
+                shot.display()
+            );
+        }
+    }
+}
+on_both_engines!(admin_pages_block_a_domain_and_resolve_a_report);

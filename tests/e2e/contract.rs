@@ -524,6 +524,22 @@ async fn world(engine: &Engine) -> World {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let block = json!({
+        "domain": "pills.example", "severity": "silence", "public_comment": "Sells pills",
+        "obfuscate": true,
+    });
+    let block = scene
+        .act(Method::POST, "/api/v1/admin/domain_blocks", &ana, block)
+        .await;
+    ids.insert("domain_block", id(&block));
+    let allow = json!({ "domain": "clinic.example" });
+    let allow = scene
+        .act(Method::POST, "/api/v1/admin/domain_allows", &ana, allow)
+        .await;
+    ids.insert("domain_allow", id(&allow));
+    let public = json!({ "public_domain_blocks": true });
+    let path = "/api/hearth/v1/admin/federation-mode";
+    scene.act(Method::PUT, path, &ana, public).await;
     ids.insert("first", first);
     ids.insert("reply", reply);
     ids.insert("notification", notification);
@@ -731,6 +747,40 @@ fn reads(w: &World) -> Vec<Read> {
             ana,
             Entity(&CRISIS_RESOURCES),
         ),
+        get(
+            "/api/v1/admin/domain_blocks",
+            ana,
+            List(&ADMIN_DOMAIN_BLOCK),
+        ),
+        get(
+            "/api/v1/admin/domain_blocks/{id}",
+            ana,
+            Entity(&ADMIN_DOMAIN_BLOCK),
+        )
+        .at(format!(
+            "/api/v1/admin/domain_blocks/{}",
+            w.id("domain_block")
+        )),
+        get(
+            "/api/v1/admin/domain_allows",
+            ana,
+            List(&ADMIN_DOMAIN_ALLOW),
+        ),
+        get(
+            "/api/v1/admin/domain_allows/{id}",
+            ana,
+            Entity(&ADMIN_DOMAIN_ALLOW),
+        )
+        .at(format!(
+            "/api/v1/admin/domain_allows/{}",
+            w.id("domain_allow")
+        )),
+        get(
+            "/api/hearth/v1/admin/federation-mode",
+            ana,
+            Entity(&FEDERATION_MODE),
+        ),
+        get("/api/v1/instance/domain_blocks", None, List(&DOMAIN_BLOCK)),
     ]
 }
 
@@ -1448,6 +1498,97 @@ async fn posts_are_marked_sensitive(api: &Api<'_>, admin: &str, post: &str) {
     }
 }
 
+/// Domain blocks made, changed and lifted, domains allowed and removed, and the mode set,
+/// each read back: `reject_media` and `public_domain_blocks` arrive in each encoding's
+/// spelling of a boolean.
+async fn the_federation_policy_is_set(api: &Api<'_>, admin: &str) {
+    for encoding in Encoding::ALL {
+        let domain = format!("{encoding}.example").to_lowercase();
+        let block = api
+            .write(
+                "POST /api/v1/admin/domain_blocks",
+                "/api/v1/admin/domain_blocks",
+                Some(admin),
+                encoding,
+                &json!({ "domain": domain, "severity": "suspend", "private_comment": "Spam" }),
+            )
+            .await;
+        assert_shape(&block, &ADMIN_DOMAIN_BLOCK, &format!("block as {encoding}"));
+        assert_eq!(
+            (&block["domain"], &block["severity"], &block["reject_media"]),
+            (&json!(domain), &json!("suspend"), &json!(false)),
+            "{encoding}: {block}"
+        );
+        let path = format!("/api/v1/admin/domain_blocks/{}", id(&block));
+        let changed = api
+            .write(
+                "PUT /api/v1/admin/domain_blocks/{id}",
+                &path,
+                Some(admin),
+                encoding,
+                &json!({ "severity": "silence", "reject_media": true }),
+            )
+            .await;
+        assert_eq!(
+            (
+                &changed["id"],
+                &changed["severity"],
+                &changed["reject_media"]
+            ),
+            (&block["id"], &json!("silence"), &json!(true)),
+            "{encoding}: {changed}"
+        );
+        assert_eq!(changed["private_comment"], "Spam", "kept: {changed}");
+        let route = "DELETE /api/v1/admin/domain_blocks/{id}";
+        let (status, _) = api
+            .send(route, api.request(Method::DELETE, &path, Some(admin)))
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = api
+            .send(
+                "GET /api/v1/admin/domain_blocks/{id}",
+                api.request(Method::GET, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(status, 404, "{encoding}: the block is lifted");
+
+        let allow = api
+            .write(
+                "POST /api/v1/admin/domain_allows",
+                "/api/v1/admin/domain_allows",
+                Some(admin),
+                encoding,
+                &json!({ "domain": domain }),
+            )
+            .await;
+        assert_shape(&allow, &ADMIN_DOMAIN_ALLOW, &format!("allow as {encoding}"));
+        let path = format!("/api/v1/admin/domain_allows/{}", id(&allow));
+        let route = "DELETE /api/v1/admin/domain_allows/{id}";
+        let (status, _) = api
+            .send(route, api.request(Method::DELETE, &path, Some(admin)))
+            .await;
+        assert_eq!(status, 200);
+
+        for public in [false, true] {
+            let mode = api
+                .write(
+                    "PUT /api/hearth/v1/admin/federation-mode",
+                    "/api/hearth/v1/admin/federation-mode",
+                    Some(admin),
+                    encoding,
+                    &json!({ "mode": "blocklist", "public_domain_blocks": public }),
+                )
+                .await;
+            assert_shape(&mode, &FEDERATION_MODE, &format!("mode as {encoding}"));
+            assert_eq!(
+                (&mode["mode"], &mode["public_domain_blocks"]),
+                (&json!("blocklist"), &json!(public)),
+                "{encoding}: {mode}"
+            );
+        }
+    }
+}
+
 /// `PUT /api/hearth/v1/admin/crisis-resources` with a `text`: answered back.
 async fn crisis_resources_are_set(api: &Api<'_>, admin: &str) {
     for encoding in Encoding::ALL {
@@ -1621,6 +1762,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     accounts_are_limited(&api, &ana_token, &eve).await;
     posts_are_marked_sensitive(&api, &ana_token, &id(&parent)).await;
     crisis_resources_are_set(&api, &ana_token).await;
+    the_federation_policy_is_set(&api, &ana_token).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;

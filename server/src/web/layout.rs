@@ -32,6 +32,11 @@ label.check input{width:1.5rem;height:1.5rem;margin:0;flex:none}
 ul.scopes li{margin:.25rem 0}
 .card{border:1px solid var(--line);border-radius:.5rem;padding:1rem;margin:1rem 0}
 .card>:first-child{margin-top:0}
+form.inline{display:inline-block}
+nav{margin:.5rem 0;line-height:2.2}
+fieldset{border:1px solid var(--line);border-radius:.4rem;margin-top:1rem}
+select{font:inherit;padding:.5rem;margin-top:.25rem;width:100%}
+.card{overflow-wrap:anywhere}
 code.code{display:block;font-size:1.25rem;padding:1rem;border:2px dashed var(--line);word-break:break-all;user-select:all}
 ";
 

@@ -1,7 +1,8 @@
 //! Server-rendered pages for people in a browser: the home page, public pages of people and
-//! groups, sign-in and consent for apps, one's own sessions, and changing one's password. No JavaScript; templates are
-//! `maud`, which escapes everything it is given.
+//! groups, sign-in and consent for apps, one's own sessions, changing one's password, and the
+//! admin pages. No JavaScript; templates are `maud`, which escapes everything it is given.
 
+mod admin;
 mod authorize;
 mod home;
 mod layout;
@@ -45,6 +46,20 @@ pub fn routes() -> Router<AppState> {
             get(password::show).post(password::change),
         )
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/federation", get(admin::federation))
+        .route("/admin/federation/mode", post(admin::set_mode))
+        .route("/admin/federation/blocks", post(admin::block))
+        .route("/admin/federation/blocks.csv", get(admin::export))
+        .route("/admin/federation/blocks/{id}/remove", post(admin::unblock))
+        .route("/admin/federation/allows", post(admin::allow))
+        .route("/admin/federation/allows/{id}/remove", post(admin::unallow))
+        .route("/admin/federation/import", post(admin::import))
+        .route("/admin/reports", get(admin::reports_page))
+        .route("/admin/reports/{id}/resolve", post(admin::resolve))
+        .route("/admin/accounts", get(admin::accounts_page))
+        .route("/admin/accounts/{id}/{act}", post(admin::account_act))
+        .route("/admin/audit", get(admin::audit_page))
         .route("/static/avatar.png", get(|| async { png(AVATAR_PNG) }))
         .route("/static/header.png", get(|| async { png(HEADER_PNG) }))
 }

@@ -779,6 +779,57 @@ pub(super) static HOST_QUEUE: Shape = entity(
     ],
 );
 
+const SEVERITIES: &[&str] = &["noop", "silence", "suspend"];
+
+/// `Admin::DomainBlock`, as admins' apps read it.
+pub(super) static ADMIN_DOMAIN_BLOCK: Shape = entity(
+    "Admin::DomainBlock",
+    &[
+        required("id", Id),
+        required("domain", Str),
+        required("digest", Str),
+        required("created_at", Time),
+        required("severity", OneOf(SEVERITIES)),
+        required("reject_media", Bool),
+        required("reject_reports", Bool),
+        nullable("private_comment", Str),
+        nullable("public_comment", Str),
+        required("obfuscate", Bool),
+    ],
+);
+
+/// `Admin::DomainAllow`.
+pub(super) static ADMIN_DOMAIN_ALLOW: Shape = entity(
+    "Admin::DomainAllow",
+    &[
+        required("id", Id),
+        required("domain", Str),
+        required("created_at", Time),
+    ],
+);
+
+/// `DomainBlock`, as anyone reads the public list.
+pub(super) static DOMAIN_BLOCK: Shape = entity(
+    "DomainBlock",
+    &[
+        required("domain", Str),
+        required("digest", Str),
+        required("severity", OneOf(SEVERITIES)),
+        nullable("comment", Str),
+    ],
+);
+
+/// The federation mode (`/api/hearth/v1/admin/federation-mode`).
+pub(super) static FEDERATION_MODE: Shape = entity(
+    "Hearth::FederationMode",
+    &[
+        required("mode", OneOf(&["open", "blocklist", "allowlist"])),
+        required("public_domain_blocks", Bool),
+        required("domain_blocks", Count),
+        required("domain_allows", Count),
+    ],
+);
+
 /// The crisis resources text (`/api/hearth/v1/admin/crisis-resources`): null until set.
 pub(super) static CRISIS_RESOURCES: Shape = entity(
     "Hearth::CrisisResources",
