@@ -433,6 +433,27 @@ pub fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec
     Ok(silenced)
 }
 
+/// Whether the policy keeps `author`'s posts out of search for `viewer`: always those of a
+/// refused server; those of a silenced one unless the viewer follows the author.
+pub fn kept_from_search(
+    conn: &mut AnyConnection,
+    policy: &Policy,
+    author: &actors::ActorRow,
+    viewer: i64,
+) -> Result<bool, Error> {
+    if author.local {
+        return Ok(false);
+    }
+    if policy.refuses(&author.domain) {
+        return Ok(true);
+    }
+    if policy.silences(&author.domain) {
+        let follows = crate::db::follows::between(conn, viewer, author.id)?;
+        return Ok(!follows.is_some_and(|f| f.accepted));
+    }
+    Ok(false)
+}
+
 /// Imports blocks in Mastodon's CSV format (`#domain,#severity,#reject_media,#reject_reports,
 /// #public_comment,#obfuscate`; a file of bare domains suspends each); how many were saved.
 /// Every row is checked before any is saved, and all are saved in one transaction (one audit

@@ -52,12 +52,14 @@ fn prefilter(text: &str) -> String {
 }
 
 /// Posts whose text contains the search's text (case-insensitively), which the viewer may
-/// see, newest first.
+/// see, newest first; none of servers the federation policy refuses, none of silenced ones
+/// but by accounts the viewer follows.
 pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow>, Error> {
     let wanted = search.text.trim().to_lowercase();
     if wanted.is_empty() || search.limit <= 0 {
         return Ok(Vec::new());
     }
+    let policy = ctx.policy.current();
     ctx.db
         .run(move |conn| {
             let mut query = TextQuery {
@@ -77,6 +79,12 @@ pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow
                     let title = post.name.as_deref().unwrap_or_default().to_lowercase();
                     if !(text.contains(&wanted) || title.contains(&wanted))
                         || !can_view(conn, &post, Some(search.viewer))?
+                    {
+                        continue;
+                    }
+                    let author = actors::by_id(conn, post.author_id)?;
+                    if let Some(author) = author
+                        && super::policy::kept_from_search(conn, &policy, &author, search.viewer)?
                     {
                         continue;
                     }
