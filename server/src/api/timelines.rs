@@ -165,6 +165,7 @@ pub async fn public(
     let urls = state.urls.clone();
     let only_media = query.only_media();
     let policy = state.ctx.policy.current();
+    let silenced = state.ctx.silenced.clone();
     let statuses = state
         .db
         .run(move |conn| {
@@ -173,7 +174,7 @@ pub async fn public(
                 None => Vec::new(),
             };
             if local != Some(true) {
-                hidden.extend(crate::service::policy::silenced_authors(conn, &policy)?);
+                hidden.extend(silenced.get(conn, &policy)?.iter());
             }
             let posts = posts::public(conn, viewer, local, only_media, &hidden, page)?;
             Status::list(conn, posts, viewer, &urls)

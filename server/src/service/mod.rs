@@ -60,6 +60,8 @@ pub struct Context {
     pub streams: streaming::Streams,
     /// The admin's federation policy in force (kept current by `policy::keep_current`).
     pub policy: hearth_federation::policy::SharedPolicy,
+    /// The authors that policy silences, kept between public-timeline reads.
+    pub silenced: policy::SilencedAuthors,
 }
 
 impl Context {
@@ -74,6 +76,7 @@ impl Context {
             sign_in_limits: Default::default(),
             password_grant: settings.oauth_password_grant,
             policy: Default::default(),
+            silenced: Default::default(),
         }
     }
 

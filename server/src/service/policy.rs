@@ -22,7 +22,10 @@ use chrono::Utc;
 use hearth_federation::policy::{
     DomainRule, Mode, Policy, Severity, SharedPolicy, canonical_host, covers,
 };
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 /// How often each process looks for a change made elsewhere (by another process sharing the
 /// database, or the command line).
@@ -411,9 +414,45 @@ fn purge(conn: &mut AnyConnection, domain: &str) -> Result<usize, Error> {
     Ok(actors::delete_remote(conn, &doomed)?)
 }
 
+/// The silenced authors, kept between requests (the public timeline asks on every read): read
+/// again when the policy changes, and at most once per [`REFRESH_EVERY`] otherwise, so that a
+/// silenced server's accounts first seen since are hidden within that time.
+#[derive(Clone, Debug, Default)]
+pub struct SilencedAuthors(Arc<Mutex<Option<SilencedRead>>>);
+
+#[derive(Debug)]
+struct SilencedRead {
+    version: i64,
+    at: Instant,
+    ids: Arc<Vec<i64>>,
+}
+
+impl SilencedAuthors {
+    /// The ids of the remote accounts and groups `policy` silences.
+    pub fn get(&self, conn: &mut AnyConnection, policy: &Policy) -> Result<Arc<Vec<i64>>, Error> {
+        let fresh = |read: &SilencedRead| {
+            read.version == policy.version && read.at.elapsed() < REFRESH_EVERY
+        };
+        if let Ok(kept) = self.0.lock()
+            && let Some(read) = kept.as_ref().filter(|r| fresh(r))
+        {
+            return Ok(read.ids.clone());
+        }
+        let ids = Arc::new(silenced_authors(conn, policy)?);
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some(SilencedRead {
+                version: policy.version,
+                at: Instant::now(),
+                ids: ids.clone(),
+            });
+        }
+        Ok(ids)
+    }
+}
+
 /// The remote accounts and groups whose content stays out of public timelines, search and
 /// discovery (their domain is silenced); none, without a query, when no rule silences.
-pub fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec<i64>, Error> {
+fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec<i64>, Error> {
     let mut silenced = Vec::new();
     if policy.mode == Mode::Open {
         return Ok(silenced);
