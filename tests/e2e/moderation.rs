@@ -691,7 +691,8 @@ async fn a_limited_account_leaves_public_timelines(engine: Engine) {
 }
 on_both_engines!(a_limited_account_leaves_public_timelines);
 
-/// Sue is suspended: her post answers 404 to everyone (signed in or not), leaves the public
+/// Sue is suspended: her post answers 404 to everyone (signed in or not, and to other servers
+/// fetching its ActivityPub object), leaves the public
 /// timeline, her follower's home, her profile's statuses and the context of a reply to it;
 /// lifting the suspension from the command line brings it all back.
 async fn a_suspended_accounts_posts_disappear_until_lifted(engine: Engine) {
@@ -751,6 +752,14 @@ async fn a_suspended_accounts_posts_disappear_until_lifted(engine: Engine) {
             let (_, ctx) = a.api_get(context, Some(sam)).await;
             let ancestors = ctx["ancestors"].as_array().map_or(0, Vec::len);
             assert_eq!(ancestors, usize::from(expected), "{ctx}");
+            // Other servers cannot fetch it either.
+            let object = format!("/posts/{}", status_path.rsplit('/').next().unwrap_or("0"));
+            let (code, document) = a.ap_get(&object).await;
+            assert_eq!(
+                code,
+                if expected { 200 } else { 404 },
+                "{object}: {document}"
+            );
         }
     };
     visible(true).await;

@@ -800,13 +800,21 @@ pub fn domain_has_member(
 /// Whether the server `domain` (`host[:port]` of a verified signed fetch; `None` for an
 /// unsigned one) may fetch `post` and its files: anyone a public or unlisted post; a
 /// members-only post the author's server, the group's and a member's; a followers-only post
-/// a follower's; a direct one a server of someone mentioned. (Deleted or not: the caller
-/// decides what a deleted post shows.)
+/// a follower's; a direct one a server of someone mentioned; none a suspended local author's.
+/// (Deleted or not: the caller decides what a deleted post shows.)
 pub fn server_may_see(
     conn: &mut AnyConnection,
     post: &PostRow,
     domain: Option<&str>,
 ) -> Result<bool, Error> {
+    // A suspended author's posts are served to no one until the suspension is lifted.
+    if post.local
+        && batch::marked(conn, &[post.author_id])?
+            .iter()
+            .any(|(_, s, _)| *s)
+    {
+        return Ok(false);
+    }
     if matches!(post.visibility.as_str(), "public" | "unlisted") {
         return Ok(true);
     }
