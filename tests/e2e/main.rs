@@ -10,6 +10,7 @@ mod conversations_and_settings;
 mod delivery;
 mod discovery;
 mod durability;
+mod federation_policy;
 mod groups;
 mod hardening;
 mod hostile;

@@ -40,7 +40,8 @@ use hearth_federation::protocol::authority;
 
 /// The verified signer, if the request is signed. A signature that does not verify counts as
 /// none (the request is answered as an unsigned one); a spent key-fetch budget is a 429, so
-/// that a peer retries later instead of taking the object for missing.
+/// that a peer retries later instead of taking the object for missing; a signer on a server
+/// the federation policy refuses is a 403.
 pub async fn signer(state: &AppState, request: &RequestHead) -> Result<Option<url::Url>, Error> {
     let data = state.federation.to_request_data();
     let signer = hearth_federation::signed_fetch::signer(
@@ -53,6 +54,8 @@ pub async fn signer(state: &AppState, request: &RequestHead) -> Result<Option<ur
     match signer {
         Ok(signer) => Ok(signer.map(|s| s.ap_id)),
         Err(e @ hearth_federation::FederationError::TooManyRequests) => Err(e.into()),
+        // A server the federation policy refuses is refused, not answered as anyone.
+        Err(e @ hearth_federation::FederationError::Refused(_)) => Err(e.into()),
         Err(e) => {
             tracing::debug!(error = ?e.to_string(), "a signed fetch whose signature does not verify");
             Ok(None)
