@@ -62,12 +62,6 @@ pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow
     let policy = ctx.policy.current();
     ctx.db
         .run(move |conn| {
-            // A silenced server's posts are found only by those who follow their author.
-            let mut silenced = super::policy::silenced_authors(conn, &policy)?;
-            if !silenced.is_empty() {
-                let followed = crate::db::follows::followed_ids(conn, search.viewer)?;
-                silenced.retain(|author| !followed.contains(author));
-            }
             let mut query = TextQuery {
                 text: prefilter(&wanted),
                 viewer: search.viewer,
@@ -84,7 +78,6 @@ pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow
                     let text = content::html_to_text(&post.content).to_lowercase();
                     let title = post.name.as_deref().unwrap_or_default().to_lowercase();
                     if !(text.contains(&wanted) || title.contains(&wanted))
-                        || silenced.contains(&post.author_id)
                         || !can_view(conn, &post, Some(search.viewer))?
                     {
                         continue;
