@@ -49,6 +49,18 @@ impl SignatureHeader {
     }
 }
 
+/// The actor a request's signature names, read without checking anything else: enough to
+/// turn away a server the federation policy refuses before any work is done for it.
+pub fn claimed_signer(headers: &HeaderMap) -> Option<Url> {
+    let signature = headers.get("signature")?.to_str().ok()?;
+    let (_, key_id) = params(signature).into_iter().find(|(k, _)| *k == "keyId")?;
+    SignatureHeader {
+        key_id: key_id.to_owned(),
+        headers: Vec::new(),
+    }
+    .key_owner()
+}
+
 /// Reads the `Signature` header and checks, before any key is fetched, that it covers the
 /// `required` headers and `date` (or `(created)`), and that the date is fresh.
 pub fn check_header(

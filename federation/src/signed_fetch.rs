@@ -10,6 +10,8 @@ use crate::{
     context::FederationData,
     inbox::verified_sender,
     objects::actor::FederatedActor,
+    policy::Policy,
+    protocol::authority,
     signatures::{self, REQUIRED_FOR_GET},
 };
 use activitypub_federation::config::Data;
@@ -35,4 +37,16 @@ pub async fn signer(
     verified_sender(method, uri, headers, &owner, data)
         .await
         .map(Some)
+}
+
+/// Refuses a signed request from a server the federation policy refuses, by the key id it
+/// claims, before its signature is checked or its key fetched. A request that names no
+/// refused server passes on, to be verified where its signer matters.
+pub fn check_policy(headers: &HeaderMap, policy: &Policy) -> Result<(), FederationError> {
+    match signatures::claimed_signer(headers).map(|signer| authority(&signer)) {
+        Some(host) if policy.refuses(&host) => Err(FederationError::Refused(format!(
+            "federation with {host} is not allowed by this instance's policy"
+        ))),
+        _ => Ok(()),
+    }
 }

@@ -787,21 +787,9 @@ async fn set_block(
             mode,
             purged,
         } => say(format!(
-            "{}: {}{}{}; mode {mode}; {} accounts and {} deliveries removed",
+            "{}: {}",
             block.domain,
-            block.severity,
-            if block.reject_media {
-                ", reject media"
-            } else {
-                ""
-            },
-            if block.reject_reports {
-                ", reject reports"
-            } else {
-                ""
-            },
-            purged.actors,
-            purged.deliveries
+            policy::describe_block(&block, mode, purged)
         )),
         other => Err(Error::Internal(format!("a block answered {other:?}"))),
     }

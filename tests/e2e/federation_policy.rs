@@ -5,6 +5,7 @@
 //! media-rejected or report-rejected server.
 
 use crate::media::{fetch, jpeg_with_gps, upload};
+use crate::streaming::EventStream;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use hearth::cli::{AdminCommand, Command, DomainArgs, DomainCommand, ModeArg};
 use hearth_tests::{
@@ -240,7 +241,8 @@ fn assert_refused((status, body): &(u16, Value), what: &str) {
 /// allowed, C not. From then on C's activities are refused at A's inbox (403, JSON, nothing
 /// stored, no fetch of C), A's people cannot find, resolve or follow C's accounts (no
 /// WebFinger or actor fetch reaches C), a group post on A reaches B's member while nothing is
-/// queued or sent for C's member, and C's signed fetch of a public post is refused. B
+/// queued or sent for C's member, and C's signed fetches (a public post, actors, collections)
+/// are refused. B
 /// federates as before: joins, follows and posts both ways.
 async fn allowlist_mode_federates_with_listed_clinics_only(engine: Engine) {
     let (a, b, c) = (
@@ -340,10 +342,24 @@ async fn allowlist_mode_federates_with_listed_clinics_only(engine: Engine) {
     settle(&[&a, &b]).await;
     assert!(has(&home(&a, &ana).await, "Our clinic says hello"));
 
-    // Serving: C's signed fetch of a public post is refused; B's and an unsigned one are not.
-    let uri = posted["uri"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(b.signed_get(&uri).await, 200, "B fetches {uri}");
-    assert_eq!(c.signed_get(&uri).await, 403, "C fetches {uri}");
+    // Serving: C's signed fetches are refused, of a public post and of every actor and public
+    // collection; B's are answered.
+    let mut served = vec![posted["uri"].as_str().unwrap_or_default().to_owned()];
+    for path in [
+        "/users/ana",
+        "/users/ana/outbox",
+        "/users/ana/followers",
+        "/groups/clinic",
+        "/groups/clinic/outbox",
+        "/groups/clinic/followers",
+        "/actor",
+    ] {
+        served.push(a.url(path).to_string());
+    }
+    for uri in &served {
+        assert_eq!(b.signed_get(uri).await, 200, "B fetches {uri}");
+        assert_eq!(c.signed_get(uri).await, 403, "C fetches {uri}");
+    }
 
     let asked: Vec<String> = federation_requests(&c)[asked_of_c..]
         .iter()
@@ -468,7 +484,8 @@ on_both_engines!(a_suspended_server_is_cut_off_and_purged_until_unblocked);
 // --- Silence -----------------------------------------------------------------------------------
 
 /// C silenced: Cal's public post stays out of A's public timelines and of search for people
-/// who do not follow him, yet Ana, who follows Cal, still has it in her home timeline.
+/// who do not follow him (timelines, streams, search), yet Ana, who follows Cal, still has it
+/// in her home timeline and public stream.
 async fn a_silenced_servers_posts_reach_followers_only(engine: Engine) {
     let (a, c) = (
         Instance::start(&engine).await,
@@ -509,7 +526,10 @@ async fn a_silenced_servers_posts_reach_followers_only(engine: Engine) {
     assert_eq!(status, 200, "{results}");
     assert!(!found(&results), "search: {results}");
     assert!(has(&home(&a, &ana).await, "kale"), "Ana follows Cal");
-    // Silenced is not refused: Cal's next post still arrives for Ana.
+    // Silenced is not refused: Cal's next post still arrives for Ana, live on her public
+    // stream too, while Obi's public stream passes it over.
+    let mut anas_stream = EventStream::open(&a, "/api/v1/streaming/public", &ana).await;
+    let mut obis_stream = EventStream::open(&a, "/api/v1/streaming/public", &obi).await;
     post(
         &c,
         &cal,
@@ -519,6 +539,24 @@ async fn a_silenced_servers_posts_reach_followers_only(engine: Engine) {
     settle(&[&a, &c]).await;
     assert!(has(&home(&a, &ana).await, "Second kale offer"));
     assert!(!has(&timeline(&a, public, None).await, "Second kale"));
+    post(
+        &a,
+        &obi,
+        json!({ "status": "Walking group at noon", "visibility": "public" }),
+    )
+    .await;
+    let seen_by_ana = anas_stream.until("update", "Walking group").await;
+    assert!(
+        seen_by_ana
+            .iter()
+            .any(|(_, data)| data.contains("Second kale offer")),
+        "{seen_by_ana:?}"
+    );
+    let seen_by_obi = obis_stream.until("update", "Walking group").await;
+    assert!(
+        !seen_by_obi.iter().any(|(_, data)| data.contains("kale")),
+        "{seen_by_obi:?}"
+    );
 }
 on_both_engines!(a_silenced_servers_posts_reach_followers_only);
 
@@ -892,7 +930,11 @@ async fn the_admin_api_manages_blocks_allows_and_the_mode(engine: Engine) {
         "{block_log:?}"
     );
     assert_eq!(count(&logged(&a, &root, "domain.unblock").await), 1);
-    assert_eq!(count(&logged(&a, &root, "domain.allow").await), 2);
+    assert_eq!(
+        count(&logged(&a, &root, "domain.allow").await),
+        1,
+        "allowing it again changed nothing, so it is not on the record"
+    );
     assert_eq!(count(&logged(&a, &root, "domain.unallow").await), 1);
     assert_eq!(count(&logged(&a, &root, "federation.public_list").await), 1);
     let modes = logged(&a, &root, "federation.mode").await;

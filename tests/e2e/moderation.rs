@@ -302,9 +302,10 @@ on_both_engines!(a_removal_by_a_group_moderator_reaches_the_members_servers);
 /// Ben (here) is followed from another server and reported by Ana. A moderator suspends him
 /// through Mastodon's account action, resolving the report: his token stops working, the
 /// admin API shows him suspended, and his follower's server gets a `Delete` of his actor
-/// (signed by him). Lifting it from the command line sends his document again in an
-/// `Update`, and his new tokens work. A moderator may not act on an admin; members may not
-/// act at all; every act is on the audit record.
+/// (signed by him), while his actor document shows only that he is suspended. Lifting it from
+/// the command line sends his document again in an `Update`, and his new tokens work. A
+/// moderator may not act on an admin; members may not act at all; every act is on the audit
+/// record.
 async fn a_suspension_federates_and_signs_out(engine: Engine) {
     let a = Instance::start(&engine).await;
     let peer = hearth_tests::StubPeer::start().await;
@@ -375,6 +376,12 @@ async fn a_suspension_federates_and_signs_out(engine: Engine) {
     let deletes = sent("Delete");
     assert_eq!(deletes.len(), 1, "{:?}", peer.received());
     assert_eq!(deletes[0].body["object"]["id"], ben.ap_id.as_str());
+    // His actor document keeps what verifies that Delete and shows nothing of his profile.
+    let (status, document) = a.ap_get(&ben.ap_id).await;
+    assert_eq!(status, 200, "{document}");
+    assert_eq!(document["suspended"], true, "{document}");
+    assert!(document.get("name").is_none(), "{document}");
+    assert!(document["publicKey"]["publicKeyPem"].is_string());
 
     a.hearth(Command::Admin(AdminCommand::Account(
         hearth::cli::AccountCommand::Unsuspend(hearth::cli::AccountArgs {
@@ -388,6 +395,9 @@ async fn a_suspension_federates_and_signs_out(engine: Engine) {
     let updates = sent("Update");
     assert_eq!(updates.len(), 1, "{:?}", peer.received());
     assert_eq!(updates[0].body["object"]["id"], ben.ap_id.as_str());
+    let (_, document) = a.ap_get(&ben.ap_id).await;
+    assert!(document.get("suspended").is_none(), "{document}");
+    assert_eq!(document["name"], "ben (test)", "{document}");
     let fresh = a.token("ben").await;
     let (status, _) = a
         .api_get("/api/v1/accounts/verify_credentials", Some(&fresh))

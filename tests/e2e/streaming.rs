@@ -14,14 +14,14 @@ use tokio_tungstenite::tungstenite;
 const PATIENCE: Duration = Duration::from_secs(15);
 
 /// An open `text/event-stream`, read event by event.
-struct EventStream {
+pub(crate) struct EventStream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventStream {
     /// Opens `GET path` with `token`; panics unless it answers 200 with an event stream.
-    async fn open(instance: &Instance, path: &str, token: &str) -> Self {
+    pub(crate) async fn open(instance: &Instance, path: &str, token: &str) -> Self {
         let response = http()
             .get(instance.url(path))
             .bearer_auth(token)
@@ -70,7 +70,7 @@ impl EventStream {
     }
 
     /// Every event up to and including the first `event` whose data contains `needle`.
-    async fn until(&mut self, event: &str, needle: &str) -> Vec<(String, String)> {
+    pub(crate) async fn until(&mut self, event: &str, needle: &str) -> Vec<(String, String)> {
         let mut seen = Vec::new();
         loop {
             let next = self.next().await;

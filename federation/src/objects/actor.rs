@@ -90,6 +90,7 @@ impl FederatedActor {
             icon: self.avatar.clone().map(Image::at),
             image: self.header.clone().map(Image::at),
             attachment: ProfileField::to_attachment(&self.fields),
+            suspended: false,
         }
     }
 

@@ -123,6 +123,28 @@ pub struct ActorObject {
     /// attaches: read leniently, see [`ProfileField::from_attachment`].
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub attachment: serde_json::Value,
+    /// Set (`toot:suspended`) while the server's moderators suspend the account, as Mastodon
+    /// marks it; the document then carries nothing the person wrote.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+}
+
+impl ActorObject {
+    /// The document of a suspended account, as Mastodon serves it: what other servers need to
+    /// address it and verify its signatures (the `Delete` its suspension sent among them), and
+    /// nothing of its profile.
+    pub fn suspended(self) -> Self {
+        Self {
+            name: None,
+            summary: None,
+            icon: None,
+            image: None,
+            attachment: serde_json::Value::Null,
+            discoverable: Some(false),
+            suspended: true,
+            ..self
+        }
+    }
 }
 
 /// A profile field: a name and its value (HTML), a `PropertyValue` on the wire.

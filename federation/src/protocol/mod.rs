@@ -16,6 +16,7 @@ pub fn context() -> serde_json::Value {
             "Hashtag": "as:Hashtag",
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
+            "suspended": "toot:suspended",
             "blurhash": "toot:blurhash",
             "focalPoint": { "@container": "@list", "@id": "toot:focalPoint" },
             "schema": "http://schema.org#",

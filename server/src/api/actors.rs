@@ -59,7 +59,21 @@ async fn actor_document(
     if !wants_activity_json(headers) {
         return Ok(Redirect::to(state.urls.profile(&row.username).as_str()).into_response());
     }
-    Ok(ActivityJson::new(row.to_federated()?.to_object(), headers).into_response())
+    let actor_id = row.id;
+    let suspended = state
+        .db
+        .lookup(move |conn| {
+            Ok(crate::db::users::user_by_actor(conn, actor_id)?
+                .is_some_and(|u| u.suspended_at.is_some()))
+        })
+        .await?;
+    let document = row.to_federated()?.to_object();
+    let document = if suspended {
+        document.suspended()
+    } else {
+        document
+    };
+    Ok(ActivityJson::new(document, headers).into_response())
 }
 
 /// `GET /users/{name}`: a person's actor document (a browser is sent to the profile page).

@@ -334,6 +334,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            objects::refuse_refused_servers,
+        ))
         .layer(federation)
         .layer(axum::middleware::from_fn(web::html_errors))
         .layer(tower_http::trace::TraceLayer::new_for_http())

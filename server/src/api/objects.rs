@@ -38,6 +38,21 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
 }
 use hearth_federation::protocol::authority;
 
+/// The one gate every signed request passes first: a signature whose key belongs to a server
+/// the federation policy refuses is answered 403, before its key is fetched or anything is
+/// looked up for it, on every route (actors, collections, posts, media, inboxes).
+pub async fn refuse_refused_servers(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let policy = state.ctx.policy.current();
+    match hearth_federation::signed_fetch::check_policy(request.headers(), &policy) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => Error::from(refused).into_response(),
+    }
+}
+
 /// The verified signer, if the request is signed. A signature that does not verify counts as
 /// none (the request is answered as an unsigned one); a spent key-fetch budget is a 429, so
 /// that a peer retries later instead of taking the object for missing; a signer on a server

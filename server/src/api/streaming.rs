@@ -274,13 +274,15 @@ impl Listener {
             self.streams.clone(),
             self.state.urls.clone(),
         );
+        let policy = self.state.ctx.policy.current();
         let rendered = self
             .state
             .db
             .run(move |conn| {
                 let mut messages = Vec::new();
                 for stream in &streams {
-                    let Some(shown) = streaming::shown(conn, event, stream, viewer)? else {
+                    let Some(shown) = streaming::shown(conn, &policy, event, stream, viewer)?
+                    else {
                         continue;
                     };
                     let (event, payload) = match shown {

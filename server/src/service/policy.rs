@@ -323,22 +323,8 @@ fn apply(
             } else {
                 Purged::default()
             };
-            let entry = Entry::new(Action::DomainBlock, Target::host(&domain)).detail(format!(
-                "{}{}{}; mode {mode}; {} accounts and {} deliveries removed",
-                block.severity,
-                if block.reject_media {
-                    ", reject media"
-                } else {
-                    ""
-                },
-                if block.reject_reports {
-                    ", reject reports"
-                } else {
-                    ""
-                },
-                purged.actors,
-                purged.deliveries,
-            ));
+            let entry = Entry::new(Action::DomainBlock, Target::host(&domain))
+                .detail(describe_block(&block, mode, purged));
             (
                 Changed::Blocked {
                     block,
@@ -361,6 +347,10 @@ fn apply(
         }
         Change::Allow(domain) => {
             let domain = domain_of(&domain)?;
+            if let Some(allowed) = rows::allow_of(conn, &domain)? {
+                // Allowing what is allowed changes nothing, so nothing is recorded.
+                return Ok(Changed::Allowed(allowed));
+            }
             rows::insert_allow(
                 conn,
                 &DomainAllowRow {
@@ -388,6 +378,22 @@ fn apply(
     };
     audit::record(conn, by, entry.reason(reason))?;
     Ok(changed)
+}
+
+/// What a block does, as the audit log and the command line say it: "suspend, reject media;
+/// mode blocklist; 2 accounts and 5 deliveries removed".
+pub fn describe_block(block: &DomainBlockRow, mode: Mode, purged: Purged) -> String {
+    let mut what = block.severity.clone();
+    if block.reject_media {
+        what.push_str(", reject media");
+    }
+    if block.reject_reports {
+        what.push_str(", reject reports");
+    }
+    format!(
+        "{what}; mode {mode}; {} accounts and {} deliveries removed",
+        purged.actors, purged.deliveries
+    )
 }
 
 /// Drops the deliveries waiting for every server the stored policy (as changed in this
@@ -472,9 +478,11 @@ fn silenced_authors(conn: &mut AnyConnection, policy: &Policy) -> Result<Vec<i64
     Ok(silenced)
 }
 
-/// Whether the policy keeps `author`'s posts out of search for `viewer`: always those of a
-/// refused server; those of a silenced one unless the viewer follows the author.
-pub fn kept_from_search(
+/// Whether the policy keeps `author`'s posts out of `viewer`'s search and public streams:
+/// always those of a refused server; those of a silenced one unless the viewer follows the
+/// author. (Public timelines apply the same rule to many authors at once, with
+/// [`SilencedAuthors`].)
+pub fn kept_from_discovery(
     conn: &mut AnyConnection,
     policy: &Policy,
     author: &actors::ActorRow,

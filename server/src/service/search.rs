@@ -84,7 +84,12 @@ pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow
                     }
                     let author = actors::by_id(conn, post.author_id)?;
                     if let Some(author) = author
-                        && super::policy::kept_from_search(conn, &policy, &author, search.viewer)?
+                        && super::policy::kept_from_discovery(
+                            conn,
+                            &policy,
+                            &author,
+                            search.viewer,
+                        )?
                     {
                         continue;
                     }

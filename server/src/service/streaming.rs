@@ -20,6 +20,7 @@ use crate::{
         posts::PostRow,
     },
 };
+use hearth_federation::policy::Policy;
 use serde::{Deserialize, Serialize};
 use std::{
     cell::RefCell,
@@ -314,6 +315,7 @@ pub enum Shown {
 /// What `viewer` is shown of `event` on `stream`, if anything.
 pub fn shown(
     conn: &mut AnyConnection,
+    policy: &Policy,
     event: Event,
     stream: &Stream,
     viewer: i64,
@@ -338,7 +340,7 @@ pub fn shown(
             let Some(post) = post_of(conn, post)? else {
                 return Ok(None);
             };
-            if !in_stream(conn, &post, stream, viewer)? {
+            if !in_stream(conn, policy, &post, stream, viewer)? {
                 return Ok(None);
             }
             Some(match event {
@@ -370,6 +372,7 @@ pub fn shown(
 /// Whether `post` belongs in `stream` as `viewer` sees it: the same rules as the timelines.
 fn in_stream(
     conn: &mut AnyConnection,
+    policy: &Policy,
     post: &PostRow,
     stream: &Stream,
     viewer: i64,
@@ -380,7 +383,9 @@ fn in_stream(
         && match stream {
             Stream::User => super::statuses::HomeSources::of(conn, viewer)?.holds(conn, post)?,
             Stream::Public { .. } | Stream::Hashtag { .. } => {
-                in_public_stream(conn, post, stream)? && !withheld(conn, post, viewer)?
+                in_public_stream(conn, post, stream)?
+                    && !withheld(conn, post, viewer)?
+                    && !kept_by_policy(conn, policy, post, viewer)?
             }
             Stream::UserNotification => false,
         };
@@ -398,6 +403,23 @@ fn withheld(conn: &mut AnyConnection, post: &PostRow, viewer: i64) -> Result<boo
         .is_some_and(|u| u.limited_at.is_some());
     Ok(limited
         && !crate::db::follows::between(conn, viewer, post.author_id)?.is_some_and(|f| f.accepted))
+}
+
+/// Whether the federation policy keeps a remote `post` off `viewer`'s public streams, as off
+/// the public timelines.
+fn kept_by_policy(
+    conn: &mut AnyConnection,
+    policy: &Policy,
+    post: &PostRow,
+    viewer: i64,
+) -> Result<bool, Error> {
+    if post.local {
+        return Ok(false);
+    }
+    match crate::db::actors::by_id(conn, post.author_id)? {
+        Some(author) => super::policy::kept_from_discovery(conn, policy, &author, viewer),
+        None => Ok(true),
+    }
 }
 
 /// Whether `post` is on a public or hashtag stream: a public post (of the right origin),
