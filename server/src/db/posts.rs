@@ -351,9 +351,11 @@ pub fn timeline(
     Ok(found)
 }
 
-/// How many of the newest posts a home timeline walks through, checking each, before it
-/// reads its sources one by one.
-const HOME_WINDOW: i64 = 4096;
+/// The windows of newest posts a home timeline walks through, one after another, checking
+/// each post, before it reads its sources one by one (4,096 posts in all). A busy reader's
+/// page is found in the first: finding where a window ends walks its posts' ids once, so a
+/// small first window keeps that walk short.
+const HOME_WINDOWS: [i64; 3] = [64, 448, 3584];
 
 /// Who a home timeline is read for, and from where.
 #[derive(Clone, Copy, Debug)]
@@ -369,10 +371,10 @@ pub struct HomeReader<'a> {
 
 /// A page of a home timeline: posts by whom the reader follows and by the reader, in the
 /// groups they are in, and that mention them. A reader with few follows has each source read
-/// by its own index ([`timeline`]). For one with many (a thousand) the newest [`HOME_WINDOW`]
-/// posts below the page's bound are walked in one statement that checks each against the
-/// follows' index, and the sources are read one by one only for what the window did not
-/// fill: a busy reader's page is found in the window.
+/// by its own index ([`timeline`]). For one with many (a thousand) the newest posts below the
+/// page's bound are walked in [`HOME_WINDOWS`], each in one statement that checks each post
+/// against the follows' index, and the sources are read one by one only for what the windows
+/// did not fill.
 pub fn home(
     conn: &mut AnyConnection,
     reader: HomeReader<'_>,
@@ -401,17 +403,7 @@ pub fn home(
         let follows = super::follows::followed_ids(conn, reader.id)?;
         return by_source(conn, &follows, bounds);
     }
-    let upper = bounds.max_id.unwrap_or(i64::MAX);
     let since = bounds.since_id.unwrap_or(i64::MIN);
-    let floor: Option<i64> = on_engine!(conn, |c| posts::table
-        .filter(posts::id.lt(upper))
-        .order(posts::id.desc())
-        .select(posts::id)
-        .offset(HOME_WINDOW - 1)
-        .limit(1)
-        .get_result(c)
-        .optional())?;
-    let lower = floor.unwrap_or(i64::MIN).max(since);
     let me = reader.id;
     // Whether the reader follows (accepted) the actor in `$column`.
     macro_rules! followed {
@@ -424,43 +416,55 @@ pub fn home(
             )
         };
     }
-    let mut found: Vec<PostRow> = super::first_rows!(
-        conn,
-        posts::table
+    let mut found: Vec<PostRow> = Vec::new();
+    let mut upper = bounds.max_id.unwrap_or(i64::MAX);
+    for window in HOME_WINDOWS {
+        // The window's oldest post; none when fewer posts than the window are left.
+        let floor: Option<i64> = on_engine!(conn, |c| posts::table
             .filter(posts::id.lt(upper))
-            .filter(posts::id.ge(lower))
-            .filter(posts::id.gt(since))
-            .filter(posts::deleted_at.is_null())
-            .filter(
-                posts::author_id
-                    .eq(me)
-                    .or(followed!(posts::author_id.nullable()))
-                    .or(followed!(posts::group_id))
-                    .or(diesel::dsl::exists(
-                        post_mentions::table
-                            .filter(post_mentions::post_id.eq(posts::id))
-                            .filter(post_mentions::actor_id.eq(me)),
-                    )),
-            )
-            .filter(diesel::dsl::not(in_ids(posts::author_id, reader.hidden)))
             .order(posts::id.desc())
-            .select(PostRow::as_select()),
-        bounds.limit
-    )?;
-    let missing = bounds.limit - found.len() as i64;
-    match floor {
-        Some(floor) if missing > 0 && floor > since => {
-            let below = Page {
-                max_id: Some(floor),
-                limit: missing,
-                ..bounds
-            };
-            let follows = super::follows::followed_ids(conn, reader.id)?;
-            found.extend(by_source(conn, &follows, below)?);
-            Ok(found)
+            .select(posts::id)
+            .offset(window - 1)
+            .limit(1)
+            .get_result(c)
+            .optional())?;
+        let lower = floor.unwrap_or(i64::MIN).max(since);
+        found.extend(super::first_rows!(
+            conn,
+            posts::table
+                .filter(posts::id.lt(upper))
+                .filter(posts::id.ge(lower))
+                .filter(posts::id.gt(since))
+                .filter(posts::deleted_at.is_null())
+                .filter(
+                    posts::author_id
+                        .eq(me)
+                        .or(followed!(posts::author_id.nullable()))
+                        .or(followed!(posts::group_id))
+                        .or(diesel::dsl::exists(
+                            post_mentions::table
+                                .filter(post_mentions::post_id.eq(posts::id))
+                                .filter(post_mentions::actor_id.eq(me)),
+                        )),
+                )
+                .filter(diesel::dsl::not(in_ids(posts::author_id, reader.hidden)))
+                .order(posts::id.desc())
+                .select(PostRow::as_select()),
+            bounds.limit - found.len() as i64
+        )?);
+        match floor {
+            Some(floor) if (found.len() as i64) < bounds.limit && floor > since => upper = floor,
+            _ => return Ok(found),
         }
-        _ => Ok(found),
     }
+    let below = Page {
+        max_id: Some(upper),
+        limit: bounds.limit - found.len() as i64,
+        ..bounds
+    };
+    let follows = super::follows::followed_ids(conn, reader.id)?;
+    found.extend(by_source(conn, &follows, below)?);
+    Ok(found)
 }
 
 /// Where a timeline's posts come from.
