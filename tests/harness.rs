@@ -176,6 +176,18 @@ impl Instance {
         Self::start_with_lookup(engine, Arc::new(SystemLookup)).await
     }
 
+    /// Boots `N` instances like [`Instance::start`], one after another, for tests of several
+    /// servers: `let [a, b, c] = Instance::start_many(&engine).await;`.
+    pub async fn start_many<const N: usize>(engine: &Engine) -> [Self; N] {
+        let mut started = Vec::with_capacity(N);
+        for _ in 0..N {
+            started.push(Self::start(engine).await);
+        }
+        started
+            .try_into()
+            .unwrap_or_else(|_: Vec<Self>| unreachable!("{N} instances started"))
+    }
+
     /// Boots an instance that looks host names up with `lookup` (a table, in tests that map
     /// names to internal addresses without any packet leaving the machine).
     pub async fn start_with_lookup(
@@ -522,6 +534,24 @@ impl Instance {
         answer(self.client.delete(self.url(path)).bearer_auth(token)).await
     }
 
+    /// Follows (or joins, for a group) the account with id `id` as the holder of `token`;
+    /// status and relationship.
+    pub async fn follow_account(&self, token: &str, id: &str) -> (u16, serde_json::Value) {
+        let path = format!("/api/v1/accounts/{id}/follow");
+        self.api_post(&path, token, serde_json::json!({})).await
+    }
+
+    /// The audit entries of `action`, oldest first, as the staff member holding `token`
+    /// reads them through the API.
+    pub async fn audit_log(&self, token: &str, action: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/hearth/v1/admin/audit?limit=80&action={action}");
+        let (status, list) = self.api_get(&path, Some(token)).await;
+        assert_eq!(status, 200, "{list}");
+        let mut list = list.as_array().cloned().unwrap_or_default();
+        list.reverse();
+        list
+    }
+
     /// The account id, on this instance, of `handle` (`name` or `name@domain`), resolving
     /// remote accounts as a person would, through search.
     pub async fn account_id(&self, handle: &str, token: &str) -> String {
@@ -679,6 +709,16 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
         status,
         response.json().await.unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// POSTs `body` to `url` with exactly `headers` (a signature made by hand, perhaps tampered
+/// with); status and JSON body.
+pub async fn post_raw(
+    url: &Url,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    answer(http().post(url.clone()).headers(headers).body(body)).await
 }
 
 /// Runs deliveries on all `instances` until none has anything left to send: every activity

@@ -12,84 +12,52 @@
 // Arguments: BASE_URL HANDLE PASSWORD SCREENSHOT_DIR CHROMIUM DOMAIN_PREFIX REPORT_ID...
 // (one report id per width: phone, then desktop)
 
-const { chromium } = require("playwright-core");
-const path = require("path");
+const { check, atEachWidth } = require("./common.cjs");
 
 const [base, handle, password, dir, executablePath, prefix, ...reports] = process.argv.slice(2);
-const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
 
-async function check(page, name, label) {
-  const unlabelled = await page.$$eval(
-    "input:not([type=hidden]), select, textarea",
-    (fields) => fields.filter((f) => f.labels.length === 0).map((f) => f.name),
-  );
-  if (unlabelled.length > 0) throw new Error(`${name}: fields without a label: ${unlabelled}`);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  if (overflow > 0) throw new Error(`${name} scrolls sideways by ${overflow}px at ${label} width`);
-  await page.screenshot({ path: path.join(dir, `${name}-${label}.png`), fullPage: true });
-}
+atEachWidth(executablePath, async (page, label, i) => {
+  await page.goto(base + "/auth/sign_in");
+  await page.getByLabel("Username").fill(handle);
+  await page.getByLabel("Password").fill(password);
+  await Promise.all([page.waitForURL(/settings\/sessions/), page.getByRole("button", { name: "Sign in" }).click()]);
 
-(async () => {
-  const browser = await chromium.launch({
-    executablePath,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-  try {
-    for (const [i, [label, viewport]] of Object.entries(widths).entries()) {
-      const context = await browser.newContext({ viewport, javaScriptEnabled: false });
-      const page = await context.newPage();
-      await page.goto(base + "/auth/sign_in");
-      await page.getByLabel("Username").fill(handle);
-      await page.getByLabel("Password").fill(password);
-      await Promise.all([page.waitForURL(/settings\/sessions/), page.getByRole("button", { name: "Sign in" }).click()]);
+  await page.goto(base + "/admin");
+  await check(page, dir, "admin-dashboard", label);
 
-      await page.goto(base + "/admin");
-      await check(page, "admin-dashboard", label);
-
-      const domain = `${prefix}-${label}.example`;
-      await page.getByRole("link", { name: "Federation", exact: true }).click();
-      await page.locator("#block-domain").fill(domain);
-      await page.getByLabel("Severity").selectOption("suspend");
-      await page.getByLabel("Public comment").fill("Sells miracle cures");
-      await Promise.all([
-        page.waitForURL(/\/admin\/federation$/),
-        page.getByRole("button", { name: "Block domain" }).click(),
-      ]);
-      if (!(await page.getByText(`${domain}: suspend`).isVisible())) {
-        throw new Error(`${domain} is not listed after blocking it:\n${await page.content()}`);
-      }
-      await check(page, "admin-federation", label);
-      console.log(`BLOCKED ${label} ${domain}`);
-
-      const report = reports[i];
-      await page.getByRole("link", { name: "Reports", exact: true }).click();
-      await check(page, "admin-reports", label);
-      await page.locator(`#note-${report}`).fill("Post removed; member contacted");
-      await Promise.all([
-        page.waitForURL(/\/admin\/reports$/),
-        page.getByRole("button", { name: `Resolve report ${report}` }).click(),
-      ]);
-      if (await page.locator(`#note-${report}`).count() !== 0) {
-        throw new Error(`report ${report} is still open`);
-      }
-      console.log(`RESOLVED ${label} ${report}`);
-
-      await page.getByRole("link", { name: "Accounts", exact: true }).click();
-      await check(page, "admin-accounts", label);
-      await page.getByRole("link", { name: "Audit log", exact: true }).click();
-      if (!(await page.getByText("verifies").isVisible())) {
-        throw new Error("the audit page does not say the chain verifies");
-      }
-      await check(page, "admin-audit", label);
-      await context.close();
-    }
-  } finally {
-    await browser.close();
+  const domain = `${prefix}-${label}.example`;
+  await page.getByRole("link", { name: "Federation", exact: true }).click();
+  await page.locator("#block-domain").fill(domain);
+  await page.getByLabel("Severity").selectOption("suspend");
+  await page.getByLabel("Public comment").fill("Sells miracle cures");
+  await Promise.all([
+    page.waitForURL(/\/admin\/federation$/),
+    page.getByRole("button", { name: "Block domain" }).click(),
+  ]);
+  if (!(await page.getByText(`${domain}: suspend`).isVisible())) {
+    throw new Error(`${domain} is not listed after blocking it:\n${await page.content()}`);
   }
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
+  await check(page, dir, "admin-federation", label);
+  console.log(`BLOCKED ${label} ${domain}`);
+
+  const report = reports[i];
+  await page.getByRole("link", { name: "Reports", exact: true }).click();
+  await check(page, dir, "admin-reports", label);
+  await page.locator(`#note-${report}`).fill("Post removed; member contacted");
+  await Promise.all([
+    page.waitForURL(/\/admin\/reports$/),
+    page.getByRole("button", { name: `Resolve report ${report}` }).click(),
+  ]);
+  if (await page.locator(`#note-${report}`).count() !== 0) {
+    throw new Error(`report ${report} is still open`);
+  }
+  console.log(`RESOLVED ${label} ${report}`);
+
+  await page.getByRole("link", { name: "Accounts", exact: true }).click();
+  await check(page, dir, "admin-accounts", label);
+  await page.getByRole("link", { name: "Audit log", exact: true }).click();
+  if (!(await page.getByText("verifies").isVisible())) {
+    throw new Error("the audit page does not say the chain verifies");
+  }
+  await check(page, dir, "admin-audit", label);
 });

@@ -9,7 +9,7 @@ use crate::streaming::EventStream;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use hearth::cli::{AdminCommand, Command, DomainArgs, DomainCommand, ModeArg};
 use hearth_tests::{
-    Engine, Instance, RecordedRequest, Signer, UserRole, follow, http, on_both_engines, settle,
+    Engine, Instance, RecordedRequest, Signer, UserRole, follow, on_both_engines, post_raw, settle,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -68,17 +68,10 @@ fn acct(instance: &Instance, name: &str) -> String {
     format!("{name}@{}", instance.domain)
 }
 
-/// Follows (or joins) the account with id `id` on `instance`; status and relationship.
-async fn follow_id(instance: &Instance, token: &str, id: &str) -> (u16, Value) {
-    instance
-        .api_post(&format!("/api/v1/accounts/{id}/follow"), token, json!({}))
-        .await
-}
-
 /// Resolves `handle` on `instance` (through search) and follows it; the account id there.
 async fn follow_handle(instance: &Instance, token: &str, handle: &str) -> String {
     let id = instance.account_id(handle, token).await;
-    let (status, relationship) = follow_id(instance, token, &id).await;
+    let (status, relationship) = instance.follow_account(token, &id).await;
     assert_eq!(status, 200, "follow {handle}: {relationship}");
     id
 }
@@ -206,15 +199,7 @@ async fn signed_follow(
     let headers = Signer::for_actor(from, &actor)
         .await
         .sign_post(signed_for, &body);
-    let response = http()
-        .post(url.clone())
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    post_raw(url, headers, body).await
 }
 
 /// A signed `Follow` by `name` of `from` to the inbox `path` of `to`.
@@ -245,11 +230,7 @@ fn assert_refused((status, body): &(u16, Value), what: &str) {
 /// are refused. B
 /// federates as before: joins, follows and posts both ways.
 async fn allowlist_mode_federates_with_listed_clinics_only(engine: Engine) {
-    let (a, b, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, b, c] = Instance::start_many(&engine).await;
     let group = a.create_group("clinic", "Clinic group").await;
     let ana = person(&a, "ana").await;
     let bea = person(&b, "bea").await;
@@ -261,7 +242,7 @@ async fn allowlist_mode_federates_with_listed_clinics_only(engine: Engine) {
     settle(&[&a, &c]).await;
     assert_eq!(relationship(&c, &cal, &group_on_c).await["following"], true);
     let cal_on_a = a.account_id(&acct(&c, "cal"), &ana).await;
-    let (status, _) = follow_id(&a, &ana, &group.id.to_string()).await;
+    let (status, _) = a.follow_account(&ana, &group.id.to_string()).await;
     assert_eq!(status, 200, "Ana joins her clinic's group");
 
     // The switch, as A's admin makes it: B allowed, then the network closed.
@@ -306,7 +287,7 @@ async fn allowlist_mode_federates_with_listed_clinics_only(engine: Engine) {
         assert_eq!(status, 200, "{found}");
         assert_eq!(found["accounts"], json!([]), "{handle}: {found}");
     }
-    assert_refused(&follow_id(&a, &ana, &cal_on_a).await, "Ana follows Cal");
+    assert_refused(&a.follow_account(&ana, &cal_on_a).await, "Ana follows Cal");
 
     // B federates as before: Bea joins A's group, Ana follows Bea.
     let group_on_b = follow_handle(&b, &bea, &acct(&a, "clinic")).await;
@@ -378,11 +359,7 @@ on_both_engines!(allowlist_mode_federates_with_listed_clinics_only);
 /// on A are removed, deliveries waiting for C dropped (B's kept and delivered), C's inbox
 /// POSTs refused; B's member and posts are untouched. `domain remove` lets C federate again.
 async fn a_suspended_server_is_cut_off_and_purged_until_unblocked(engine: Engine) {
-    let (a, b, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, b, c] = Instance::start_many(&engine).await;
     let group = a.create_group("clinic", "Clinic group").await;
     let ana = person(&a, "ana").await;
     let bea = person(&b, "bea").await;
@@ -390,7 +367,7 @@ async fn a_suspended_server_is_cut_off_and_purged_until_unblocked(engine: Engine
     follow_handle(&b, &bea, &acct(&a, "clinic")).await;
     follow_handle(&c, &cal, &acct(&a, "clinic")).await;
     follow_handle(&a, &ana, &acct(&c, "cal")).await;
-    let (status, _) = follow_id(&a, &ana, &group.id.to_string()).await;
+    let (status, _) = a.follow_account(&ana, &group.id.to_string()).await;
     assert_eq!(status, 200, "Ana joins her clinic's group");
     settle(&[&a, &b, &c]).await;
     let group_at = |who: &str| json!({ "status": format!("@clinic@{} {who}", a.domain) });
@@ -487,10 +464,7 @@ on_both_engines!(a_suspended_server_is_cut_off_and_purged_until_unblocked);
 /// who do not follow him (timelines, streams, search), yet Ana, who follows Cal, still has it
 /// in her home timeline and public stream.
 async fn a_silenced_servers_posts_reach_followers_only(engine: Engine) {
-    let (a, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, c] = Instance::start_many(&engine).await;
     let ana = person(&a, "ana").await;
     let obi = person(&a, "obi").await;
     let cal = person(&c, "cal").await;
@@ -565,10 +539,7 @@ on_both_engines!(a_silenced_servers_posts_reach_followers_only);
 /// `reject-reports`: a `Flag` from C is received (202) but makes no report on A, where the
 /// same report made one before the rule.
 async fn reports_of_a_reject_reports_domain_are_dropped(engine: Engine) {
-    let (a, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, c] = Instance::start_many(&engine).await;
     a.create_user("rex", UserRole::Member).await;
     let cal = person(&c, "cal").await;
     let rex_on_c = c.account_id(&acct(&a, "rex"), &cal).await;
@@ -600,10 +571,7 @@ on_both_engines!(reports_of_a_reject_reports_domain_are_dropped);
 /// is "not found", the avatar the default image, and C is asked for neither. Without the rule,
 /// A fetches the photo from C.
 async fn media_of_a_reject_media_domain_is_not_fetched(engine: Engine) {
-    let (a, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, c] = Instance::start_many(&engine).await;
     let ana = person(&a, "ana").await;
     let cal = person(&c, "cal").await;
     let (status, media) = upload(&c, &cal, "photo.jpg", jpeg_with_gps()).await;
@@ -665,30 +633,13 @@ fn sha256(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
-/// The audit entries of `action`, oldest first.
-async fn logged(instance: &Instance, token: &str, action: &str) -> Vec<Value> {
-    let (status, list) = instance
-        .api_get(
-            &format!("/api/hearth/v1/admin/audit?limit=80&action={action}"),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{list}");
-    let mut list = list.as_array().cloned().unwrap_or_default();
-    list.reverse();
-    list
-}
-
 /// Mastodon's admin `domain_blocks` and `domain_allows` and Hearth's `federation-mode`: shapes
 /// (string ids, digest), canonical domains (`LOCALHOST:PORT.` is stored as `localhost:PORT`,
 /// and is in force), 403 for members and moderators, 422 for a bad severity, a duplicate block
 /// or a bad mode, the public list 404 until an admin shows it (an obfuscated domain starred),
 /// and every change in the audit log.
 async fn the_admin_api_manages_blocks_allows_and_the_mode(engine: Engine) {
-    let (a, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, c] = Instance::start_many(&engine).await;
     a.create_group("clinic", "Clinic group").await;
     a.create_user("root", UserRole::Admin).await;
     a.create_user("mo", UserRole::Moderator).await;
@@ -921,7 +872,7 @@ async fn the_admin_api_manages_blocks_allows_and_the_mode(engine: Engine) {
 
     // Every change is on the record, by root, about the domain.
     let count = |entries: &[Value]| entries.len();
-    let block_log = logged(&a, &root, "domain.block").await;
+    let block_log = a.audit_log(&root, "domain.block").await;
     assert_eq!(count(&block_log), 2, "created and changed: {block_log:?}");
     assert!(
         block_log
@@ -929,15 +880,18 @@ async fn the_admin_api_manages_blocks_allows_and_the_mode(engine: Engine) {
             .all(|e| e["actor"]["username"] == "root" && e["target"]["name"] == c.domain.as_str()),
         "{block_log:?}"
     );
-    assert_eq!(count(&logged(&a, &root, "domain.unblock").await), 1);
+    assert_eq!(count(&a.audit_log(&root, "domain.unblock").await), 1);
     assert_eq!(
-        count(&logged(&a, &root, "domain.allow").await),
+        count(&a.audit_log(&root, "domain.allow").await),
         1,
         "allowing it again changed nothing, so it is not on the record"
     );
-    assert_eq!(count(&logged(&a, &root, "domain.unallow").await), 1);
-    assert_eq!(count(&logged(&a, &root, "federation.public_list").await), 1);
-    let modes = logged(&a, &root, "federation.mode").await;
+    assert_eq!(count(&a.audit_log(&root, "domain.unallow").await), 1);
+    assert_eq!(
+        count(&a.audit_log(&root, "federation.public_list").await),
+        1
+    );
+    let modes = a.audit_log(&root, "federation.mode").await;
     assert_eq!(count(&modes), 2, "{modes:?}");
     assert_eq!(modes[0]["reason"], "closed clinic network");
     assert!(
@@ -966,10 +920,7 @@ async fn two_processes_on_one_postgresql_database_both_refuse_within_two_seconds
     let Some(engine) = Engine::postgres() else {
         return;
     };
-    let (a, c) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, c] = Instance::start_many(&engine).await;
     a.create_group("clinic", "Clinic group").await;
     c.create_user("cal", UserRole::Member).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

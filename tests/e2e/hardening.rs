@@ -34,7 +34,7 @@
 
 use chrono::{TimeDelta, Utc};
 use hearth_federation::resolver::{AddressPolicy, Lookup, SystemLookup};
-use hearth_tests::{Engine, Instance, Serving, StubPeer, UserRole, on_both_engines};
+use hearth_tests::{Engine, Instance, Serving, StubPeer, UserRole, on_both_engines, post_raw};
 use serde_json::{Value, json};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -70,11 +70,7 @@ async fn scene_on(a: Instance) -> Scene {
     a.create_user("rowan", UserRole::Member).await;
     let rowan_token = a.token("rowan").await;
     let (status, _) = a
-        .api_post(
-            &format!("/api/v1/accounts/{}/follow", group_row.id),
-            &rowan_token,
-            json!({}),
-        )
+        .follow_account(&rowan_token, &group_row.id.to_string())
         .await;
     assert_eq!(status, 200, "rowan joins");
     let group = a.url("/groups/support").to_string();
@@ -131,18 +127,6 @@ fn assert_client_error(answer: &(u16, Value), what: &str) {
         answer.1["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{what}: no JSON error: {answer:?}"
     );
-}
-
-async fn post_raw(url: &url::Url, headers: http::HeaderMap, body: Vec<u8>) -> (u16, Value) {
-    let response = hearth_tests::http()
-        .post(url.clone())
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 fn bytes_of(value: &Value) -> Vec<u8> {

@@ -9,20 +9,6 @@ use hearth::{
 use hearth_tests::{Engine, Instance, JoinPolicy, UserRole, Visibility, on_both_engines, settle};
 use serde_json::{Value, json};
 
-/// The audit entries with `action`, oldest first.
-async fn logged(instance: &Instance, token: &str, action: &str) -> Vec<Value> {
-    let (status, list) = instance
-        .api_get(
-            &format!("/api/hearth/v1/admin/audit?limit=80&action={action}"),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{list}");
-    let mut list = list.as_array().cloned().unwrap_or_default();
-    list.reverse();
-    list
-}
-
 /// The id of the status about insulin in `token`'s home timeline, if there is one.
 async fn insulin_post(instance: &Instance, token: &str) -> Option<String> {
     let (status, timeline) = instance
@@ -177,12 +163,12 @@ async fn crisis_reports_come_first_and_every_moderator_is_told(engine: Engine) {
         .await;
     assert!(missing.is_err_and(|e| e.to_string().contains("not found")));
 
-    let views = logged(&a, &ada, "report.view").await;
+    let views = a.audit_log(&ada, "report.view").await;
     assert_eq!(views.len(), 1, "{views:?}");
     assert_eq!(views[0]["actor"]["username"], "max");
     assert_eq!(views[0]["target"]["id"], json!(crisis));
     assert_eq!(views[0]["target"]["name"], "report on @ben");
-    let resolutions = logged(&a, &ada, "report.resolve").await;
+    let resolutions = a.audit_log(&ada, "report.resolve").await;
     let who: Vec<(&str, &str, &str)> = resolutions
         .iter()
         .map(|e| {
@@ -200,9 +186,9 @@ async fn crisis_reports_come_first_and_every_moderator_is_told(engine: Engine) {
             ("console", spam.as_str(), "Account limited"),
         ]
     );
-    assert_eq!(logged(&a, &ada, "report.reopen").await.len(), 1);
+    assert_eq!(a.audit_log(&ada, "report.reopen").await.len(), 1);
     assert_eq!(
-        logged(&a, &ada, "report.list").await.len(),
+        a.audit_log(&ada, "report.list").await.len(),
         4,
         "three from the API, one from the command line"
     );
@@ -218,10 +204,7 @@ on_both_engines!(crisis_reports_come_first_and_every_moderator_is_told);
 /// with her ordinary token: it disappears on A and on B (for Bob and Beth), and the removal
 /// is on the record with its reason. A member who moderates nothing may not remove posts.
 async fn a_removal_by_a_group_moderator_reaches_the_members_servers(engine: Engine) {
-    let (a, b) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, b] = Instance::start_many(&engine).await;
     let mona = a.create_user("mona", UserRole::Member).await;
     a.create_user("ana", UserRole::Member).await;
     a.create_user("ada", UserRole::Admin).await;
@@ -244,9 +227,7 @@ async fn a_removal_by_a_group_moderator_reaches_the_members_servers(engine: Engi
     let handle = format!("heart@{}", a.domain);
     for (instance, token) in [(&a, &ana), (&b, &bob), (&b, &beth)] {
         let id = instance.account_id(&handle, token).await;
-        let (status, body) = instance
-            .api_post(&format!("/api/v1/accounts/{id}/follow"), token, json!({}))
-            .await;
+        let (status, body) = instance.follow_account(token, &id).await;
         assert_eq!(status, 200, "{body}");
     }
     settle(&[&a, &b]).await;
@@ -287,7 +268,7 @@ async fn a_removal_by_a_group_moderator_reaches_the_members_servers(engine: Engi
         "gone for Beth on B"
     );
     assert!(insulin_post(&b, &bob).await.is_none(), "gone for Bob on B");
-    let removals = logged(&a, &ada, "post.remove").await;
+    let removals = a.audit_log(&ada, "post.remove").await;
     assert_eq!(removals.len(), 1, "{removals:?}");
     assert_eq!(removals[0]["actor"]["username"], "mona");
     assert_eq!(removals[0]["target"]["id"], json!(on_a));
@@ -419,14 +400,14 @@ async fn a_suspension_federates_and_signs_out(engine: Engine) {
             .collect()
     };
     assert_eq!(
-        who(logged(&a, &ada_token, "account.suspend").await),
+        who(a.audit_log(&ada_token, "account.suspend").await),
         [("mo".to_owned(), "Threats".to_owned())]
     );
     assert_eq!(
-        who(logged(&a, &ada_token, "account.unsuspend").await),
+        who(a.audit_log(&ada_token, "account.unsuspend").await),
         [("console".to_owned(), "Apologised".to_owned())]
     );
-    assert_eq!(logged(&a, &ada_token, "report.resolve").await.len(), 1);
+    assert_eq!(a.audit_log(&ada_token, "report.resolve").await.len(), 1);
 }
 on_both_engines!(a_suspension_federates_and_signs_out);
 
@@ -592,12 +573,12 @@ async fn sensitive_accounts_and_posts(engine: Engine) {
         .map(str::to_owned)
         .collect();
     for action in &actions {
-        let entries = logged(&a, &ada, action).await;
+        let entries = a.audit_log(&ada, action).await;
         assert_eq!(entries.len(), 1, "{action}: {entries:?}");
         assert_eq!(entries[0]["actor"]["username"], "mo");
     }
     assert_eq!(
-        logged(&a, &ada, "post.sensitive").await[0]["reason"],
+        a.audit_log(&ada, "post.sensitive").await[0]["reason"],
         "misinformation"
     );
 }
@@ -620,13 +601,7 @@ async fn a_limited_account_leaves_public_timelines(engine: Engine) {
         a.token("mo").await,
     );
     let lea_id = lea.id.to_string();
-    let (status, body) = a
-        .api_post(
-            &format!("/api/v1/accounts/{lea_id}/follow"),
-            &fay,
-            json!({}),
-        )
-        .await;
+    let (status, body) = a.follow_account(&fay, &lea_id).await;
     assert_eq!(status, 200, "{body}");
     post(&a, &lea_token, "Night shift #sleeptips: blackout curtains").await;
     post(&a, &sam, "Sam's own #sleeptips: no screens").await;
@@ -718,13 +693,7 @@ async fn a_suspended_accounts_posts_disappear_until_lifted(engine: Engine) {
         a.token("mo").await,
     );
     let sue_id = sue.id.to_string();
-    let (status, body) = a
-        .api_post(
-            &format!("/api/v1/accounts/{sue_id}/follow"),
-            &fay,
-            json!({}),
-        )
-        .await;
+    let (status, body) = a.follow_account(&fay, &sue_id).await;
     assert_eq!(status, 200, "{body}");
     let text = "Skip your dialysis";
     let posted = post(&a, &sue_token, text).await;
@@ -896,7 +865,7 @@ async fn a_crisis_report_sends_the_crisis_resources(engine: Engine) {
     )
     .await;
     assert!(mentions(cal_token).await.is_empty(), "only crisis reports");
-    let set_log = logged(&a, &ada, "settings.crisis_resources").await;
+    let set_log = a.audit_log(&ada, "settings.crisis_resources").await;
     assert_eq!(set_log.len(), 1, "{set_log:?}");
     assert_eq!(set_log[0]["actor"]["username"], "ada");
 }
@@ -906,10 +875,7 @@ on_both_engines!(a_crisis_report_sends_the_crisis_resources);
 /// resources at the command line, sends Rex the text when the `Flag` arrives. (A has none
 /// set, and Rex's account is not A's to message.)
 async fn a_forwarded_crisis_report_sends_the_resources_where_the_person_is(engine: Engine) {
-    let (a, b) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+    let [a, b] = Instance::start_many(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     b.create_user("rex", UserRole::Member).await;
     let (ana, rex) = (a.token("ana").await, b.token("rex").await);

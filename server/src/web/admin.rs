@@ -11,7 +11,7 @@ use super::{
 use crate::{
     Error,
     api::AppState,
-    db::audit::Filter,
+    db::{audit::Filter, users::UserRow},
     service::{
         accounts::Role,
         audit::{self, Acting, Verdict},
@@ -489,6 +489,74 @@ pub async fn resolve(
     Ok(back("/admin/reports"))
 }
 
+/// An act on the accounts page: its name in `POST /admin/accounts/{id}/{act}`, its button's
+/// label (before the username), when the button shows, and the service it calls.
+struct AccountAct {
+    name: &'static str,
+    label: &'static str,
+    shown: fn(&UserRow) -> bool,
+    call: AccountCall,
+}
+
+/// The service an account act calls.
+#[derive(Clone, Copy)]
+enum AccountCall {
+    Approve,
+    Reject,
+    Moderate(AccountAction),
+}
+
+/// Every act of the accounts page, in the order its buttons show; the one table both the page
+/// and the handler read, so a new act is one entry here.
+const ACCOUNT_ACTS: [AccountAct; 6] = [
+    AccountAct {
+        name: "approve",
+        label: "Approve",
+        shown: waiting,
+        call: AccountCall::Approve,
+    },
+    AccountAct {
+        name: "reject",
+        label: "Reject",
+        shown: waiting,
+        call: AccountCall::Reject,
+    },
+    AccountAct {
+        name: "unsuspend",
+        label: "Unsuspend",
+        shown: |u| moderated(u) && u.suspended_at.is_some(),
+        call: AccountCall::Moderate(AccountAction::Unsuspend),
+    },
+    AccountAct {
+        name: "suspend",
+        label: "Suspend",
+        shown: |u| moderated(u) && u.suspended_at.is_none(),
+        call: AccountCall::Moderate(AccountAction::Suspend),
+    },
+    AccountAct {
+        name: "unlimit",
+        label: "Lift limit of",
+        shown: |u| moderated(u) && u.limited_at.is_some(),
+        call: AccountCall::Moderate(AccountAction::Unlimit),
+    },
+    AccountAct {
+        name: "limit",
+        label: "Limit",
+        shown: |u| moderated(u) && u.limited_at.is_none(),
+        call: AccountCall::Moderate(AccountAction::Limit),
+    },
+];
+
+/// Waiting for approval: only approving or rejecting applies.
+fn waiting(user: &UserRow) -> bool {
+    !user.approved
+}
+
+/// Approved and not staff: staff are not suspended or limited from this page.
+fn moderated(user: &UserRow) -> bool {
+    user.approved && !user.role().may_moderate()
+}
+
 /// `GET /admin/accounts`: local accounts, those waiting first, with their standing and the
 /// acts on them.
 pub async fn accounts_page(
@@ -513,21 +581,12 @@ pub async fn accounts_page(
                 @if let Some(reason) = user.sign_up_reason.as_deref().filter(|_| !user.approved) {
                     p { "Reason given: " (reason) }
                 }
-                @let act = |what: &str| format!("/admin/accounts/{}/{what}", actor.id);
-                @if !user.approved {
-                    (button(&csrf, &act("approve"), &format!("Approve @{}", actor.username)))
-                    (button(&csrf, &act("reject"), &format!("Reject @{}", actor.username)))
-                } @else if !user.role().may_moderate() {
-                    @if user.suspended_at.is_some() {
-                        (button(&csrf, &act("unsuspend"), &format!("Unsuspend @{}", actor.username)))
-                    } @else {
-                        (button(&csrf, &act("suspend"), &format!("Suspend @{}", actor.username)))
-                    }
-                    @if user.limited_at.is_some() {
-                        (button(&csrf, &act("unlimit"), &format!("Lift limit of @{}", actor.username)))
-                    } @else {
-                        (button(&csrf, &act("limit"), &format!("Limit @{}", actor.username)))
-                    }
+                @for act in ACCOUNT_ACTS.iter().filter(|act| (act.shown)(user)) {
+                    (button(
+                        &csrf,
+                        &format!("/admin/accounts/{}/{}", actor.id, act.name),
+                        &format!("{} @{}", act.label, actor.username),
+                    ))
                 }
             }
         }
@@ -535,7 +594,7 @@ pub async fn accounts_page(
     Ok(admin_page(&state, staff, "Accounts", body))
 }
 
-/// `POST /admin/accounts/{id}/{act}`: approve, reject, suspend, unsuspend, limit, unlimit.
+/// `POST /admin/accounts/{id}/{act}`: one of `ACCOUNT_ACTS` (approve, reject, suspend, ...).
 pub async fn account_act(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -543,24 +602,16 @@ pub async fn account_act(
     request: Request,
 ) -> Result<Response, Error> {
     let (by, NoFields {}) = posted(&state, &jar, request).await?;
-    match act.as_str() {
-        "approve" => {
-            registration::approve(&state.ctx, &by, id).await?;
+    let Some(act) = ACCOUNT_ACTS.iter().find(|known| known.name == act) else {
+        return Err(Error::not_found("No such act"));
+    };
+    match act.call {
+        AccountCall::Approve => registration::approve(&state.ctx, &by, id).await,
+        AccountCall::Reject => registration::reject(&state.ctx, &by, id).await,
+        AccountCall::Moderate(action) => {
+            moderation::act_on_account(&state.ctx, &by, id, action, None).await
         }
-        "reject" => {
-            registration::reject(&state.ctx, &by, id).await?;
-        }
-        other => {
-            let action = match other {
-                "suspend" => AccountAction::Suspend,
-                "unsuspend" => AccountAction::Unsuspend,
-                "limit" => AccountAction::Limit,
-                "unlimit" => AccountAction::Unlimit,
-                _ => return Err(Error::not_found("No such act")),
-            };
-            moderation::act_on_account(&state.ctx, &by, id, action, None).await?;
-        }
-    }
+    }?;
     Ok(back("/admin/accounts"))
 }
 
