@@ -5,8 +5,14 @@
 use crate::{
     Error,
     db::{
-        AnyConnection, actors::ActorRow, blocks, follows, media::MediaRow, posts::PostRow,
-        reblogs::ReblogRow, remote_media::RemoteMediaRow, users::UserRow,
+        AnyConnection,
+        actors::{ActorProfile, ActorRow},
+        blocks, follows,
+        media::MediaRow,
+        posts::PostRow,
+        reblogs::ReblogRow,
+        remote_media::RemoteMediaRow,
+        users::UserRow,
     },
     service::{
         Urls,
@@ -76,6 +82,11 @@ impl Account {
 
     /// The account entity of an actor row.
     pub fn from_row(row: &ActorRow, urls: &Urls) -> Self {
+        Self::from_profile(&ActorProfile::from(row), urls)
+    }
+
+    /// The account entity of what an account shows of an actor.
+    pub fn from_profile(row: &ActorProfile, urls: &Urls) -> Self {
         let kind = row.actor_kind();
         let acct = if row.local {
             row.username.clone()
@@ -312,7 +323,7 @@ impl Status {
                 Entry::Post(_) => None,
             })
             .collect();
-        let boosters: std::collections::HashMap<i64, ActorRow> =
+        let boosters: std::collections::HashMap<i64, ActorProfile> =
             crate::db::batch::actors(conn, &boosters)?
                 .into_iter()
                 .map(|a| (a.id, a))
@@ -334,14 +345,14 @@ impl Status {
     }
 
     /// The status of a boost: the booster's, with the boosted post as its `reblog`.
-    fn boost(boost: &ReblogRow, booster: &ActorRow, post: Self, urls: &Urls) -> Self {
+    fn boost(boost: &ReblogRow, booster: &ActorProfile, post: Self, urls: &Urls) -> Self {
         Self {
             id: boost.id.to_string(),
             uri: boost.ap_id.clone(),
             url: None,
             created_at: mastodon_time(boost.created_at.and_utc()),
             edited_at: None,
-            account: Account::from_row(booster, urls),
+            account: Account::from_profile(booster, urls),
             content: String::new(),
             visibility: if boost.visibility == "unlisted" {
                 "unlisted"
@@ -389,17 +400,17 @@ impl Status {
     /// The entity of one post of a list.
     fn shown(post: &PostRow, shown: &Shown, urls: &Urls) -> Option<Self> {
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        let account = Account::from_row(shown.actor(post.author_id)?, urls)
+        let account = Account::from_profile(shown.actor(post.author_id)?, urls)
             .counted(shown.counts_of(post.author_id));
         let group = post
             .group_id
             .and_then(|id| shown.actor(id))
-            .map(|g| Account::from_row(g, urls));
+            .map(|g| Account::from_profile(g, urls));
         let parent = shown.parent(post.id);
         let mentions = shown
             .mentions(post.id)
             .map(|actor| {
-                let account = Account::from_row(actor, urls);
+                let account = Account::from_profile(actor, urls);
                 Mention {
                     id: account.id,
                     username: account.username,

@@ -87,7 +87,7 @@ impl Notification {
                     id: listed.row.id.to_string(),
                     kind: listed.row.kind.clone(),
                     created_at: mastodon_time(listed.row.created_at.and_utc()),
-                    account: Account::from_row(&listed.from, urls),
+                    account: Account::from_profile(&listed.from, urls),
                     status,
                     report: listed.report.as_ref().map(|r| Report::new(r, urls)),
                     group_key: format!("ungrouped-{}", listed.row.id),

@@ -14,6 +14,76 @@ use hearth_federation::{
 };
 use url::Url;
 
+/// What an account shows of an actor (its `Account` entity): the row without what only
+/// federation needs (keys, inbox and collection addresses, refresh times). Lists of statuses
+/// read many actors a page, and the keys alone are most of a local actor's row.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = actors)]
+pub struct ActorProfile {
+    pub id: i64,
+    pub ap_id: String,
+    pub kind: String,
+    pub username: String,
+    pub domain: String,
+    pub display_name: Option<String>,
+    pub summary: Option<String>,
+    pub profile_url: Option<String>,
+    pub avatar_url: Option<String>,
+    pub manually_approves_followers: bool,
+    pub discoverable: bool,
+    pub local: bool,
+    #[diesel(deserialize_as = crate::db::time::Stamp)]
+    pub published_at: NaiveDateTime,
+    pub header_url: Option<String>,
+    pub avatar_proxy: Option<String>,
+    pub header_proxy: Option<String>,
+    pub fields: String,
+}
+
+impl ActorProfile {
+    /// The profile fields (none if the stored JSON cannot be read).
+    pub fn profile_fields(&self) -> Vec<ProfileField> {
+        profile_fields(&self.fields)
+    }
+
+    /// The actor kind.
+    pub fn actor_kind(&self) -> ActorKind {
+        actor_kind(&self.kind)
+    }
+}
+
+impl From<&ActorRow> for ActorProfile {
+    fn from(row: &ActorRow) -> Self {
+        Self {
+            id: row.id,
+            ap_id: row.ap_id.clone(),
+            kind: row.kind.clone(),
+            username: row.username.clone(),
+            domain: row.domain.clone(),
+            display_name: row.display_name.clone(),
+            summary: row.summary.clone(),
+            profile_url: row.profile_url.clone(),
+            avatar_url: row.avatar_url.clone(),
+            manually_approves_followers: row.manually_approves_followers,
+            discoverable: row.discoverable,
+            local: row.local,
+            published_at: row.published_at,
+            header_url: row.header_url.clone(),
+            avatar_proxy: row.avatar_proxy.clone(),
+            header_proxy: row.header_proxy.clone(),
+            fields: row.fields.clone(),
+        }
+    }
+}
+
+fn profile_fields(stored: &str) -> Vec<ProfileField> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+fn actor_kind(stored: &str) -> ActorKind {
+    ActorKind::from_storage(stored).unwrap_or(ActorKind::Person)
+}
+
 /// One row of `actors`.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = actors)]
@@ -94,12 +164,12 @@ impl ActorRow {
 
     /// The profile fields (none if the stored JSON cannot be read).
     pub fn profile_fields(&self) -> Vec<ProfileField> {
-        serde_json::from_str(&self.fields).unwrap_or_default()
+        profile_fields(&self.fields)
     }
 
     /// The actor kind.
     pub fn actor_kind(&self) -> ActorKind {
-        ActorKind::from_storage(&self.kind).unwrap_or(ActorKind::Person)
+        actor_kind(&self.kind)
     }
 
     /// The protocol view of this row.

@@ -7,7 +7,7 @@
 
 use super::{
     AnyConnection,
-    actors::ActorRow,
+    actors::ActorProfile,
     fragments::in_ids,
     media::MediaRow,
     posts::PostRow,
@@ -53,12 +53,12 @@ macro_rules! none_if_empty {
     };
 }
 
-/// Actors by id.
-pub fn actors(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ActorRow>> {
+/// Actors by id, as accounts show them.
+pub fn actors(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ActorProfile>> {
     none_if_empty!(ids);
     on_engine!(conn, |c| actors::table
         .filter(in_ids(actors::id, ids))
-        .select(ActorRow::as_select())
+        .select(ActorProfile::as_select())
         .load(c))
 }
 
@@ -69,6 +69,17 @@ pub fn posts(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<PostRow>>
         .filter(in_ids(posts::id, ids))
         .filter(posts::deleted_at.is_null())
         .select(PostRow::as_select())
+        .load(c))
+}
+
+/// What decides who may see each post, deleted ones left out (for posts whose text is not
+/// shown, such as the parents of replies).
+pub fn scopes(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<PostScope>> {
+    none_if_empty!(ids);
+    on_engine!(conn, |c| posts::table
+        .filter(in_ids(posts::id, ids))
+        .filter(posts::deleted_at.is_null())
+        .select(PostScope::as_select())
         .load(c))
 }
 
@@ -122,47 +133,17 @@ pub struct PostFacts {
 }
 
 /// The [`PostFacts`] of each post, for `reader` (none: all false), in one statement that
-/// walks the ids and probes each table's index per post. Six statements did this before, each
-/// with its own `IN` list, which SQLite copies into a temporary table every time.
+/// walks the ids and probes each table's index per post ([`super::fragments::PostFactsQuery`]).
+/// Six statements did this before, each with its own `IN` list, which SQLite copies into a
+/// temporary table every time.
 pub fn post_facts(
     conn: &mut AnyConnection,
     reader: Option<i64>,
     post_ids: &[i64],
 ) -> QueryResult<Vec<PostFacts>> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
     none_if_empty!(post_ids);
-    // `$1` is the reader, `$2` the ids; the ids' source is each engine's own.
-    macro_rules! facts {
-        ($ids:literal) => {
-            concat!(
-                "SELECT ids.value AS post_id, ",
-                "(SELECT COUNT(*) FROM likes WHERE likes.post_id = ids.value) AS likes, ",
-                "(SELECT COUNT(*) FROM reblogs WHERE reblogs.post_id = ids.value) AS reblogs, ",
-                "EXISTS (SELECT 1 FROM likes WHERE likes.actor_id = $1 ",
-                "AND likes.post_id = ids.value) AS liked, ",
-                "EXISTS (SELECT 1 FROM reblogs WHERE reblogs.actor_id = $1 ",
-                "AND reblogs.post_id = ids.value) AS reblogged, ",
-                "EXISTS (SELECT 1 FROM bookmarks WHERE bookmarks.actor_id = $1 ",
-                "AND bookmarks.post_id = ids.value) AS bookmarked, ",
-                "EXISTS (SELECT 1 FROM pins WHERE pins.actor_id = $1 ",
-                "AND pins.post_id = ids.value) AS pinned ",
-                "FROM ",
-                $ids
-            )
-        };
-    }
-    match conn {
-        AnyConnection::Sqlite(c) => diesel::sql_query(facts!("json_each($2) AS ids"))
-            .bind::<Nullable<BigInt>, _>(reader)
-            .bind::<Text, _>(serde_json::to_string(post_ids).unwrap_or_default())
-            .load(c),
-        AnyConnection::Postgresql(c) => {
-            diesel::sql_query(facts!("unnest($2::bigint[]) AS ids(value)"))
-                .bind::<Nullable<BigInt>, _>(reader)
-                .bind::<Array<BigInt>, _>(post_ids)
-                .load(c)
-        }
-    }
+    let query = super::fragments::PostFactsQuery::new(reader, post_ids);
+    on_engine!(conn, |c| query.load(c))
 }
 
 /// The uploads attached to the (local) posts, in the order they were attached.

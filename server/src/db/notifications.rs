@@ -3,7 +3,7 @@
 
 use super::{
     AnyConnection,
-    actors::ActorRow,
+    actors::ActorProfile,
     fragments::{eq_constant, in_ids},
     posts::{Page, PostRow},
     schema::{markers, notifications},
@@ -245,7 +245,10 @@ pub fn forget_follow(conn: &mut AnyConnection, follow_id: i64, kind: &str) -> Qu
 }
 
 /// The accounts of these notifications, in one query.
-pub fn actors_of(conn: &mut AnyConnection, rows: &[NotificationRow]) -> QueryResult<Vec<ActorRow>> {
+pub fn actors_of(
+    conn: &mut AnyConnection,
+    rows: &[NotificationRow],
+) -> QueryResult<Vec<ActorProfile>> {
     let mut ids: Vec<i64> = rows.iter().map(|r| r.from_id).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -9,7 +9,7 @@ use crate::{
     Error,
     db::{
         AnyConnection,
-        actors::ActorRow,
+        actors::{ActorProfile, ActorRow},
         blocks::{self, Hiding},
         follows::FollowRow,
         groups,
@@ -258,7 +258,7 @@ pub struct Listed {
     /// The notification.
     pub row: NotificationRow,
     /// The account whose act it is.
-    pub from: ActorRow,
+    pub from: ActorProfile,
     /// The post it is about (not deleted; whether the reader may see it is decided when it
     /// is shown).
     pub post: Option<PostRow>,

@@ -7,7 +7,7 @@ use crate::{
     Error,
     db::{
         AnyConnection,
-        actors::ActorRow,
+        actors::{ActorProfile, ActorRow},
         batch::{self, PostScope},
         blocks::{self, Hiding},
         follows,
@@ -144,13 +144,13 @@ impl Counts {
     pub fn of_actor(conn: &mut AnyConnection, actor: &ActorRow) -> Result<Self, Error> {
         Ok(batch::stats(conn, &[actor.id])?
             .first()
-            .map(|stats| Self::of(stats, Some(actor)))
+            .map(|stats| Self::of(stats, Some(actor.actor_kind())))
             .unwrap_or_default())
     }
 
     /// The counts of an actor: a group's statuses are the posts in it.
-    pub fn of(stats: &batch::ActorStats, actor: Option<&ActorRow>) -> Self {
-        let group = actor.is_some_and(|a| a.actor_kind() == ActorKind::Group);
+    pub fn of(stats: &batch::ActorStats, kind: Option<ActorKind>) -> Self {
+        let group = kind == Some(ActorKind::Group);
         Self {
             followers: stats.followers_count,
             following: stats.following_count,
@@ -168,7 +168,7 @@ impl Counts {
 pub struct Shown {
     /// The posts the reader may see, in the order given.
     pub posts: Vec<PostRow>,
-    actors: HashMap<i64, ActorRow>,
+    actors: HashMap<i64, ActorProfile>,
     counts: HashMap<i64, Counts>,
     /// Each reply's parent, where the reader may see it: `(parent, its author)`.
     parents: HashMap<i64, (i64, i64)>,
@@ -209,14 +209,14 @@ impl Shown {
     ) -> Result<Self, Error> {
         let posts: Vec<PostRow> = posts.into_iter().filter(|p| !p.is_deleted()).collect();
         let parent_ids = unique(posts.iter().filter_map(|p| p.in_reply_to_id));
-        let parents = batch::posts(conn, &parent_ids)?;
+        let parents = batch::scopes(conn, &parent_ids)?;
         let ids = unique(posts.iter().map(|p| p.id));
         let replies = batch::replies(conn, &ids)?;
         // One audience for the posts, their parents and their replies.
         let scopes: Vec<PostScope> = posts
             .iter()
-            .chain(&parents)
             .map(PostScope::from)
+            .chain(parents.iter().cloned())
             .chain(replies.iter().cloned())
             .collect();
         let audience = Audience::load(conn, &scopes, viewer)?;
@@ -236,7 +236,7 @@ impl Shown {
         }
         let parents: HashMap<i64, (i64, i64)> = parents
             .iter()
-            .filter(|p| audience.may_see(&PostScope::from(*p)))
+            .filter(|p| audience.may_see(p))
             .map(|p| (p.id, (p.id, p.author_id)))
             .collect();
         let parents = posts
@@ -257,7 +257,7 @@ impl Shown {
                 .flatten()
                 .chain(mentions.iter().map(|(_, actor)| *actor)),
         );
-        let actors: HashMap<i64, ActorRow> = batch::actors(conn, &actor_ids)?
+        let actors: HashMap<i64, ActorProfile> = batch::actors(conn, &actor_ids)?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
@@ -293,21 +293,24 @@ impl Shown {
     fn counts(
         conn: &mut AnyConnection,
         authors: &[i64],
-        actors: &HashMap<i64, ActorRow>,
+        actors: &HashMap<i64, ActorProfile>,
     ) -> Result<HashMap<i64, Counts>, Error> {
         Ok(batch::stats(conn, authors)?
             .into_iter()
             .map(|stats| {
                 (
                     stats.actor_id,
-                    Counts::of(&stats, actors.get(&stats.actor_id)),
+                    Counts::of(
+                        &stats,
+                        actors.get(&stats.actor_id).map(ActorProfile::actor_kind),
+                    ),
                 )
             })
             .collect())
     }
 
     /// An actor shown (author, group or mentioned account).
-    pub fn actor(&self, id: i64) -> Option<&ActorRow> {
+    pub fn actor(&self, id: i64) -> Option<&ActorProfile> {
         self.actors.get(&id)
     }
 
@@ -322,7 +325,7 @@ impl Shown {
     }
 
     /// The accounts a post mentions.
-    pub fn mentions(&self, post: i64) -> impl Iterator<Item = &ActorRow> {
+    pub fn mentions(&self, post: i64) -> impl Iterator<Item = &ActorProfile> {
         self.mentions
             .get(&post)
             .into_iter()
