@@ -24,6 +24,7 @@ use crate::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_federation::protocol::actor::ActorKind;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Formats a time the way Mastodon does: `2026-11-25T15:19:45.000Z`.
 pub fn mastodon_time(time: DateTime<Utc>) -> String {
@@ -279,6 +280,44 @@ pub struct Mention {
     pub acct: String,
 }
 
+/// The statuses of a list's posts, by post id, each handed out once per use: moved out at
+/// its last use, cloned before (a post boosted twice on a page, or the post of several
+/// notifications).
+#[derive(Debug)]
+pub struct Rendered {
+    statuses: HashMap<i64, Status>,
+    uses: HashMap<i64, usize>,
+}
+
+impl Rendered {
+    /// The statuses of the posts `shown` holds, to be taken once for each of `uses`.
+    pub fn new(shown: &Shown, urls: &Urls, uses: impl IntoIterator<Item = i64>) -> Self {
+        let mut counted: HashMap<i64, usize> = HashMap::new();
+        for post in uses {
+            *counted.entry(post).or_default() += 1;
+        }
+        Self {
+            statuses: shown
+                .posts
+                .iter()
+                .filter_map(|post| Some((post.id, Status::shown(post, shown, urls)?)))
+                .collect(),
+            uses: counted,
+        }
+    }
+
+    /// The status of `post`, if the reader may see it.
+    pub fn take(&mut self, post: i64) -> Option<Status> {
+        let left = self.uses.get_mut(&post)?;
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.statuses.remove(&post)
+        } else {
+            self.statuses.get(&post).cloned()
+        }
+    }
+}
+
 impl Status {
     /// The statuses of those of `posts` that `viewer` may see, in order: rendered from a
     /// few statements for the whole list ([`Shown`]).
@@ -310,12 +349,6 @@ impl Status {
                 posts.push(entry.post().clone());
             }
         }
-        let shown = Shown::load(conn, posts, viewer)?;
-        let statuses: std::collections::HashMap<i64, Self> = shown
-            .posts
-            .iter()
-            .filter_map(|post| Some((post.id, Self::shown(post, &shown, urls)?)))
-            .collect();
         let boosters: Vec<i64> = entries
             .iter()
             .filter_map(|e| match e {
@@ -323,20 +356,17 @@ impl Status {
                 Entry::Post(_) => None,
             })
             .collect();
-        let boosters: std::collections::HashMap<i64, ActorProfile> =
-            crate::db::batch::actors(conn, &boosters)?
-                .into_iter()
-                .map(|a| (a.id, a))
-                .collect();
+        let shown = Shown::load(conn, posts, viewer, &boosters, Vec::new())?;
+        let mut statuses = Rendered::new(&shown, urls, entries.iter().map(|e| e.post().id));
         let mut list = Vec::with_capacity(entries.len());
         for entry in &entries {
-            let Some(status) = statuses.get(&entry.post().id) else {
+            let Some(status) = statuses.take(entry.post().id) else {
                 continue;
             };
             list.push(match entry {
-                Entry::Post(_) => status.clone(),
-                Entry::Boost(boost, _) => match boosters.get(&boost.actor_id) {
-                    Some(booster) => Self::boost(boost, booster, status.clone(), urls),
+                Entry::Post(_) => status,
+                Entry::Boost(boost, _) => match shown.actor(boost.actor_id) {
+                    Some(booster) => Self::boost(boost, booster, status, urls),
                     None => continue,
                 },
             });

@@ -2,18 +2,19 @@
 
 use super::{
     AppState, CurrentUser,
-    entities::{Account, Report, Status, mastodon_time},
+    entities::{Account, Rendered, Report, Status, mastodon_time},
     params::number,
 };
 use crate::{
     Error,
     db::{
         notifications::{Filter, MarkerRow},
-        posts::Page,
+        posts::{Page, PostRow},
     },
     service::{
         Urls,
         notifications::{self as rules, Listed, Timeline},
+        statuses::Shown,
     },
 };
 use axum::{
@@ -24,7 +25,6 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 
 /// How many types a filter may name: more than Mastodon has.
 const MAX_TYPES: usize = 20;
@@ -49,38 +49,28 @@ pub struct Notification {
 
 impl Notification {
     /// The entities of listed notifications, as their reader sees them: their statuses
-    /// rendered together ([`Status::list`]).
+    /// rendered together ([`Shown`]), their senders read once.
     pub fn list(
         conn: &mut crate::db::AnyConnection,
-        listed: Vec<Listed>,
+        mut listed: Vec<Listed>,
         reader: i64,
         urls: &Urls,
     ) -> Result<Vec<Self>, Error> {
-        let posts = listed.iter().filter_map(|l| l.post.clone()).collect();
-        let mut statuses: HashMap<String, Status> = Status::list(conn, posts, Some(reader), urls)?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        // How many notifications show each status: the last one takes it, the others a copy.
-        let mut uses: HashMap<i64, usize> = HashMap::new();
-        for post in listed.iter().filter_map(|l| l.post.as_ref()) {
-            *uses.entry(post.id).or_default() += 1;
+        let mut posts: Vec<PostRow> = Vec::with_capacity(listed.len());
+        for post in listed.iter_mut().filter_map(|l| l.post.take()) {
+            if !posts.iter().any(|p| p.id == post.id) {
+                posts.push(post);
+            }
         }
+        let senders = listed.iter().map(|l| l.from.clone()).collect();
+        let shown = Shown::load(conn, posts, Some(reader), &[], senders)?;
+        let mut statuses = Rendered::new(&shown, urls, listed.iter().filter_map(|l| l.row.post_id));
         Ok(listed
             .into_iter()
             .filter_map(|listed| {
                 // A post no longer to be seen takes its notification with it.
-                let status = match &listed.post {
-                    Some(post) => {
-                        let key = post.id.to_string();
-                        let left = uses.get_mut(&post.id)?;
-                        *left -= 1;
-                        Some(if *left == 0 {
-                            statuses.remove(&key)?
-                        } else {
-                            statuses.get(&key)?.clone()
-                        })
-                    }
+                let status = match listed.row.post_id {
+                    Some(post) => Some(statuses.take(post)?),
                     None => None,
                 };
                 Some(Self {

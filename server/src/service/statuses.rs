@@ -201,11 +201,14 @@ fn grouped<V>(pairs: impl IntoIterator<Item = (i64, V)>) -> HashMap<i64, Vec<V>>
 
 impl Shown {
     /// The posts of `posts` that `viewer` may see (deleted ones never), with what their
-    /// statuses show.
+    /// statuses show, and the actors `also` names (boosters, senders of notifications),
+    /// read with the others where `known` does not hold them already.
     pub fn load(
         conn: &mut AnyConnection,
         posts: Vec<PostRow>,
         viewer: Option<i64>,
+        also: &[i64],
+        known: Vec<ActorProfile>,
     ) -> Result<Self, Error> {
         let posts: Vec<PostRow> = posts.into_iter().filter(|p| !p.is_deleted()).collect();
         let parent_ids = unique(posts.iter().filter_map(|p| p.in_reply_to_id));
@@ -224,8 +227,18 @@ impl Shown {
             .into_iter()
             .filter(|p| audience.may_see(&PostScope::from(p)))
             .collect();
+        let mut actors: HashMap<i64, ActorProfile> = known.into_iter().map(|a| (a.id, a)).collect();
         if posts.is_empty() {
-            return Ok(Self::default());
+            let missing = unique(also.iter().copied().filter(|id| !actors.contains_key(id)));
+            actors.extend(
+                batch::actors(conn, &missing)?
+                    .into_iter()
+                    .map(|a| (a.id, a)),
+            );
+            return Ok(Self {
+                actors,
+                ..Self::default()
+            });
         }
         let ids = unique(posts.iter().map(|p| p.id));
         let mut reply_counts: HashMap<i64, i64> = HashMap::new();
@@ -250,17 +263,20 @@ impl Shown {
             .copied()
             .filter(|a| audience.sensitized(*a))
             .collect();
-        let actor_ids = unique(
+        let missing = unique(
             posts
                 .iter()
                 .flat_map(|p| [Some(p.author_id), p.group_id])
                 .flatten()
-                .chain(mentions.iter().map(|(_, actor)| *actor)),
+                .chain(mentions.iter().map(|(_, actor)| *actor))
+                .chain(also.iter().copied())
+                .filter(|id| !actors.contains_key(id)),
         );
-        let actors: HashMap<i64, ActorProfile> = batch::actors(conn, &actor_ids)?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
+        actors.extend(
+            batch::actors(conn, &missing)?
+                .into_iter()
+                .map(|a| (a.id, a)),
+        );
         let counts = Self::counts(conn, &authors, &actors)?;
         let facts = batch::post_facts(conn, viewer, &ids)?
             .into_iter()
