@@ -9,6 +9,7 @@ use crate::{
     resolver::{AddressPolicy, Lookup},
 };
 use activitypub_federation::config::FederationConfig;
+use ipnet::IpNet;
 use reqwest_middleware::ClientWithMiddleware;
 use std::{fmt, ops::Deref, sync::Arc};
 
@@ -18,7 +19,7 @@ use std::{fmt, ops::Deref, sync::Arc};
 pub struct FederationData {
     port: Arc<dyn Port>,
     client: ClientWithMiddleware,
-    loopback: bool,
+    plain_http: bool,
     key_fetches: Arc<crate::key_fetch::KeyFetchBudget>,
     signing_keys: Arc<crate::delivery::SigningKeys>,
     policy: SharedPolicy,
@@ -29,13 +30,13 @@ impl FederationData {
     pub fn new(
         port: Arc<dyn Port>,
         client: ClientWithMiddleware,
-        loopback: bool,
+        plain_http: bool,
         policy: SharedPolicy,
     ) -> Self {
         Self {
             port,
             client,
-            loopback,
+            plain_http,
             key_fetches: Arc::default(),
             signing_keys: Arc::default(),
             policy,
@@ -62,9 +63,10 @@ impl FederationData {
         &self.key_fetches
     }
 
-    /// Whether plain http to loopback instances is allowed (tests, development).
-    pub fn loopback(&self) -> bool {
-        self.loopback
+    /// Whether federation runs over plain http, as it does on a closed network (tests,
+    /// development, a private network of clinics trying federation).
+    pub fn plain_http(&self) -> bool {
+        self.plain_http
     }
 }
 
@@ -86,10 +88,11 @@ impl fmt::Debug for FederationData {
 pub struct FederationSettings {
     /// Public host of this instance, with `:port` where it is not the scheme's default.
     pub domain: String,
-    /// Loopback federation (tests, development): plain http, explicit ports, and outgoing
-    /// connections only to loopback addresses. Off in production, where https is required and
-    /// private addresses are refused.
-    pub loopback: bool,
+    /// A closed network to federate on (loopback in tests and development, a private network
+    /// where clinics try federation): plain http, explicit ports, and outgoing connections only
+    /// to addresses inside these networks. Empty in production, where https is required and
+    /// only public addresses are reached.
+    pub closed_network: Vec<IpNet>,
     /// How host names are looked up (the system resolver outside tests).
     pub lookup: Arc<dyn Lookup>,
     /// The `User-Agent` of outgoing requests.
@@ -101,11 +104,16 @@ pub struct FederationSettings {
 impl FederationSettings {
     /// The address policy these settings imply.
     pub fn address_policy(&self) -> AddressPolicy {
-        if self.loopback {
-            AddressPolicy::LoopbackOnly
-        } else {
+        if self.closed_network.is_empty() {
             AddressPolicy::PublicOnly
+        } else {
+            AddressPolicy::Within(self.closed_network.clone().into())
         }
+    }
+
+    /// Whether federation runs over plain http (on a closed network only).
+    pub fn plain_http(&self) -> bool {
+        !self.closed_network.is_empty()
     }
 }
 
@@ -133,14 +141,14 @@ pub async fn build_config(
         .app_data(FederationData::new(
             port,
             client.clone(),
-            settings.loopback,
+            settings.plain_http(),
             settings.policy.clone(),
         ))
         .client(client)
         // `debug` lets URLs use http and explicit ports; the address guard in the client's
-        // resolver still confines loopback mode to loopback addresses.
-        .debug(settings.loopback)
-        .allow_http_urls(settings.loopback)
+        // resolver still confines a closed network's federation to that network.
+        .debug(settings.plain_http())
+        .allow_http_urls(settings.plain_http())
         .http_signature_compat(true)
         .request_timeout(REQUEST_TIMEOUT)
         .signed_fetch_actor(instance_actor)

@@ -104,7 +104,7 @@ pub async fn deliver(
     inbox: &Url,
     body: String,
 ) -> Outcome {
-    if inbox.scheme() != "https" && !(data.loopback() && inbox.scheme() == "http") {
+    if inbox.scheme() != "https" && !(data.plain_http() && inbox.scheme() == "http") {
         return Outcome::Refused(format!("{inbox}: only https inboxes are delivered to"));
     }
     let Some(key) = signer

@@ -15,13 +15,13 @@ use url::Url;
 /// Media types read; anything else is refused before its body is read.
 const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-/// Checks that `url` is one Hearth may fetch: `https` (or `http` to loopback in loopback
-/// mode), a host name rather than an IP literal (the address guard sits in name lookup),
-/// no credentials, and in production no explicit port.
-pub fn check_url(url: &Url, loopback: bool) -> Result<(), FederationError> {
+/// Checks that `url` is one Hearth may fetch: `https` (or `http` on a closed network), a
+/// host name rather than an IP literal (the address guard sits in name lookup), no
+/// credentials, and in production no explicit port.
+pub fn check_url(url: &Url, plain_http: bool) -> Result<(), FederationError> {
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if plain_http => {}
         _ => return Err(refused_url("only https URLs are fetched")),
     }
     if url.domain().is_none() {
@@ -30,7 +30,7 @@ pub fn check_url(url: &Url, loopback: bool) -> Result<(), FederationError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(refused_url("the URL carries credentials"));
     }
-    if !loopback && url.port().is_some() {
+    if !plain_http && url.port().is_some() {
         return Err(refused_url("explicit ports are not fetched"));
     }
     Ok(())
@@ -45,7 +45,7 @@ pub async fn fetch_image(
 ) -> Result<Vec<u8>, FederationError> {
     let mut target = url.clone();
     for hop in 0..2 {
-        check_url(&target, data.loopback())?;
+        check_url(&target, data.plain_http())?;
         let request = data
             .client()
             .get(target.as_str())

@@ -5,6 +5,7 @@
 //! behind the [`Lookup`] trait so that tests can map names to any address without a packet
 //! leaving the machine.
 
+use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::{
     collections::HashMap,
@@ -17,23 +18,32 @@ use std::{
 };
 
 /// Which remote addresses outgoing requests may reach.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddressPolicy {
     /// Production: only globally routable addresses; loopback, private, link-local, CGNAT,
     /// multicast, reserved and IPv4-mapped forms of them are refused.
     PublicOnly,
-    /// Tests and local development (`HEARTH_LOOPBACK_FEDERATION`): only loopback addresses
-    /// (127.0.0.0/8 and ::1), so that nothing ever leaves the machine.
-    LoopbackOnly,
+    /// A closed network: only addresses inside these networks, and nothing of the internet.
+    /// Loopback federation (tests, development) is 127.0.0.0/8 and ::1, so that nothing ever
+    /// leaves the machine; clinics trying federation on a private network name theirs.
+    Within(Arc<[IpNet]>),
 }
 
 impl AddressPolicy {
+    /// The loopback networks, 127.0.0.0/8 and ::1.
+    pub fn loopback_networks() -> Vec<IpNet> {
+        vec![
+            IpNet::new_assert(IpAddr::V4(Ipv4Addr::LOCALHOST), 8),
+            IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+        ]
+    }
+
     /// Whether this policy lets a connection go to `ip`.
-    pub fn allows(self, ip: IpAddr) -> bool {
+    pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         match self {
             Self::PublicOnly => is_global(ip),
-            Self::LoopbackOnly => ip.is_loopback(),
+            Self::Within(networks) => networks.iter().any(|net| net.contains(&ip)),
         }
     }
 }
@@ -221,15 +231,36 @@ mod tests {
 
     #[test]
     fn loopback_mode_allows_only_loopback() {
-        assert!(AddressPolicy::LoopbackOnly.allows(ip("127.0.0.1")));
-        assert!(AddressPolicy::LoopbackOnly.allows(ip("127.8.9.10")));
-        assert!(AddressPolicy::LoopbackOnly.allows(ip("::1")));
-        assert!(AddressPolicy::LoopbackOnly.allows(ip("::ffff:127.0.0.1")));
-        for addr in ["10.0.0.1", "93.184.215.14", "169.254.169.254", "0.0.0.0"] {
-            assert!(
-                !AddressPolicy::LoopbackOnly.allows(ip(addr)),
-                "{addr} must be refused"
-            );
+        let loopback = AddressPolicy::Within(AddressPolicy::loopback_networks().into());
+        assert!(loopback.allows(ip("127.0.0.1")));
+        assert!(loopback.allows(ip("127.8.9.10")));
+        assert!(loopback.allows(ip("::1")));
+        assert!(loopback.allows(ip("::ffff:127.0.0.1")));
+        for addr in [
+            "10.0.0.1",
+            "93.184.215.14",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::2",
+        ] {
+            assert!(!loopback.allows(ip(addr)), "{addr} must be refused");
+        }
+    }
+
+    #[test]
+    fn a_private_network_allows_its_own_addresses_and_nothing_else() {
+        let network: IpNet = "172.30.0.0/24".parse().unwrap_or_else(|e| panic!("{e}"));
+        let closed = AddressPolicy::Within(vec![network].into());
+        assert!(closed.allows(ip("172.30.0.2")));
+        assert!(closed.allows(ip("::ffff:172.30.0.9")));
+        for addr in [
+            "172.30.1.2",
+            "172.16.0.1",
+            "127.0.0.1",
+            "93.184.215.14",
+            "169.254.169.254",
+        ] {
+            assert!(!closed.allows(ip(addr)), "{addr} must be refused");
         }
     }
 

@@ -53,7 +53,7 @@ impl Application {
         let federation = build_config(
             &FederationSettings {
                 domain: settings.domain.clone(),
-                loopback: settings.loopback_federation,
+                closed_network: settings.closed_network(),
                 lookup,
                 user_agent: format!("hearth/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base()),
                 policy: ctx.policy.clone(),

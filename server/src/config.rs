@@ -5,6 +5,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -29,6 +30,13 @@ pub struct Settings {
     /// development). Default: `false` (https required, private addresses refused).
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub loopback_federation: bool,
+    /// Federate over plain http on a closed private network, reaching only addresses inside
+    /// these networks (never the internet): for clinics trying federation among themselves on
+    /// one machine or a private network (`docker/federation/compose.yaml`), with the federation
+    /// mode set to an allowlist of each other. In the environment a list in brackets:
+    /// `HEARTH_PRIVATE_FEDERATION_NETWORKS='["172.30.0.0/24"]'`. Default: none (https, public
+    /// addresses only).
+    pub private_federation_networks: Vec<IpNet>,
     /// Instance name shown to clients and other servers. Default: `Hearth`.
     pub instance_name: String,
     /// One-paragraph description of the clinic's instance. Default: a generic sentence.
@@ -93,6 +101,7 @@ impl Default for Settings {
             database_url: None,
             database_pool_size: 10,
             loopback_federation: false,
+            private_federation_networks: Vec::new(),
             instance_name: "Hearth".into(),
             instance_description: "Patient support groups run by a clinic, on the Fediverse."
                 .into(),
@@ -234,15 +243,25 @@ impl Settings {
         }
     }
 
-    /// `http` in loopback mode and for a `localhost` domain (a development instance, which no
-    /// TLS proxy fronts), `https` otherwise.
+    /// The networks federation is closed to: loopback in loopback mode, the private networks
+    /// named, both where both are set; none (the open internet) in production.
+    pub fn closed_network(&self) -> Vec<IpNet> {
+        let mut networks = self.private_federation_networks.clone();
+        if self.loopback_federation {
+            networks.extend(hearth_federation::resolver::AddressPolicy::loopback_networks());
+        }
+        networks
+    }
+
+    /// `http` on a closed network and for a `localhost` domain (a development instance, which
+    /// no TLS proxy fronts), `https` otherwise.
     pub fn scheme(&self) -> &'static str {
         let host = self
             .domain
             .rsplit_once(':')
             .map_or(self.domain.as_str(), |(host, _)| host);
         let localhost = host == "localhost" || host.ends_with(".localhost");
-        if self.loopback_federation || localhost {
+        if !self.closed_network().is_empty() || localhost {
             "http"
         } else {
             "https"
@@ -297,6 +316,37 @@ mod tests {
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn a_private_network_closes_federation_to_it_over_http() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HEARTH_DOMAIN", "clinic-a:8080");
+            jail.set_env(
+                "HEARTH_PRIVATE_FEDERATION_NETWORKS",
+                r#"["172.30.0.0/24", "fd00:30::/64"]"#,
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            let named: Vec<String> = s.closed_network().iter().map(|n| n.to_string()).collect();
+            assert_eq!(named, ["172.30.0.0/24", "fd00:30::/64"]);
+            assert_eq!(s.scheme(), "http");
+            jail.set_env(
+                "HEARTH_PRIVATE_FEDERATION_NETWORKS",
+                r#"["172.30.0.300/24"]"#,
+            );
+            let refused = Settings::load(None).err().map(|e| e.to_string());
+            assert!(
+                refused
+                    .as_deref()
+                    .is_some_and(|e| e.contains("PRIVATE_FEDERATION_NETWORKS")),
+                "an address that is not one must be refused by name: {refused:?}"
+            );
             Ok(())
         });
     }

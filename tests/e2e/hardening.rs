@@ -26,6 +26,7 @@
 //! | 15 | fetched document whose `id` is not its URL | [`documents_served_wrong_are_refused`] |
 //! | 16 | redirects inward, and redirect chains | [`redirects_are_followed_once_and_never_inward`] |
 //! | 17 | a host resolving to a private address | [`a_host_that_resolves_inward_is_refused_before_any_connection`] |
+//! | 17b | federation closed to a private network reaches nothing outside it | [`a_closed_private_network_reaches_its_clinics_and_nothing_else`] |
 //! | 18 | responses over 1 MiB or too slow | [`slow_and_endless_documents_are_cut_off`] |
 //! | 19 | an `Announce` with a doctored copy | [`an_announced_copy_gives_way_to_the_origins`] |
 //! | 20 | a remote key rotation | [`a_rotated_key_is_learnt_with_one_fetch_and_the_old_key_fails`] |
@@ -1036,6 +1037,75 @@ async fn a_host_that_resolves_inward_is_refused_before_any_connection(engine: En
     );
 }
 on_both_engines!(a_host_that_resolves_inward_is_refused_before_any_connection);
+
+// Case 17b.
+
+/// Two clinics told that federation is closed to a private network (127.0.0.0/8 here, in place
+/// of the two-clinic compose file's 172.30.0.0/24, and without loopback mode) find and follow
+/// each other over plain http; names outside that network are refused when looked up: a
+/// private address elsewhere, and ::1, another loopback, whose listener never sees a
+/// connection.
+async fn a_closed_private_network_reaches_its_clinics_and_nothing_else(engine: Engine) {
+    let outside = tokio::net::TcpListener::bind("[::1]:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outside_port = outside
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lookup = TableLookup::new(&[
+        ("clinic-a.test", "127.0.0.1"),
+        ("clinic-b.test", "127.0.0.1"),
+        ("elsewhere.test", "10.9.8.7"),
+        ("outside.test", "::1"),
+    ]);
+    let closed = |settings: &mut hearth::Settings| {
+        settings.loopback_federation = false;
+        settings.private_federation_networks =
+            vec!["127.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))];
+    };
+    let a = Instance::start_configured(&engine, "clinic-a.test", lookup.clone(), closed).await;
+    let b = Instance::start_configured(&engine, "clinic-b.test", lookup.clone(), closed).await;
+    assert!(a.url("/").as_str().starts_with("http://clinic-a.test:"));
+
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    b.create_user("mona", UserRole::Member).await;
+    let mona = b.token("mona").await;
+    let mona_on_a = a.account_id(&format!("mona@{}", b.domain), &ana).await;
+    let (status, relationship) = a.follow_account(&ana, &mona_on_a).await;
+    assert_eq!(status, 200, "{relationship}");
+    hearth_tests::settle(&[&a, &b]).await;
+    let (_, me) = b
+        .api_get("/api/v1/accounts/verify_credentials", Some(&mona))
+        .await;
+    let followers = format!(
+        "/api/v1/accounts/{}/followers",
+        me["id"].as_str().unwrap_or_default()
+    );
+    let (status, followers) = b.api_get(&followers, Some(&mona)).await;
+    assert_eq!(status, 200, "{followers}");
+    assert_eq!(
+        followers[0]["acct"],
+        format!("ana@{}", a.domain),
+        "the follow crossed over plain http"
+    );
+
+    for name in ["elsewhere.test", "outside.test"] {
+        let query =
+            format!("/api/v2/search?q=gina%40{name}:{outside_port}&resolve=true&type=accounts");
+        let (status, found) = a.api_get(&query, Some(&ana)).await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(found["accounts"], json!([]), "{name}: {found}");
+        assert!(lookup.asked(name) >= 1, "{name} was never looked up");
+    }
+    let accepted = tokio::time::timeout(Duration::from_millis(300), outside.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "a connection left the clinics' network for ::1"
+    );
+}
+on_both_engines!(a_closed_private_network_reaches_its_clinics_and_nothing_else);
 
 // Case 18.
 

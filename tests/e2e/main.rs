@@ -8,6 +8,7 @@ mod client_libraries;
 mod contract;
 mod conversations_and_settings;
 mod delivery;
+mod deployment;
 mod discovery;
 mod durability;
 mod federation_policy;
