@@ -925,6 +925,27 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("no address in {log}"))
     }
 
+    /// Sends SIGTERM, as a container engine or systemd stops a service.
+    pub fn terminate(&self) {
+        let pid = self
+            .child
+            .id()
+            .unwrap_or_else(|| panic!("the server process has already exited"));
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill -TERM: {e}"));
+        assert!(sent.success(), "kill -TERM {pid}: {sent}");
+    }
+
+    /// Waits (at most `limit`) for the process to exit; its exit status.
+    pub async fn exited_within(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("still running after {limit:?}: {}", self.log()))
+            .unwrap_or_else(|e| panic!("waiting for the server process: {e}"))
+    }
+
     /// `kill -9`: the process gets no chance to finish anything.
     pub async fn kill(mut self) {
         self.child

@@ -113,7 +113,7 @@ impl Application {
                 );
             }
         }
-        let worker = tokio::spawn(delivery::run_worker(
+        let mut worker = tokio::spawn(delivery::run_worker(
             self.state.ctx.clone(),
             self.state.federation.to_request_data(),
             self.state.ctx.wake.clone(),
@@ -124,14 +124,30 @@ impl Application {
             self.state.media.clone(),
         ));
         let limits = crate::serve::Limits::from(&*self.state.settings);
+        let stopping = self.state.ctx.stopping.clone();
         let router = api::router(self.state);
+        // Stopping: no new connections; open requests and the activities being delivered
+        // finish side by side, within the grace period.
+        let delivery_stopped = async {
+            stopping.cancelled().await;
+            if tokio::time::timeout(limits.shutdown_grace, &mut worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "stopped while deliveries were still being sent: they are sent again once their servers' leases run out"
+                );
+                worker.abort();
+            }
+        };
+        let stop = stopping.clone();
         // The peer address reaches the sign-in limits; it is not stored.
-        crate::serve::serve(self.listener, router, limits, async move {
+        let served = crate::serve::serve(self.listener, router, limits, async move {
             shutdown.await;
+            stop.cancel();
             streams.close();
-        })
-        .await;
-        worker.abort();
+        });
+        tokio::join!(served, delivery_stopped);
         clean_up.abort();
         Ok(())
     }

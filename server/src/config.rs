@@ -90,6 +90,11 @@ pub struct Settings {
     /// included: set this above what the proxy opens, or to `0`, and let the proxy bound
     /// connections per client (`docker/nginx.conf.example`). Default: `256`.
     pub max_connections_per_address: u32,
+    /// How long a stopping process (SIGTERM, Ctrl-C) may take: it stops accepting at once,
+    /// then lets open requests finish and the activities being delivered be answered, and
+    /// exits when all have or when this runs out. Keep a container's stop timeout above it.
+    /// Default: `15`.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for Settings {
@@ -117,6 +122,7 @@ impl Default for Settings {
             header_timeout_seconds: 10,
             body_timeout_seconds: 10,
             max_connections_per_address: 256,
+            shutdown_grace_seconds: 15,
         }
     }
 }
@@ -218,6 +224,11 @@ impl Settings {
     /// How long a request's headers may take to arrive.
     pub fn header_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.header_timeout_seconds)
+    }
+
+    /// How long a stopping process may take ([`Settings::shutdown_grace_seconds`]).
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_seconds)
     }
 
     /// How long a request body may pause.

@@ -37,9 +37,6 @@ use tower::ServiceExt;
 /// (nginx allows 32 KiB by default; hyper's own default is about 400 KiB).
 pub const MAX_HEADER_BUFFER: usize = 64 * 1024;
 
-/// How long a stopping server waits for open connections to finish their requests.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
-
 /// The bounds on connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -47,6 +44,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Most connections open at once from one address; 0 for no limit.
     pub per_address: usize,
+    /// How long a stopping server waits for open connections to finish their requests.
+    pub shutdown_grace: Duration,
 }
 
 impl From<&Settings> for Limits {
@@ -55,13 +54,14 @@ impl From<&Settings> for Limits {
             header_timeout: settings.header_timeout(),
             per_address: usize::try_from(settings.max_connections_per_address)
                 .unwrap_or(usize::MAX),
+            shutdown_grace: settings.shutdown_grace(),
         }
     }
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, lets each open connection finish its request, and waits for them
-/// [`SHUTDOWN_GRACE`] at most. Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
+/// `limits.shutdown_grace` at most. Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
 ///
 /// Connections speak HTTP/1.1 (WebSockets by upgrade): with HTTP/2 the first bytes would be
 /// read to tell the versions apart, without a time limit, before hyper's header timeout
@@ -128,7 +128,7 @@ pub async fn serve(
     drop(listener);
     drop(closed);
     let _ = stop.send(());
-    if tokio::time::timeout(SHUTDOWN_GRACE, all_closed.closed())
+    if tokio::time::timeout(limits.shutdown_grace, all_closed.closed())
         .await
         .is_err()
     {

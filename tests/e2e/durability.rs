@@ -138,3 +138,82 @@ async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
     );
 }
 on_both_engines!(a_crash_and_an_outage_lose_nothing);
+
+/// Three member servers; ten group posts are being shared when the server process gets
+/// SIGTERM, each server holding the delivery it was sent without answering. The process
+/// starts nothing new, waits for the three answers, records them, lets go of the servers'
+/// queues and exits cleanly within its grace period; another process then sends the rest at
+/// once (no lease to wait out). Every server ends up with every post exactly once.
+async fn sigterm_mid_delivery_loses_nothing_and_sends_nothing_twice(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let group = a.create_group("support", "Support").await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let group_id = group.id.to_string();
+    a.api_post(
+        &format!("/api/v1/accounts/{group_id}/follow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        let peer = StubPeer::start_as(Some("lemmy")).await;
+        let join = follow(&peer.actor("member"), &group.ap_id);
+        let status = peer
+            .send("member", &a, "/groups/support/inbox", &join)
+            .await;
+        assert_eq!(status, 202);
+        peers.push(peer);
+    }
+    settle(&[&a]).await;
+    let accepted: Vec<usize> = peers.iter().map(StubPeer::arrived_count).collect();
+    for peer in &peers {
+        peer.hold();
+    }
+    let mut posts = BTreeSet::new();
+    for n in 0..10 {
+        let (status, post) = a
+            .api_post(
+                "/api/v1/statuses",
+                &ana,
+                json!({ "status": format!("post {n}"), "group_id": group_id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
+    }
+
+    let log = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let server = a.server_process_logging_to(SERVER, log.path());
+    for (peer, before) in peers.iter().zip(&accepted) {
+        peer.arrivals(before + 1).await;
+    }
+    server.terminate();
+    server.logged("shutting down").await;
+    for peer in &peers {
+        peer.release();
+    }
+    let status = server.exited_within(Duration::from_secs(15)).await;
+    assert!(status.success(), "exit status {status}");
+    for (peer, before) in peers.iter().zip(&accepted) {
+        assert_eq!(
+            peer.arrived_count(),
+            before + 1,
+            "nothing new was sent after SIGTERM"
+        );
+        assert_eq!(
+            acknowledged(peer).len(),
+            1,
+            "the delivery in flight was answered"
+        );
+    }
+
+    settle(&[&a]).await;
+    for peer in &peers {
+        let got = acknowledged(peer);
+        assert_eq!(got.len(), posts.len(), "each post once: {got:?}");
+        assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), posts);
+    }
+}
+on_both_engines!(sigterm_mid_delivery_loses_nothing_and_sends_nothing_twice);

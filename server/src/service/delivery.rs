@@ -68,6 +68,9 @@ pub fn inboxes(actors: &[actors::ActorRow]) -> Vec<String> {
 /// of that server's deliveries wait with it (its backoff), and a server that has failed for
 /// [`UNREACHABLE_AFTER`] is only probed every [`PROBE_EVERY`].
 pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<usize, Error> {
+    if ctx.stopping.is_cancelled() {
+        return Ok(0);
+    }
     let lease = ctx.delivery_lease;
     let claimed = ctx
         .db
@@ -122,6 +125,11 @@ async fn deliver_to_server(
             .await?;
         let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
         for queued in rows {
+            if ctx.stopping.is_cancelled() {
+                // The process is stopping: what was sent is recorded; the rest waits for the
+                // next process, which may take the server's queue at once.
+                break;
+            }
             if ctx.policy.refuses(&host) {
                 // The policy changed during this pass (here or in another process).
                 return drop_refused(ctx, host).await.map(|_| attempted);
@@ -172,7 +180,7 @@ async fn deliver_to_server(
                 .write(move |conn| Ok(deliveries::delivered(conn, &h, cursor, lease)?))
                 .await?;
         }
-        if last_batch {
+        if last_batch || ctx.stopping.is_cancelled() {
             break;
         }
     }
@@ -295,13 +303,15 @@ fn failure(
     }
 }
 
-/// Delivers in the background: a pass whenever something is queued, and every few seconds.
+/// Delivers in the background: a pass whenever something is queued, and every few seconds,
+/// until the process stops ([`Context::stopping`]); then it returns once the activities being
+/// sent have been answered and recorded, and their servers' queues let go.
 pub async fn run_worker(
     ctx: Context,
     data: Data<FederationData>,
     wake: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    loop {
+    while !ctx.stopping.is_cancelled() {
         match deliver_due(&ctx, &data).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
@@ -309,6 +319,7 @@ pub async fn run_worker(
         }
         tokio::select! {
             () = wake.notified() => {}
+            () = ctx.stopping.cancelled() => {}
             () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
         }
     }

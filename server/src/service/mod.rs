@@ -62,6 +62,9 @@ pub struct Context {
     pub policy: hearth_federation::policy::SharedPolicy,
     /// The authors that policy silences, kept between public-timeline reads.
     pub silenced: policy::SilencedAuthors,
+    /// Cancelled when the process stops: delivery finishes the activity it is sending and
+    /// lets go of its servers' queues.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Context {
@@ -77,6 +80,7 @@ impl Context {
             password_grant: settings.oauth_password_grant,
             policy: Default::default(),
             silenced: Default::default(),
+            stopping: Default::default(),
         }
     }
 
