@@ -98,6 +98,28 @@ async fn local_keys(instance: &Instance) -> BTreeMap<String, (String, Option<Str
         .collect()
 }
 
+/// Every actor's counts (posts, group posts, followers, following), as triggers keep them.
+async fn actor_stats(instance: &Instance) -> Vec<(i64, i64, i64, i64, i64)> {
+    use hearth::db::schema::actor_stats as s;
+    instance
+        .state
+        .db
+        .run(|conn| {
+            Ok(s::table
+                .select((
+                    s::actor_id,
+                    s::posts_count,
+                    s::group_posts_count,
+                    s::followers_count,
+                    s::following_count,
+                ))
+                .order(s::actor_id)
+                .load(conn)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Activities waiting in the outbox.
 async fn queued(instance: &Instance) -> i64 {
     use hearth::db::schema::outbox;
@@ -329,6 +351,8 @@ async fn db_copy_moves_a_clinic_to_postgresql() {
         .api_get("/api/v1/timelines/home?limit=40", Some(&ana))
         .await;
     let keys = local_keys(&a).await;
+    let stats = actor_stats(&a).await;
+    assert!(stats.iter().any(|&(_, posts, ..)| posts >= 7), "{stats:?}");
 
     let target = TestDatabase::create(&postgres, Path::new("."));
     let out = hearth_on(&a, &["db", "copy", "--to", &target.url]).await;
@@ -398,6 +422,8 @@ async fn db_copy_moves_a_clinic_to_postgresql() {
         .unwrap_or_default();
     assert_eq!(fetch(&photo, None).await.0, 200, "{photo}");
     assert_eq!(local_keys(&a).await, keys, "the same keys");
+    // The counts the triggers keep are as they were, not counted again.
+    assert_eq!(actor_stats(&a).await, stats);
     settle(&[&a, &b]).await;
     let arrived = post_ids(&b, false).await;
     let undelivered: Vec<_> = waiting.difference(&arrived).collect();
