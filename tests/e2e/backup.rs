@@ -195,7 +195,13 @@ async fn a_backup_under_write_load_restores_into_a_fresh_instance() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let preview_url = with_photo["media_attachments"][0]["preview_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let (status, _, photo) = fetch(&photo_url, None).await;
+    assert_eq!(status, 200);
+    let (status, _, preview) = fetch(&preview_url, None).await;
     assert_eq!(status, 200);
     // Ten posts wait in the queue for Bea's server (nothing delivers them before the backup).
     let mut acknowledged = BTreeSet::from([with_photo["uri"].as_str().unwrap_or_default().into()]);
@@ -283,6 +289,8 @@ async fn a_backup_under_write_load_restores_into_a_fresh_instance() {
     assert_eq!(local_keys(&a).await, keys, "the same keys");
     let (status, _, served) = fetch(&photo_url, None).await;
     assert_eq!((status, served == photo), (200, true), "the photo");
+    let (status, _, served) = fetch(&preview_url, None).await;
+    assert_eq!((status, served == preview), (200, true), "its thumbnail");
     // Ana's token still works; her posts are served.
     let (status, me) = a
         .api_get("/api/v1/accounts/verify_credentials", Some(&ana))
@@ -497,6 +505,20 @@ async fn bad_restores_are_refused_and_change_nothing() {
         out.stderr
     );
     assert_eq!(listing(full.path()), before, "nothing changed");
+    // A database alone is enough to refuse.
+    let database_only = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        full.path().join("hearth.db"),
+        database_only.path().join("hearth.db"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let before = listing(database_only.path());
+    let out = restore(database_only.path(), &archive).await;
+    assert!(
+        !out.success && out.stderr.contains("empty data directory"),
+        "{out:?}"
+    );
+    assert_eq!(listing(database_only.path()), before);
     // Media alone are enough to refuse.
     let media_only = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(media_only.path().join("media")).unwrap_or_else(|e| panic!("{e}"));
