@@ -138,3 +138,42 @@ pub fn migrate_forward(conn: &mut SqliteConnection) -> Result<Vec<String>, Error
         .map(|done| done.iter().map(ToString::to_string).collect())
         .map_err(|e| Error::Migration(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database some migrations behind is brought forward; one with a migration this
+    /// Hearth does not know (from a newer Hearth) is refused untouched.
+    #[test]
+    fn migrations_go_forward_only_from_known_versions() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("old.db");
+        let mut conn =
+            SqliteConnection::establish(&path.to_string_lossy()).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..5 {
+            conn.run_next_migration(SQLITE_MIGRATIONS)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let (known, _) = embedded_migration_versions().unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = open_existing(&path).unwrap_or_else(|e| panic!("{e}"));
+        let applied = migrate_forward(&mut conn).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(applied.len(), known.len() - 5);
+        assert_eq!(applied_migrations(&mut conn).unwrap_or_default(), known);
+
+        conn.batch_execute(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let refused = migrate_forward(&mut conn)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("99990101000000") && e.contains("does not know")),
+            "{refused:?}"
+        );
+        check_integrity(&mut conn).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

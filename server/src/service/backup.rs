@@ -511,3 +511,67 @@ pub async fn copy_to_postgres(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::{Connection, connection::SimpleConnection};
+
+    fn settings(dir: &Path) -> Settings {
+        Settings {
+            data_dir: dir.to_owned(),
+            ..Settings::default()
+        }
+    }
+
+    /// A backup restores into an empty directory; a backup of a database from a newer
+    /// Hearth (a migration this one does not know) is refused after unpacking, and nothing
+    /// of it is left.
+    #[test]
+    fn a_backup_from_a_newer_hearth_is_refused_and_leaves_nothing() {
+        let source = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let database = source.path().join("hearth.db");
+        let mut conn = diesel::sqlite::SqliteConnection::establish(&database.to_string_lossy())
+            .unwrap_or_else(|e| panic!("{e}"));
+        snapshot::migrate_forward(&mut conn).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(source.path().join("media")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(source.path().join("media/a.jpg"), b"jpeg")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let hidden = ProgressBar::hidden();
+        let archives = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let current = archives.path().join("current.tar.gz");
+        let manifest = backup_blocking(&settings(source.path()), &current, &hidden)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((manifest.media_files, manifest.media_bytes), (1, 4));
+
+        let fresh = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let restored = restore_blocking(&settings(fresh.path()), &current, &hidden)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(restored.migrated.is_empty());
+        assert_eq!(
+            std::fs::read(fresh.path().join("media/a.jpg")).unwrap_or_default(),
+            b"jpeg"
+        );
+
+        conn.batch_execute(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99990101000000')",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let newer = archives.path().join("newer.tar.gz");
+        backup_blocking(&settings(source.path()), &newer, &hidden)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fresh = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let refused = restore_blocking(&settings(fresh.path()), &newer, &hidden)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("does not know")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(fresh.path()).map_or(0, Iterator::count),
+            0,
+            "nothing left"
+        );
+    }
+}
