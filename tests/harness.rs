@@ -227,6 +227,61 @@ impl Instance {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        Self::boot(dir, database, listener, host, lookup, configure).await
+    }
+
+    /// Stops this instance and boots it again on the same domain and port (so that other
+    /// servers' picture of it holds) on `database`, in the data directory `dir` (`None`: the
+    /// one it had): a restored backup, or its data copied to PostgreSQL.
+    pub async fn restart_on(
+        mut self,
+        dir: Option<tempfile::TempDir>,
+        database: TestDatabase,
+    ) -> Self {
+        let dir = match dir {
+            Some(dir) => dir,
+            None => std::mem::replace(
+                &mut self._dir,
+                tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+            ),
+        };
+        let (host, port) = self
+            .domain
+            .rsplit_once(':')
+            .map(|(host, port)| (host.to_owned(), port.parse::<u16>().unwrap_or(0)))
+            .unwrap_or_else(|| panic!("no port in {}", self.domain));
+        drop(self);
+        // The stopped server lets its port go as its task ends.
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let listener = loop {
+            match TcpListener::bind(address).await {
+                Ok(listener) => break listener,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("port {port} still taken: {e}"),
+            }
+        };
+        Self::boot(
+            dir,
+            database,
+            listener,
+            &host,
+            Arc::new(SystemLookup),
+            |_| {},
+        )
+        .await
+    }
+
+    async fn boot(
+        dir: tempfile::TempDir,
+        database: TestDatabase,
+        listener: TcpListener,
+        host: &str,
+        lookup: Arc<dyn hearth_federation::resolver::Lookup>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let port = listener
             .local_addr()
             .map(|a| a.port())

@@ -60,6 +60,33 @@ pub enum Command {
     /// Moderation: reports.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write a backup of this SQLite instance, database and media, into one archive FILE,
+    /// while it runs (on PostgreSQL, use pg_dump).
+    Backup {
+        /// The archive to write (a new file; a `.tar.gz`).
+        file: PathBuf,
+    },
+    /// Restore a backup FILE into this instance's empty data directory, then migrate it.
+    Restore {
+        /// The archive `hearth backup` wrote.
+        file: PathBuf,
+    },
+    /// Move the database to another engine.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `hearth db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy this SQLite instance, every table, into an empty PostgreSQL database, then check
+    /// the rows per table. Stop the instance first: what it writes after the copy's snapshot
+    /// stays behind.
+    Copy {
+        /// `postgres://USER:PASSWORD@HOST:PORT/DB`, an empty database.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 // --- Moderation commands (`hearth admin report ...`) -------------------------------------
@@ -530,6 +557,9 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Backup { file } => backup_command(&settings, &file).await,
+        Command::Restore { file } => restore_command(&settings, &file).await,
+        Command::Db(DbCommand::Copy { to }) => db_copy_command(&settings, &to).await,
         Command::Federation(command) => federation(&settings, command).await,
         Command::Audit(command) => audit_command(&settings, command).await,
         Command::Admin(AdminCommand::Report(command)) => report_command(&settings, command).await,
@@ -579,6 +609,105 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise: logs and scripts get
+/// the summary lines only), counting bytes or rows.
+fn progress_bar(bytes: bool) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = if bytes {
+        "{msg:18} [{bar:40}] {bytes}/{total_bytes} {eta}"
+    } else {
+        "{msg:24} [{bar:40}] {human_pos}/{human_len} rows {eta}"
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<(), Error> {
+    use crate::service::backup;
+    let started = std::time::Instant::now();
+    let manifest = backup::backup(settings, file, progress_bar(true)).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "backed up {} ({} posts, {} accounts, {} media files) into {} ({} bytes) in {:.1} s; \
+         schema {}",
+        settings.domain,
+        manifest.tables.get("posts").copied().unwrap_or(0),
+        manifest.tables.get("users").copied().unwrap_or(0),
+        manifest.media_files,
+        file.display(),
+        size,
+        started.elapsed().as_secs_f64(),
+        manifest.schema_version
+    );
+    Ok(())
+}
+
+async fn restore_command(settings: &Settings, file: &std::path::Path) -> Result<(), Error> {
+    use crate::service::backup;
+    let restored = backup::restore(settings, file, progress_bar(true)).await?;
+    let manifest = &restored.manifest;
+    eprintln!(
+        "restored the backup of {} taken {} (Hearth {}, {} posts, {} media files) into {}{}",
+        manifest.domain,
+        manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        manifest.hearth_version,
+        manifest.tables.get("posts").copied().unwrap_or(0),
+        manifest.media_files,
+        restored.database.display(),
+        if restored.migrated.is_empty() {
+            String::new()
+        } else {
+            format!("; migrated forward: {}", restored.migrated.join(", "))
+        }
+    );
+    if manifest.domain != settings.domain {
+        eprintln!(
+            "warning: the backup is of {}, but HEARTH_DOMAIN is {}: other servers know this \
+             instance's accounts by the domain they were made with",
+            manifest.domain, settings.domain
+        );
+    }
+    Ok(())
+}
+
+async fn db_copy_command(settings: &Settings, to: &str) -> Result<(), Error> {
+    use crate::service::backup;
+    let started = std::time::Instant::now();
+    let counts = backup::copy_to_postgres(settings, to, progress_bar(false)).await?;
+    let width = counts
+        .iter()
+        .map(|c| c.table.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    say(format!(
+        "{:width$}  {:>10}  {:>10}",
+        "table", "sqlite", "postgresql"
+    ))?;
+    for count in &counts {
+        say(format!(
+            "{:width$}  {:>10}  {:>10}",
+            count.table, count.source, count.target
+        ))?;
+    }
+    let rows: i64 = counts.iter().map(|c| c.source).sum();
+    eprintln!(
+        "copied {rows} rows in {} tables in {:.1} s; every table's rows match. Start Hearth on \
+         it with HEARTH_DATABASE_URL set to that database (keep HEARTH_DATA_DIR: the media \
+         stay there).",
+        counts.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn crisis_command(settings: &Settings, command: CrisisCommand) -> Result<(), Error> {

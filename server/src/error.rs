@@ -67,6 +67,10 @@ pub enum Error {
     /// the message says why and is shown to the client.
     #[error("{0}")]
     BadGateway(String),
+    /// A backup, a restore or a copy between databases failed; the message says why, and
+    /// that what it was writing was left out.
+    #[error("{0}")]
+    Operation(String),
     /// Anything else that is our fault.
     #[error("internal: {0}")]
     Internal(String),
@@ -87,9 +91,11 @@ impl Error {
             Self::Federation(e) => e.status(),
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::DatabaseConnect { .. } | Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Config(_) | Self::Database(_) | Self::Migration(_) | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::Config(_)
+            | Self::Database(_)
+            | Self::Migration(_)
+            | Self::Operation(_)
+            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod app_requests;
 mod audit;
+mod backup;
 mod blocks;
 mod boosts;
 mod client_libraries;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod blocks;
 pub mod bookmarks;
 pub mod content;
