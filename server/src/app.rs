@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The listener of `/metrics` alone, when `metrics_bind` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -38,6 +40,16 @@ impl Application {
         lookup: Arc<dyn Lookup>,
     ) -> Result<Self, Error> {
         settings.validate()?;
+        if settings.metrics_enabled() {
+            crate::monitoring::install()?;
+        }
+        let metrics_listener =
+            match settings.metrics_bind {
+                Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                    Error::Config(format!("cannot listen for metrics on {addr}: {e}"))
+                })?),
+                None => None,
+            };
         let urls = Urls::new(&settings)?;
         let db = Database::connect(&settings.database_url(), settings.database_pool_size)?;
         let applied = db.migrate().await?;
@@ -72,7 +84,11 @@ impl Application {
             federation,
             ctx,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     /// The address actually listened on.
@@ -80,6 +96,13 @@ impl Application {
         self.listener
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// The address `/metrics` is served on alone, when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state, for tests and tools.
@@ -124,6 +147,13 @@ impl Application {
             self.state.media.clone(),
         ));
         let limits = crate::serve::Limits::from(&*self.state.settings);
+        let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = api::metrics_router(self.state.clone());
+            tokio::spawn(crate::serve::serve(listener, router, limits, async {
+                let _ = metrics_stopped.await;
+            }))
+        });
         let router = api::router(self.state);
         // The peer address reaches the sign-in limits; it is not stored.
         crate::serve::serve(self.listener, router, limits, async move {
@@ -131,6 +161,10 @@ impl Application {
             streams.close();
         })
         .await;
+        let _ = metrics_stop.send(());
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         worker.abort();
         clean_up.abort();
         Ok(())
