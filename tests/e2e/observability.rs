@@ -404,6 +404,17 @@ async fn json_logs_name_each_request_and_hold_no_secrets() {
         .to_owned();
     let (status, _, _) = get(&format!("{base}/metrics"), Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(status, 200);
+    // A search that cannot resolve (nothing listens on port 1) logs why, within its request.
+    let searched = http()
+        .get(format!(
+            "{base}/api/v2/search?q=nobody%40localhost%3A1&resolve=true&type=accounts"
+        ))
+        .bearer_auth(&ana)
+        .header("x-request-id", "client-search-2")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(searched.status().as_u16(), 200);
     let (status, _, _) = get(
         &format!("{base}/api/v1/streaming/health?access_token={ana}"),
         None,
@@ -424,7 +435,9 @@ async fn json_logs_name_each_request_and_hold_no_secrets() {
     };
     wait_until("the requests' lines are written", async || {
         let lines = lines(process.log());
-        of_request(&lines, "client-chosen-id-1") >= 2 && of_request(&lines, &made) >= 2
+        of_request(&lines, "client-chosen-id-1") >= 2
+            && of_request(&lines, &made) >= 2
+            && of_request(&lines, "client-search-2") >= 3
     })
     .await;
     let text = process.log();
@@ -437,7 +450,7 @@ async fn json_logs_name_each_request_and_hold_no_secrets() {
                 .is_some_and(|t| t.starts_with("tower_http"))
         })
         .collect();
-    assert!(request_lines.len() >= 8, "{text}");
+    assert!(request_lines.len() >= 10, "{text}");
     for line in &request_lines {
         let id = line["span"]["request_id"].as_str().unwrap_or_default();
         assert!(id.len() >= 8, "a request's line without its id: {line}");
@@ -449,6 +462,12 @@ async fn json_logs_name_each_request_and_hold_no_secrets() {
             .any(|l| l["span"]["request_id"] == "client-chosen-id-1"
                 && l["span"]["route"] == "/api/v1/statuses"),
         "{text}"
+    );
+    assert!(
+        logged.iter().any(|l| l["level"] == "INFO"
+            && l["target"].as_str().is_some_and(|t| t.starts_with("hearth"))
+            && l["span"]["request_id"] == "client-search-2"),
+        "the server's own lines carry the id: {text}"
     );
     for secret in [secret_text, ana.as_str(), TOKEN, "127.0.0.1"] {
         assert!(
