@@ -206,6 +206,26 @@ mod tests {
     }
 
     #[test]
+    fn a_request_s_lines_name_its_id_and_route_not_its_path() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/users/ana/inbox?access_token=secret")
+            .header(&REQUEST_ID, "req-42")
+            .body(())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = logged(|| {
+            let span = request_span(&request);
+            let _entered = span.enter();
+            tracing::info!("inside");
+        });
+        assert!(
+            out.contains("request{request_id=req-42 method=POST route=unmatched}: "),
+            "{out}"
+        );
+        assert!(!out.contains("ana") && !out.contains("secret"), "{out}");
+    }
+
+    #[test]
     fn only_short_plain_request_ids_are_kept() {
         let fit =
             |s: &str| fit_request_id(&HeaderValue::from_str(s).unwrap_or_else(|e| panic!("{e}")));

@@ -465,7 +465,9 @@ async fn json_logs_name_each_request_and_hold_no_secrets() {
     );
     assert!(
         logged.iter().any(|l| l["level"] == "INFO"
-            && l["target"].as_str().is_some_and(|t| t.starts_with("hearth"))
+            && l["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("hearth"))
             && l["span"]["request_id"] == "client-search-2"),
         "the server's own lines carry the id: {text}"
     );
