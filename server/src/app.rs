@@ -112,7 +112,7 @@ impl Application {
 
     /// The listener and the complete router, for callers that serve them themselves (with
     /// [`crate::serve::serve`]) and run deliveries themselves (the test harness records
-    /// requests and drains the outbox).
+    /// requests and drains the outbox). The metrics listener, if any, is not served.
     pub fn into_parts(self) -> (TcpListener, axum::Router) {
         (self.listener, api::router(self.state))
     }
