@@ -450,7 +450,27 @@ impl Instance {
         self.spawn_server(program, Some(log))
     }
 
+    /// [`Instance::server_process_logging_to`] with more environment variables (`HEARTH_*`
+    /// settings; a `HEARTH_LOG` given here replaces the `info` level).
+    pub fn server_process_with(
+        &self,
+        program: &str,
+        log: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
+        self.spawn_server_with(program, Some(log), env)
+    }
+
     fn spawn_server(&self, program: &str, log: Option<&std::path::Path>) -> ServerProcess {
+        self.spawn_server_with(program, log, &[])
+    }
+
+    fn spawn_server_with(
+        &self,
+        program: &str,
+        log: Option<&std::path::Path>,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let level = match log {
             Some(_) => "info".to_owned(),
             None => std::env::var("HEARTH_TEST_LOG").unwrap_or("error".into()),
@@ -473,6 +493,7 @@ impl Instance {
             // A killed process's claim on a server's queue runs out quickly (PostgreSQL).
             .env("HEARTH_DELIVERY_LEASE_SECONDS", "2")
             .env("HEARTH_LOG", level)
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stderr(stderr)
             .kill_on_drop(true)

@@ -9,7 +9,8 @@
 //! Run with `cargo bench -p hearth --bench timelines` (`HEARTH_BENCH_RATE`,
 //! `HEARTH_BENCH_SECONDS` and `HEARTH_BENCH_SIZES=10000,1000000` change the defaults;
 //! `HEARTH_BENCH_ONLY=home` runs the lists whose name has that in it, `HEARTH_BENCH_KEEP=1`
-//! keeps the instance's directory).
+//! keeps the instance's directory, `HEARTH_BENCH_METRICS=1` turns metrics on, to measure what
+//! they cost).
 
 use diesel::{Connection, RunQueryDsl, connection::SimpleConnection, sqlite::SqliteConnection};
 use std::{
@@ -195,6 +196,10 @@ fn seed(dir: &Path, posts: i64) -> Seeded {
 }
 
 fn start(dir: &Path, port: u16) -> Child {
+    let metrics: &[(&str, &str)] = match std::env::var_os("HEARTH_BENCH_METRICS") {
+        Some(_) => &[("HEARTH_METRICS_TOKEN", "a-token-for-the-benchmark")],
+        None => &[],
+    };
     Command::new(HEARTH)
         .arg("serve")
         .current_dir(dir)
@@ -204,6 +209,7 @@ fn start(dir: &Path, port: u16) -> Child {
         .env("HEARTH_LOG", "warn")
         // The load generator is many clients on one address, as behind a proxy.
         .env("HEARTH_MAX_CONNECTIONS_PER_ADDRESS", "0")
+        .envs(metrics.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

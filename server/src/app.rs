@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The listener of `/metrics` alone, when `metrics_bind` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -38,6 +40,16 @@ impl Application {
         lookup: Arc<dyn Lookup>,
     ) -> Result<Self, Error> {
         settings.validate()?;
+        if settings.metrics_enabled() {
+            crate::monitoring::install()?;
+        }
+        let metrics_listener =
+            match settings.metrics_bind {
+                Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                    Error::Config(format!("cannot listen for metrics on {addr}: {e}"))
+                })?),
+                None => None,
+            };
         let urls = Urls::new(&settings)?;
         let db = Database::connect(&settings.database_url(), settings.database_pool_size)?;
         let applied = db.migrate().await?;
@@ -72,7 +84,11 @@ impl Application {
             federation,
             ctx,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     /// The address actually listened on.
@@ -82,6 +98,13 @@ impl Application {
             .map_err(|e| Error::Internal(e.to_string()))
     }
 
+    /// The address `/metrics` is served on alone, when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// The shared state, for tests and tools.
     pub fn state(&self) -> &AppState {
         &self.state
@@ -89,7 +112,7 @@ impl Application {
 
     /// The listener and the complete router, for callers that serve them themselves (with
     /// [`crate::serve::serve`]) and run deliveries themselves (the test harness records
-    /// requests and drains the outbox).
+    /// requests and drains the outbox). The metrics listener, if any, is not served.
     pub fn into_parts(self) -> (TcpListener, axum::Router) {
         (self.listener, api::router(self.state))
     }
@@ -125,6 +148,11 @@ impl Application {
         ));
         let limits = crate::serve::Limits::from(&*self.state.settings);
         let stopping = self.state.ctx.stopping.clone();
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = api::metrics_router(self.state.clone());
+            let stopped = stopping.clone().cancelled_owned();
+            tokio::spawn(crate::serve::serve(listener, router, limits, stopped))
+        });
         let router = api::router(self.state);
         // Stopping: no new connections; open requests and the activities being delivered
         // finish side by side, within the grace period.
@@ -148,6 +176,9 @@ impl Application {
             streams.close();
         });
         tokio::join!(served, delivery_stopped);
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         clean_up.abort();
         Ok(())
     }

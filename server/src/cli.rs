@@ -2,6 +2,7 @@
 
 use crate::{
     Application, Error, Settings,
+    config::LogFormat,
     db::Database,
     service::{
         Context, Urls,
@@ -414,8 +415,15 @@ pub async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,tower_http=warn,activitypub_federation=warn")
     });
-    crate::logging::init(filter);
-    match run(cli).await {
+    // Settings first: they say how to log.
+    let settings = Settings::load(cli.config.clone());
+    let format = settings.as_ref().map_or(LogFormat::Text, |s| s.log_format);
+    crate::logging::init(filter, format);
+    let result = match settings {
+        Ok(settings) => run_with(settings, cli.command).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -427,8 +435,12 @@ pub async fn main() -> std::process::ExitCode {
 /// Runs a parsed command line. Output for people goes to stderr; stdout carries only what
 /// scripts read (a token).
 pub async fn run(cli: Cli) -> Result<(), Error> {
-    let settings = Settings::load(cli.config)?;
-    match cli.command.unwrap_or(Command::Serve) {
+    run_with(Settings::load(cli.config)?, cli.command).await
+}
+
+/// Runs `command` (`serve` when `None`) with settings already loaded.
+async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Error> {
+    match command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let db = open(&settings).await?;
@@ -1159,6 +1171,9 @@ async fn serve(settings: Settings) -> Result<(), Error> {
         settings.domain,
         app.state().db.describe()
     );
+    if let Some(metrics) = app.metrics_addr() {
+        eprintln!("Metrics on http://{metrics}/metrics (no token: keep this address private)");
+    }
     if stats.admins == 0 {
         eprintln!(
             "No admin yet. Create one with:\n  hearth user create NAME --role admin\n\

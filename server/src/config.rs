@@ -95,6 +95,17 @@ pub struct Settings {
     /// exits when all have or when this runs out. Keep a container's stop timeout above it.
     /// Default: `15`.
     pub shutdown_grace_seconds: u64,
+    /// A bearer token that opens `GET /metrics` (Prometheus text) on the main listener; at
+    /// least 16 characters. Requests without it are answered 401. Default: unset (no
+    /// `/metrics` there: 404).
+    pub metrics_token: Option<Secret>,
+    /// An address of its own (`127.0.0.1:9100`, or a private network's) on which `/metrics`
+    /// is served without a token, for a scraper that reaches it and nobody else does. Default:
+    /// unset (no such listener).
+    pub metrics_bind: Option<SocketAddr>,
+    /// Log lines as `text` (for people) or `json` (one object per line, for a log collector).
+    /// Default: `text`.
+    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
@@ -123,7 +134,45 @@ impl Default for Settings {
             body_timeout_seconds: 10,
             max_connections_per_address: 256,
             shutdown_grace_seconds: 15,
+            metrics_token: None,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
+    }
+}
+
+/// How log lines are written (see `Settings::log_format`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of text per event, values escaped (see `crate::logging`).
+    #[default]
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// A setting that must not reach a log: its `Debug` form is `[redacted]`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one comparison that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
     }
 }
 
@@ -164,6 +213,19 @@ impl Settings {
             (None, Some(false)) => RegistrationMode::Closed,
             (None, None) => RegistrationMode::default(),
         }
+    }
+
+    /// The metrics token, when one is set (an empty one counts as unset).
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.metrics_token
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|t| !t.trim().is_empty())
+    }
+
+    /// Whether metrics are collected: a token or a metrics address is set.
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics_token().is_some() || self.metrics_bind.is_some()
     }
 
     /// Loads settings from `config_file` (if it exists) and the environment.
@@ -212,6 +274,14 @@ impl Settings {
         }
         if self.media_max_bytes == 0 {
             return Err(Error::Config("media_max_bytes must be at least 1".into()));
+        }
+        if self
+            .metrics_token()
+            .is_some_and(|t| t.trim().chars().count() < 16)
+        {
+            return Err(Error::Config(
+                "metrics_token must be at least 16 characters".into(),
+            ));
         }
         if self.header_timeout_seconds == 0 || self.body_timeout_seconds == 0 {
             return Err(Error::Config(
@@ -300,6 +370,8 @@ mod tests {
             assert_eq!(s.header_timeout().as_secs(), 10);
             assert_eq!(s.body_timeout().as_secs(), 10);
             assert_eq!(s.max_connections_per_address, 256);
+            assert!(!s.metrics_enabled() && s.metrics_bind.is_none());
+            assert_eq!(s.log_format, LogFormat::Text);
             Ok(())
         });
     }
@@ -396,6 +468,34 @@ mod tests {
 
             jail.set_env("HEARTH_REGISTRATION_MODE", "sometimes");
             assert!(Settings::load(None).is_err(), "an unknown mode is refused");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn monitoring_settings_are_read_and_the_token_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HEARTH_METRICS_TOKEN", "a-long-enough-metrics-token");
+            jail.set_env("HEARTH_METRICS_BIND", "127.0.0.1:9100");
+            jail.set_env("HEARTH_LOG_FORMAT", "json");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.metrics_token(), Some("a-long-enough-metrics-token"));
+            assert_eq!(s.metrics_bind.map(|a| a.port()), Some(9100));
+            assert_eq!(s.log_format, LogFormat::Json);
+            assert!(s.metrics_enabled());
+            assert!(!format!("{s:?}").contains("a-long-enough"), "{s:?}");
+
+            jail.set_env("HEARTH_METRICS_TOKEN", "short");
+            assert!(Settings::load(None).is_err(), "a short token is refused");
+            jail.set_env("HEARTH_LOG_FORMAT", "xml");
+            assert!(
+                Settings::load(None).is_err(),
+                "an unknown format is refused"
+            );
             Ok(())
         });
     }

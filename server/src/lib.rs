@@ -2,7 +2,7 @@
 //!
 //! `config` reads settings, `db` stores, `service` holds the rules, `api` and `web` are thin
 //! HTTP layers over the services, `app` wires them into a running instance, and `cli` is the
-//! `hearth` command. The ActivityPub protocol itself lives in the `hearth-federation` crate.
+//! `hearth` command. `logging` and `monitoring` are what an operator watches it by. The ActivityPub protocol itself lives in the `hearth-federation` crate.
 
 pub mod api;
 pub mod app;
@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod logging;
+pub mod monitoring;
 pub mod serve;
 pub mod service;
 pub mod web;

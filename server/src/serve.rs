@@ -95,7 +95,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Some(slot) = open.admit(peer.ip(), limits.per_address) else {
-            tracing::debug!(address = ?peer.ip(), "too many connections from one address");
+            // Not the address itself: logs hold no client addresses.
+            tracing::debug!("too many connections from one address");
             drop(stream);
             continue;
         };

@@ -24,6 +24,7 @@ mod media_proxy;
 mod moderation;
 mod notifications;
 mod oauth;
+mod observability;
 mod people;
 mod privacy;
 mod registration;

@@ -14,6 +14,7 @@ pub mod health;
 pub mod instance;
 pub mod media;
 pub mod moderation;
+pub mod monitoring;
 pub mod nodeinfo;
 pub mod notifications;
 pub mod oauth;
@@ -331,7 +332,13 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/shared", get(objects::shared_copy))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(web::routes())
+        .merge(web::routes());
+    // `/metrics` is here only with a token; otherwise it is not found, like any other path.
+    let routes = match state.settings.metrics_token() {
+        Some(_) => routes.route("/metrics", get(monitoring::with_token)),
+        None => routes,
+    };
+    let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -340,22 +347,62 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(federation)
         .layer(axum::middleware::from_fn(web::html_errors))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state);
+        // Every line logged while handling a request carries its id (see `crate::logging`).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &axum::extract::Request| crate::logging::request_span(request),
+            ),
+        );
+    // Counted per route, after routing, which knows the route's pattern.
+    let routes = if state.settings.metrics_enabled() {
+        routes.layer(axum::middleware::from_fn(crate::monitoring::count_request))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(state);
     // Apps add trailing slashes (`/api/v1/instance/`); routing sees the path without them.
     // A body that stops arriving is cut off on every route (see `crate::serve`).
-    Router::new()
-        .fallback_service(routes)
-        .layer(tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash())
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                    body_timeout,
-                ))
-                .map_request(|request: axum::extract::Request<_>| {
-                    request.map(axum::body::Body::new)
-                }),
-        )
+    with_request_ids(
+        Router::new()
+            .fallback_service(routes)
+            .layer(tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash())
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                        body_timeout,
+                    ))
+                    .map_request(|request: axum::extract::Request<_>| {
+                        request.map(axum::body::Body::new)
+                    }),
+            ),
+    )
+}
+
+/// The routes of the metrics listener (`HEARTH_METRICS_BIND`): `/metrics` alone, no token.
+pub fn metrics_router(state: AppState) -> Router {
+    with_request_ids(
+        Router::new()
+            .route("/metrics", get(monitoring::open))
+            .fallback(not_found)
+            .with_state(state),
+    )
+}
+
+/// Gives every request an `x-request-id` (the client's or proxy's own if it is fit to log, a
+/// new UUID otherwise) and every response the same.
+fn with_request_ids(router: Router) -> Router {
+    use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+    router.layer(
+        tower::ServiceBuilder::new()
+            .map_request(crate::logging::drop_unfit_request_id::<axum::body::Body>)
+            .layer(SetRequestIdLayer::new(
+                crate::logging::REQUEST_ID.clone(),
+                crate::logging::MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(
+                crate::logging::REQUEST_ID.clone(),
+            )),
+    )
 }
 
 async fn not_found() -> Error {

@@ -251,6 +251,18 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// Connections of the pool: checked out, idle, and the most it opens. (On SQLite the writer
+/// thread's connection is its own, outside the pool.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Checked out by work running now.
+    pub in_use: u32,
+    /// Open and waiting for work.
+    pub idle: u32,
+    /// The pool's size.
+    pub max: u32,
+}
+
 /// The instance's database: a pool of connections to one engine.
 #[derive(Clone)]
 pub struct Database {
@@ -424,6 +436,16 @@ impl Database {
             }
         })
         .await
+    }
+
+    /// How the pool's connections are used now (for `/metrics`).
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Whether the database answers (for `/readyz`).

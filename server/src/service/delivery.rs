@@ -41,6 +41,18 @@ const PROBE_EVERY: TimeDelta = TimeDelta::hours(12);
 const SOFTWARE_KNOWN_FOR: TimeDelta = TimeDelta::days(7);
 const SOFTWARE_UNKNOWN_FOR: TimeDelta = TimeDelta::hours(1);
 
+/// Deliveries by `outcome`: `sent` (the receiver took it), `retry` (failed for now), `failed`
+/// (refused for good), `dropped` (given up after [`GIVE_UP_AFTER`], or for a server the
+/// federation policy now refuses). Each attempt counts once, per inbox.
+pub const DELIVERIES: &str = "hearth_deliveries_total";
+
+/// Counts `n` deliveries with `outcome` in [`DELIVERIES`].
+fn count(outcome: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!(DELIVERIES, "outcome" => outcome).increment(n);
+    }
+}
+
 /// Delay before attempt `n + 1` to a failing server: 30 s doubling up to 6 h, with ±20%
 /// jitter so that retries to a server that was down do not all arrive at once. With probes
 /// every 12 h after 2 days and the 7-day limit, a delivery gets about 27 attempts.
@@ -157,12 +169,14 @@ async fn deliver_to_server(
             for inbox in queued.inboxes_on(&host) {
                 attempted += 1;
                 match attempt(ctx, data, &queued, inbox, &mut signers).await? {
-                    Outcome::Delivered => {}
+                    Outcome::Delivered => count("sent", 1),
                     Outcome::Refused(reason) => {
+                        count("failed", 1);
                         // The server answered: it is reachable, if unwilling.
                         tracing::warn!(%inbox, ?reason, "delivery refused for good; not retried");
                     }
                     Outcome::Retry { after, error } => {
+                        count("retry", 1);
                         let failure = failure(&server, after, error);
                         tracing::warn!(%inbox, error = ?failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
                         let h = host.clone();
@@ -205,10 +219,12 @@ async fn drop_refused(ctx: &Context, host: String) -> Result<usize, Error> {
         dropped,
         "deliveries to a server the federation policy refuses dropped"
     );
+    count("dropped", u64::try_from(dropped).unwrap_or(0));
     Ok(0)
 }
 
 fn log_given_up(host: &str, given_up: usize) {
+    count("dropped", given_up as u64);
     if given_up > 0 {
         tracing::warn!(%host, given_up, "gave up activities queued over 7 days ago");
     }
