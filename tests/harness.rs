@@ -339,6 +339,7 @@ impl Instance {
                 },
             );
             let (listener, router) = app.into_parts();
+            let listener = listener.unwrap_or_else(|| panic!("a test instance answers HTTP"));
             hearth::serve::serve(listener, router.layer(record), limits, async {
                 let _ = stopped.await;
             })

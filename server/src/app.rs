@@ -17,19 +17,25 @@ use tokio::net::TcpListener;
 /// A built instance, bound to its port and ready to serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
+    /// The HTTP listener; none in a worker process.
+    listener: Option<TcpListener>,
     /// The listener of `/metrics` alone, when `metrics_bind` is set.
     metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
 impl Application {
-    /// Builds an instance listening on `settings.bind`.
+    /// Builds an instance listening on `settings.bind` (unless its role is `worker`).
     pub async fn build(settings: Settings) -> Result<Self, Error> {
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", settings.bind)))?;
-        Self::build_with(settings, listener, Arc::new(SystemLookup)).await
+        let listener =
+            if settings.role.serves_web() {
+                Some(TcpListener::bind(settings.bind).await.map_err(|e| {
+                    Error::Config(format!("cannot listen on {}: {e}", settings.bind))
+                })?)
+            } else {
+                None
+            };
+        Self::build_on(settings, listener, Arc::new(SystemLookup)).await
     }
 
     /// Builds an instance on an already bound listener, resolving names with `lookup`
@@ -37,6 +43,14 @@ impl Application {
     pub async fn build_with(
         settings: Settings,
         listener: TcpListener,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, Error> {
+        Self::build_on(settings, Some(listener), lookup).await
+    }
+
+    async fn build_on(
+        settings: Settings,
+        listener: Option<TcpListener>,
         lookup: Arc<dyn Lookup>,
     ) -> Result<Self, Error> {
         settings.validate()?;
@@ -91,10 +105,12 @@ impl Application {
         })
     }
 
-    /// The address actually listened on.
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+    /// The address actually listened on; none in a worker process.
+    pub fn local_addr(&self) -> Result<Option<SocketAddr>, Error> {
         self.listener
-            .local_addr()
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
             .map_err(|e| Error::Internal(e.to_string()))
     }
 
@@ -113,16 +129,18 @@ impl Application {
     /// The listener and the complete router, for callers that serve them themselves (with
     /// [`crate::serve::serve`]) and run deliveries themselves (the test harness records
     /// requests and drains the outbox). The metrics listener, if any, is not served.
-    pub fn into_parts(self) -> (TcpListener, axum::Router) {
+    pub fn into_parts(self) -> (Option<TcpListener>, axum::Router) {
         (self.listener, api::router(self.state))
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests. What runs follows
+    /// the role: HTTP (`web`), deliveries and timed work (`worker`), or all of them.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        if !self.state.db.is_postgres() {
+        let delivers = self.state.settings.role.delivers();
+        if delivers && !self.state.db.is_postgres() {
             // On SQLite one process delivers: claims left are from a process that died.
             let released = self
                 .state
@@ -136,16 +154,20 @@ impl Application {
                 );
             }
         }
-        let mut worker = tokio::spawn(delivery::run_worker(
-            self.state.ctx.clone(),
-            self.state.federation.to_request_data(),
-            self.state.ctx.wake.clone(),
-        ));
+        let mut worker = delivers.then(|| {
+            tokio::spawn(delivery::run_worker(
+                self.state.ctx.clone(),
+                self.state.federation.to_request_data(),
+                self.state.ctx.wake.clone(),
+            ))
+        });
         let streams = self.state.ctx.streams.clone();
-        let clean_up = tokio::spawn(crate::service::media::run_clean_up(
-            self.state.ctx.clone(),
-            self.state.media.clone(),
-        ));
+        let clean_up = delivers.then(|| {
+            tokio::spawn(crate::service::media::run_clean_up(
+                self.state.ctx.clone(),
+                self.state.media.clone(),
+            ))
+        });
         let limits = crate::serve::Limits::from(&*self.state.settings);
         let stopping = self.state.ctx.stopping.clone();
         let metrics = self.metrics_listener.map(|listener| {
@@ -158,7 +180,10 @@ impl Application {
         // finish side by side, within the grace period.
         let delivery_stopped = async {
             stopping.cancelled().await;
-            if tokio::time::timeout(limits.shutdown_grace, &mut worker)
+            let Some(worker) = worker.as_mut() else {
+                return;
+            };
+            if tokio::time::timeout(limits.shutdown_grace, &mut *worker)
                 .await
                 .is_err()
             {
@@ -169,17 +194,25 @@ impl Application {
             }
         };
         let stop = stopping.clone();
-        // The peer address reaches the sign-in limits; it is not stored.
-        let served = crate::serve::serve(self.listener, router, limits, async move {
+        let stopped = async move {
             shutdown.await;
             stop.cancel();
             streams.close();
-        });
+        };
+        let served = async move {
+            match self.listener {
+                // The peer address reaches the sign-in limits; it is not stored.
+                Some(listener) => crate::serve::serve(listener, router, limits, stopped).await,
+                None => stopped.await,
+            }
+        };
         tokio::join!(served, delivery_stopped);
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
-        clean_up.abort();
+        if let Some(clean_up) = clean_up {
+            clean_up.abort();
+        }
         Ok(())
     }
 }

@@ -37,7 +37,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server (creating and migrating the database on first start).
-    Serve,
+    Serve {
+        /// What this process does: all, web (HTTP only) or worker (deliveries and timed work,
+        /// no HTTP); web and worker need PostgreSQL. Default: `HEARTH_ROLE`, else all.
+        #[arg(long, value_enum)]
+        role: Option<crate::config::ServeRole>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -440,8 +445,15 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
 
 /// Runs `command` (`serve` when `None`) with settings already loaded.
 async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Error> {
-    match command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings).await,
+    match command.unwrap_or(Command::Serve { role: None }) {
+        Command::Serve { role } => {
+            let mut settings = settings;
+            if let Some(role) = role {
+                settings.role = role;
+                settings.validate()?;
+            }
+            serve(settings).await
+        }
         Command::Migrate => {
             let db = open(&settings).await?;
             eprintln!("database {} is up to date", db.describe());
@@ -1162,15 +1174,22 @@ fn read_password(from_stdin: bool) -> Result<String, Error> {
 
 async fn serve(settings: Settings) -> Result<(), Error> {
     let app = Application::build(settings.clone()).await?;
-    let addr = app.local_addr()?;
     let stats = instance::stats(&app.state().db).await?;
-    eprintln!(
-        "Hearth {} listening on http://{addr}, public address {}://{}, database {}",
-        env!("CARGO_PKG_VERSION"),
-        settings.scheme(),
-        settings.domain,
-        app.state().db.describe()
-    );
+    match app.local_addr()? {
+        Some(addr) => eprintln!(
+            "Hearth {} listening on http://{addr}, public address {}://{}, database {}",
+            env!("CARGO_PKG_VERSION"),
+            settings.scheme(),
+            settings.domain,
+            app.state().db.describe()
+        ),
+        None => eprintln!(
+            "Hearth {} worker for {}: delivering and running timed work, database {}",
+            env!("CARGO_PKG_VERSION"),
+            settings.domain,
+            app.state().db.describe()
+        ),
+    }
     if let Some(metrics) = app.metrics_addr() {
         eprintln!("Metrics on http://{metrics}/metrics (no token: keep this address private)");
     }

@@ -95,6 +95,11 @@ pub struct Settings {
     /// exits when all have or when this runs out. Keep a container's stop timeout above it.
     /// Default: `15`.
     pub shutdown_grace_seconds: u64,
+    /// What `hearth serve` does: `all` (answer HTTP, deliver, run timed work), `web` (answer
+    /// HTTP only) or `worker` (deliver and run timed work, no HTTP listener). `web` and
+    /// `worker` need PostgreSQL: several of each share one database. `--role` overrides it.
+    /// Default: `all`.
+    pub role: ServeRole,
     /// A bearer token that opens `GET /metrics` (Prometheus text) on the main listener; at
     /// least 16 characters. Requests without it are answered 401. Default: unset (no
     /// `/metrics` there: 404).
@@ -134,6 +139,7 @@ impl Default for Settings {
             body_timeout_seconds: 10,
             max_connections_per_address: 256,
             shutdown_grace_seconds: 15,
+            role: ServeRole::All,
             metrics_token: None,
             metrics_bind: None,
             log_format: LogFormat::Text,
@@ -173,6 +179,31 @@ impl From<String> for Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// What a server process does (see `Settings::role`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeRole {
+    /// Answers HTTP, delivers and runs timed work: the one process of a small instance.
+    #[default]
+    All,
+    /// Answers HTTP only (behind a load balancer, beside worker processes).
+    Web,
+    /// Delivers and runs timed work; no HTTP listener.
+    Worker,
+}
+
+impl ServeRole {
+    /// Whether the process answers HTTP.
+    pub fn serves_web(self) -> bool {
+        self != Self::Worker
+    }
+
+    /// Whether the process delivers and runs timed work.
+    pub fn delivers(self) -> bool {
+        self != Self::Web
     }
 }
 
@@ -281,6 +312,11 @@ impl Settings {
         {
             return Err(Error::Config(
                 "metrics_token must be at least 16 characters".into(),
+            ));
+        }
+        if self.role != ServeRole::All && !self.database_url().starts_with("postgres") {
+            return Err(Error::Config(
+                "role web or worker needs PostgreSQL (HEARTH_DATABASE_URL=postgres://...): on SQLite one process does everything".into(),
             ));
         }
         if self.header_timeout_seconds == 0 || self.body_timeout_seconds == 0 {
@@ -399,6 +435,29 @@ mod tests {
             assert_eq!(s.domain, "hearth.clinic.example");
             assert_eq!(s.bind.port(), 9000);
             assert!(s.loopback_federation);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn web_and_worker_roles_need_postgresql() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HEARTH_ROLE", "worker");
+            let refused = Settings::load(None).err().map(|e| e.to_string());
+            assert!(
+                refused
+                    .as_deref()
+                    .is_some_and(|e| e.contains("needs PostgreSQL")),
+                "{refused:?}"
+            );
+            jail.set_env("HEARTH_DATABASE_URL", "postgres://hearth@127.0.0.1/hearth");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.role, ServeRole::Worker);
+            assert!(s.role.delivers() && !s.role.serves_web());
             Ok(())
         });
     }

@@ -217,3 +217,96 @@ async fn sigterm_mid_delivery_loses_nothing_and_sends_nothing_twice(engine: Engi
     }
 }
 on_both_engines!(sigterm_mid_delivery_loses_nothing_and_sends_nothing_twice);
+
+/// Roles on one PostgreSQL database: two web processes answer the clinic's apps, one worker
+/// process delivers. Posts written through both web processes are delivered by the worker
+/// alone (nothing reaches the member server before it starts), each exactly once, and the
+/// worker is woken by what the web processes queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_and_worker_processes_share_the_work_on_postgresql() {
+    let Some(engine) = Engine::postgres() else {
+        return;
+    };
+    let a = Instance::start(&engine).await;
+    let group = a.create_group("support", "Support").await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let group_id = group.id.to_string();
+    a.api_post(
+        &format!("/api/v1/accounts/{group_id}/follow"),
+        &ana,
+        json!({}),
+    )
+    .await;
+    let peer = StubPeer::start_as(Some("lemmy")).await;
+    let join = follow(&peer.actor("member"), &group.ap_id);
+    assert_eq!(
+        peer.send("member", &a, "/groups/support/inbox", &join)
+            .await,
+        202
+    );
+    settle(&[&a]).await;
+    let before = peer.arrived_count();
+
+    let logs: Vec<_> = (0..3)
+        .map(|_| tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let webs = [
+        a.server_process_with(SERVER, logs[0].path(), &[("HEARTH_ROLE", "web")]),
+        a.server_process_with(SERVER, logs[1].path(), &[("HEARTH_ROLE", "web")]),
+    ];
+    let mut addresses = Vec::new();
+    for web in &webs {
+        addresses.push(web.address().await);
+    }
+    let client = reqwest::Client::new();
+    let mut posts = BTreeSet::new();
+    let mut post_through = async |n: usize| {
+        let web = addresses[n % 2];
+        let answer = client
+            .post(format!("http://{web}/api/v1/statuses"))
+            .bearer_auth(&ana)
+            .json(&json!({ "status": format!("post {n}"), "group_id": group_id }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.status(), 200);
+        let post: Value = answer.json().await.unwrap_or_else(|e| panic!("{e}"));
+        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
+    };
+    for n in 0..6 {
+        post_through(n).await;
+    }
+    // Web processes do not deliver: what they queue waits for a worker.
+    let early = tokio::time::timeout(Duration::from_millis(500), peer.arrivals(before + 1)).await;
+    assert!(early.is_err(), "a web process delivered");
+
+    let worker = a.server_process_with(SERVER, logs[2].path(), &[("HEARTH_ROLE", "worker")]);
+    worker.logged("worker for").await;
+    assert!(!worker.log().contains("listening on"), "{}", worker.log());
+    wait_until("the worker sent the first six", || {
+        acknowledged(&peer).len() >= 6
+    })
+    .await;
+    for n in 6..12 {
+        post_through(n).await;
+    }
+    wait_until("the worker sent all twelve", || {
+        acknowledged(&peer).len() >= 12
+    })
+    .await;
+    for web in webs {
+        web.terminate();
+        assert!(web.exited_within(Duration::from_secs(15)).await.success());
+    }
+    worker.terminate();
+    assert!(
+        worker
+            .exited_within(Duration::from_secs(15))
+            .await
+            .success()
+    );
+    let got = acknowledged(&peer);
+    assert_eq!(got.len(), posts.len(), "each post once: {got:?}");
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), posts);
+}

@@ -269,6 +269,9 @@ impl Listener {
             }
             Err(RecvError::Closed) => return None,
         };
+        if event == Event::Queued {
+            return Some(Vec::new());
+        }
         let (viewer, streams, urls) = (
             self.signed_in.actor.id,
             self.streams.clone(),

@@ -18,6 +18,7 @@ use hearth_federation::{
     objects::actor::FederatedActor,
 };
 use std::collections::{BTreeSet, HashMap};
+use tokio::sync::broadcast::error::RecvError;
 use url::Url;
 
 /// How many receiving servers one pass claims, and sends to at once (one request at a time
@@ -327,16 +328,28 @@ pub async fn run_worker(
     data: Data<FederationData>,
     wake: std::sync::Arc<tokio::sync::Notify>,
 ) {
+    // What other processes queue (web processes, on PostgreSQL) wakes this one too.
+    let mut queued = ctx.streams.subscribe().await;
     while !ctx.stopping.is_cancelled() {
         match deliver_due(&ctx, &data).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = ?e.to_string(), "delivery pass failed"),
         }
-        tokio::select! {
-            () = wake.notified() => {}
-            () = ctx.stopping.cancelled() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(5));
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = wake.notified() => break,
+                () = ctx.stopping.cancelled() => break,
+                () = &mut sleep => break,
+                event = queued.recv() => match event {
+                    Ok(super::streaming::Event::Queued) | Err(RecvError::Lagged(_)) => break,
+                    Ok(_) => {}
+                    // The instance is stopping.
+                    Err(RecvError::Closed) => break,
+                },
+            }
         }
     }
 }

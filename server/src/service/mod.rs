@@ -162,6 +162,7 @@ impl Context {
             })
             .collect();
         crate::db::deliveries::enqueue(conn, signer_id, &outgoing, inboxes)?;
+        streaming::emit(streaming::Event::Queued);
         Ok(())
     }
 }

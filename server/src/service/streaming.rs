@@ -56,6 +56,8 @@ pub enum Event {
     Deleted { post: i64 },
     /// A local person has a new notification (`notification`).
     Notified { recipient: i64, notification: i64 },
+    /// Activities were queued for delivery: wakes the delivering processes (no app sees it).
+    Queued,
 }
 
 thread_local! {
