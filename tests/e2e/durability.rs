@@ -31,17 +31,20 @@ async fn wait_until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-/// Ten member servers (half Lemmy, half GoToSocial); three answer 503 for a while. Thirty
-/// group posts are shared; the server process is killed with `kill -9` in the middle of
-/// delivering them and started again, and the three come back. Every server ends up with
-/// every post. (A delivery acknowledged just before the kill may arrive twice: receivers
-/// drop repeats by activity id.)
-async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
-    let a = Instance::start(&engine).await;
+/// A clinic with a group `support` that ana has joined (her token, the group's id and
+/// ActivityPub id), and member servers of the given software that have joined it too.
+struct Scene {
+    a: Instance,
+    ana: String,
+    group_id: String,
+    peers: Vec<StubPeer>,
+}
+
+async fn scene(engine: &Engine, members: &[&str]) -> Scene {
+    let a = Instance::start(engine).await;
     let group = a.create_group("support", "Support").await;
-    a.create_user("root", UserRole::Admin).await;
     a.create_user("ana", UserRole::Member).await;
-    let (root, ana) = (a.token("root").await, a.token("ana").await);
+    let ana = a.token("ana").await;
     let group_id = group.id.to_string();
     a.api_post(
         &format!("/api/v1/accounts/{group_id}/follow"),
@@ -50,18 +53,55 @@ async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
     )
     .await;
     let mut peers = Vec::new();
-    for n in 0..10 {
-        let software = if n % 2 == 0 { "lemmy" } else { "gotosocial" };
+    for software in members {
         let peer = StubPeer::start_as(Some(software)).await;
         let join = follow(&peer.actor("member"), &group.ap_id);
-        assert_eq!(
-            peer.send("member", &a, "/groups/support/inbox", &join)
-                .await,
-            202
-        );
+        let status = peer
+            .send("member", &a, "/groups/support/inbox", &join)
+            .await;
+        assert_eq!(status, 202);
         peers.push(peer);
     }
     settle(&[&a]).await;
+    Scene {
+        a,
+        ana,
+        group_id,
+        peers,
+    }
+}
+
+/// Posts `text` into the group as ana through `base` (an address of a web process, or the
+/// instance's own); the post's id.
+async fn post_into_group(base: &str, ana: &str, group_id: &str, text: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/v1/statuses"))
+        .bearer_auth(ana)
+        .json(&json!({ "status": text, "group_id": group_id }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.status(), 200);
+    let post: Value = answer.json().await.unwrap_or_else(|e| panic!("{e}"));
+    post["uri"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Ten member servers (half Lemmy, half GoToSocial); three answer 503 for a while. Thirty
+/// group posts are shared; the server process is killed with `kill -9` in the middle of
+/// delivering them and started again, and the three come back. Every server ends up with
+/// every post. (A delivery acknowledged just before the kill may arrive twice: receivers
+/// drop repeats by activity id.)
+async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
+    let members = ["lemmy", "gotosocial"].repeat(5);
+    let Scene {
+        a,
+        ana,
+        group_id,
+        peers,
+    } = scene(&engine, &members).await;
+    a.create_user("root", UserRole::Admin).await;
+    let root = a.token("root").await;
     for peer in &peers {
         peer.answer_after(Duration::from_millis(20));
     }
@@ -71,15 +111,8 @@ async fn a_crash_and_an_outage_lose_nothing(engine: Engine) {
     }
     let mut posts = BTreeSet::new();
     for n in 0..30 {
-        let (status, post) = a
-            .api_post(
-                "/api/v1/statuses",
-                &ana,
-                json!({ "status": format!("post {n}"), "group_id": group_id }),
-            )
-            .await;
-        assert_eq!(status, 200, "{post}");
-        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
+        let text = format!("post {n}");
+        posts.insert(post_into_group(a.url("/").as_str(), &ana, &group_id, &text).await);
     }
 
     let server = a.server_process(SERVER);
@@ -145,43 +178,20 @@ on_both_engines!(a_crash_and_an_outage_lose_nothing);
 /// queues and exits cleanly within its grace period; another process then sends the rest at
 /// once (no lease to wait out). Every server ends up with every post exactly once.
 async fn sigterm_mid_delivery_loses_nothing_and_sends_nothing_twice(engine: Engine) {
-    let a = Instance::start(&engine).await;
-    let group = a.create_group("support", "Support").await;
-    a.create_user("ana", UserRole::Member).await;
-    let ana = a.token("ana").await;
-    let group_id = group.id.to_string();
-    a.api_post(
-        &format!("/api/v1/accounts/{group_id}/follow"),
-        &ana,
-        json!({}),
-    )
-    .await;
-    let mut peers = Vec::new();
-    for _ in 0..3 {
-        let peer = StubPeer::start_as(Some("lemmy")).await;
-        let join = follow(&peer.actor("member"), &group.ap_id);
-        let status = peer
-            .send("member", &a, "/groups/support/inbox", &join)
-            .await;
-        assert_eq!(status, 202);
-        peers.push(peer);
-    }
-    settle(&[&a]).await;
+    let Scene {
+        a,
+        ana,
+        group_id,
+        peers,
+    } = scene(&engine, &["lemmy"; 3]).await;
     let accepted: Vec<usize> = peers.iter().map(StubPeer::arrived_count).collect();
     for peer in &peers {
         peer.hold();
     }
     let mut posts = BTreeSet::new();
     for n in 0..10 {
-        let (status, post) = a
-            .api_post(
-                "/api/v1/statuses",
-                &ana,
-                json!({ "status": format!("post {n}"), "group_id": group_id }),
-            )
-            .await;
-        assert_eq!(status, 200, "{post}");
-        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
+        let text = format!("post {n}");
+        posts.insert(post_into_group(a.url("/").as_str(), &ana, &group_id, &text).await);
     }
 
     let log = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
@@ -227,25 +237,13 @@ async fn web_and_worker_processes_share_the_work_on_postgresql() {
     let Some(engine) = Engine::postgres() else {
         return;
     };
-    let a = Instance::start(&engine).await;
-    let group = a.create_group("support", "Support").await;
-    a.create_user("ana", UserRole::Member).await;
-    let ana = a.token("ana").await;
-    let group_id = group.id.to_string();
-    a.api_post(
-        &format!("/api/v1/accounts/{group_id}/follow"),
-        &ana,
-        json!({}),
-    )
-    .await;
-    let peer = StubPeer::start_as(Some("lemmy")).await;
-    let join = follow(&peer.actor("member"), &group.ap_id);
-    assert_eq!(
-        peer.send("member", &a, "/groups/support/inbox", &join)
-            .await,
-        202
-    );
-    settle(&[&a]).await;
+    let Scene {
+        a,
+        ana,
+        group_id,
+        peers,
+    } = scene(&engine, &["lemmy"]).await;
+    let peer = &peers[0];
     let before = peer.arrived_count();
 
     let logs: Vec<_> = (0..3)
@@ -259,23 +257,10 @@ async fn web_and_worker_processes_share_the_work_on_postgresql() {
     for web in &webs {
         addresses.push(web.address().await);
     }
-    let client = reqwest::Client::new();
     let mut posts = BTreeSet::new();
-    let mut post_through = async |n: usize| {
-        let web = addresses[n % 2];
-        let answer = client
-            .post(format!("http://{web}/api/v1/statuses"))
-            .bearer_auth(&ana)
-            .json(&json!({ "status": format!("post {n}"), "group_id": group_id }))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(answer.status(), 200);
-        let post: Value = answer.json().await.unwrap_or_else(|e| panic!("{e}"));
-        posts.insert(post["uri"].as_str().unwrap_or_default().to_owned());
-    };
     for n in 0..6 {
-        post_through(n).await;
+        let web = format!("http://{}", addresses[n % 2]);
+        posts.insert(post_into_group(&web, &ana, &group_id, &format!("post {n}")).await);
     }
     // Web processes do not deliver: what they queue waits for a worker.
     let early = tokio::time::timeout(Duration::from_millis(500), peer.arrivals(before + 1)).await;
@@ -285,14 +270,15 @@ async fn web_and_worker_processes_share_the_work_on_postgresql() {
     worker.logged("worker for").await;
     assert!(!worker.log().contains("listening on"), "{}", worker.log());
     wait_until("the worker sent the first six", || {
-        acknowledged(&peer).len() >= 6
+        acknowledged(peer).len() >= 6
     })
     .await;
     for n in 6..12 {
-        post_through(n).await;
+        let web = format!("http://{}", addresses[n % 2]);
+        posts.insert(post_into_group(&web, &ana, &group_id, &format!("post {n}")).await);
     }
     wait_until("the worker sent all twelve", || {
-        acknowledged(&peer).len() >= 12
+        acknowledged(peer).len() >= 12
     })
     .await;
     for web in webs {
@@ -306,7 +292,7 @@ async fn web_and_worker_processes_share_the_work_on_postgresql() {
             .await
             .success()
     );
-    let got = acknowledged(&peer);
+    let got = acknowledged(peer);
     assert_eq!(got.len(), posts.len(), "each post once: {got:?}");
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), posts);
 }

@@ -8,7 +8,7 @@
 //! the column's own type (text to `TIMESTAMP`, SQLite's 0/1 to `BOOLEAN`...). Everything is
 //! written in one PostgreSQL transaction: a failure leaves the target as it was.
 
-use super::snapshot::{self, quoted};
+use super::snapshot::{self, Count, Name, quoted};
 use crate::Error;
 use diesel::{
     connection::DefaultLoadingMode,
@@ -111,18 +111,6 @@ struct ForeignKey {
     parent: String,
     #[diesel(sql_type = Text)]
     definition: String,
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 #[derive(QueryableByName)]

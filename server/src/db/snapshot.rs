@@ -11,16 +11,18 @@ use diesel::{
 use diesel_migrations::MigrationHarness;
 use std::{collections::BTreeMap, path::Path};
 
+/// A name read by raw SQL (a table's, a column's).
 #[derive(QueryableByName)]
-struct Name {
+pub(super) struct Name {
     #[diesel(sql_type = Text)]
-    name: String,
+    pub(super) name: String,
 }
 
+/// A count read by raw SQL.
 #[derive(QueryableByName)]
-struct Count {
+pub(super) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(super) n: i64,
 }
 
 /// `name` as an SQL identifier, quoted (table names come from the database itself).
