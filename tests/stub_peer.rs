@@ -34,6 +34,8 @@ pub struct Delivered {
     pub body: Value,
     /// The status the stub answered.
     pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// How the stub answers a GET of one path, in place of its usual answer: the ways a server
@@ -457,6 +459,7 @@ async fn inbox(
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
+    let at = std::time::Instant::now();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.arrived.send_modify(|n| *n += 1);
     let _ = state.held.subscribe().wait_for(|held| !*held).await;
@@ -472,6 +475,7 @@ async fn inbox(
             inbox: uri.path().to_owned(),
             body,
             answered: status,
+            at,
         });
     }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);

@@ -314,7 +314,11 @@ impl Settings {
                 "metrics_token must be at least 16 characters".into(),
             ));
         }
-        if self.role != ServeRole::All && !self.database_url().starts_with("postgres") {
+        let on_postgres = matches!(
+            crate::db::Target::parse(&self.database_url()),
+            Ok(crate::db::Target::Postgres(_))
+        );
+        if self.role != ServeRole::All && !on_postgres {
             return Err(Error::Config(
                 "role web or worker needs PostgreSQL (HEARTH_DATABASE_URL=postgres://...): on SQLite one process does everything".into(),
             ));

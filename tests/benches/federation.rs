@@ -1,17 +1,22 @@
-//! Federation figures of a real `hearth serve` process (release build, SQLite), with simulated
-//! peers and the load generator in this process, all on loopback:
+//! Federation figures of a real `hearth serve` process (release build), with simulated peers
+//! and the load generator in this process, all on loopback:
 //!
-//! - inbox ingest: signed `Create{Note}` into a group from 50 actors on 10 servers;
 //! - fan-out: one group post to 1,000 members on 50 servers that answer after 50 ms;
 //! - outage and crash: 5 of 50 servers answer 503, the server is killed with `kill -9` in the
-//!   middle of delivering, restarted, and the 5 come back.
+//!   middle of delivering, restarted, and the 5 come back;
+//! - delivery: a busy group's backlog sent to its members' 10 servers once they are back
+//!   (signed deliveries/s, CPU per delivery), then a steady 1,500 deliveries/s and how long
+//!   each waits in the queue;
+//! - inbox ingest: signed `Create{Note}` into a group from 50 actors on 10 servers, on SQLite
+//!   and, when `HEARTH_TEST_POSTGRES_URL` is set, on PostgreSQL.
 //!
 //! Run with `cargo bench -p hearth-tests --bench federation`. `HEARTH_BENCH_SECONDS` sets
-//! how long the ingest runs (default 60), `HEARTH_BENCH_CONNECTIONS` the load generator's
-//! connections (default 32). The footprint (idle memory, cold start) is
-//! `cargo bench -p hearth --bench footprint`.
+//! how long the ingest runs (default 60; the delivery parts run up to 30),
+//! `HEARTH_BENCH_CONNECTIONS` the load generator's connections (default 32),
+//! `HEARTH_BENCH_ONLY` one part (`fan-out`, `delivery` or `ingest`). The footprint (idle
+//! memory, cold start) is `cargo bench -p hearth --bench footprint`.
 
-use hearth_tests::StubPeer;
+use hearth_tests::{Engine, StubPeer};
 use serde_json::{Value, json};
 use std::{
     collections::BTreeSet,
@@ -30,9 +35,11 @@ const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
 
 const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// One `hearth serve` process on a fresh SQLite database.
+/// One `hearth serve` process on a fresh database.
 struct Server {
     dir: tempfile::TempDir,
+    /// A fresh PostgreSQL database; `None` for SQLite (a file in `dir`).
+    postgres: Option<hearth_tests::TestDatabase>,
     port: u16,
     domain: String,
     child: Option<Child>,
@@ -45,20 +52,23 @@ impl Server {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("{e}"));
-        Self::on_port(port)
+        Self::on_port(port, &Engine::Sqlite)
     }
 
     /// A server with a fresh database on `port` (signatures cover the host and port, so
     /// requests signed for one server can be replayed to the next on the same port).
-    fn on_port(port: u16) -> Self {
+    fn on_port(port: u16, engine: &Engine) -> Self {
         let ticks = std::process::Command::new("getconf")
             .arg("CLK_TCK")
             .output()
             .ok()
             .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
             .unwrap_or(100.0);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         Self {
-            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+            postgres: matches!(engine, Engine::Postgres(_))
+                .then(|| hearth_tests::TestDatabase::create(engine, dir.path())),
+            dir,
             port,
             domain: format!("localhost:{port}"),
             child: None,
@@ -77,6 +87,9 @@ impl Server {
             .env("HEARTH_DATA_DIR", self.dir.path())
             .env("HEARTH_LOOPBACK_FEDERATION", "1")
             .env("HEARTH_LOG", "warn");
+        if let Some(database) = &self.postgres {
+            command.env("HEARTH_DATABASE_URL", &database.url);
+        }
         command
     }
 
@@ -317,14 +330,51 @@ async fn ingest(seconds: u64) {
         let software = if n % 2 == 0 { "mastodon" } else { "lemmy" };
         peers.push(StubPeer::start_as(Some(software)).await);
     }
-    let mut server = Server::new().await;
-    server.person_and_group().await;
-    server.start().await;
-    let (_, group) = server.group().await;
+    // One port for every server: signatures cover the host, so each takes the same requests.
+    let port = Server::new().await.port;
+    let engines: Vec<Engine> = std::iter::once(Engine::Sqlite)
+        .chain(Engine::postgres())
+        .collect();
+    let mut signed = None;
+    for engine in &engines {
+        for members_servers in [MembersServers::Down, MembersServers::Up] {
+            let mut server = Server::on_port(port, engine);
+            server.person_and_group().await;
+            server.start().await;
+            let (_, group) = server.group().await;
+            // Signed before the clock starts: one process cannot sign as fast as a server
+            // verifies.
+            let signed = signed
+                .get_or_insert_with(|| {
+                    let inbox = server.url("/groups/support/inbox");
+                    Arc::new(presign(&peers, &inbox, &group, 4000 * seconds as usize))
+                })
+                .clone();
+            join_then_ingest(
+                &mut server,
+                &peers,
+                &group,
+                &signed,
+                seconds,
+                members_servers,
+            )
+            .await;
+            server.kill().await;
+        }
+    }
+}
 
-    // Sign before the clock starts: one process cannot sign as fast as a server verifies.
-    let total = 4000 * seconds as usize;
-    let inbox = server.url("/groups/support/inbox");
+/// A `Create{Note}` into the group, signed by one of 50 actors on the 10 `peers`, and the
+/// note's id.
+struct Presigned {
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+    note: String,
+}
+
+/// Signs `total` posts into `group` ahead of time, on every core: one process cannot sign as
+/// fast as a server verifies.
+fn presign(peers: &[StubPeer], inbox: &Url, group: &str, total: usize) -> Vec<Presigned> {
     let started = Instant::now();
     let keys: Vec<(hearth_tests::Signer, aws_lc_rs::rsa::KeyPair)> = peers
         .iter()
@@ -338,16 +388,17 @@ async fn ingest(seconds: u64) {
         })
         .collect();
     let bases: Vec<Url> = peers.iter().map(|p| p.base.clone()).collect();
+    let servers = peers.len();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let signed: Vec<(http::HeaderMap, Vec<u8>)> = std::thread::scope(|scope| {
+    let signed: Vec<Presigned> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (keys, bases, inbox, group) = (&keys, &bases, &inbox, &group);
+                let (keys, bases) = (&keys, &bases);
                 scope.spawn(move || {
                     (t..total)
                         .step_by(threads)
                         .map(|i| {
-                            let (p, a) = (i % 10, (i / 10) % 5);
+                            let (p, a) = (i % servers, (i / servers) % 5);
                             let actor = format!("{}users/m{a}", bases[p]);
                             let note = format!("{actor}/statuses/{i}");
                             let body = serde_json::to_vec(&json!({
@@ -374,7 +425,7 @@ async fn ingest(seconds: u64) {
                                 .unwrap_or_else(|e| panic!("{e}"));
                                 signature
                             });
-                            (headers, body)
+                            Presigned { headers, body, note }
                         })
                         .collect::<Vec<_>>()
                 })
@@ -392,32 +443,7 @@ async fn ingest(seconds: u64) {
         signing.as_secs_f64(),
         signed.len() as f64 / signing.as_secs_f64()
     );
-    let signed = Arc::new(signed);
-
-    join_then_ingest(
-        &mut server,
-        &peers,
-        &group,
-        &signed,
-        seconds,
-        MembersServers::Down,
-    )
-    .await;
-    server.kill().await;
-
-    let mut server = Server::on_port(server.port);
-    server.person_and_group().await;
-    server.start().await;
-    join_then_ingest(
-        &mut server,
-        &peers,
-        &group,
-        &signed,
-        seconds,
-        MembersServers::Up,
-    )
-    .await;
-    server.kill().await;
+    signed
 }
 
 /// How many connections the load generator keeps busy (`HEARTH_BENCH_CONNECTIONS`, 32).
@@ -441,7 +467,7 @@ async fn join_then_ingest(
     server: &mut Server,
     peers: &[StubPeer],
     group: &str,
-    signed: &Arc<Vec<(http::HeaderMap, Vec<u8>)>>,
+    signed: &Arc<Vec<Presigned>>,
     seconds: u64,
     members_servers: MembersServers,
 ) {
@@ -449,9 +475,14 @@ async fn join_then_ingest(
         peer.answer_with(202, None);
     }
     join(peers, 5, server, group).await;
+    let engine = if server.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let label = match members_servers {
-        MembersServers::Down => "members' servers down",
-        MembersServers::Up => "members' servers up",
+        MembersServers::Down => format!("{engine}, members' servers down"),
+        MembersServers::Up => format!("{engine}, members' servers up"),
     };
     if members_servers == MembersServers::Down {
         for peer in peers {
@@ -483,7 +514,7 @@ async fn join_then_ingest(
                 let mut mine = Vec::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((headers, body)) = signed.get(i) else {
+                    let Some(Presigned { headers, body, .. }) = signed.get(i) else {
                         break;
                     };
                     let sent = Instant::now();
@@ -542,6 +573,184 @@ async fn join_then_ingest(
         "  group shares delivered during the run: {}; still queued: {waiting}",
         peers.iter().map(|p| shared(p).len()).sum::<usize>()
     );
+}
+
+/// Delivery: a busy group's backlog, queued while its members' 10 servers were down, sent once
+/// they are back (sustained signed deliveries/s and server CPU per delivery); then posts
+/// arriving at a steady 150/s, 1,500 deliveries/s, and how long each waited in the queue
+/// (from the inbox's 202 to the member server's receipt).
+async fn delivery(seconds: u64) {
+    let mut peers = Vec::new();
+    for n in 0..10 {
+        let software = if n % 2 == 0 { "mastodon" } else { "lemmy" };
+        peers.push(StubPeer::start_as(Some(software)).await);
+    }
+    let mut server = Server::new().await;
+    server.person_and_group().await;
+    server.start().await;
+    let (_, group) = server.group().await;
+    join(&peers, 5, &server, &group).await;
+    let inbox = server.url("/groups/support/inbox");
+    let per_second = 150;
+    // Twice what the target would send in the measured window, so that it never runs dry.
+    let backlog = 2 * per_second * seconds as usize;
+    let mut signed = presign(
+        &peers,
+        &inbox,
+        &group,
+        backlog + per_second * seconds as usize,
+    );
+    let steady = signed.split_off(backlog);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // The backlog: the members' servers are down while the posts come in.
+    for peer in &peers {
+        peer.answer_with(503, None);
+    }
+    let signed = Arc::new(signed);
+    let next = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..connections())
+        .map(|_| {
+            let (signed, next, client, inbox) =
+                (signed.clone(), next.clone(), client.clone(), inbox.clone());
+            tokio::spawn(async move {
+                while let Some(post) = signed.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    accept(&client, &inbox, post).await;
+                }
+            })
+        })
+        .collect();
+    futures::future::join_all(senders).await;
+    let arrived = || peers.iter().map(StubPeer::received_count).sum::<usize>();
+    // Let the attempts against the servers that were down settle into their backoff.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The servers come back: the backlog is sent for `seconds`.
+    for peer in &peers {
+        peer.answer_with(202, None);
+    }
+    let before = arrived();
+    for peer in &peers {
+        server
+            .cli(&["federation", "retry", &peer.domain], None)
+            .await;
+    }
+    wait_for(
+        "the first delivery of the backlog",
+        Duration::from_secs(30),
+        || arrived() > before,
+    )
+    .await;
+    let (start, cpu_before, clock) = (arrived(), server.cpu(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let (sent, cpu, elapsed) = (
+        arrived() - start,
+        server.cpu() - cpu_before,
+        clock.elapsed(),
+    );
+    println!(
+        "delivery of a backlog ({} posts into a group with 50 members on 10 servers, queued while the servers were down; {:.1} s measured):",
+        signed.len(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  {:.0} signed deliveries/s   server CPU {:.0} µs/delivery   peak RSS {:.1} MiB",
+        sent as f64 / elapsed.as_secs_f64(),
+        cpu.as_micros() as f64 / sent.max(1) as f64,
+        server.peak_rss_mib()
+    );
+
+    // The rest of the backlog is dropped; then posts arrive at a steady rate.
+    for peer in &peers {
+        server
+            .cli(&["federation", "drop", &peer.domain], None)
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let first: Vec<usize> = peers.iter().map(StubPeer::received_count).collect();
+    let mut accepted_at = std::collections::HashMap::new();
+    let (cpu_before, clock) = (server.cpu(), Instant::now());
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second as u32);
+    let mut answers = futures::stream::FuturesUnordered::new();
+    for post in &steady {
+        tick.tick().await;
+        let (client, inbox) = (&client, &inbox);
+        answers.push(async move { (accept(client, inbox, post).await, &post.note) });
+        while let Some(Some((at, note))) =
+            futures::FutureExt::now_or_never(futures::StreamExt::next(&mut answers))
+        {
+            accepted_at.insert(note.clone(), at);
+        }
+    }
+    while let Some((at, note)) = futures::StreamExt::next(&mut answers).await {
+        accepted_at.insert(note.clone(), at);
+    }
+    let expected = steady.len() * peers.len();
+    let arrived_since = || {
+        peers
+            .iter()
+            .zip(&first)
+            .map(|(p, f)| p.received_count() - f)
+            .sum::<usize>()
+    };
+    wait_for("every steady delivery", Duration::from_secs(120), || {
+        arrived_since() >= expected
+    })
+    .await;
+    let (cpu, elapsed) = (server.cpu() - cpu_before, clock.elapsed());
+    let mut waited: Vec<u32> = peers
+        .iter()
+        .zip(&first)
+        .flat_map(|(p, f)| p.received().into_iter().skip(*f))
+        .filter_map(|d| {
+            let note = match &d.body["object"] {
+                Value::String(id) => id.clone(),
+                object => object["object"]["id"].as_str()?.to_owned(),
+            };
+            let accepted = accepted_at.get(&note)?;
+            Some(
+                d.at.saturating_duration_since(*accepted)
+                    .as_micros()
+                    .min(u128::from(u32::MAX)) as u32,
+            )
+        })
+        .collect();
+    waited.sort_unstable();
+    println!(
+        "steady delivery ({per_second} posts/s into the group = {} deliveries/s offered, {:.1} s): {} delivered",
+        per_second * peers.len(),
+        elapsed.as_secs_f64(),
+        waited.len()
+    );
+    println!(
+        "  queue age p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms   server CPU {:.0} µs per post and its 10 deliveries",
+        percentile(&waited, 0.50),
+        percentile(&waited, 0.99),
+        waited.last().map_or(0.0, |&m| f64::from(m) / 1000.0),
+        cpu.as_micros() as f64 / steady.len().max(1) as f64
+    );
+    server.kill().await;
+}
+
+/// Posts one presigned activity until the inbox takes it; returns when it did.
+async fn accept(client: &reqwest::Client, inbox: &Url, post: &Presigned) -> Instant {
+    loop {
+        let status = client
+            .post(inbox.clone())
+            .headers(post.headers.clone())
+            .body(post.body.clone())
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        match status {
+            Ok(202) => return Instant::now(),
+            Ok(status) => panic!("the inbox answered {status}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
 }
 
 /// The group ids of the posts a peer acknowledged (2xx), in either form.
@@ -677,14 +886,18 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("hearth federation figures (release build, SQLite, {cpus} CPUs, loopback)");
-    // HEARTH_BENCH_ONLY=ingest or =fan-out runs one part.
+    println!("hearth federation figures (release build, {cpus} CPUs, loopback)");
+    // HEARTH_BENCH_ONLY=fan-out, =delivery or =ingest runs one part.
     let only = std::env::var("HEARTH_BENCH_ONLY").unwrap_or_default();
+    let runs = |part: &str| only.is_empty() || only == part;
     runtime.block_on(async {
-        if only != "ingest" {
+        if runs("fan-out") {
             fan_out_outage_and_crash().await;
         }
-        if only != "fan-out" {
+        if runs("delivery") {
+            delivery(seconds.min(30)).await;
+        }
+        if runs("ingest") {
             ingest(seconds).await;
         }
     });

@@ -214,8 +214,8 @@ async fn failing_for_days(a: &Instance, host: &str, days: i64) {
 }
 
 /// A server that has failed for days is marked unreachable and from then on only probed twice
-/// a day; new deliveries wait behind the probe. One success revives it, and its whole backlog
-/// follows in the order it was queued.
+/// a day, with one delivery; new deliveries wait behind the probe. One success revives it, and
+/// its whole backlog follows.
 async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
     let a = Instance::start(&engine).await;
     a.create_user("root", UserRole::Admin).await;
@@ -273,6 +273,9 @@ async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
     }
     assert_eq!(a.deliver().await, 0, "new deliveries wait for the probe");
     assert_eq!(queue().await["pending"], 4);
+    retry().await;
+    assert_eq!(a.deliver().await, 1, "a failing probe is all that is tried");
+    assert_eq!(queue().await["pending"], 4);
 
     peer.answer_with(202, None);
     let before = peer.received().len();
@@ -293,11 +296,16 @@ async fn a_server_down_for_days_is_probed_until_it_returns(engine: Engine) {
         })
         .collect();
     assert_eq!(arrived.len(), 4, "{arrived:?}");
-    assert!(arrived[0].starts_with("Follow"), "{arrived:?}");
-    for (n, line) in arrived[1..].iter().enumerate() {
+    assert!(
+        arrived[0].starts_with("Follow"),
+        "the probe first: {arrived:?}"
+    );
+    let mut backlog = arrived[1..].to_vec();
+    backlog.sort();
+    for (n, line) in backlog.iter().enumerate() {
         assert!(
             line.starts_with("Create") && line.contains(&format!("note {}", n + 1)),
-            "in queue order: {arrived:?}"
+            "then the backlog, sent together: {arrived:?}"
         );
     }
     let (_, queue) = a
@@ -542,3 +550,84 @@ async fn a_dropped_queue_stays_dropped_whatever_a_pass_was_doing(engine: Engine)
     );
 }
 on_both_engines!(a_dropped_queue_stays_dropped_whatever_a_pass_was_doing);
+
+/// A server gets several activities at once, but never an edit or a deletion before what it
+/// changes has been answered: with a receiver that takes 300 ms to answer, two new posts
+/// arrive together, the edit of the first only once both were answered, the next post after
+/// the edit, and the deletion of the second last.
+async fn an_edit_or_a_deletion_never_overtakes_what_it_changes(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let peer = StubPeer::start().await;
+    a.account_id(&peer.actor("gina"), &ana).await;
+    let domain = peer.domain.clone();
+    let note = |text: &'static str| {
+        let (a, ana, domain) = (&a, &ana, &domain);
+        async move {
+            let (status, post) = a
+                .api_post(
+                    "/api/v1/statuses",
+                    ana,
+                    json!({ "status": format!("@gina@{domain} {text}"), "visibility": "direct" }),
+                )
+                .await;
+            assert_eq!(status, 200, "{post}");
+            post["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let first = note("first").await;
+    let second = note("second").await;
+    let (status, edited) = a
+        .api_put(
+            &format!("/api/v1/statuses/{first}"),
+            &ana,
+            json!({ "status": format!("@gina@{domain} first, edited"), "visibility": "direct" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    note("third").await;
+    let (status, deleted) = a
+        .api_delete(&format!("/api/v1/statuses/{second}"), &ana)
+        .await;
+    assert_eq!(status, 200, "{deleted}");
+
+    let answer = std::time::Duration::from_millis(300);
+    peer.answer_after(answer);
+    assert_eq!(a.deliver().await, 5);
+    let received = peer.received();
+    let arrival = |kind: &str, text: &str| {
+        received
+            .iter()
+            .find(|d| {
+                d.body["type"] == kind
+                    && (d.body["object"]["content"]
+                        .as_str()
+                        .is_some_and(|c| c.contains(text))
+                        || (kind == "Delete"))
+            })
+            .map(|d| d.at)
+            .unwrap_or_else(|| panic!("no {kind} of {text}"))
+    };
+    let (first, second) = (arrival("Create", "first"), arrival("Create", "second"));
+    let edit = arrival("Update", "first, edited");
+    let third = arrival("Create", "third");
+    let deletion = arrival("Delete", "");
+    let apart = |earlier: std::time::Instant, later: std::time::Instant| {
+        later.saturating_duration_since(earlier)
+    };
+    assert!(
+        apart(first, second) < answer && apart(second, first) < answer,
+        "the two posts are sent together"
+    );
+    assert!(
+        apart(first.max(second), edit) >= answer,
+        "the edit waits for both posts to be answered"
+    );
+    assert!(
+        apart(edit, third) >= answer,
+        "the next post waits for the edit"
+    );
+    assert!(apart(third, deletion) >= answer, "the deletion goes last");
+}
+on_both_engines!(an_edit_or_a_deletion_never_overtakes_what_it_changes);

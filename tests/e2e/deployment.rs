@@ -305,54 +305,50 @@ fn image_environment(instructions: &[(String, String)]) -> BTreeMap<String, Stri
         .collect()
 }
 
-/// Whether some source file of the server holds `needle`.
-fn server_source_contains(needle: &str) -> bool {
-    let mut dirs = vec![repo().join("server/src")];
+/// The files under `dir`, hidden ones (and those in hidden directories) left out.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         for entry in entries {
             let path = entry
                 .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
                 .path();
-            if path.is_dir() {
-                dirs.push(path);
+            if path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
-            if path.extension().is_some_and(|e| e == "rs")
-                && std::fs::read_to_string(path).is_ok_and(|text| text.contains(needle))
-            {
-                return true;
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
             }
         }
     }
-    false
+    files
+}
+
+/// Whether some source file of the server holds `needle`.
+fn server_source_contains(needle: &str) -> bool {
+    files_under(&repo().join("server/src"))
+        .into_iter()
+        .any(|path| {
+            path.extension().is_some_and(|e| e == "rs")
+                && std::fs::read_to_string(path).is_ok_and(|text| text.contains(needle))
+        })
 }
 
 /// The files under `docker/`, relative to it, hidden files left out.
 fn docker_files() -> BTreeSet<String> {
     let base = repo().join("docker");
-    let mut files = BTreeSet::new();
-    let mut dirs = vec![base.clone()];
-    while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry
-                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-                .path();
-            let hidden = path
-                .file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if path.is_dir() {
-                dirs.push(path);
-            } else if let Ok(relative) = path.strip_prefix(&base) {
-                files.insert(relative.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    files
+    files_under(&base)
+        .iter()
+        .filter_map(|path| path.strip_prefix(&base).ok())
+        .map(|relative| relative.to_string_lossy().replace('\\', "/"))
+        .collect()
 }
 
 #[test]

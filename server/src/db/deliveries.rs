@@ -304,8 +304,8 @@ fn sweep_outbox(conn: &mut AnyConnection) -> QueryResult<usize> {
 }
 
 /// Claims up to `limit` servers that have deliveries due, for `lease`: until it runs out (or
-/// is released), no other pass sends to them, so each server gets one request at a time, in
-/// queue order, from all processes together. A process that dies leaves its claims to run
+/// is released), no other pass sends to them, so each server's queue is sent by one pass at a
+/// time, in queue order, from all processes together. A process that dies leaves its claims to run
 /// out. On PostgreSQL, servers another process is claiming are skipped (`SKIP LOCKED`).
 /// Also clears what every server has passed from the outbox. Call it in a write transaction
 /// (`Database::write`).

@@ -271,10 +271,10 @@ pub struct Database {
     /// One permit per pooled connection: work waits for a connection here, asynchronously,
     /// rather than on a blocking thread (which a burst of requests would multiply).
     permits: std::sync::Arc<tokio::sync::Semaphore>,
-    /// SQLite has one writer at a time: this process's writes go to one thread, which commits
-    /// them in batches (rather than taking turns in SQLite's busy handler, which polls with
-    /// sleeps of up to 100 ms). `None` on PostgreSQL, where transactions write side by side.
-    sqlite_writer: Option<writer::Writer>,
+    /// This process's writes go to one thread, which commits them in batches (see
+    /// [`writer`]): on SQLite, rather than taking turns in its busy handler, which polls with
+    /// sleeps of up to 100 ms; on PostgreSQL, rather than each waiting for its own flush.
+    writer: writer::Writer,
 }
 
 impl std::fmt::Debug for Database {
@@ -304,14 +304,13 @@ impl Database {
             cause: e.0,
         })?;
         drop(first);
-        let sqlite_writer = match &target {
-            Target::Sqlite(path) => {
-                let manager = manager.clone();
-                Some(writer::Writer::start(path.clone(), move || {
-                    manager.connect().map_err(|e| e.0)
-                })?)
-            }
-            Target::Postgres(_) => None,
+        let connect = {
+            let manager = manager.clone();
+            move || manager.connect().map_err(|e| e.0)
+        };
+        let writer = match &target {
+            Target::Sqlite(path) => writer::Writer::sqlite(path.clone(), connect)?,
+            Target::Postgres(_) => writer::Writer::postgres(connect)?,
         };
         let pool = Pool::builder()
             .max_size(pool_size)
@@ -333,7 +332,7 @@ impl Database {
             pool,
             target,
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
-            sqlite_writer,
+            writer,
         })
     }
 
@@ -389,7 +388,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
-        if self.sqlite_writer.is_none() {
+        if self.is_postgres() {
             return self.run(work).await;
         }
         // A permit first: with one, the pool has a connection free and `get` does not wait.
@@ -402,18 +401,15 @@ impl Database {
         work(&mut conn)
     }
 
-    /// Runs `work` in a write transaction (see [`AnyConnection::write_transaction`]) off the
-    /// async threads, and returns once it is committed. On SQLite it runs on the writer
-    /// thread, committed together with the other writes waiting then (group commit).
+    /// Runs `work` in a write transaction (see [`AnyConnection::write_transaction`]) on the
+    /// writer thread, committed together with the other writes waiting then (group commit),
+    /// and returns once it is committed.
     pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
-        match &self.sqlite_writer {
-            Some(writer) => writer.write(work).await,
-            None => self.run(move |conn| conn.write_transaction(work)).await,
-        }
+        self.writer.write(work).await
     }
 
     /// Applies pending migrations; returns the versions applied. On PostgreSQL an advisory

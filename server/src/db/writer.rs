@@ -1,19 +1,25 @@
-//! SQLite's single writer, with group commit.
+//! The single writer, with group commit.
 //!
-//! SQLite lets one transaction write at a time, and every commit appends each page it changed
-//! to the write-ahead log. Writes from all requests therefore go to one thread, which takes
-//! every write waiting when it is free and runs them together in one transaction, each in its
-//! own savepoint: a write that fails is rolled back alone, and the others commit together.
-//! A write is answered only after the commit that contains it, so nothing is acknowledged
-//! before it is stored; pages that several writes change (the end of a table, the same index
-//! leaf) are logged once per batch instead of once per write.
+//! Writes from all requests go to one thread, which takes every write waiting when it is free
+//! and runs them together in one transaction, each in its own savepoint: a write that fails is
+//! rolled back alone, and the others commit together. A write is answered only after the
+//! commit that contains it, so nothing is acknowledged before it is stored; pages that several
+//! writes change (the end of a table, the same index leaf) are logged once per batch instead
+//! of once per write, and the log is flushed once per batch.
 //!
-//! The log is synced by a thread of its own: the writer commits a batch without waiting for
-//! the disk (`synchronous = NORMAL`) and goes on with the next, while the syncer makes the log
-//! durable and only then answers that batch's writes. A sync covers every batch committed
-//! before it, so while one sync runs, the batches committed meanwhile wait for the next.
-//! Nothing is acknowledged before it is on disk, as with `synchronous = FULL`, but the writer
-//! no longer stands idle during each sync.
+//! SQLite lets one transaction write at a time, so its writes would take turns anyway. Its log
+//! is synced by a thread of its own: the writer commits a batch without waiting for the disk
+//! (`synchronous = NORMAL`) and goes on with the next, while the syncer makes the log durable
+//! and only then answers that batch's writes. A sync covers every batch committed before it,
+//! so while one sync runs, the batches committed meanwhile wait for the next. Nothing is
+//! acknowledged before it is on disk, as with `synchronous = FULL`, but the writer no longer
+//! stands idle during each sync.
+//!
+//! On PostgreSQL transactions could write side by side, but the writes that matter most do
+//! not: every post into a group queues its shares, locking the rows of the members' servers
+//! (see `deliveries::enqueue`), so posts into one group commit one after another, each waiting
+//! for its own flush of the log while holding those rows. One writer per process commits them
+//! by the batch instead, and a commit is durable when it returns.
 
 use super::AnyConnection;
 use crate::Error;
@@ -43,10 +49,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread and its syncer for the database file `path`; `connect` opens
+    /// Starts the writer thread for the SQLite file `path`, and its syncer; `connect` opens
     /// the writer's connection (again after a write panicked, since dropping a connection is
     /// the sure way to roll its transaction back).
-    pub fn start(
+    pub fn sqlite(
         path: PathBuf,
         connect: impl Fn() -> Result<AnyConnection, String> + Send + 'static,
     ) -> Result<Self, Error> {
@@ -57,7 +63,6 @@ impl Writer {
                 .map_err(|e| e.to_string())?;
             Ok(conn)
         };
-        let conn = connect().map_err(Error::Internal)?;
         let mut log = path.into_os_string();
         log.push("-wal");
         let (committed, to_sync) = std_mpsc::channel();
@@ -65,11 +70,38 @@ impl Writer {
             .name("sqlite-syncer".into())
             .spawn(move || sync_then_answer(PathBuf::from(log), to_sync))
             .map_err(|e| Error::Internal(format!("starting the SQLite syncer: {e}")))?;
+        Self::start(connect, committed)
+    }
+
+    /// Starts the writer thread on a PostgreSQL connection of its own, opened by `connect`.
+    pub fn postgres(
+        connect: impl Fn() -> Result<AnyConnection, String> + Send + 'static,
+    ) -> Result<Self, Error> {
+        let (committed, answer) = std_mpsc::channel::<Vec<Answer>>();
+        // A commit returns once the log is flushed: the batch is answered at once.
+        std::thread::Builder::new()
+            .name("postgres-answers".into())
+            .spawn(move || {
+                while let Ok(answers) = answer.recv() {
+                    for done in answers {
+                        done(Ok(()));
+                    }
+                }
+            })
+            .map_err(|e| Error::Internal(format!("starting the writer: {e}")))?;
+        Self::start(connect, committed)
+    }
+
+    fn start(
+        connect: impl Fn() -> Result<AnyConnection, String> + Send + 'static,
+        committed: std_mpsc::Sender<Vec<Answer>>,
+    ) -> Result<Self, Error> {
+        let conn = connect().map_err(Error::Internal)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
-            .name("sqlite-writer".into())
+            .name("db-writer".into())
             .spawn(move || run(conn, connect, queue, committed))
-            .map_err(|e| Error::Internal(format!("starting the SQLite writer: {e}")))?;
+            .map_err(|e| Error::Internal(format!("starting the database writer: {e}")))?;
         Ok(Self { jobs })
     }
 
@@ -95,7 +127,7 @@ impl Writer {
         self.jobs
             .send(job)
             .await
-            .map_err(|_| Error::Internal("the SQLite writer has stopped".into()))?;
+            .map_err(|_| Error::Internal("the database writer has stopped".into()))?;
         answered
             .await
             .map_err(|_| Error::Internal("the write was not stored".into()))?
@@ -126,7 +158,7 @@ fn run(
                 match connect() {
                     Ok(fresh) => conn = fresh,
                     Err(e) => {
-                        tracing::error!(error = %e, "reopening the SQLite writer's connection")
+                        tracing::error!(error = %e, "reopening the database writer's connection")
                     }
                 }
                 for done in finish {
@@ -137,7 +169,7 @@ fn run(
         };
         if let Err(unsent) = committed.send(finished) {
             for done in unsent.0 {
-                done(Err("the SQLite syncer has stopped".into()));
+                done(Err("the database syncer has stopped".into()));
             }
         }
     }
@@ -199,10 +231,14 @@ fn commit_batch(
     batch: &mut Vec<Job>,
 ) -> Result<Vec<Answer>, BatchFailed> {
     let failed = |error: String, finish| BatchFailed { error, finish };
-    let AnyConnection::Sqlite(lite) = &mut *conn else {
-        return Err(failed("the writer needs SQLite".into(), Vec::new()));
+    let begun = match &mut *conn {
+        // Immediate: the write lock is taken now, not by the first write of the batch.
+        AnyConnection::Sqlite(lite) => {
+            AnsiTransactionManager::begin_transaction_sql(&mut *lite, "BEGIN IMMEDIATE")
+        }
+        AnyConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction(&mut *pg),
     };
-    if let Err(e) = AnsiTransactionManager::begin_transaction_sql(&mut *lite, "BEGIN IMMEDIATE") {
+    if let Err(e) = begun {
         // Dropping the jobs unrun tells each caller its write was not stored.
         batch.clear();
         return Err(failed(format!("starting a write: {e}"), Vec::new()));
@@ -216,10 +252,11 @@ fn commit_batch(
             Err(_) => return Err(failed("a database write panicked".into(), finish)),
         }
     }
-    let AnyConnection::Sqlite(lite) = &mut *conn else {
-        return Err(failed("the writer needs SQLite".into(), finish));
+    let committed = match &mut *conn {
+        AnyConnection::Sqlite(lite) => AnsiTransactionManager::commit_transaction(&mut *lite),
+        AnyConnection::Postgresql(pg) => AnsiTransactionManager::commit_transaction(&mut *pg),
     };
-    match AnsiTransactionManager::commit_transaction(&mut *lite) {
+    match committed {
         Ok(()) => Ok(finish),
         Err(e) => Err(failed(format!("committing: {e}"), finish)),
     }
@@ -242,7 +279,7 @@ mod tests {
             Ok(AnyConnection::Sqlite(conn))
         };
         let writer =
-            Writer::start(dir.path().join("w.db"), connect).unwrap_or_else(|e| panic!("{e}"));
+            Writer::sqlite(dir.path().join("w.db"), connect).unwrap_or_else(|e| panic!("{e}"));
         (dir, writer)
     }
 

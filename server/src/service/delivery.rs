@@ -21,8 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use tokio::sync::broadcast::error::RecvError;
 use url::Url;
 
-/// How many receiving servers one pass claims, and sends to at once (one request at a time
-/// per server).
+/// How many receiving servers one pass claims, and sends to at once.
 const PARALLEL_HOSTS: usize = 16;
 
 /// How many of one server's deliveries are read at a time.
@@ -76,8 +75,9 @@ pub fn inboxes(actors: &[actors::ActorRow]) -> Vec<String> {
 }
 
 /// Sends what is due; returns how many deliveries were attempted. Each claimed server gets its
-/// deliveries one after another, in the order they were queued (a `Create` before its
-/// `Update`); up to [`PARALLEL_HOSTS`] servers are served at once. After a failure, the rest
+/// deliveries in the order they were queued, several at once, but never an `Update` or a
+/// `Delete` ahead of what came before it (see [`deliver_to_server`]); up to
+/// [`PARALLEL_HOSTS`] servers are served at once. After a failure, the rest
 /// of that server's deliveries wait with it (its backoff), and a server that has failed for
 /// [`UNREACHABLE_AFTER`] is only probed every [`PROBE_EVERY`].
 pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<usize, Error> {
@@ -111,9 +111,48 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
     Ok(attempted)
 }
 
+/// How many of a server's activities may be on their way to it at once (each its own request,
+/// over the connections the client keeps open to that server). An activity that follows up
+/// on an earlier one (see [`follows_up`]) goes alone, once everything before it has been
+/// answered, so that no server reads an `Update` or a `Delete` before what it refers to.
+pub const IN_FLIGHT_PER_SERVER: usize = 16;
+
+/// Whether an activity changes or takes back something an earlier one made or said
+/// (`Update`, `Delete`, `Undo`..., also inside a group's `Announce`), and so must not overtake
+/// it. Read off the stored JSON: a `"type":"..."` written by the serializer, never one inside
+/// a string (whose quotes are escaped), so a post's text cannot fake it.
+fn follows_up(body: &str) -> bool {
+    [
+        "Update",
+        "Delete",
+        "Undo",
+        "Remove",
+        "Move",
+        "Block",
+        "Reject",
+        "Tombstone",
+    ]
+    .iter()
+    .any(|kind| body.contains(&format!("\"type\":\"{kind}\"")))
+}
+
+/// What became of one queued activity on a server.
+enum Answered {
+    /// Every inbox there answered: took it, or refused it for good.
+    Done,
+    /// Passed over unsent (given up, or in a form the server does not read).
+    PassedOver,
+    /// An inbox failed for now: the server waits, with this activity first.
+    Retry(Option<std::time::Duration>, String),
+}
+
 /// Delivers a claimed server's queue until it is empty or an attempt fails; returns how many
-/// were attempted. The server's cursor moves past each activity once all its inboxes there
-/// have answered; activities in the form this server does not read, or queued longer than
+/// were attempted. Up to [`IN_FLIGHT_PER_SERVER`] activities are sent at once; the server's
+/// cursor moves past each one once it and all before it have been answered. The cursor is
+/// stored as it moves, by one write at a time that takes all answered meanwhile (sending goes
+/// on while it commits): a process killed in between sends again at most what was on its
+/// way and what was answered during the last write, which receivers drop as repeats by id.
+/// Activities in the form this server does not read, or queued longer than
 /// [`GIVE_UP_AFTER`], are passed over.
 async fn deliver_to_server(
     ctx: &Context,
@@ -127,29 +166,55 @@ async fn deliver_to_server(
     let lease = ctx.delivery_lease;
     let give_up_before = (Utc::now() - GIVE_UP_AFTER).naive_utc();
     let mut cursor = server.delivered_up_to;
+    let (mut read_up_to, mut read_all) = (cursor, false);
+    let mut next = std::collections::VecDeque::new();
     let (mut attempted, mut given_up) = (0, 0);
     let mut wanted = None;
     let mut signers = HashMap::new();
+    let mut in_flight: futures::stream::FuturesOrdered<
+        futures::future::BoxFuture<'_, (i64, Answered)>,
+    > = futures::stream::FuturesOrdered::new();
+    let mut alone = false;
+    // A server that has been failing gets one activity, its probe, until it answers again.
+    let mut window = if server.failures > 0 {
+        1
+    } else {
+        IN_FLIGHT_PER_SERVER
+    };
+    // The cursor as stored, or as it will be once the write being made commits.
+    let mut recorded = cursor;
+    let mut recording = futures::stream::FuturesUnordered::new();
     loop {
-        let (h, after) = (host.clone(), cursor);
-        let rows = ctx
-            .db
-            .run(move |conn| Ok(deliveries::queued_for(conn, &h, after, PER_HOST_BATCH)?))
-            .await?;
-        let last_batch = (rows.len() as i64) < PER_HOST_BATCH;
-        for queued in rows {
-            if ctx.stopping.is_cancelled() {
-                // The process is stopping: what was sent is recorded; the rest waits for the
-                // next process, which may take the server's queue at once.
-                break;
+        while !alone && in_flight.len() < window && !ctx.stopping.is_cancelled() {
+            if next.is_empty() && !read_all {
+                let (h, after) = (host.clone(), read_up_to);
+                let rows = ctx
+                    .db
+                    .run(move |conn| Ok(deliveries::queued_for(conn, &h, after, PER_HOST_BATCH)?))
+                    .await?;
+                read_all = (rows.len() as i64) < PER_HOST_BATCH;
+                read_up_to = rows.last().map_or(read_up_to, |q| q.id);
+                next.extend(rows);
             }
+            let Some(queued) = next.front() else { break };
             if ctx.policy.refuses(&host) {
                 // The policy changed during this pass (here or in another process).
                 return drop_refused(ctx, host).await.map(|_| attempted);
             }
+            let goes_alone = follows_up(&queued.body);
+            if goes_alone && !in_flight.is_empty() {
+                break;
+            }
+            let Some(queued) = next.pop_front() else {
+                break;
+            };
+            let id = queued.id;
+            let passed_over = |id| -> futures::future::BoxFuture<'static, (i64, Answered)> {
+                Box::pin(async move { (id, Answered::PassedOver) })
+            };
             if queued.created_at < give_up_before {
                 given_up += 1;
-                cursor = queued.id;
+                in_flight.push_back(passed_over(id));
                 continue;
             }
             if wanted.is_none() {
@@ -164,46 +229,103 @@ async fn deliver_to_server(
                 .is_some_and(|w| form.is_some_and(|f| f != w.as_str()))
             {
                 // The other form of a group's share: this server reads one only.
-                cursor = queued.id;
+                in_flight.push_back(passed_over(id));
                 continue;
             }
-            for inbox in queued.inboxes_on(&host) {
-                attempted += 1;
-                match attempt(ctx, data, &queued, inbox, &mut signers).await? {
-                    Outcome::Delivered => count("sent", 1),
-                    Outcome::Refused(reason) => {
-                        count("failed", 1);
-                        // The server answered: it is reachable, if unwilling.
-                        tracing::warn!(%inbox, ?reason, "delivery refused for good; not retried");
-                    }
-                    Outcome::Retry { after, error } => {
-                        count("retry", 1);
-                        let failure = failure(&server, after, error);
-                        tracing::warn!(%inbox, error = ?failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
-                        let h = host.clone();
-                        ctx.db
-                            .write(move |conn| Ok(deliveries::fail(conn, &h, cursor, &failure)?))
-                            .await?;
-                        log_given_up(&host, given_up);
-                        return Ok(attempted);
-                    }
-                }
-            }
-            cursor = queued.id;
-            let h = host.clone();
-            ctx.db
-                .write(move |conn| Ok(deliveries::delivered(conn, &h, cursor, lease)?))
-                .await?;
+            let signer = signer(ctx, &mut signers, queued.signer_id).await?;
+            let inboxes: Vec<String> = queued.inboxes_on(&host).map(str::to_owned).collect();
+            attempted += inboxes.len();
+            alone = goes_alone;
+            in_flight.push_back(Box::pin(async move {
+                (
+                    id,
+                    send(data, signer.as_deref(), &inboxes, queued.body).await,
+                )
+            }));
         }
-        if last_batch || ctx.stopping.is_cancelled() {
+        if in_flight.is_empty() && recording.is_empty() {
             break;
         }
+        tokio::select! {
+            Some((id, answered)) = futures::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
+                alone &= !in_flight.is_empty();
+                if let Answered::Retry(after, error) = answered {
+                    // What is still on its way is let go: the server gets it again after this
+                    // one.
+                    drop(in_flight);
+                    while let Some(written) = futures::StreamExt::next(&mut recording).await {
+                        written?;
+                    }
+                    let failure = failure(&server, after, error);
+                    tracing::warn!(%host, error = ?failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
+                    let (h, answered_up_to) = (host.clone(), (cursor > recorded).then_some(cursor));
+                    ctx.db
+                        .write(move |conn| {
+                            if let Some(up_to) = answered_up_to {
+                                deliveries::delivered(conn, &h, up_to, lease)?;
+                            }
+                            Ok(deliveries::fail(conn, &h, cursor, &failure)?)
+                        })
+                        .await?;
+                    log_given_up(&host, given_up);
+                    return Ok(attempted);
+                }
+                if matches!(answered, Answered::Done) {
+                    window = IN_FLIGHT_PER_SERVER;
+                }
+                cursor = id;
+            }
+            Some(written) = futures::StreamExt::next(&mut recording), if !recording.is_empty() => written?,
+        }
+        if recording.is_empty() && cursor > recorded {
+            let (h, up_to) = (host.clone(), cursor);
+            recording.push(
+                ctx.db
+                    .write(move |conn| Ok(deliveries::delivered(conn, &h, up_to, lease)?)),
+            );
+            recorded = cursor;
+        }
     }
+    let answered_up_to = (cursor > recorded).then_some(cursor);
     ctx.db
-        .write(move |conn| Ok(deliveries::release(conn, &host, cursor)?))
+        .write(move |conn| {
+            if let Some(up_to) = answered_up_to {
+                deliveries::delivered(conn, &host, up_to, lease)?;
+            }
+            Ok(deliveries::release(conn, &host, cursor)?)
+        })
         .await?;
     log_given_up(&server.host, given_up);
     Ok(attempted)
+}
+
+/// Signs and sends one activity to its inboxes on one server, one after another, until one
+/// fails for now.
+async fn send(
+    data: &Data<FederationData>,
+    signer: Option<&FederatedActor>,
+    inboxes: &[String],
+    body: String,
+) -> Answered {
+    for inbox in inboxes {
+        let outcome = match (signer, Url::parse(inbox)) {
+            (Some(signer), Ok(url)) => deliver(data, signer, &url, body.clone()).await,
+            _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
+        };
+        match outcome {
+            Outcome::Delivered => count("sent", 1),
+            Outcome::Refused(reason) => {
+                count("failed", 1);
+                // The server answered: it is reachable, if unwilling.
+                tracing::warn!(%inbox, ?reason, "delivery refused for good; not retried");
+            }
+            Outcome::Retry { after, error } => {
+                count("retry", 1);
+                return Answered::Retry(after, error);
+            }
+        }
+    }
+    Answered::Done
 }
 
 /// Drops what waits for a server the federation policy now refuses, and lets go of it.
@@ -267,29 +389,24 @@ async fn software(
     Ok(found.or_else(|| server.software.clone()))
 }
 
-/// Signs and sends one activity to one inbox. `signers` keeps the signing actors of one pass.
-async fn attempt(
+/// The actor whose key signs `signer_id`'s activities (`None`: gone), read once per pass.
+async fn signer(
     ctx: &Context,
-    data: &Data<FederationData>,
-    queued: &deliveries::Queued,
-    inbox: &str,
-    signers: &mut HashMap<i64, Option<FederatedActor>>,
-) -> Result<Outcome, Error> {
-    let signer_id = queued.signer_id;
-    if let std::collections::hash_map::Entry::Vacant(slot) = signers.entry(signer_id) {
-        let signer = ctx
-            .db
-            .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
-            .await?
-            .map(|row| row.to_federated())
-            .transpose()?;
-        slot.insert(signer);
+    signers: &mut HashMap<i64, Option<std::sync::Arc<FederatedActor>>>,
+    signer_id: i64,
+) -> Result<Option<std::sync::Arc<FederatedActor>>, Error> {
+    if let Some(known) = signers.get(&signer_id) {
+        return Ok(known.clone());
     }
-    let signer = signers.get(&signer_id).and_then(Option::as_ref);
-    Ok(match (signer, Url::parse(inbox)) {
-        (Some(signer), Ok(inbox)) => deliver(data, signer, &inbox, queued.body.clone()).await,
-        _ => Outcome::Refused("the signer is gone or the inbox is unreadable".into()),
-    })
+    let signer = ctx
+        .db
+        .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
+        .await?
+        .map(|row| row.to_federated())
+        .transpose()?
+        .map(std::sync::Arc::new);
+    signers.insert(signer_id, signer.clone());
+    Ok(signer)
 }
 
 /// What a failed attempt means for the server: when to try again (its backoff, never sooner
