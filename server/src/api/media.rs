@@ -242,9 +242,11 @@ async fn proxied(
 async fn file_response(
     state: &AppState,
     servable: Servable,
-    request: &HeaderMap,
+    request_headers: &HeaderMap,
 ) -> Result<Response, Error> {
-    let since = request.typed_get::<IfModifiedSince>().map(SystemTime::from);
+    let since = request_headers
+        .typed_get::<IfModifiedSince>()
+        .map(SystemTime::from);
     let mut response = match state.media.read(&servable.name, since).await? {
         Read::File(file) => {
             let mut response = Body::from_stream(file.body).into_response();

@@ -15,7 +15,7 @@ use crate::{
 use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{
-    StreamExt,
+    StreamExt, TryStreamExt,
     stream::{self, BoxStream},
 };
 use object_store::{
@@ -131,11 +131,21 @@ impl MediaFiles {
         let since = since.map(|t| DateTime::<Utc>::from(t) + TimeDelta::nanoseconds(999_999_999));
         let options = GetOptions::new().with_if_modified_since(since);
         match self.store.get_opts(&Path::from(name), options).await {
-            Ok(found) => Ok(Read::File(StoredFile {
-                size: found.meta.size,
-                last_modified: found.meta.last_modified.into(),
-                body: found.into_stream(),
-            })),
+            Ok(found) => {
+                let name = name.to_owned();
+                Ok(Read::File(StoredFile {
+                    size: found.meta.size,
+                    last_modified: found.meta.last_modified.into(),
+                    // Once sending has begun, a failure can only cut the response short: it
+                    // is logged here, or no one would know why.
+                    body: found
+                        .into_stream()
+                        .inspect_err(move |e| {
+                            tracing::warn!(error = %e, name, "a media file was cut off while sent");
+                        })
+                        .boxed(),
+                }))
+            }
             Err(object_store::Error::NotModified { .. }) => Ok(Read::NotModified),
             Err(object_store::Error::NotFound { .. }) => Err(Error::not_found("Record not found")),
             Err(e) => Err(storage_error("reading", name, &e)),
