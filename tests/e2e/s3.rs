@@ -88,6 +88,47 @@ impl Drop for S3Server {
     }
 }
 
+/// An instance whose bucket refuses its key does not start, and says why without the
+/// secret; with the right key it starts on the same bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bucket_that_refuses_the_key_stops_the_start() {
+    let s3 = S3Server::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let database = hearth_tests::TestDatabase::create(&Engine::Sqlite, dir.path());
+    let build = |secret: &str| {
+        let mut settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(database.url.clone()),
+            ..Settings::default()
+        };
+        s3.configure(&mut settings, "clinic");
+        settings.media_s3_secret_access_key = Some(secret.to_owned().into());
+        async move {
+            let listener = TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            hearth::Application::build_with(
+                settings,
+                listener,
+                std::sync::Arc::new(hearth_federation::resolver::SystemLookup),
+            )
+            .await
+        }
+    };
+    let refused = build("not-the-secret-words")
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| panic!("started with a key the bucket refuses"));
+    assert!(refused.contains("media storage"), "{refused}");
+    assert!(!refused.contains("not-the-secret"), "{refused}");
+    assert!(
+        !dir.path().join("media").exists(),
+        "no media directory made"
+    );
+    assert!(build(SECRET_KEY).await.is_ok(), "the right key starts");
+}
+
 /// Where the instances of a media test keep their files.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Store {
