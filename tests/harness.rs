@@ -233,10 +233,17 @@ impl Instance {
     /// Stops this instance and boots it again on the same domain and port (so that other
     /// servers' picture of it holds) on `database`, in the data directory `dir` (`None`: the
     /// one it had): a restored backup, or its data copied to PostgreSQL.
-    pub async fn restart_on(
+    pub async fn restart_on(self, dir: Option<tempfile::TempDir>, database: TestDatabase) -> Self {
+        self.restart_configured(dir, database, |_| {}).await
+    }
+
+    /// Restarts like [`Instance::restart_on`], with the settings changed by `configure` (media
+    /// kept in a bucket, ...).
+    pub async fn restart_configured(
         mut self,
         dir: Option<tempfile::TempDir>,
         database: TestDatabase,
+        configure: impl FnOnce(&mut Settings),
     ) -> Self {
         let dir = match dir {
             Some(dir) => dir,
@@ -269,7 +276,7 @@ impl Instance {
             listener,
             &host,
             Arc::new(SystemLookup),
-            |_| {},
+            configure,
         )
         .await
     }

@@ -88,8 +88,9 @@ impl Application {
             &instance_actor,
         )
         .await?;
-        let media =
-            crate::service::media::MediaStore::new(settings.media_dir(), settings.media_max_bytes);
+        let files = crate::service::media_files::MediaFiles::open(&settings.media_storage()?)?;
+        files.check().await?;
+        let media = crate::service::media::MediaStore::new(files, settings.media_max_bytes);
         let state = AppState {
             media,
             db,

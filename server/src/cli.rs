@@ -67,7 +67,7 @@ pub enum Command {
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Write a backup of this SQLite instance, database and media, into one archive FILE,
-    /// while it runs (on PostgreSQL, use pg_dump).
+    /// while it runs (on PostgreSQL, use pg_dump; media in an S3 bucket stay in the bucket).
     Backup {
         /// The archive to write (a new file; a `.tar.gz`).
         file: PathBuf,
@@ -672,6 +672,12 @@ async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<(
         started.elapsed().as_secs_f64(),
         manifest.schema_version
     );
+    if let Some(bucket) = &manifest.media_bucket {
+        eprintln!(
+            "note: media are kept in the S3 bucket {bucket} and are not in this archive: back \
+             the bucket up with the provider's versioning or replication"
+        );
+    }
     Ok(())
 }
 
@@ -698,6 +704,24 @@ async fn restore_command(settings: &Settings, file: &std::path::Path) -> Result<
             "warning: the backup is of {}, but HEARTH_DOMAIN is {}: other servers know this \
              instance's accounts by the domain they were made with",
             manifest.domain, settings.domain
+        );
+    }
+    if let Some(bucket) = &manifest.media_bucket {
+        eprintln!(
+            "note: the backup's media were kept in the S3 bucket {bucket}, not in the archive: \
+             they are restored with the bucket (its versioning or replica)"
+        );
+    }
+    if manifest.media_files > 0
+        && let Ok(crate::config::MediaStorage::S3(s3)) = settings.media_storage()
+    {
+        eprintln!(
+            "note: the archive's media files went to {}, but this instance keeps media in the \
+             S3 bucket {} (under \"{}/\"): copy them into it (aws s3 sync, mc mirror, \
+             rclone...) before starting",
+            settings.media_dir().display(),
+            s3.bucket,
+            s3.prefix
         );
     }
     Ok(())

@@ -75,8 +75,30 @@ pub struct Settings {
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub oauth_password_grant: bool,
     /// Largest image upload accepted, in bytes; larger ones are refused (422). Stored under
-    /// `<data_dir>/media/`. Default: `10485760` (10 MiB).
+    /// `<data_dir>/media/`, or in the bucket below. Default: `10485760` (10 MiB).
     pub media_max_bytes: u64,
+    /// Keeps media in this bucket of an S3-compatible object store instead of
+    /// `<data_dir>/media/`. Hearth still serves every file itself (`/media/...`, checking who
+    /// may see it), so the bucket should be private. Default: unset (the local directory).
+    pub media_s3_bucket: Option<String>,
+    /// The object store's URL, for a store other than AWS (MinIO, Garage, Ceph...): `http://`
+    /// is allowed only when written here. Default: unset (AWS S3 in `media_s3_region`).
+    pub media_s3_endpoint: Option<String>,
+    /// The bucket's region. Default: `us-east-1` (what most other stores expect).
+    pub media_s3_region: Option<String>,
+    /// The access key; with `media_s3_secret_access_key`, or neither (then the standard
+    /// `AWS_*` variables, or the role of the machine). Default: unset.
+    pub media_s3_access_key_id: Option<String>,
+    /// The secret of `media_s3_access_key_id`. Default: unset.
+    pub media_s3_secret_access_key: Option<Secret>,
+    /// A folder in the bucket for Hearth's files (`hearth/media`), when the bucket is shared.
+    /// Default: unset (the bucket's top).
+    pub media_s3_prefix: Option<String>,
+    /// Address the bucket as `https://BUCKET.host/` rather than `https://host/BUCKET/`, for a
+    /// store that needs it. Default: `false` (path style, which MinIO, Garage, Ceph and AWS
+    /// all accept).
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub media_s3_virtual_hosted_style: bool,
     /// Seconds a client may take to send a request's headers; the connection is closed after
     /// that. A kept-alive connection on which no new request starts within it is closed too.
     /// Default: `10`.
@@ -135,6 +157,13 @@ impl Default for Settings {
             delivery_lease_seconds: 60,
             oauth_password_grant: false,
             media_max_bytes: 10 * 1024 * 1024,
+            media_s3_bucket: None,
+            media_s3_endpoint: None,
+            media_s3_region: None,
+            media_s3_access_key_id: None,
+            media_s3_secret_access_key: None,
+            media_s3_prefix: None,
+            media_s3_virtual_hosted_style: false,
             header_timeout_seconds: 10,
             body_timeout_seconds: 10,
             max_connections_per_address: 256,
@@ -180,6 +209,32 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
     }
+}
+
+/// Where media are kept (see `Settings::media_storage`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaStorage {
+    /// Files in this directory.
+    Local(PathBuf),
+    /// Objects in an S3-compatible bucket.
+    S3(S3Storage),
+}
+
+/// An S3-compatible bucket, as the `media_s3_*` settings name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Storage {
+    /// The bucket.
+    pub bucket: String,
+    /// The store's URL; `None` for AWS.
+    pub endpoint: Option<url::Url>,
+    /// The region.
+    pub region: String,
+    /// Key and secret, when set here rather than in `AWS_*` variables.
+    pub credentials: Option<(String, Secret)>,
+    /// The folder in the bucket, without slashes at either end; empty for the top.
+    pub prefix: String,
+    /// `https://BUCKET.host/` rather than `https://host/BUCKET/`.
+    pub virtual_hosted_style: bool,
 }
 
 /// What a server process does (see `Settings::role`).
@@ -323,6 +378,7 @@ impl Settings {
                 "role web or worker needs PostgreSQL (HEARTH_DATABASE_URL=postgres://...): on SQLite one process does everything".into(),
             ));
         }
+        self.media_storage()?;
         if self.header_timeout_seconds == 0 || self.body_timeout_seconds == 0 {
             return Err(Error::Config(
                 "header_timeout_seconds and body_timeout_seconds must be at least 1".into(),
@@ -346,9 +402,111 @@ impl Settings {
         std::time::Duration::from_secs(self.body_timeout_seconds)
     }
 
-    /// Where uploaded media are stored.
+    /// The local media directory (used unless `media_s3_bucket` is set).
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// Where media are kept: the bucket when `media_s3_bucket` is set, the local directory
+    /// otherwise. An `media_s3_*` setting without the bucket, a key without its secret (or the
+    /// reverse), or an endpoint that is not an http(s) URL is refused: a half-set store would
+    /// otherwise fail on the first upload, or quietly write to the disk instead.
+    pub fn media_storage(&self) -> Result<MediaStorage, Error> {
+        let set = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let secret = self
+            .media_s3_secret_access_key
+            .as_ref()
+            .filter(|s| !s.expose().trim().is_empty())
+            .map(|s| Secret::from(s.expose().trim().to_owned()));
+        let Some(bucket) = set(&self.media_s3_bucket) else {
+            let named = [
+                (
+                    "HEARTH_MEDIA_S3_ENDPOINT",
+                    set(&self.media_s3_endpoint).is_some(),
+                ),
+                (
+                    "HEARTH_MEDIA_S3_REGION",
+                    set(&self.media_s3_region).is_some(),
+                ),
+                (
+                    "HEARTH_MEDIA_S3_ACCESS_KEY_ID",
+                    set(&self.media_s3_access_key_id).is_some(),
+                ),
+                ("HEARTH_MEDIA_S3_SECRET_ACCESS_KEY", secret.is_some()),
+                (
+                    "HEARTH_MEDIA_S3_PREFIX",
+                    set(&self.media_s3_prefix).is_some(),
+                ),
+                (
+                    "HEARTH_MEDIA_S3_VIRTUAL_HOSTED_STYLE",
+                    self.media_s3_virtual_hosted_style,
+                ),
+            ];
+            if let Some((name, _)) = named.iter().find(|(_, set)| *set) {
+                return Err(Error::Config(format!(
+                    "{name} is set but HEARTH_MEDIA_S3_BUCKET is not: set the bucket to keep media in S3, or unset the rest to keep them in {}",
+                    self.media_dir().display()
+                )));
+            }
+            return Ok(MediaStorage::Local(self.media_dir()));
+        };
+        let endpoint = set(&self.media_s3_endpoint)
+            .map(|raw| {
+                url::Url::parse(&raw)
+                    .ok()
+                    .filter(|u| {
+                        matches!(u.scheme(), "http" | "https")
+                            && u.host_str().is_some()
+                            && u.query().is_none()
+                    })
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "HEARTH_MEDIA_S3_ENDPOINT {raw:?} must be an http:// or https:// URL"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let credentials = match (set(&self.media_s3_access_key_id), secret) {
+            (Some(key), Some(secret)) => Some((key, secret)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(Error::Config(
+                    "HEARTH_MEDIA_S3_ACCESS_KEY_ID is set without HEARTH_MEDIA_S3_SECRET_ACCESS_KEY"
+                        .into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::Config(
+                    "HEARTH_MEDIA_S3_SECRET_ACCESS_KEY is set without HEARTH_MEDIA_S3_ACCESS_KEY_ID"
+                        .into(),
+                ));
+            }
+        };
+        let prefix = set(&self.media_s3_prefix)
+            .map(|p| p.trim_matches('/').to_owned())
+            .unwrap_or_default();
+        if prefix
+            .split('/')
+            .any(|part| matches!(part, "." | "..") || (part.is_empty() && !prefix.is_empty()))
+        {
+            return Err(Error::Config(format!(
+                "HEARTH_MEDIA_S3_PREFIX {prefix:?} must be a plain folder name, like hearth/media"
+            )));
+        }
+        Ok(MediaStorage::S3(S3Storage {
+            bucket,
+            endpoint,
+            region: set(&self.media_s3_region).unwrap_or_else(|| "us-east-1".into()),
+            credentials,
+            prefix,
+            virtual_hosted_style: self.media_s3_virtual_hosted_style,
+        }))
     }
 
     /// How long a delivery pass holds a server's queue.
@@ -559,6 +717,117 @@ mod tests {
                 Settings::load(None).is_err(),
                 "an unknown format is refused"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn media_stay_local_unless_a_bucket_is_named() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.media_storage().map_err(|e| e.to_string())?,
+                MediaStorage::Local(PathBuf::from("data/media"))
+            );
+
+            jail.set_env("HEARTH_MEDIA_S3_BUCKET", "clinic-media");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            let MediaStorage::S3(s3) = s.media_storage().map_err(|e| e.to_string())? else {
+                panic!("a bucket is named");
+            };
+            assert_eq!(s3.bucket, "clinic-media");
+            assert_eq!(s3.region, "us-east-1");
+            assert_eq!((s3.endpoint, s3.credentials), (None, None));
+            assert_eq!(s3.prefix, "");
+            assert!(!s3.virtual_hosted_style);
+
+            jail.set_env("HEARTH_MEDIA_S3_ENDPOINT", "http://minio.internal:9000");
+            jail.set_env("HEARTH_MEDIA_S3_REGION", "garage");
+            jail.set_env("HEARTH_MEDIA_S3_ACCESS_KEY_ID", "hearth-key");
+            jail.set_env("HEARTH_MEDIA_S3_SECRET_ACCESS_KEY", "very-secret-words");
+            jail.set_env("HEARTH_MEDIA_S3_PREFIX", "/hearth/media/");
+            jail.set_env("HEARTH_MEDIA_S3_VIRTUAL_HOSTED_STYLE", "true");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!format!("{s:?}").contains("very-secret"), "{s:?}");
+            let MediaStorage::S3(s3) = s.media_storage().map_err(|e| e.to_string())? else {
+                panic!("a bucket is named");
+            };
+            assert!(!format!("{s3:?}").contains("very-secret"), "{s3:?}");
+            assert_eq!(
+                s3.endpoint.as_ref().map(url::Url::as_str),
+                Some("http://minio.internal:9000/")
+            );
+            assert_eq!(s3.region, "garage");
+            assert_eq!(
+                s3.credentials
+                    .as_ref()
+                    .map(|(key, secret)| (key.as_str(), secret.expose())),
+                Some(("hearth-key", "very-secret-words"))
+            );
+            assert_eq!(s3.prefix, "hearth/media");
+            assert!(s3.virtual_hosted_style);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn half_set_media_storage_is_refused_by_name() {
+        figment::Jail::expect_with(|jail| {
+            let refusal = |jail: &mut figment::Jail, name: &str, value: &str| {
+                jail.set_env(name, value);
+                let refused = Settings::load(None).err().map(|e| e.to_string());
+                jail.clear_env();
+                refused.unwrap_or_else(|| panic!("{name}={value} alone is accepted"))
+            };
+            for name in [
+                "HEARTH_MEDIA_S3_ENDPOINT",
+                "HEARTH_MEDIA_S3_ACCESS_KEY_ID",
+                "HEARTH_MEDIA_S3_SECRET_ACCESS_KEY",
+                "HEARTH_MEDIA_S3_PREFIX",
+            ] {
+                let refused = refusal(jail, name, "https://s3.example");
+                assert!(
+                    refused.contains(name) && refused.contains("HEARTH_MEDIA_S3_BUCKET"),
+                    "{refused}"
+                );
+            }
+            let with_bucket = |jail: &mut figment::Jail, name: &str, value: &str| {
+                jail.set_env("HEARTH_MEDIA_S3_BUCKET", "clinic-media");
+                refusal(jail, name, value)
+            };
+            let refused = with_bucket(jail, "HEARTH_MEDIA_S3_ACCESS_KEY_ID", "hearth-key");
+            assert!(
+                refused.contains("without HEARTH_MEDIA_S3_SECRET_ACCESS_KEY"),
+                "{refused}"
+            );
+            let refused = with_bucket(jail, "HEARTH_MEDIA_S3_SECRET_ACCESS_KEY", "s3cr3t-words");
+            assert!(
+                refused.contains("without HEARTH_MEDIA_S3_ACCESS_KEY_ID"),
+                "{refused}"
+            );
+            assert!(
+                !refused.contains("s3cr3t"),
+                "the secret is not repeated: {refused}"
+            );
+            for endpoint in ["minio.internal:9000", "ftp://minio.internal", "http://"] {
+                let refused = with_bucket(jail, "HEARTH_MEDIA_S3_ENDPOINT", endpoint);
+                assert!(refused.contains("HEARTH_MEDIA_S3_ENDPOINT"), "{refused}");
+            }
+            let refused = with_bucket(jail, "HEARTH_MEDIA_S3_PREFIX", "hearth/../other");
+            assert!(refused.contains("HEARTH_MEDIA_S3_PREFIX"), "{refused}");
+            // Empty values (as `${VAR:-}` in a compose file gives) count as unset.
+            jail.set_env("HEARTH_MEDIA_S3_BUCKET", "");
+            jail.set_env("HEARTH_MEDIA_S3_ENDPOINT", "");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(matches!(s.media_storage(), Ok(MediaStorage::Local(_))));
             Ok(())
         });
     }

@@ -2,7 +2,10 @@
 //! instance while it takes posts, `hearth restore` into a fresh data directory, and `hearth db
 //! copy` to PostgreSQL; the instance started on the result has everything and still federates.
 
-use crate::media::{fetch, jpeg_with_gps, upload};
+use crate::{
+    media::{fetch, jpeg_with_gps, upload},
+    s3::{MediaScene, Store},
+};
 use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 use hearth_tests::{Engine, Instance, TestDatabase, UserRole, settle};
 use serde_json::{Value, json};
@@ -18,6 +21,17 @@ const HEARTH: &str = env!("CARGO_BIN_EXE_hearth-under-test");
 
 /// Runs `hearth ARGS` for an instance of `domain` with this data directory and database.
 async fn hearth(domain: &str, data_dir: &Path, database_url: &str, args: &[&str]) -> Output {
+    hearth_with(domain, data_dir, database_url, &[], args).await
+}
+
+/// Runs `hearth ARGS` like [`hearth`], with the variables `env` set too.
+async fn hearth_with(
+    domain: &str,
+    data_dir: &Path,
+    database_url: &str,
+    env: &[(&str, String)],
+    args: &[&str],
+) -> Output {
     let output = tokio::process::Command::new(HEARTH)
         .args(args)
         .env_clear()
@@ -26,6 +40,7 @@ async fn hearth(domain: &str, data_dir: &Path, database_url: &str, args: &[&str]
         .env("HEARTH_DATABASE_URL", database_url)
         .env("HEARTH_LOOPBACK_FEDERATION", "1")
         .env("HEARTH_LOG", "error")
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(std::process::Stdio::null())
         .output()
         .await
@@ -602,4 +617,130 @@ async fn db_copy_into_a_database_in_use_is_refused() {
         !out.success && out.stderr.contains("already holds data"),
         "{out:?}"
     );
+}
+
+/// The `HEARTH_MEDIA_S3_*` variables of an instance's settings.
+fn s3_env(settings: &hearth::Settings) -> Vec<(&'static str, String)> {
+    let secret = settings.media_s3_secret_access_key.as_ref();
+    [
+        ("HEARTH_MEDIA_S3_BUCKET", settings.media_s3_bucket.clone()),
+        (
+            "HEARTH_MEDIA_S3_ENDPOINT",
+            settings.media_s3_endpoint.clone(),
+        ),
+        ("HEARTH_MEDIA_S3_PREFIX", settings.media_s3_prefix.clone()),
+        (
+            "HEARTH_MEDIA_S3_ACCESS_KEY_ID",
+            settings.media_s3_access_key_id.clone(),
+        ),
+        (
+            "HEARTH_MEDIA_S3_SECRET_ACCESS_KEY",
+            secret.map(|s| s.expose().to_owned()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .collect()
+}
+
+/// With media in an S3 bucket, `hearth backup` archives the database alone and says where
+/// the media are; `hearth restore` says so again; the instance restored on the same bucket
+/// serves the photo and its thumbnail from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn media_in_a_bucket_stay_out_of_the_archive() {
+    let scene = MediaScene::new(Store::S3).await;
+    let a = scene.start(&Engine::Sqlite).await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let (status, media) = upload(&a, &ana, "photo.jpg", jpeg_with_gps()).await;
+    assert_eq!(status, 200, "{media}");
+    let (status, with_photo) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "a photo", "media_ids": [media["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{with_photo}");
+    let urls: Vec<String> = ["url", "preview_url"]
+        .iter()
+        .map(|key| {
+            with_photo["media_attachments"][0][key]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let mut served = Vec::new();
+    for url in &urls {
+        let (status, _, body) = fetch(url, None).await;
+        assert_eq!(status, 200, "{url}");
+        served.push(body);
+    }
+    assert_eq!(scene.stored_files(&a).len(), 2, "in the bucket");
+    let settings = a.state.settings.clone();
+    let env = s3_env(&settings);
+
+    let archive_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let archive = archive_dir.path().join("clinic.tar.gz");
+    let archive_arg = archive.to_string_lossy().into_owned();
+    let out = hearth_with(
+        &a.domain,
+        &settings.data_dir,
+        &settings.database_url(),
+        &env,
+        &["backup", &archive_arg],
+    )
+    .await;
+    assert!(out.success, "backup failed: {out:?}");
+    assert!(
+        out.stderr.contains("0 media files")
+            && out.stderr.contains("S3 bucket hearth-media")
+            && out.stderr.contains("not in this archive"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("hearth-test-secret"),
+        "no secret is printed"
+    );
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let database = TestDatabase::create(&Engine::Sqlite, dir.path());
+    let out = hearth_with(
+        &a.domain,
+        dir.path(),
+        &database.url,
+        &env,
+        &["restore", &archive_arg],
+    )
+    .await;
+    assert!(out.success, "restore failed: {out:?}");
+    assert!(
+        out.stderr.contains("0 media files") && out.stderr.contains("S3 bucket hearth-media"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !dir.path().join("media").exists(),
+        "nothing was unpacked as media"
+    );
+    // Kept running (on the same domain and port) while its files are fetched.
+    let _restored = a
+        .restart_configured(Some(dir), database, |s| {
+            s.media_s3_bucket = settings.media_s3_bucket.clone();
+            s.media_s3_endpoint = settings.media_s3_endpoint.clone();
+            s.media_s3_prefix = settings.media_s3_prefix.clone();
+            s.media_s3_access_key_id = settings.media_s3_access_key_id.clone();
+            s.media_s3_secret_access_key = settings.media_s3_secret_access_key.clone();
+        })
+        .await;
+    for (url, before) in urls.iter().zip(&served) {
+        let (status, _, body) = fetch(url, None).await;
+        assert_eq!(
+            (status, &body == before),
+            (200, true),
+            "{url} from the bucket"
+        );
+    }
 }

@@ -30,6 +30,7 @@ mod privacy;
 mod registration;
 mod remote_input;
 mod reports;
+mod s3;
 mod search_and_tags;
 mod slow_clients;
 mod statuses_api;

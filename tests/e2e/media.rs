@@ -1,6 +1,10 @@
 //! Media uploads: metadata stripped before anything is stored, thumbnails and blurhashes,
 //! alt text, attachment to statuses, and files served only to those who may see the post.
 
+use crate::{
+    on_both_stores,
+    s3::{MediaScene, Store},
+};
 use hearth_tests::{Engine, Instance, JoinPolicy, UserRole, Visibility, http, on_both_engines};
 use image::{DynamicImage, ImageEncoder, RgbImage};
 use reqwest::multipart::{Form, Part};
@@ -189,14 +193,6 @@ pub(crate) async fn fetch(url: &str, token: Option<&str>) -> (u16, http::HeaderM
     (status, headers, body)
 }
 
-/// The files in the instance's media directory.
-pub(crate) fn stored_files(a: &Instance) -> Vec<std::path::PathBuf> {
-    match std::fs::read_dir(a.state.settings.media_dir()) {
-        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 async fn media_rows(a: &Instance) -> i64 {
     a.state
         .db
@@ -207,7 +203,13 @@ async fn media_rows(a: &Instance) -> i64 {
 
 /// Checks an uploaded image end to end: the entity, the served file and thumbnail, and the
 /// files on disk, none with metadata; the photo upright (orientation 6 applied).
-async fn check_upload(a: &Instance, token: &str, media: &Value, content_type: &str) {
+async fn check_upload(
+    scene: &MediaScene,
+    a: &Instance,
+    token: &str,
+    media: &Value,
+    content_type: &str,
+) {
     assert!(
         media["id"]
             .as_str()
@@ -257,7 +259,7 @@ async fn check_upload(a: &Instance, token: &str, media: &Value, content_type: &s
     let small = image::load_from_memory(&thumbnail).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((small.width(), small.height()), (300, 400));
 
-    let files = stored_files(a);
+    let files = scene.stored_files(a);
     assert_eq!(files.len(), 2, "the file and its thumbnail: {files:?}");
     for path in files {
         let name = path
@@ -278,8 +280,9 @@ async fn check_upload(a: &Instance, token: &str, media: &Value, content_type: &s
 }
 
 /// A JPEG photo with GPS in its EXIF is stored and served without any EXIF, upright.
-async fn a_jpeg_loses_its_exif_and_gps(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn a_jpeg_loses_its_exif_and_gps(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     let token = a.token("ana").await;
     let original = jpeg_with_gps();
@@ -292,13 +295,14 @@ async fn a_jpeg_loses_its_exif_and_gps(engine: Engine) {
 
     let (status, media) = upload(&a, &token, "photo.jpg", original).await;
     assert_eq!(status, 200, "{media}");
-    check_upload(&a, &token, &media, "image/jpeg").await;
+    check_upload(&scene, &a, &token, &media, "image/jpeg").await;
 }
-on_both_engines!(a_jpeg_loses_its_exif_and_gps);
+on_both_stores!(a_jpeg_loses_its_exif_and_gps);
 
 /// A PNG's text and EXIF chunks are gone too.
-async fn a_png_loses_its_text_and_exif_chunks(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn a_png_loses_its_text_and_exif_chunks(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     let token = a.token("ana").await;
     let original = png_with_text_and_exif();
@@ -321,14 +325,15 @@ async fn a_png_loses_its_text_and_exif_chunks(engine: Engine) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(response.status(), 200);
     let media: Value = response.json().await.unwrap_or(Value::Null);
-    check_upload(&a, &token, &media, "image/png").await;
+    check_upload(&scene, &a, &token, &media, "image/png").await;
 }
-on_both_engines!(a_png_loses_its_text_and_exif_chunks);
+on_both_stores!(a_png_loses_its_text_and_exif_chunks);
 
 /// Files that are not images, broken images and files over the limit are refused with 422
 /// and a Mastodon error; nothing is stored.
-async fn bad_and_oversized_files_are_refused(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn bad_and_oversized_files_are_refused(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     let token = a.token("ana").await;
     let mut truncated = jpeg_with_gps();
@@ -354,7 +359,7 @@ async fn bad_and_oversized_files_are_refused(engine: Engine) {
         assert!(error["error"].is_string(), "{name}: {error}");
     }
     assert_eq!(media_rows(&a).await, 0);
-    assert_eq!(stored_files(&a), Vec::<std::path::PathBuf>::new());
+    assert_eq!(scene.stored_files(&a), Vec::<std::path::PathBuf>::new());
 
     // No file at all, and no token.
     let response = http()
@@ -369,12 +374,13 @@ async fn bad_and_oversized_files_are_refused(engine: Engine) {
     assert_eq!(status, 401);
     assert_eq!(media_rows(&a).await, 0);
 }
-on_both_engines!(bad_and_oversized_files_are_refused);
+on_both_stores!(bad_and_oversized_files_are_refused);
 
 /// Alt text and focus change with a JSON body and with a form; only the owner sees or
 /// changes an image not yet posted.
-async fn alt_text_is_updated_by_its_owner_only(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn alt_text_is_updated_by_its_owner_only(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     a.create_user("bob", UserRole::Member).await;
     let (ana, bob) = (a.token("ana").await, a.token("bob").await);
@@ -440,12 +446,13 @@ async fn alt_text_is_updated_by_its_owner_only(engine: Engine) {
     let (_, shown) = a.api_get(&path, Some(&ana)).await;
     assert_eq!(shown["description"], "Third alt text");
 }
-on_both_engines!(alt_text_is_updated_by_its_owner_only);
+on_both_stores!(alt_text_is_updated_by_its_owner_only);
 
 /// A status shows its images, in the client API and in the federated Note; an image goes
 /// into one post only, its owner's.
-async fn a_status_carries_its_images(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn a_status_carries_its_images(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     a.create_user("bob", UserRole::Member).await;
     let (ana, bob) = (a.token("ana").await, a.token("bob").await);
@@ -551,12 +558,13 @@ async fn a_status_carries_its_images(engine: Engine) {
         (&json!(480), &json!(640))
     );
 }
-on_both_engines!(a_status_carries_its_images);
+on_both_stores!(a_status_carries_its_images);
 
 /// The images of a members-only group's post are served to members only: a non-member and
 /// an anonymous reader get 404, as for a file that does not exist.
-async fn members_only_media_is_served_to_members_only(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn members_only_media_is_served_to_members_only(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     let mona = a.create_user("mona", UserRole::Moderator).await;
     a.create_user("carol", UserRole::Member).await;
     a.create_user("bob", UserRole::Member).await;
@@ -635,7 +643,7 @@ async fn members_only_media_is_served_to_members_only(engine: Engine) {
         assert_eq!(status, 404, "{name}");
     }
 }
-on_both_engines!(members_only_media_is_served_to_members_only);
+on_both_stores!(members_only_media_is_served_to_members_only);
 
 /// An app's media tab (`only_media` on an account's statuses) lists the posts with pictures,
 /// read as such from the database: a page of one holds the newest post with a picture, not
@@ -662,3 +670,50 @@ async fn an_accounts_media_tab_lists_its_pictures(engine: Engine) {
     assert_eq!(second, json!([]), "nothing older has a picture");
 }
 on_both_engines!(an_accounts_media_tab_lists_its_pictures);
+
+/// A file is sent with its size and date; asked again with that date (`If-Modified-Since`,
+/// as a browser revalidates), it is not sent again, and the answer keeps its caching rules.
+/// An older date gets the whole file.
+async fn a_file_the_reader_has_is_not_sent_again(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let token = a.token("ana").await;
+    let (_, media) = upload(&a, &token, "photo.jpg", jpeg_with_gps()).await;
+    let url = media["url"].as_str().unwrap_or_default();
+    let (status, headers, body) = fetch(url, Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-length"].to_str().ok(),
+        Some(body.len().to_string().as_str())
+    );
+    let date = headers["last-modified"].to_str().unwrap_or_default();
+    let sent = httpdate::parse_http_date(date).unwrap_or_else(|e| panic!("{date}: {e}"));
+
+    let ask = |since: std::time::SystemTime| {
+        http()
+            .get(url)
+            .bearer_auth(&token)
+            .header("if-modified-since", httpdate::fmt_http_date(since))
+            .send()
+    };
+    let response = ask(sent).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 304);
+    assert_eq!(response.headers()["cache-control"], "private, max-age=3600");
+    assert_eq!(response.headers()["vary"], "Authorization, Cookie");
+    assert!(response.bytes().await.is_ok_and(|b| b.is_empty()));
+
+    let earlier = sent - std::time::Duration::from_secs(3600);
+    let response = ask(earlier).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.is_ok_and(|b| b == body));
+    // A date that is no date is ignored.
+    let response = http()
+        .get(url)
+        .bearer_auth(&token)
+        .header("if-modified-since", "yesterday")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+}
+on_both_engines!(a_file_the_reader_has_is_not_sent_again);

@@ -3,8 +3,10 @@
 //! unsafe remote URLs are refused before any connection; members-only images reach members
 //! and their servers only; avatars and headers are set from apps; unused uploads go away.
 
-use crate::media::{
-    assert_no_metadata, fetch, jpeg_with_gps, png_with_text_and_exif, stored_files, upload,
+use crate::{
+    media::{assert_no_metadata, fetch, jpeg_with_gps, png_with_text_and_exif, upload},
+    on_both_stores,
+    s3::{MediaScene, Store},
 };
 use hearth_federation::resolver::StaticLookup;
 use hearth_tests::{
@@ -50,11 +52,9 @@ fn path_of(url: &Value) -> String {
 /// Rita, on B, sets an avatar and posts a photo; Ana, on A, follows her. Everything Ana's app
 /// is given points at A: A fetches each file from B once (signed), however many ask at once,
 /// and serves a copy with no metadata. Rita's new header reaches A in an `Update`.
-async fn remote_images_are_served_by_the_readers_instance(engine: Engine) {
-    let (a, b) = (
-        Instance::start(&engine).await,
-        Instance::start(&engine).await,
-    );
+async fn remote_images_are_served_by_the_readers_instance(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let (a, b) = (scene.start(&engine).await, scene.start(&engine).await);
     a.create_user("ana", UserRole::Member).await;
     b.create_user("rita", UserRole::Member).await;
     let (ana, rita) = (a.token("ana").await, b.token("rita").await);
@@ -192,8 +192,14 @@ async fn remote_images_are_served_by_the_readers_instance(engine: Engine) {
         assert_no_metadata(&body, what);
     }
     assert_eq!(b.received(&path_of(&json!(avatar_on_b))).len(), 1);
+    let copies = scene.stored_files(&a);
+    assert_eq!(
+        copies.len(),
+        6,
+        "A keeps its copies (avatar, header, photo; each with a thumbnail): {copies:?}"
+    );
 }
-on_both_engines!(remote_images_are_served_by_the_readers_instance);
+on_both_stores!(remote_images_are_served_by_the_readers_instance);
 
 /// A noisy picture: it does not compress, so its PNG is large.
 fn large_png() -> Vec<u8> {
@@ -441,8 +447,9 @@ on_both_engines!(members_only_images_reach_members_and_their_servers);
 /// Avatars and headers come from the upload pipeline and are public; a file that is not an
 /// image is refused. Uploads never posted are removed after a day, files included; posted
 /// images and the avatar in use stay, a replaced avatar goes.
-async fn unused_uploads_are_removed_after_a_day(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn unused_uploads_are_removed_after_a_day(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     let ana = a.token("ana").await;
     let (status, me) = set_images(
@@ -485,7 +492,7 @@ async fn unused_uploads_are_removed_after_a_day(engine: Engine) {
         .await;
     assert_eq!(status, 200);
     let (_, forgotten) = upload(&a, &ana, "forgotten.jpg", jpeg_with_gps()).await;
-    let files_before = stored_files(&a).len();
+    let files_before = scene.stored_files(&a).len();
 
     let store = &a.state.media;
     let ctx = &a.state.ctx;
@@ -499,7 +506,11 @@ async fn unused_uploads_are_removed_after_a_day(engine: Engine) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(removed, 2, "the forgotten upload and the replaced avatar");
-    assert_eq!(stored_files(&a).len(), files_before - 4, "two files each");
+    assert_eq!(
+        scene.stored_files(&a).len(),
+        files_before - 4,
+        "two files each"
+    );
     let forgotten_id = forgotten["id"].as_str().unwrap_or_default();
     assert_eq!(
         a.api_get(&format!("/api/v1/media/{forgotten_id}"), Some(&ana))
@@ -526,4 +537,4 @@ async fn unused_uploads_are_removed_after_a_day(engine: Engine) {
         assert_eq!(fetch(url, Some(&ana)).await.0, 200, "{url} stays");
     }
 }
-on_both_engines!(unused_uploads_are_removed_after_a_day);
+on_both_stores!(unused_uploads_are_removed_after_a_day);

@@ -9,21 +9,27 @@ use crate::{
     Error,
     service::{
         media::{self as rules, Servable, Upload},
+        media_files::Read,
         posts::Viewer,
         remote_media::{self, Proxied},
     },
 };
 use axum::{
     Json,
+    body::Body,
     extract::{
-        DefaultBodyLimit, FromRequestParts, Multipart, Path, Request, State,
+        DefaultBodyLimit, FromRequestParts, Multipart, Path, State,
         multipart::{Field, MultipartError, MultipartRejection},
     },
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
-use axum_extra::extract::cookie::CookieJar;
+use axum_extra::{
+    extract::cookie::CookieJar,
+    headers::{ContentLength, HeaderMapExt, IfModifiedSince, LastModified},
+};
 use serde::Deserialize;
+use std::time::SystemTime;
 
 /// The body limit of the upload routes: the largest file accepted, plus room for the other
 /// fields. (axum's default of 2 MB would refuse most photos.)
@@ -182,10 +188,10 @@ pub async fn serve(
     State(state): State<AppState>,
     MediaViewer(viewer): MediaViewer,
     Path(file): Path<String>,
-    request: Request,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let servable = rules::servable(&state.ctx, &state.media, viewer, file).await?;
-    file_response(servable, request).await
+    let servable = rules::servable(&state.ctx, viewer, file).await?;
+    file_response(&state, servable, &headers).await
 }
 
 /// `GET /media/proxy/{token}`: the copy of another server's image (an avatar, a header, an
@@ -194,9 +200,9 @@ pub async fn proxy(
     State(state): State<AppState>,
     MediaViewer(viewer): MediaViewer,
     Path(token): Path<String>,
-    request: Request,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
-    proxied(state, viewer, token, false, request).await
+    proxied(state, viewer, token, false, headers).await
 }
 
 /// `GET /media/proxy/{token}/small`: its thumbnail.
@@ -204,9 +210,9 @@ pub async fn proxy_small(
     State(state): State<AppState>,
     MediaViewer(viewer): MediaViewer,
     Path(token): Path<String>,
-    request: Request,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
-    proxied(state, viewer, token, true, request).await
+    proxied(state, viewer, token, true, headers).await
 }
 
 async fn proxied(
@@ -214,11 +220,11 @@ async fn proxied(
     viewer: Viewer,
     token: String,
     small: bool,
-    request: Request,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
     let data = state.federation.to_request_data();
     match remote_media::serve(&state.ctx, &state.media, &data, viewer, token, small).await? {
-        Proxied::File(servable) => file_response(servable, request).await,
+        Proxied::File(servable) => file_response(&state, servable, &headers).await,
         Proxied::Placeholder(url) => {
             let mut response = Redirect::to(url.as_str()).into_response();
             // The original is asked for again after a while.
@@ -231,21 +237,31 @@ async fn proxied(
     }
 }
 
-/// A stored file with its type and caching headers.
-async fn file_response(servable: Servable, request: Request) -> Result<Response, Error> {
-    let served = tower_http::services::ServeFile::new(&servable.path)
-        .try_call(request)
-        .await
-        .map_err(|e| Error::Internal(format!("serving {}: {e}", servable.path.display())))?;
-    if served.status() == StatusCode::NOT_FOUND {
-        return Err(Error::not_found("Record not found"));
-    }
-    let mut response = served.into_response();
+/// A stored file, from the local directory or the bucket alike, with its type and caching
+/// headers; `304 Not Modified` when the reader's copy (`If-Modified-Since`) is current.
+async fn file_response(
+    state: &AppState,
+    servable: Servable,
+    request_headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let since = request_headers
+        .typed_get::<IfModifiedSince>()
+        .map(SystemTime::from);
+    let mut response = match state.media.read(&servable.name, since).await? {
+        Read::File(file) => {
+            let mut response = Body::from_stream(file.body).into_response();
+            let headers = response.headers_mut();
+            headers.typed_insert(ContentLength(file.size));
+            headers.typed_insert(LastModified::from(file.last_modified));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(servable.content_type),
+            );
+            response
+        }
+        Read::NotModified => StatusCode::NOT_MODIFIED.into_response(),
+    };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(servable.content_type),
-    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

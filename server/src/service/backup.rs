@@ -4,10 +4,13 @@
 //!
 //! An archive is a gzipped tar of `hearth.db` (a `VACUUM INTO` snapshot), `media/...` and,
 //! last, `manifest.json`, which describes what came before it: a restore that does not reach
-//! it, or finds anything different from what it says, keeps nothing.
+//! it, or finds anything different from what it says, keeps nothing. Media kept in an S3
+//! bucket (`HEARTH_MEDIA_S3_BUCKET`) are not archived: the manifest names the bucket, and
+//! the bucket is backed up by the provider's versioning or replication.
 
 use crate::{
     Error, Settings,
+    config::MediaStorage,
     db::{AnyConnection, Database, Target, copy, snapshot},
 };
 use chrono::{DateTime, Utc};
@@ -50,6 +53,10 @@ pub struct Manifest {
     pub media_files: u64,
     /// Their total size.
     pub media_bytes: u64,
+    /// The S3 bucket the media were kept in, not in the archive; absent when they were
+    /// archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_bucket: Option<String>,
     /// Rows per table in the snapshot.
     pub tables: BTreeMap<String, i64>,
 }
@@ -160,8 +167,15 @@ fn backup_blocking(
         .map_err(io_error(copy.display()))?
         .len();
     let database_sha256 = file_sha256(&copy)?;
-    let media_dir = settings.media_dir();
-    let media = media_files(&media_dir)?;
+    // Media in a bucket stay there: the bucket is backed up by its own versioning or
+    // replication, and the archive holds the database alone.
+    let (media_dir, media, media_bucket) = match settings.media_storage()? {
+        MediaStorage::Local(dir) => {
+            let files = media_files(&dir)?;
+            (dir, files, None)
+        }
+        MediaStorage::S3(s3) => (settings.media_dir(), Vec::new(), Some(s3.bucket)),
+    };
     progress.set_length(database_bytes + media.iter().map(|(_, len)| len).sum::<u64>());
 
     let parent = match file.parent() {
@@ -218,6 +232,7 @@ fn backup_blocking(
         database_sha256,
         media_files: media_count,
         media_bytes,
+        media_bucket,
         tables,
     };
     let json = serde_json::to_vec_pretty(&manifest)

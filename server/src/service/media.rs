@@ -10,6 +10,7 @@
 //! keep moving); WebP becomes JPEG, or PNG when it has transparency (the `image` crate writes
 //! only lossless WebP, which would make photos several times larger).
 
+use super::media_files::{MediaFiles, Read};
 use super::{Context, posts::Viewer};
 use crate::{
     Error,
@@ -24,12 +25,7 @@ use image::{
     AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits,
     codecs::{gif, jpeg::JpegEncoder, png::PngEncoder},
 };
-use std::{
-    collections::HashMap,
-    io::Cursor,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{collections::HashMap, io::Cursor, sync::Arc, time::SystemTime};
 use tokio::sync::Semaphore;
 
 /// Most pixels an image may have (4096 × 4096), as `/api/v2/instance` tells clients
@@ -52,7 +48,8 @@ const JPEG_QUALITY: u8 = 85;
 /// Where uploads are stored and how large they may be.
 #[derive(Clone, Debug)]
 pub struct MediaStore {
-    dir: PathBuf,
+    /// The local directory or the bucket.
+    files: MediaFiles,
     max_bytes: u64,
     /// One image decoded at a time per core: a burst of uploads queues here rather than
     /// decoding side by side and multiplying the memory each decode takes.
@@ -63,11 +60,11 @@ pub struct MediaStore {
 }
 
 impl MediaStore {
-    /// Media stored in `dir`, uploads up to `max_bytes`.
-    pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
+    /// Media kept in `files`, uploads up to `max_bytes`.
+    pub fn new(files: MediaFiles, max_bytes: u64) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
-            dir,
+            files,
             max_bytes,
             permits: Arc::new(Semaphore::new(cores)),
             fetching: Arc::default(),
@@ -95,9 +92,10 @@ impl MediaStore {
         self.max_bytes
     }
 
-    /// The path of a stored file (`name` as checked by [`stored_name`]).
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+    /// Opens the stored file `name` (as checked by [`stored_name`]) for sending, unless the
+    /// reader's copy of `since` is current.
+    pub async fn read(&self, name: &str, since: Option<SystemTime>) -> Result<Read, Error> {
+        self.files.read(name, since).await
     }
 
     /// The refusal of an upload over the limit.
@@ -345,14 +343,6 @@ pub fn stored_name(name: &str) -> Option<bool> {
     .then_some(thumbnail)
 }
 
-/// Writes `data` to `path` through a temporary file, so a half-written file is never served.
-async fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
-    let partial = path.with_extension("partial");
-    let io = |e: std::io::Error| Error::Internal(format!("writing {}: {e}", path.display()));
-    tokio::fs::write(&partial, data).await.map_err(io)?;
-    tokio::fs::rename(&partial, path).await.map_err(io)
-}
-
 /// An image re-encoded by [`process`] and written to the store: its two files and what
 /// describes them.
 #[derive(Clone, Debug)]
@@ -404,15 +394,12 @@ impl MediaStore {
             blurhash: processed.blurhash,
             byte_size: i64::try_from(processed.data.len()).unwrap_or(i64::MAX),
         };
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|e| Error::Internal(format!("creating {}: {e}", self.dir.display())))?;
         let files = [
             (&stored.file_name, processed.data),
             (&stored.thumbnail_file_name, processed.thumbnail),
         ];
-        for (name, data) in &files {
-            if let Err(e) = write_file(&self.path(name), data).await {
+        for (name, data) in files {
+            if let Err(e) = self.files.put(name, data).await {
                 self.remove(&[&stored.file_name, &stored.thumbnail_file_name])
                     .await;
                 return Err(e);
@@ -421,13 +408,9 @@ impl MediaStore {
         Ok(stored)
     }
 
-    /// Removes stored files (and any half-written copy of them); missing ones are no error.
+    /// Removes stored files; missing ones are no error.
     pub async fn remove(&self, names: &[&str]) {
-        for name in names {
-            let path = self.path(name);
-            let _ = tokio::fs::remove_file(&path).await;
-            let _ = tokio::fs::remove_file(path.with_extension("partial")).await;
-        }
+        self.files.delete(names).await;
     }
 }
 
@@ -587,8 +570,8 @@ pub fn reattach(
 /// A stored file that may be served, and how it may be cached.
 #[derive(Debug)]
 pub struct Servable {
-    /// Where it is on disk.
-    pub path: PathBuf,
+    /// Its name in the store ([`MediaStore::read`]).
+    pub name: String,
     /// Its media type.
     pub content_type: &'static str,
     /// Whether anyone may see it (a public post's): shared caches may then keep it.
@@ -599,12 +582,7 @@ pub struct Servable {
 /// post ([`super::posts::viewer_may_see`]), an avatar or header to anyone, an unattached one
 /// only to its owner. Anything else is "not found", so that hidden media cannot be told from
 /// missing media.
-pub async fn servable(
-    ctx: &Context,
-    store: &MediaStore,
-    viewer: Viewer,
-    name: String,
-) -> Result<Servable, Error> {
+pub async fn servable(ctx: &Context, viewer: Viewer, name: String) -> Result<Servable, Error> {
     let not_found = || Error::not_found("Record not found");
     let thumbnail = stored_name(&name).ok_or_else(not_found)?;
     let (row, public) = ctx
@@ -628,8 +606,8 @@ pub async fn servable(
         row.file_name
     };
     Ok(Servable {
-        path: store.path(&file),
         content_type: content_type_of(&file),
+        name: file,
         public,
     })
 }

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod inbox;
 pub mod instance;
 pub mod media;
+pub mod media_files;
 pub mod moderation;
 pub mod notifications;
 pub mod oauth;

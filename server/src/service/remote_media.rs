@@ -188,8 +188,8 @@ pub async fn serve(
     }
     .ok_or_else(|| Error::Internal("a fetched remote image without its file".into()))?;
     Ok(Proxied::File(Servable {
-        path: store.path(&file),
         content_type: content_type_of(&file),
+        name: file,
         public,
     }))
 }

@@ -1,0 +1,193 @@
+//! Where media files are kept: `<data_dir>/media/` by default, or a bucket of an
+//! S3-compatible object store (`HEARTH_MEDIA_S3_BUCKET`). Both sit behind `object_store`, so
+//! the upload pipeline, the clean-up and `/media/...` take one code path whichever is set up,
+//! and the tests run that path on both.
+//!
+//! A bucket is never shown to the public: Hearth reads each file and serves it itself, after
+//! checking who may see it ([`super::media::servable`]); the bucket should stay private.
+//! Locally, a file is written under a temporary name and renamed into place, so a half-written
+//! file is never served; a bucket makes an object visible only once it is complete.
+
+use crate::{
+    Error,
+    config::{MediaStorage, S3Storage},
+};
+use bytes::Bytes;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::{
+    StreamExt, TryStreamExt,
+    stream::{self, BoxStream},
+};
+use object_store::{
+    ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore,
+};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+/// The stored files, by name.
+#[derive(Clone)]
+pub struct MediaFiles {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// Names the store (`LocalFileSystem(file:///...)`, `AmazonS3(bucket)`), never its keys.
+impl std::fmt::Debug for MediaFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MediaFiles({})", self.store)
+    }
+}
+
+/// A stored file being read, for sending.
+pub struct StoredFile {
+    /// Its bytes, as they arrive from the disk or the bucket.
+    pub body: BoxStream<'static, Result<Bytes, object_store::Error>>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was written.
+    pub last_modified: SystemTime,
+}
+
+impl std::fmt::Debug for StoredFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredFile")
+            .field("size", &self.size)
+            .field("last_modified", &self.last_modified)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What reading a file found.
+#[derive(Debug)]
+pub enum Read {
+    /// The file.
+    File(StoredFile),
+    /// The file is as the reader already has it (`If-Modified-Since`).
+    NotModified,
+}
+
+/// The storage error of `name`, for the log; a client sees a plain 500.
+fn storage_error(doing: &str, name: &str, e: &object_store::Error) -> Error {
+    Error::Internal(format!("{doing} media file {name}: {e}"))
+}
+
+impl MediaFiles {
+    /// Opens the store `storage` names (creating the local directory if need be). Nothing is
+    /// asked of a bucket yet; see [`MediaFiles::check`].
+    pub fn open(storage: &MediaStorage) -> Result<Self, Error> {
+        let store: Arc<dyn ObjectStore> = match storage {
+            MediaStorage::Local(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::Config(format!("creating {}: {e}", dir.display())))?;
+                Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+                    Error::Config(format!("media directory {}: {e}", dir.display()))
+                })?)
+            }
+            MediaStorage::S3(s3) => bucket(s3)?,
+        };
+        Ok(Self { store })
+    }
+
+    /// Asks the store for a file that does not exist: a missing bucket, a wrong key or an
+    /// unreachable endpoint shows at startup rather than at the first upload.
+    pub async fn check(&self) -> Result<(), Error> {
+        match self.store.head(&Path::from(".hearth-check")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::Config(format!("media storage {}: {e}", self.store))),
+        }
+    }
+
+    /// Writes the file `name`, whole or not at all.
+    pub async fn put(&self, name: &str, data: Vec<u8>) -> Result<(), Error> {
+        self.store
+            .put(&Path::from(name), PutPayload::from(data))
+            .await
+            .map(drop)
+            .map_err(|e| storage_error("writing", name, &e))
+    }
+
+    /// Removes the files `names` (in one request to a bucket); missing ones are no error.
+    /// A failure is logged: the rows that named them are gone, so at worst a file nothing
+    /// serves stays behind.
+    pub async fn delete(&self, names: &[&str]) {
+        let paths: Vec<object_store::Result<Path>> =
+            names.iter().map(|name| Ok(Path::from(*name))).collect();
+        let mut deleted = self.store.delete_stream(stream::iter(paths).boxed());
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "a media file could not be removed"),
+            }
+        }
+    }
+
+    /// Opens the file `name` for reading, unless it has not changed since `since` (the
+    /// reader's `If-Modified-Since`). A missing file is "not found".
+    pub async fn read(&self, name: &str, since: Option<SystemTime>) -> Result<Read, Error> {
+        // An HTTP date has whole seconds; the store's time has fractions. "Not modified" is
+        // any time within the second the reader was given.
+        let since = since.map(|t| DateTime::<Utc>::from(t) + TimeDelta::nanoseconds(999_999_999));
+        let options = GetOptions::new().with_if_modified_since(since);
+        match self.store.get_opts(&Path::from(name), options).await {
+            Ok(found) => {
+                let name = name.to_owned();
+                Ok(Read::File(StoredFile {
+                    size: found.meta.size,
+                    last_modified: found.meta.last_modified.into(),
+                    // Once sending has begun, a failure can only cut the response short: it
+                    // is logged here, or no one would know why.
+                    body: found
+                        .into_stream()
+                        .inspect_err(move |e| {
+                            tracing::warn!(error = %e, name, "a media file was cut off while sent");
+                        })
+                        .boxed(),
+                }))
+            }
+            Err(object_store::Error::NotModified { .. }) => Ok(Read::NotModified),
+            Err(object_store::Error::NotFound { .. }) => Err(Error::not_found("Record not found")),
+            Err(e) => Err(storage_error("reading", name, &e)),
+        }
+    }
+}
+
+/// The bucket the settings name. `AWS_*` variables fill in what the `HEARTH_MEDIA_S3_*` ones
+/// leave out (credentials from the environment or the machine's role); plain http only to an
+/// endpoint written with `http://`.
+fn bucket(s3: &S3Storage) -> Result<Arc<dyn ObjectStore>, Error> {
+    let mut builder = AmazonS3Builder::from_env()
+        // First: the client options replace any set before (`with_allow_http` among them).
+        .with_client_options(
+            ClientOptions::new()
+                .with_connect_timeout(Duration::from_secs(5))
+                .with_timeout(Duration::from_secs(60)),
+        )
+        .with_allow_http(s3.endpoint.as_ref().is_some_and(|u| u.scheme() == "http"))
+        .with_bucket_name(&s3.bucket)
+        .with_region(&s3.region)
+        .with_virtual_hosted_style_request(s3.virtual_hosted_style)
+        // A reader waits for its image: a few quick retries, not object_store's three minutes.
+        .with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(10),
+            ..RetryConfig::default()
+        });
+    if let Some(endpoint) = &s3.endpoint {
+        builder = builder.with_endpoint(endpoint.as_str().trim_end_matches('/'));
+    }
+    if let Some((key, secret)) = &s3.credentials {
+        builder = builder
+            .with_access_key_id(key)
+            .with_secret_access_key(secret.expose());
+    }
+    let store = builder
+        .build()
+        .map_err(|e| Error::Config(format!("HEARTH_MEDIA_S3_*: {e}")))?;
+    Ok(if s3.prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, s3.prefix.as_str()))
+    })
+}
