@@ -111,6 +111,8 @@ async fn people_on_another_server_notify_a_local_person(engine: Engine) {
         )
         .await;
     assert_eq!(status, 200);
+    // Delivered before the reply: a server may get several activities at once, in any order.
+    settle(&[&a, &b]).await;
     let (status, _) = b
         .api_post(
             "/api/v1/statuses",
