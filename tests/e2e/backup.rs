@@ -196,16 +196,7 @@ async fn a_backup_under_write_load_restores_into_a_fresh_instance() {
     b.create_user("bea", UserRole::Member).await;
     let (ana, bea) = (a.token("ana").await, b.token("bea").await);
     follow_across(&a, &b, &bea, "ana").await;
-    let (status, media) = upload(&a, &ana, "photo.jpg", jpeg_with_gps()).await;
-    assert_eq!(status, 200, "{media}");
-    let (status, with_photo) = a
-        .api_post(
-            "/api/v1/statuses",
-            &ana,
-            json!({ "status": "a photo", "media_ids": [media["id"]] }),
-        )
-        .await;
-    assert_eq!(status, 200, "{with_photo}");
+    let with_photo = post_a_photo(&a, &ana).await;
     let photo_url = with_photo["media_attachments"][0]["url"]
         .as_str()
         .unwrap_or_default()
@@ -643,6 +634,21 @@ fn s3_env(settings: &hearth::Settings) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// Posts "a photo" with an uploaded photo, as the holder of `token`; the status.
+async fn post_a_photo(a: &Instance, token: &str) -> serde_json::Value {
+    let (status, media) = upload(a, token, "photo.jpg", jpeg_with_gps()).await;
+    assert_eq!(status, 200, "{media}");
+    let (status, with_photo) = a
+        .api_post(
+            "/api/v1/statuses",
+            token,
+            json!({ "status": "a photo", "media_ids": [media["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{with_photo}");
+    with_photo
+}
+
 /// With media in an S3 bucket, `hearth backup` archives the database alone and says where
 /// the media are; `hearth restore` says so again; the instance restored on the same bucket
 /// serves the photo and its thumbnail from it.
@@ -652,16 +658,7 @@ async fn media_in_a_bucket_stay_out_of_the_archive() {
     let a = scene.start(&Engine::Sqlite).await;
     a.create_user("ana", UserRole::Member).await;
     let ana = a.token("ana").await;
-    let (status, media) = upload(&a, &ana, "photo.jpg", jpeg_with_gps()).await;
-    assert_eq!(status, 200, "{media}");
-    let (status, with_photo) = a
-        .api_post(
-            "/api/v1/statuses",
-            &ana,
-            json!({ "status": "a photo", "media_ids": [media["id"]] }),
-        )
-        .await;
-    assert_eq!(status, 200, "{with_photo}");
+    let with_photo = post_a_photo(&a, &ana).await;
     let urls: Vec<String> = ["url", "preview_url"]
         .iter()
         .map(|key| {
