@@ -489,6 +489,7 @@ async fn join_then_ingest(
             peer.answer_with(503, None);
         }
     }
+    let shared_before: usize = peers.iter().map(|p| shared(p).len()).sum();
     let inbox = server.url("/groups/support/inbox");
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
@@ -571,7 +572,7 @@ async fn join_then_ingest(
         .sum();
     println!(
         "  group shares delivered during the run: {}; still queued: {waiting}",
-        peers.iter().map(|p| shared(p).len()).sum::<usize>()
+        peers.iter().map(|p| shared(p).len()).sum::<usize>() - shared_before
     );
 }
 

@@ -631,3 +631,73 @@ async fn an_edit_or_a_deletion_never_overtakes_what_it_changes(engine: Engine) {
     assert!(apart(third, deletion) >= answer, "the deletion goes last");
 }
 on_both_engines!(an_edit_or_a_deletion_never_overtakes_what_it_changes);
+
+/// Writes committed together queue their deliveries together, just before the commit: what
+/// they queue is numbered in the order the writes ran, and a write that fails queues nothing.
+async fn writes_committed_together_queue_in_the_order_they_ran(engine: Engine) {
+    use hearth::db::deliveries::{Enqueued, Outgoing, enqueue};
+    use std::sync::{Arc, Mutex};
+    let a = Instance::start(&engine).await;
+    let ana = a.create_user("ana", UserRole::Member).await;
+    let peer = StubPeer::start().await;
+    let inbox = format!("{}/inbox", peer.actor("gina"));
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let writes = (0..60).map(|i| {
+        let (db, ran, inbox) = (a.state.db.clone(), ran.clone(), inbox.clone());
+        async move {
+            db.write(move |conn| {
+                let activity = format!("{inbox}/activity/{i}");
+                let body = json!({ "id": activity, "type": "Note" }).to_string();
+                let activities = vec![Outgoing {
+                    ap_id: activity,
+                    body,
+                    form: None,
+                }];
+                let inboxes = vec![inbox];
+                enqueue(
+                    conn,
+                    Enqueued {
+                        signer_id: ana.id,
+                        activities,
+                        inboxes,
+                    },
+                )?;
+                if i % 7 == 0 {
+                    return Err(hearth::Error::Forbidden("refused".into()));
+                }
+                ran.lock().unwrap_or_else(|e| e.into_inner()).push(i);
+                Ok(())
+            })
+            .await
+        }
+    });
+    let results = futures::future::join_all(writes).await;
+    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 9);
+
+    let queued: Vec<String> = a
+        .state
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            use hearth::db::schema::outbox;
+            Ok(outbox::table
+                .order(outbox::id)
+                .select(outbox::ap_id)
+                .load::<String>(conn)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let in_order: Vec<String> = ran
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|i| format!("{inbox}/activity/{i}"))
+        .collect();
+    assert_eq!(
+        queued, in_order,
+        "queued in the order the writes ran, refused ones left out"
+    );
+    assert_eq!(a.deliver().await, 51);
+    assert_eq!(peer.received_count(), 51);
+}
+on_both_engines!(writes_committed_together_queue_in_the_order_they_ran);

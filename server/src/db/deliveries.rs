@@ -131,102 +131,177 @@ fn for_host(host: &str) -> String {
 
 /// An activity to queue, and the form of a group's share it is (`None`: for every server).
 #[derive(Debug)]
-pub struct Outgoing<'a> {
-    pub ap_id: &'a str,
+pub struct Outgoing {
+    pub ap_id: String,
     pub body: String,
     pub form: Option<Form>,
 }
 
-/// Queues activities for `inboxes`, in the caller's transaction: each is written once, with
-/// the servers it goes to. A server known to read one form of a group's share is left out of
-/// the other.
-///
-/// A server's cursor moves by outbox id, so what is queued for one server must be numbered
-/// in the order it commits: its row is locked first (on SQLite the single writer is the
-/// lock; on PostgreSQL `FOR UPDATE`, in host order so that two transactions cannot
-/// deadlock), and only then are ids taken, above every id before them.
-pub fn enqueue(
-    conn: &mut AnyConnection,
-    signer_id: i64,
-    activities: &[Outgoing<'_>],
-    inboxes: &[String],
-) -> QueryResult<()> {
-    if activities.is_empty() || inboxes.is_empty() {
+/// Activities a write queues for some inboxes, signed by one actor.
+#[derive(Debug)]
+pub struct Enqueued {
+    pub signer_id: i64,
+    pub activities: Vec<Outgoing>,
+    pub inboxes: Vec<String>,
+}
+
+thread_local! {
+    /// What the writes run by [`hold`] on this thread queued, not yet written.
+    static HELD: std::cell::RefCell<Option<Vec<Enqueued>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work`, holding back what it queues instead of writing it: the writer runs a batch's
+/// writes this way and queues everything they queued at once, with [`enqueue_all`], before
+/// the batch commits.
+pub fn hold<T>(work: impl FnOnce() -> T) -> (T, Vec<Enqueued>) {
+    let outer = HELD.with(|h| h.borrow_mut().replace(Vec::new()));
+    let result = work();
+    let held = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), outer));
+    (result, held.unwrap_or_default())
+}
+
+/// Queues activities in the caller's transaction, or hands them to the [`hold`] around it.
+pub fn enqueue(conn: &mut AnyConnection, enqueued: Enqueued) -> QueryResult<()> {
+    if enqueued.activities.is_empty() || enqueued.inboxes.is_empty() {
         return Ok(());
     }
-    let now = Utc::now().naive_utc();
-    let hosts: Vec<String> = inboxes.iter().map(|i| host_of(i)).collect();
-    let in_order: std::collections::BTreeSet<&str> = hosts.iter().map(String::as_str).collect();
-    let mut reads = std::collections::HashMap::with_capacity(in_order.len());
-    let mut idle = Vec::new();
-    let mut floor = 0;
-    for &host in &in_order {
-        let state = match lock_server(conn, host)? {
-            Some(state) => state,
-            None => {
-                new_server(conn, host, now)?;
-                lock_server(conn, host)?.ok_or(diesel::result::Error::NotFound)?
-            }
-        };
-        let (software, waiting, cursor) = state;
-        reads.insert(host, Form::read_by(software.as_deref()));
-        floor = floor.max(cursor);
-        if !waiting {
-            idle.push(host);
+    let unheld = HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(held) => {
+            held.push(enqueued);
+            None
         }
+        None => Some(enqueued),
+    });
+    match unheld {
+        Some(enqueued) => enqueue_all(conn, &[enqueued]),
+        None => Ok(()),
     }
-    let ids = outbox_ids(conn, activities.len(), floor)?;
-    for host in idle {
-        diesel::update(servers::table.find(host))
+}
+
+/// Queues activities for their inboxes, in the caller's transaction: each is written once,
+/// with the servers it goes to. A server known to read one form of a group's share is left
+/// out of the other.
+///
+/// A server's cursor moves by outbox id, so what is queued for one server must be numbered
+/// in the order it commits: the queue lock is taken first (see [`lock_queue`]), then the
+/// servers' rows, and only then are ids taken, above every id before them. The writer queues
+/// all of a batch's activities together, so the locks are held only from here to the commit.
+pub fn enqueue_all(conn: &mut AnyConnection, all: &[Enqueued]) -> QueryResult<()> {
+    let hosts: Vec<Vec<String>> = all
+        .iter()
+        .map(|e| e.inboxes.iter().map(|i| host_of(i)).collect())
+        .collect();
+    let in_order: std::collections::BTreeSet<&str> =
+        hosts.iter().flatten().map(String::as_str).collect();
+    if in_order.is_empty() {
+        return Ok(());
+    }
+    lock_queue(conn)?;
+    let in_order: Vec<&str> = in_order.into_iter().collect();
+    let now = Utc::now().naive_utc();
+    let mut known = lock_servers(conn, &in_order)?;
+    if known.len() < in_order.len() {
+        let new: Vec<&str> = in_order
+            .iter()
+            .copied()
+            .filter(|h| !known.iter().any(|(k, ..)| k == h))
+            .collect();
+        new_servers(conn, &new, now)?;
+        known.extend(lock_servers(conn, &new)?);
+    }
+    let floor = known.iter().map(|(.., cursor)| *cursor).max().unwrap_or(0);
+    let idle: Vec<&str> = known
+        .iter()
+        .filter(|(_, _, waiting, _)| !waiting)
+        .map(|(host, ..)| host.as_str())
+        .collect();
+    for some in idle.chunks(HOSTS_PER_STATEMENT) {
+        diesel::update(servers::table.filter(servers::host.eq_any(some)))
             .set(servers::waiting.eq(true))
             .execute(conn)?;
     }
-    for (activity, id) in activities.iter().zip(ids) {
-        let mut to_hosts = std::collections::BTreeSet::new();
-        let mut to_inboxes = Vec::with_capacity(inboxes.len());
-        for (inbox, host) in inboxes.iter().zip(&hosts) {
-            let reads = reads.get(host.as_str()).copied().flatten();
-            if activity.form.is_some_and(|f| reads.is_some_and(|r| r != f)) {
+    let reads: std::collections::HashMap<&str, Option<Form>> = known
+        .iter()
+        .map(|(host, software, ..)| (host.as_str(), Form::read_by(software.as_deref())))
+        .collect();
+    let total = all.iter().map(|e| e.activities.len()).sum();
+    let mut ids = outbox_ids(conn, total, floor)?.into_iter();
+    let mut rows = Vec::with_capacity(total);
+    for (enqueued, hosts) in all.iter().zip(&hosts) {
+        for (activity, id) in enqueued.activities.iter().zip(ids.by_ref()) {
+            let mut to_hosts = std::collections::BTreeSet::new();
+            let mut to_inboxes = Vec::with_capacity(enqueued.inboxes.len());
+            for (inbox, host) in enqueued.inboxes.iter().zip(hosts) {
+                let reads = reads.get(host.as_str()).copied().flatten();
+                if activity.form.is_some_and(|f| reads.is_some_and(|r| r != f)) {
+                    continue;
+                }
+                to_hosts.insert(host.as_str());
+                to_inboxes.push(inbox.as_str());
+            }
+            if to_inboxes.is_empty() {
                 continue;
             }
-            to_hosts.insert(host.as_str());
-            to_inboxes.push(inbox.as_str());
+            rows.push(OutboxRow {
+                id,
+                created_at: now,
+                signer_id: enqueued.signer_id,
+                form: activity.form.map(Form::as_str),
+                hosts: format!(" {} ", to_hosts.into_iter().collect::<Vec<_>>().join(" ")),
+                inboxes: to_inboxes.join("\n"),
+                ap_id: &activity.ap_id,
+                body: &activity.body,
+            });
         }
-        if to_inboxes.is_empty() {
-            continue;
-        }
-        let row = OutboxRow {
-            id,
-            created_at: now,
-            signer_id,
-            form: activity.form.map(Form::as_str),
-            hosts: format!(" {} ", to_hosts.into_iter().collect::<Vec<_>>().join(" ")),
-            inboxes: to_inboxes.join("\n"),
-            ap_id: activity.ap_id,
-            body: &activity.body,
-        };
+    }
+    for some in rows.chunks(ROWS_PER_STATEMENT) {
         on_engine!(conn, |c| diesel::insert_into(outbox::table)
-            .values(&row)
+            .values(some)
             .execute(c))?;
     }
     Ok(())
 }
 
-/// Reads a server's software, whether something waits for it and its cursor, locking its row
-/// until the transaction ends (PostgreSQL; on SQLite the writer holds the whole database).
-fn lock_server(
-    conn: &mut AnyConnection,
-    host: &str,
-) -> QueryResult<Option<(Option<String>, bool, i64)>> {
-    let row = servers::table.find(host).select((
-        servers::software,
-        servers::waiting,
-        servers::delivered_up_to,
-    ));
-    match conn {
-        AnyConnection::Postgresql(pg) => row.for_update().get_result(pg).optional(),
-        AnyConnection::Sqlite(lite) => row.get_result(lite).optional(),
+/// Takes the queue lock, held until the transaction ends. Every change to the servers' rows
+/// takes it first: a batch of writes changes several servers' rows in the order its writes
+/// come, so without it two batches (of two processes) could each hold a row the other waits
+/// for. On SQLite the single writer is the lock.
+fn lock_queue(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7346127302)").execute(pg)?;
     }
+    Ok(())
+}
+
+/// Hosts named in one statement, well within SQLite's limit on bound values.
+const HOSTS_PER_STATEMENT: usize = 500;
+
+/// Outbox rows inserted by one statement (eight values each).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A server's row as queueing reads it: host, software, whether something waits, cursor.
+type Locked = (String, Option<String>, bool, i64);
+
+/// Each of `hosts`' software, whether something waits for it and its cursor, locking their
+/// rows until the transaction ends (PostgreSQL; on SQLite the writer holds the whole database).
+fn lock_servers(conn: &mut AnyConnection, hosts: &[&str]) -> QueryResult<Vec<Locked>> {
+    let mut found = Vec::with_capacity(hosts.len());
+    for some in hosts.chunks(HOSTS_PER_STATEMENT) {
+        let rows = servers::table
+            .filter(servers::host.eq_any(some))
+            .order(servers::host)
+            .select((
+                servers::host,
+                servers::software,
+                servers::waiting,
+                servers::delivered_up_to,
+            ));
+        found.extend(match conn {
+            AnyConnection::Postgresql(pg) => rows.for_update().load(pg)?,
+            AnyConnection::Sqlite(lite) => rows.load(lite)?,
+        });
+    }
+    Ok(found)
 }
 
 /// `n` new outbox ids, greater than all before them and than `floor` (the servers' cursors).
@@ -272,23 +347,24 @@ fn outbox_ids(conn: &mut AnyConnection, n: usize, floor: i64) -> QueryResult<Vec
     }
 }
 
-/// Adds a `servers` row for `host` unless there is one.
-fn new_server(conn: &mut AnyConnection, host: &str, now: NaiveDateTime) -> QueryResult<()> {
-    let row = (
-        servers::host.eq(host),
-        servers::next_attempt_at.eq(now),
-        servers::failures.eq(0),
-    );
-    match conn {
-        AnyConnection::Postgresql(pg) => diesel::insert_into(servers::table)
-            .values(row)
+/// Adds a `servers` row for each of `hosts` that has none.
+fn new_servers(conn: &mut AnyConnection, hosts: &[&str], now: NaiveDateTime) -> QueryResult<()> {
+    for some in hosts.chunks(HOSTS_PER_STATEMENT) {
+        let rows: Vec<_> = some
+            .iter()
+            .map(|host| {
+                (
+                    servers::host.eq(*host),
+                    servers::next_attempt_at.eq(now),
+                    servers::failures.eq(0),
+                )
+            })
+            .collect();
+        on_engine!(conn, |c| diesel::insert_into(servers::table)
+            .values(&rows)
             .on_conflict_do_nothing()
-            .execute(pg)?,
-        AnyConnection::Sqlite(lite) => diesel::insert_into(servers::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(lite)?,
-    };
+            .execute(c))?;
+    }
     Ok(())
 }
 
@@ -314,6 +390,7 @@ pub fn claim_servers(
     limit: i64,
     lease: TimeDelta,
 ) -> QueryResult<Vec<ServerRow>> {
+    lock_queue(conn)?;
     sweep_outbox(conn)?;
     let now = Utc::now().naive_utc();
     let until = now + lease;
@@ -345,6 +422,7 @@ pub fn claim_servers(
 /// Ends every claim: for a process starting on SQLite, where only one process delivers, so
 /// any claim left is from a process that died.
 pub fn release_all(conn: &mut AnyConnection) -> QueryResult<usize> {
+    lock_queue(conn)?;
     diesel::update(servers::table.filter(servers::claimed_until.is_not_null()))
         .set(servers::claimed_until.eq(None::<NaiveDateTime>))
         .execute(conn)
@@ -389,6 +467,7 @@ pub fn set_software(
     host: &str,
     software: Option<&str>,
 ) -> QueryResult<()> {
+    lock_queue(conn)?;
     diesel::update(servers::table.find(host))
         .set((
             servers::software.eq(software),
@@ -418,6 +497,7 @@ pub fn delivered(
     up_to: i64,
     lease: TimeDelta,
 ) -> QueryResult<()> {
+    lock_queue(conn)?;
     let now = Utc::now().naive_utc();
     diesel::update(servers::table.find(host))
         .set((
@@ -437,8 +517,11 @@ pub fn delivered(
 /// delivered, passed over or given up), it waits only if something was queued for it since,
 /// and its claim is released.
 pub fn release(conn: &mut AnyConnection, host: &str, up_to: i64) -> QueryResult<()> {
+    lock_queue(conn)?;
     // Locked first: what is being queued for it meanwhile commits before the look below.
-    let cursor = lock_server(conn, host)?.map_or(up_to, |(_, _, cursor)| cursor.max(up_to));
+    let cursor = lock_servers(conn, &[host])?
+        .first()
+        .map_or(up_to, |(.., cursor)| (*cursor).max(up_to));
     let more = diesel::select(diesel::dsl::exists(
         outbox::table
             .filter(outbox::id.gt(cursor))
@@ -472,6 +555,7 @@ pub fn fail(
     up_to: i64,
     failure: &Failure,
 ) -> QueryResult<()> {
+    lock_queue(conn)?;
     let error: String = failure.error.chars().take(500).collect();
     diesel::update(servers::table.find(host))
         .set((
@@ -489,28 +573,15 @@ pub fn fail(
 
 /// Records an activity id; returns false if it was already received.
 pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool> {
-    let seen: i64 = on_engine!(conn, |c| received_activities::table
-        .filter(received_activities::ap_id.eq(ap_id))
-        .count()
-        .get_result(c))?;
-    if seen > 0 {
-        return Ok(false);
-    }
     let row = (
         received_activities::ap_id.eq(ap_id),
         received_activities::received_at.eq(Utc::now().naive_utc()),
     );
-    match on_engine!(conn, |c| diesel::insert_into(received_activities::table)
+    let added = on_engine!(conn, |c| diesel::insert_into(received_activities::table)
         .values(row)
-        .execute(c))
-    {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e),
-    }
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(added == 1)
 }
 
 /// The queue of one receiving server, as operators see it.
@@ -576,6 +647,7 @@ pub fn canonical(host: &str) -> String {
 /// Makes `host` due now (it stays marked unreachable until a delivery succeeds); returns how
 /// many activities wait for it.
 pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
+    lock_queue(conn)?;
     let host = canonical(host);
     diesel::update(servers::table.find(&host))
         .set(servers::next_attempt_at.eq(Utc::now().naive_utc()))
@@ -594,8 +666,9 @@ pub fn retry_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
 /// Drops everything waiting for `host` (its cursor moves to the end of the outbox); returns
 /// how many activities. Call it in a write transaction (`Database::write`).
 pub fn drop_host(conn: &mut AnyConnection, host: &str) -> QueryResult<i64> {
+    lock_queue(conn)?;
     let host = canonical(host);
-    if lock_server(conn, &host)?.is_none() {
+    if lock_servers(conn, &[&host])?.is_empty() {
         return Ok(0);
     }
     let cursor = servers::table

@@ -17,11 +17,16 @@
 //!
 //! On PostgreSQL transactions could write side by side, but the writes that matter most do
 //! not: every post into a group queues its shares, locking the rows of the members' servers
-//! (see `deliveries::enqueue`), so posts into one group commit one after another, each waiting
-//! for its own flush of the log while holding those rows. One writer per process commits them
-//! by the batch instead, and a commit is durable when it returns.
+//! (see `deliveries::enqueue_all`), so posts into one group commit one after another, each
+//! waiting for its own flush of the log while holding those rows. One writer per process
+//! commits them by the batch instead, and a commit is durable when it returns.
+//!
+//! What a batch's writes queue for delivery is written once for the whole batch, just before
+//! it commits: the servers' rows are locked and the outbox rows inserted by a few statements,
+//! not by a dozen per write (each a round trip to PostgreSQL).
 
 use super::AnyConnection;
+use super::deliveries::{self, Enqueued};
 use crate::Error;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -35,9 +40,16 @@ const MAX_BATCH: usize = 256;
 /// How many writes may wait for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 4096;
 
-/// A write handed to the writer: runs in its savepoint and returns what to do once the batch
-/// has committed (or failed to).
-type Job = Box<dyn FnOnce(&mut AnyConnection) -> Answer + Send>;
+/// A write handed to the writer: runs in its savepoint and returns what it queued for delivery
+/// and what to do once the batch has committed (or failed to).
+type Job = Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>;
+
+/// What a write leaves for the end of its batch.
+struct Ran {
+    /// The deliveries it queued, written for the whole batch at once before the commit.
+    queued: Vec<Enqueued>,
+    answer: Answer,
+}
 
 /// Tells a write's caller how its batch ended.
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -114,15 +126,22 @@ impl Writer {
     {
         let (answer, answered) = oneshot::channel::<Result<T, Error>>();
         let job: Job = Box::new(move |conn| {
-            let result = conn.write_transaction(work);
-            Box::new(move |committed: Result<(), String>| {
-                let result = match committed {
-                    Ok(()) => result,
-                    Err(e) => Err(Error::Internal(e)),
-                };
-                // The caller may have gone away (a closed connection); the write stands.
-                let _ = answer.send(result);
-            })
+            let (result, mut queued) = deliveries::hold(|| conn.write_transaction(work));
+            if result.is_err() {
+                // Rolled back with the rest of the write.
+                queued.clear();
+            }
+            Ran {
+                queued,
+                answer: Box::new(move |committed: Result<(), String>| {
+                    let result = match committed {
+                        Ok(()) => result,
+                        Err(e) => Err(Error::Internal(e)),
+                    };
+                    // The caller may have gone away (a closed connection); the write stands.
+                    let _ = answer.send(result);
+                }),
+            }
         });
         self.jobs
             .send(job)
@@ -244,13 +263,22 @@ fn commit_batch(
         return Err(failed(format!("starting a write: {e}"), Vec::new()));
     }
     let mut finish = Vec::with_capacity(batch.len());
+    let mut queued = Vec::new();
     for job in batch.drain(..) {
         match catch_unwind(AssertUnwindSafe(|| job(&mut *conn))) {
-            Ok(done) => finish.push(done),
+            Ok(ran) => {
+                queued.extend(ran.queued);
+                finish.push(ran.answer);
+            }
             // The savepoint of the write that panicked is still open: nothing in this batch
             // can be trusted to commit.
             Err(_) => return Err(failed("a database write panicked".into(), finish)),
         }
+    }
+    // One statement or so for all the batch's deliveries, instead of several per write; the
+    // receiving servers' rows are locked from here to the commit only.
+    if let Err(e) = deliveries::enqueue_all(conn, &queued) {
+        return Err(failed(format!("queueing deliveries: {e}"), finish));
     }
     let committed = match &mut *conn {
         AnyConnection::Sqlite(lite) => AnsiTransactionManager::commit_transaction(&mut *lite),

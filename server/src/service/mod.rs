@@ -151,18 +151,24 @@ impl Context {
         if inboxes.is_empty() {
             return Ok(());
         }
-        let outgoing: Vec<_> = activities
+        let activities = activities
             .iter()
             .map(|(activity, form)| crate::db::deliveries::Outgoing {
                 ap_id: activity
                     .get("id")
                     .and_then(|v| v.as_str())
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .to_owned(),
                 body: activity.to_string(),
                 form: *form,
             })
             .collect();
-        crate::db::deliveries::enqueue(conn, signer_id, &outgoing, inboxes)?;
+        let enqueued = crate::db::deliveries::Enqueued {
+            signer_id,
+            activities,
+            inboxes: inboxes.to_vec(),
+        };
+        crate::db::deliveries::enqueue(conn, enqueued)?;
         streaming::emit(streaming::Event::Queued);
         Ok(())
     }
