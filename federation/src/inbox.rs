@@ -113,6 +113,16 @@ async fn verify_and_receive(
     *kind = type_label(&activity.kind);
     check_ids(&activity, &data)?;
     check_fan_out(&value)?;
+    if activity.kind == "Delete"
+        && deletes_itself(&value, &activity.actor)
+        && data.actor_by_id(&activity.actor).await?.is_none()
+    {
+        // An actor unknown here that deleted itself: nothing is held of it, and its key
+        // could only be fetched from a server that now answers that it is gone (Mastodon
+        // answers these without a look, too).
+        tracing::debug!(actor = %activity.actor, "the deletion of an actor unknown here");
+        return Ok(StatusCode::ACCEPTED);
+    }
 
     let actor = verified_sender(
         &parts.method,
@@ -144,6 +154,15 @@ async fn read_limited(body: Body) -> Result<bytes::Bytes, FederationError> {
             "reading the body: {err}"
         ))),
     }
+}
+
+/// Whether `activity` (a `Delete`) deletes its own actor.
+fn deletes_itself(activity: &serde_json::Value, actor: &Url) -> bool {
+    let object = &activity["object"];
+    object
+        .as_str()
+        .or_else(|| object["id"].as_str())
+        .is_some_and(|id| id == actor.as_str())
 }
 
 /// Refuses an activity that names more addressees and tags than any real one does, before

@@ -8,6 +8,7 @@ mod boosts;
 mod client_libraries;
 mod contract;
 mod conversations_and_settings;
+mod data_rights;
 mod delivery;
 mod deployment;
 mod discovery;

@@ -105,6 +105,15 @@ pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<Pos
         .optional())
 }
 
+/// Every post of an author, deleted ones included, oldest first.
+pub fn all_by_author(conn: &mut AnyConnection, author_id: i64) -> QueryResult<Vec<PostRow>> {
+    on_engine!(conn, |c| posts::table
+        .filter(posts::author_id.eq(author_id))
+        .order(posts::id)
+        .select(PostRow::as_select())
+        .load(c))
+}
+
 /// The post with this row id.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<PostRow>> {
     on_engine!(conn, |c| posts::table

@@ -612,6 +612,37 @@ pub async fn authenticate_app(db: &Database, token: &str) -> Result<AppSignedIn,
     })
 }
 
+/// Erases what this instance holds of a remote actor that deleted itself: the actor and, by
+/// the rows' foreign keys, its posts, follows both ways, memberships, likes, boosts, blocks,
+/// mutes, reports and notifications. Each group here tells its members' servers that the
+/// actor's posts in it are gone. Their remote images lose their owner and are removed, files
+/// included, by the media clean-up.
+pub fn erase_remote(
+    conn: &mut db::AnyConnection,
+    ctx: &super::Context,
+    actor: &ActorRow,
+) -> Result<(), Error> {
+    if actor.local {
+        return Err(Error::Forbidden(
+            "an account of this instance is deleted here, not by a remote server".into(),
+        ));
+    }
+    let by = super::stored_url(&actor.ap_id)?;
+    for post in db::posts::all_by_author(conn, actor.id)? {
+        super::streaming::emit(super::streaming::Event::Deleted { post: post.id });
+        let group = match post.group_id.filter(|_| !post.is_deleted()) {
+            Some(id) => actors::by_id(conn, id)?.filter(|g| g.local),
+            None => None,
+        };
+        if let Some(group) = group {
+            super::inbox::announce_deletion(conn, ctx, &group, &by, &post)?;
+        }
+    }
+    actors::delete(conn, actor.id)?;
+    tracing::info!(actor = %actor.ap_id, "erased a remote actor that deleted itself");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,6 +272,10 @@ fn delete(
     actor: &Url,
     via: Option<&Url>,
 ) -> Result<(), Error> {
+    // An actor deleting itself (Mastodon, GoToSocial, Lemmy send it when an account ends).
+    if via.is_none() && object.as_str() == sender.ap_id && actor.as_str() == sender.ap_id {
+        return super::accounts::erase_remote(conn, ctx, sender);
+    }
     let Some(post) = posts::by_ap_id(conn, object.as_str())? else {
         return Ok(());
     };
@@ -301,11 +305,22 @@ fn delete(
     posts::mark_deleted(conn, post.id)?;
     super::streaming::emit(super::streaming::Event::Deleted { post: post.id });
     if let Some(group) = group.filter(|g| g.local) {
-        let object_url = super::stored_url(&post.ap_id)?;
-        let delete = builders::delete(&ctx.activity_id("delete"), actor, &object_url, &[], &[]);
-        post_rules::announce(conn, ctx, &group, &delete, None)?;
+        announce_deletion(conn, ctx, &group, actor, &post)?;
     }
     Ok(())
+}
+
+/// A local group tells its members' servers that `post`, deleted by `by`, is gone.
+pub(super) fn announce_deletion(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    by: &Url,
+    post: &PostRow,
+) -> Result<(), Error> {
+    let object_url = super::stored_url(&post.ap_id)?;
+    let delete = builders::delete(&ctx.activity_id("delete"), by, &object_url, &[], &[]);
+    post_rules::announce(conn, ctx, group, &delete, None)
 }
 
 /// A relayed activity (`via` a group) is accepted only from the remote group the post
