@@ -613,6 +613,22 @@ impl Instance {
         .await
     }
 
+    /// A PATCH (JSON body) to the client API.
+    pub async fn api_patch(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        answer(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
     /// A DELETE on the client API.
     pub async fn api_delete(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
         answer(self.client.delete(self.url(path)).bearer_auth(token)).await

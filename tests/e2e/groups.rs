@@ -492,3 +492,42 @@ async fn an_approval_group_lets_in_only_whom_its_moderators_approve(engine: Engi
     assert_eq!(members.as_array().map(Vec::len), Some(0), "{members}");
 }
 on_both_engines!(an_approval_group_lets_in_only_whom_its_moderators_approve);
+
+/// A group renamed on A, with a new description and joining now by request, shows so on B,
+/// where a member is: the group sends its members' servers an `Update` of itself.
+async fn a_groups_new_name_and_rules_for_joining_reach_its_members_servers(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let group = a.create_group("sleep", "Sleep").await;
+    a.create_user("root", UserRole::Admin).await;
+    let root = a.token("root").await;
+    let bob = member(&b, "bob").await;
+    let on_b = join(&b, &bob, &format!("sleep@{}", a.domain)).await;
+    settle(&[&a, &b]).await;
+
+    let (status, changed) = a
+        .api_patch(
+            &format!("/api/hearth/v1/groups/{}", group.id),
+            &root,
+            json!({ "display_name": "Sleep and fatigue", "description": "Tips for better nights.",
+                "join_policy": "approval" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    settle(&[&a, &b]).await;
+    let (status, shown) = b
+        .api_get(&format!("/api/v1/accounts/{on_b}"), Some(&bob.token))
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["display_name"], "Sleep and fatigue", "{shown}");
+    assert!(
+        shown["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("Tips for better nights.")),
+        "{shown}"
+    );
+    assert_eq!(shown["locked"], true, "joining now needs approval: {shown}");
+}
+on_both_engines!(a_groups_new_name_and_rules_for_joining_reach_its_members_servers);

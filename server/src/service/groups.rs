@@ -175,7 +175,7 @@ pub async fn update_group(
     change: GroupChange,
 ) -> Result<(), Error> {
     let by = by.clone();
-    ctx.write(move |conn, _| {
+    ctx.write(move |conn, ctx| {
         let (mut actor, mut settings) = managed_group(conn, group_id, &by)?;
         let mut changed = Vec::new();
         if let Some(visibility) = change.visibility {
@@ -203,6 +203,15 @@ pub async fn update_group(
         actor.updated_at = chrono::Utc::now().naive_utc();
         groups::update(conn, &settings)?;
         actors::update(conn, &actor)?;
+        // Its members' servers show the group as it is now (name, description, whether
+        // joining needs approval).
+        let document = actor.to_federated()?.to_object();
+        let update = builders::update_actor(&ctx.activity_id("update"), &document);
+        let members: Vec<_> = crate::db::follows::followers(conn, actor.id, true)?
+            .into_iter()
+            .map(|(_, member)| member)
+            .collect();
+        ctx.enqueue(conn, actor.id, &update, &super::delivery::inboxes(&members))?;
         audit::record(
             conn,
             &by,
