@@ -164,10 +164,14 @@ impl Application {
         });
         let streams = self.state.ctx.streams.clone();
         let clean_up = delivers.then(|| {
-            tokio::spawn(crate::service::media::run_clean_up(
-                self.state.ctx.clone(),
-                self.state.media.clone(),
-            ))
+            let ctx = self.state.ctx.clone();
+            let media = self.state.media.clone();
+            tokio::spawn(async move {
+                tokio::join!(
+                    crate::service::media::run_clean_up(ctx.clone(), media),
+                    crate::service::inbox::run_forgetting(ctx),
+                )
+            })
         });
         let limits = crate::serve::Limits::from(&*self.state.settings);
         let stopping = self.state.ctx.stopping.clone();

@@ -288,3 +288,42 @@ impl activitypub_federation::traits::Activity for TestActivity {
         Ok(())
     }
 }
+
+/// Received activity ids are kept for a month, to take redeliveries once, then forgotten by the
+/// hourly clean-up, oldest first.
+async fn received_activity_ids_are_forgotten_after_a_month(engine: Engine) {
+    use diesel::prelude::*;
+    use hearth::db::schema::received_activities as received;
+    let a = Instance::start(&engine).await;
+    let now = Utc::now().naive_utc();
+    let ages = [("kept", 29), ("forgotten", 31), ("long-forgotten", 400)];
+    a.state
+        .db
+        .write(move |conn| {
+            for (name, days) in ages {
+                let row = (
+                    received::ap_id.eq(format!("https://peer.example/activities/{name}")),
+                    received::received_at.eq(now - TimeDelta::days(days)),
+                );
+                diesel::insert_into(received::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let forgotten = hearth::service::inbox::forget_old_receipts(&a.state.ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(forgotten, 2);
+    let left: Vec<String> = a
+        .state
+        .db
+        .run(|conn| Ok(received::table.select(received::ap_id).load(conn)?))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(left, ["https://peer.example/activities/kept"]);
+}
+on_both_engines!(received_activity_ids_are_forgotten_after_a_month);

@@ -584,6 +584,28 @@ pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool>
     Ok(added == 1)
 }
 
+/// Forgets up to `limit` received activity ids recorded before `cutoff`, oldest first
+/// (`limit` at most 10,000: SQLite binds each id); returns how many.
+pub fn forget_receipts_before(
+    conn: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let oldest = received_activities::table
+        .filter(received_activities::received_at.lt(cutoff))
+        .order(received_activities::received_at)
+        .select(received_activities::ap_id)
+        .limit(limit);
+    let ids: Vec<String> = on_engine!(conn, |c| oldest.load(c))?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    on_engine!(conn, |c| diesel::delete(
+        received_activities::table.filter(received_activities::ap_id.eq_any(&ids))
+    )
+    .execute(c))
+}
+
 /// The queue of one receiving server, as operators see it.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct HostQueue {

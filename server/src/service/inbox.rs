@@ -29,6 +29,48 @@ use url::Url;
 /// How many missing parents of a reply are fetched, at most.
 const MAX_PARENT_DEPTH: usize = 3;
 
+/// How long a received activity's id is kept, to take a redelivery once: senders retry for
+/// days (Hearth gives up after 7), and a captured request cannot be replayed later than its
+/// signature's date allows.
+pub const RECEIPTS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Ids forgotten per write, so that other writes go on between batches.
+const FORGET_BATCH: i64 = 5_000;
+
+/// Forgets the received activity ids older than [`RECEIPTS_KEPT`]; returns how many.
+pub async fn forget_old_receipts(ctx: &Context) -> Result<usize, Error> {
+    let cutoff = (chrono::Utc::now() - RECEIPTS_KEPT).naive_utc();
+    let mut forgotten = 0;
+    loop {
+        let batch = ctx
+            .db
+            .write(move |conn| {
+                Ok(deliveries::forget_receipts_before(
+                    conn,
+                    cutoff,
+                    FORGET_BATCH,
+                )?)
+            })
+            .await?;
+        forgotten += batch;
+        if (batch as i64) < FORGET_BATCH {
+            return Ok(forgotten);
+        }
+    }
+}
+
+/// Runs [`forget_old_receipts`] every hour.
+pub async fn run_forgetting(ctx: Context) {
+    loop {
+        match forget_old_receipts(&ctx).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot old received activity ids"),
+            Err(e) => tracing::error!(error = %e, "forgetting old received activity ids failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}
+
 /// Acts on one verified activity from `sender`.
 pub async fn receive(
     ctx: &Context,
