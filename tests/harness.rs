@@ -588,13 +588,8 @@ impl Instance {
         token: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        answer(
-            self.client
-                .post(self.url(path))
-                .bearer_auth(token)
-                .json(&body),
-        )
-        .await
+        self.api_send(reqwest::Method::POST, path, token, body)
+            .await
     }
 
     /// A PUT (JSON body) to the client API.
@@ -604,13 +599,7 @@ impl Instance {
         token: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        answer(
-            self.client
-                .put(self.url(path))
-                .bearer_auth(token)
-                .json(&body),
-        )
-        .await
+        self.api_send(reqwest::Method::PUT, path, token, body).await
     }
 
     /// A PATCH (JSON body) to the client API.
@@ -620,9 +609,21 @@ impl Instance {
         token: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
+        self.api_send(reqwest::Method::PATCH, path, token, body)
+            .await
+    }
+
+    /// A request with a JSON body to the client API.
+    async fn api_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         answer(
             self.client
-                .patch(self.url(path))
+                .request(method, self.url(path))
                 .bearer_auth(token)
                 .json(&body),
         )
