@@ -1,6 +1,5 @@
 //! Data rights: what is held of a person who leaves is erased, everywhere it went.
 
-use hearth::db::AnyConnection;
 use hearth_tests::{Engine, Instance, StubPeer, UserRole, on_both_engines};
 use serde_json::json;
 
@@ -102,52 +101,33 @@ async fn drain(instance: &Instance) {
     instance.deliver().await;
 }
 
-/// The tables with a text column naming `needle`, but for the log of received activity ids
-/// (kept to refuse replays) and the receiving servers' delivery state.
+/// The tables with a column naming `needle`, but for the log of received activity ids (kept
+/// to refuse replays) and the receiving servers' delivery state.
 async fn tables_naming(instance: &Instance, needle: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Column {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        table_name: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        column_name: String,
-    }
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
+    let columns = crate::storage::columns(instance).await;
     let needle = needle.replace('\'', "''");
     instance
         .state
         .db
         .run(move |conn| {
             use diesel::RunQueryDsl;
-            let columns = match conn {
-                AnyConnection::Sqlite(_) => {
-                    "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m \
-                     JOIN pragma_table_info(m.name) p WHERE m.type = 'table' \
-                     AND m.name NOT LIKE 'sqlite_%' AND p.type = 'TEXT'"
-                }
-                AnyConnection::Postgresql(_) => {
-                    "SELECT table_name::text AS table_name, column_name::text AS column_name \
-                     FROM information_schema.columns WHERE table_schema = 'public' \
-                     AND data_type = 'text'"
-                }
-            };
-            let columns: Vec<Column> = diesel::sql_query(columns).load(conn)?;
             let mut naming = std::collections::BTreeSet::new();
-            for column in columns {
-                if ["received_activities", "servers"].contains(&column.table_name.as_str()) {
+            for (table, column) in columns {
+                if ["received_activities", "servers"].contains(&table.as_str()) {
                     continue;
                 }
                 let count: Vec<Count> = diesel::sql_query(format!(
-                    "SELECT COUNT(*) AS n FROM \"{}\" WHERE \"{}\" LIKE '%{needle}%'",
-                    column.table_name, column.column_name
+                    "SELECT COUNT(*) AS n FROM \"{table}\" \
+                     WHERE CAST(\"{column}\" AS TEXT) LIKE '%{needle}%'"
                 ))
                 .load(conn)?;
                 if count.first().is_some_and(|c| c.n > 0) {
-                    naming.insert(column.table_name);
+                    naming.insert(table);
                 }
             }
             Ok(naming.into_iter().collect())

@@ -13,7 +13,8 @@ struct Column {
     column_name: String,
 }
 
-async fn columns(instance: &Instance) -> BTreeSet<(String, String)> {
+/// Every (table, column) of the instance's database.
+pub(crate) async fn columns(instance: &Instance) -> BTreeSet<(String, String)> {
     instance
         .state
         .db

@@ -201,10 +201,12 @@ pub fn enqueue_all(conn: &mut AnyConnection, all: &[Enqueued]) -> QueryResult<()
     let now = Utc::now().naive_utc();
     let mut known = lock_servers(conn, &in_order)?;
     if known.len() < in_order.len() {
+        let found: std::collections::HashSet<&str> =
+            known.iter().map(|(host, ..)| host.as_str()).collect();
         let new: Vec<&str> = in_order
             .iter()
             .copied()
-            .filter(|h| !known.iter().any(|(k, ..)| k == h))
+            .filter(|h| !found.contains(h))
             .collect();
         new_servers(conn, &new, now)?;
         known.extend(lock_servers(conn, &new)?);
