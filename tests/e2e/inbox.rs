@@ -327,3 +327,49 @@ async fn received_activity_ids_are_forgotten_after_a_month(engine: Engine) {
     assert_eq!(left, ["https://peer.example/activities/kept"]);
 }
 on_both_engines!(received_activity_ids_are_forgotten_after_a_month);
+
+/// A peer delivers in parallel, so a person new here can arrive in several requests at once
+/// (gina joins eight groups at the same moment): every one is taken, and she is stored once.
+async fn a_new_person_arriving_in_parallel_requests_is_stored_once(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    let peer = hearth_tests::StubPeer::start().await;
+    let groups: Vec<String> = (0..8).map(|n| format!("group{n}")).collect();
+    for name in &groups {
+        a.create_group(name, name).await;
+    }
+    let joins = groups.iter().map(|name| {
+        let join = follow(
+            &peer.actor("gina"),
+            a.url(&format!("/groups/{name}")).as_str(),
+        );
+        let (peer, a) = (&peer, &a);
+        async move { peer.send("gina", a, "/inbox", &join).await }
+    });
+    let statuses = futures::future::join_all(joins).await;
+    assert_eq!(statuses, [202; 8]);
+    let gina = peer.actor("gina");
+    let (stored, follows): (i64, i64) = a
+        .state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use hearth::db::schema::{actors, follows};
+            let id: i64 = actors::table
+                .filter(actors::ap_id.eq(&gina))
+                .select(actors::id)
+                .first(conn)?;
+            let stored = actors::table
+                .filter(actors::ap_id.eq(&gina))
+                .count()
+                .get_result(conn)?;
+            let follows = follows::table
+                .filter(follows::follower_id.eq(id))
+                .count()
+                .get_result(conn)?;
+            Ok((stored, follows))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((stored, follows), (1, 8));
+}
+on_both_engines!(a_new_person_arriving_in_parallel_requests_is_stored_once);

@@ -347,7 +347,19 @@ pub fn by_acct(
 /// Stores a remote actor: updates the known row with the same id, or inserts a new one.
 /// Written as read-then-write in a transaction, since the multi-backend has no `ON CONFLICT`.
 /// A new avatar or header URL gets a new copy to be served here (see `remote_media`).
+///
+/// On PostgreSQL two requests can meet a new actor at once (a peer delivers two activities of
+/// theirs in parallel): both read nothing and one insert loses on the unique id. By then the
+/// winner has committed, so the loser tries once more and updates the row it now finds.
 pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
+    use diesel::result::{DatabaseErrorKind::UniqueViolation, Error::DatabaseError};
+    match upsert_remote_once(conn, actor) {
+        Err(Error::Database(DatabaseError(UniqueViolation, _))) => upsert_remote_once(conn, actor),
+        stored => stored,
+    }
+}
+
+fn upsert_remote_once(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
     use super::remote_media::{Purpose, profile_image};
     conn.write_transaction(|conn| {
         let mut row = ActorRow::new(actor);
