@@ -166,9 +166,11 @@ impl Application {
         let clean_up = delivers.then(|| {
             let ctx = self.state.ctx.clone();
             let media = self.state.media.clone();
+            let rest = self.state.settings.handle_rest();
             tokio::spawn(async move {
                 tokio::join!(
                     crate::service::media::run_clean_up(ctx.clone(), media),
+                    crate::service::account_deletion::run_dropping_tombstones(ctx.clone(), rest),
                     crate::service::inbox::run_forgetting(ctx),
                 )
             })

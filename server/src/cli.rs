@@ -337,6 +337,13 @@ pub enum UserCommand {
         /// The account's handle.
         name: String,
     },
+    /// Delete an account at its owner's request: everything of theirs is erased here, the
+    /// servers that knew them are told, and the handle stays taken for a while
+    /// (`retired_handle_days`).
+    Delete {
+        /// The account's handle.
+        name: String,
+    },
 }
 
 /// `hearth invite ...`
@@ -524,6 +531,24 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
             let id = registration::account_id(&ctx.db, &handle).await?;
             let (actor, _) = registration::reject(&ctx, &Acting::Console, id).await?;
             eprintln!("rejected and deleted @{}", actor.username);
+            Ok(())
+        }
+        Command::User(UserCommand::Delete { name }) => {
+            let handle = Handle::parse(&name)?;
+            let ctx = open_context(&settings).await?;
+            let files = crate::service::media_files::MediaFiles::open(&settings.media_storage()?)?;
+            let media = crate::service::media::MediaStore::new(files, settings.media_max_bytes);
+            let told = crate::service::account_deletion::delete_account(
+                &ctx,
+                &media,
+                &Acting::Console,
+                handle.as_str(),
+            )
+            .await?;
+            eprintln!(
+                "deleted @{}; {told} servers that knew them will be told by the running server",
+                handle.as_str()
+            );
             Ok(())
         }
         Command::Invite(InviteCommand::Create {

@@ -74,6 +74,10 @@ pub struct Settings {
     /// stays. Default: `false`.
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub oauth_password_grant: bool,
+    /// How many days the handle of a deleted account stays taken, so that nobody can take it
+    /// and pass for the person who left (counted from when every server that knew them has
+    /// been told). Default: `365`.
+    pub retired_handle_days: u32,
     /// Largest image upload accepted, in bytes; larger ones are refused (422). Stored under
     /// `<data_dir>/media/`, or in the bucket below. Default: `10485760` (10 MiB).
     pub media_max_bytes: u64,
@@ -156,6 +160,7 @@ impl Default for Settings {
             rules: Vec::new(),
             delivery_lease_seconds: 60,
             oauth_password_grant: false,
+            retired_handle_days: crate::service::account_deletion::DEFAULT_HANDLE_REST_DAYS,
             media_max_bytes: 10 * 1024 * 1024,
             media_s3_bucket: None,
             media_s3_endpoint: None,
@@ -512,6 +517,11 @@ impl Settings {
     /// How long a delivery pass holds a server's queue.
     pub fn delivery_lease(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::seconds(i64::from(self.delivery_lease_seconds.max(1)))
+    }
+
+    /// How long a deleted account's handle stays taken.
+    pub fn handle_rest(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::days(i64::from(self.retired_handle_days))
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.

@@ -13,6 +13,9 @@ pub enum Error {
     /// The thing asked for does not exist (or must look as if it did not).
     #[error("{0}")]
     NotFound(String),
+    /// The thing asked for was here and was deleted (a deleted account's URLs).
+    #[error("{0}")]
+    Gone(String),
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -81,6 +84,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) | Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,

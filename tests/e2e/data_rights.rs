@@ -1,6 +1,6 @@
 //! Data rights: what is held of a person who leaves is erased, everywhere it went.
 
-use hearth_tests::{Engine, Instance, StubPeer, UserRole, on_both_engines};
+use hearth_tests::{Engine, Instance, StubPeer, UserRole, on_both_engines, settle};
 use serde_json::json;
 
 const AS: &str = "https://www.w3.org/ns/activitystreams";
@@ -134,4 +134,180 @@ async fn tables_naming(instance: &Instance, needle: &str) -> Vec<String> {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A local person deletes their account with their password: everything of theirs is erased
+/// here (rows and image files), the other instance that knew them erases them too, their URLs
+/// answer 410, and once every server has been told only a hash of their handle is left, which
+/// keeps the handle from being taken again. An admin deletes another account at its owner's
+/// request from the command line, on the audit record.
+async fn a_local_person_who_deletes_their_account_is_erased_everywhere(engine: Engine) {
+    use hearth::cli::{Command, UserCommand};
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_group("support", "Support").await;
+    a.create_user("alice", UserRole::Member).await;
+    a.create_user("carol", UserRole::Member).await;
+    a.create_user("ada", UserRole::Admin).await;
+    b.create_user("bob", UserRole::Member).await;
+    let (alice, bob) = (a.token("alice").await, b.token("bob").await);
+    let alice_id = a.url("/users/alice").to_string();
+
+    // bob follows alice and joins the group; she follows him, posts with a picture, joins the
+    // group and posts into it.
+    let alice_on_b = b.account_id(&format!("alice@{}", a.domain), &bob).await;
+    let group_on_b = b.account_id(&format!("support@{}", a.domain), &bob).await;
+    assert_eq!(b.follow_account(&bob, &alice_on_b).await.0, 200);
+    assert_eq!(b.follow_account(&bob, &group_on_b).await.0, 200);
+    settle(&[&a, &b]).await;
+    let bob_on_a = a.account_id(&format!("bob@{}", b.domain), &alice).await;
+    assert_eq!(a.follow_account(&alice, &bob_on_a).await.0, 200);
+    let (status, picture) =
+        crate::media::upload(&a, &alice, "me.png", crate::media::png_with_text_and_exif()).await;
+    assert_eq!(status, 200, "{picture}");
+    let (status, public) = a
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({ "status": "Leaving soon, thank you all", "media_ids": [picture["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{public}");
+    let group_id = a.account_id(&format!("support@{}", a.domain), &alice).await;
+    assert_eq!(a.follow_account(&alice, &group_id).await.0, 200);
+    let (status, in_group) = a
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({ "status": "My numbers are better", "group_id": group_id }),
+        )
+        .await;
+    assert_eq!(status, 200, "{in_group}");
+    settle(&[&a, &b]).await;
+    assert!(
+        !tables_naming(&b, &alice_id).await.is_empty(),
+        "B knows alice"
+    );
+    let files = media_files(&a);
+    assert!(files.len() >= 2, "her picture and its thumbnail: {files:?}");
+
+    // A wrong password changes nothing.
+    let (status, _) = a
+        .api_post(
+            "/api/v1/accounts/delete",
+            &alice,
+            json!({ "password": "not it" }),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        a.api_get("/api/v1/accounts/verify_credentials", Some(&alice))
+            .await
+            .0,
+        200
+    );
+
+    let (status, _) = a
+        .api_post(
+            "/api/v1/accounts/delete",
+            &alice,
+            json!({ "password": "a long test password" }),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        a.api_get("/api/v1/accounts/verify_credentials", Some(&alice))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(a.ap_get("/users/alice").await.0, 410);
+    assert_eq!(a.ap_get("/users/alice/outbox").await.0, 410);
+    let finger = format!("/.well-known/webfinger?resource=acct:alice@{}", a.domain);
+    assert_eq!(a.api_get(&finger, None).await.0, 410);
+    let post_path = url::Url::parse(public["uri"].as_str().unwrap_or_default())
+        .map(|u| u.path().to_owned())
+        .unwrap_or_default();
+    assert_eq!(a.ap_get(&post_path).await.0, 410);
+    assert_eq!(media_files(&a), Vec::<String>::new(), "her files are gone");
+
+    // B hears of it and erases her: her posts leave bob's timeline.
+    settle(&[&a, &b]).await;
+    drain(&a).await;
+    assert_eq!(tables_naming(&b, &alice_id).await, Vec::<String>::new());
+    let (_, home) = b.api_get("/api/v1/timelines/home", Some(&bob)).await;
+    assert!(!home.to_string().contains("Leaving soon"), "{home}");
+
+    // Once every server has been told, nothing here names her but the staff's audit record
+    // of their own acts (her account and a token made at the command line), which is kept as
+    // written; her handle stays taken.
+    let rest = chrono::TimeDelta::days(365);
+    let dropped = hearth::service::account_deletion::drop_tombstones(&a.state.ctx, rest).await;
+    assert_eq!(dropped.ok(), Some(1));
+    drain(&a).await;
+    assert_eq!(tables_naming(&a, &alice_id).await, Vec::<String>::new());
+    assert_eq!(tables_naming(&a, "alice").await, ["audit_log"]);
+    let (_, acts) = a
+        .api_get("/api/hearth/v1/admin/audit", Some(&a.token("ada").await))
+        .await;
+    let on_her: Vec<&str> = acts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|act| act.to_string().contains("alice"))
+        .filter_map(|act| act["action"].as_str())
+        .collect();
+    assert_eq!(on_her, ["token.create", "account.create"], "{acts}");
+    assert_eq!(a.ap_get("/users/alice").await.0, 404);
+    let again = hearth::service::accounts::create_user(
+        &a.state.ctx,
+        &hearth::service::audit::Acting::Console,
+        hearth::service::accounts::NewUser {
+            handle: hearth::service::accounts::Handle::parse("alice")
+                .unwrap_or_else(|e| panic!("{e}")),
+            display_name: None,
+            role: UserRole::Member,
+        },
+        "another long password".into(),
+    )
+    .await;
+    assert!(again.is_err(), "her handle is not free again");
+
+    // An admin deletes carol's account at her request, on the audit record by a hash only.
+    a.hearth(Command::User(UserCommand::Delete {
+        name: "carol".into(),
+    }))
+    .await
+    .unwrap_or_else(|e| panic!("hearth user delete: {e}"));
+    assert_eq!(a.ap_get("/users/carol").await.0, 410);
+    let refused = a
+        .hearth(Command::User(UserCommand::Delete {
+            name: "carol".into(),
+        }))
+        .await;
+    assert!(refused.is_err(), "an account deleted already");
+    let (_, log) = a
+        .api_get(
+            "/api/hearth/v1/admin/audit?action=account.delete",
+            Some(&a.token("ada").await),
+        )
+        .await;
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
+    assert!(!log.to_string().contains("carol"), "{log}");
+}
+on_both_engines!(a_local_person_who_deletes_their_account_is_erased_everywhere);
+
+/// The names of the files in an instance's media folder.
+fn media_files(instance: &Instance) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(instance.state.settings.media_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

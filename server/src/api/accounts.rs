@@ -519,3 +519,33 @@ pub async fn preferences(user: CurrentUser) -> Json<serde_json::Value> {
         "reading:expand:spoilers": false,
     }))
 }
+
+/// Body of `POST /api/v1/accounts/delete`.
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /api/v1/accounts/delete`: the signed-in person deletes their account, confirming with
+/// their password (GoToSocial's endpoint). 202: it is erased here, and the servers that knew
+/// them are being told.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::oauth::ClientAddress(address): super::oauth::ClientAddress,
+    super::params::ApiForm(form): super::params::ApiForm<DeleteForm>,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), Error> {
+    crate::service::account_deletion::delete_own_account(
+        &state.ctx,
+        &state.media,
+        &user.actor,
+        form.password,
+        address,
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(serde_json::json!({})),
+    ))
+}

@@ -19,11 +19,21 @@ async fn local_actor(
     kind: ActorKind,
 ) -> Result<actors::ActorRow, Error> {
     let missing = no_such(&name, kind);
-    state
+    let (found, deleted) = state
         .db
-        .lookup(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
-        .await?
-        .ok_or(Error::NotFound(missing))
+        .lookup(move |conn| {
+            let found = actors::local_by_username(conn, &name, Some(kind))?;
+            let deleted = found.is_none()
+                && kind == ActorKind::Person
+                && actors::local_tombstone(conn, &name)?.is_some();
+            Ok((found, deleted))
+        })
+        .await?;
+    match found {
+        Some(row) => Ok(row),
+        None if deleted => Err(Error::Gone("This account was deleted".into())),
+        None => Err(Error::NotFound(missing)),
+    }
 }
 
 /// Refuses a POST to the inbox of a person or group that does not exist here.

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
             get(accounts::verify_credentials),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/delete", post(accounts::delete_account))
         .route("/api/v1/accounts/search", get(search::accounts))
         .route(
             "/api/v1/accounts/relationships",

@@ -77,12 +77,20 @@ pub async fn webfinger(
             if name == state.urls.domain() {
                 state.urls.instance_actor().to_string()
             } else {
-                let row = state
+                let (row, deleted) = state
                     .db
-                    .run(move |conn| Ok(actors::local_by_username(conn, &name, None)?))
-                    .await?
-                    .ok_or_else(unknown)?;
-                row.ap_id
+                    .run(move |conn| {
+                        Ok(match actors::local_by_username(conn, &name, None)? {
+                            Some(row) => (Some(row), false),
+                            None => (None, actors::local_tombstone(conn, &name)?.is_some()),
+                        })
+                    })
+                    .await?;
+                match row {
+                    Some(row) => row.ap_id,
+                    None if deleted => return Err(Error::Gone(format!("{raw} was deleted"))),
+                    None => return Err(unknown()),
+                }
             }
         }
         Resource::Url(url) => url.to_string(),

@@ -162,6 +162,41 @@ impl ActorRow {
         }
     }
 
+    /// What is kept of this local account once deleted, under a new row id: the id, handle,
+    /// inboxes and keys, nothing the person wrote (see [`TOMBSTONE`]).
+    pub fn tombstone(&self) -> Self {
+        let now = Utc::now().naive_utc();
+        Self {
+            id: super::id::new_id(),
+            ap_id: self.ap_id.clone(),
+            kind: TOMBSTONE.to_owned(),
+            username: self.username.clone(),
+            domain: self.domain.clone(),
+            display_name: None,
+            summary: None,
+            profile_url: None,
+            inbox: self.inbox.clone(),
+            shared_inbox: self.shared_inbox.clone(),
+            outbox: None,
+            followers: None,
+            following: None,
+            avatar_url: None,
+            public_key_pem: self.public_key_pem.clone(),
+            private_key_pem: self.private_key_pem.clone(),
+            manually_approves_followers: true,
+            discoverable: false,
+            local: true,
+            published_at: self.published_at,
+            last_refreshed_at: now,
+            created_at: now,
+            updated_at: now,
+            header_url: None,
+            avatar_proxy: None,
+            header_proxy: None,
+            fields: "[]".into(),
+        }
+    }
+
     /// The profile fields (none if the stored JSON cannot be read).
     pub fn profile_fields(&self) -> Vec<ProfileField> {
         profile_fields(&self.fields)
@@ -222,20 +257,57 @@ fn findable() -> _ {
     actors::table.left_join(users::table)
 }
 
-/// The condition of [`findable`]: no account, or an approved one.
+/// The condition of [`findable`]: no account, or an approved one; and not what is left of a
+/// deleted account (see [`TOMBSTONE`]).
 #[diesel::dsl::auto_type]
-fn not_pending() -> _ {
+fn present() -> _ {
+    let tombstone: &'static str = TOMBSTONE;
     users::approved
         .nullable()
         .is_null()
         .or(users::approved.nullable().eq(true))
+        .and(actors::kind.ne(tombstone))
+}
+
+/// The `kind` of what is left of a deleted local account until the servers that knew it have
+/// been told (`service::account_deletion`): its id, handle and keys, to sign its `Delete`, and
+/// nothing else. Lookups of actors do not find it; its URLs answer 410 Gone.
+pub const TOMBSTONE: &str = "tombstone";
+
+/// Any actor row by id, tombstones included: the signer of a queued activity.
+pub fn signer_by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
+    actors::table
+        .find(id)
+        .select(ActorRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// The tombstone of the deleted local account that had this handle, while it lasts.
+pub fn local_tombstone(conn: &mut AnyConnection, username: &str) -> QueryResult<Option<ActorRow>> {
+    actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::username.eq(username.to_ascii_lowercase()))
+        .filter(actors::kind.eq(TOMBSTONE))
+        .select(ActorRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// Every tombstone of a deleted local account.
+pub fn local_tombstones(conn: &mut AnyConnection) -> QueryResult<Vec<ActorRow>> {
+    actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(TOMBSTONE))
+        .select(ActorRow::as_select())
+        .load(conn)
 }
 
 /// The actor with this ActivityPub id (on the engine's own connection, like the other
 /// lookups each inbox POST makes: see `on_engine!`). Not a person waiting for approval.
 pub fn by_ap_id(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<Option<ActorRow>> {
     on_engine!(conn, |c| findable()
-        .filter(not_pending())
+        .filter(present())
         .filter(actors::ap_id.eq(ap_id))
         .select(ActorRow::as_select())
         .get_result(c)
@@ -264,7 +336,7 @@ pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryR
 /// The actor with this row id; not a person waiting for approval.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
     on_engine!(conn, |c| findable()
-        .filter(not_pending())
+        .filter(present())
         .filter(actors::id.eq(id))
         .select(ActorRow::as_select())
         .get_result(c)
@@ -281,7 +353,7 @@ pub fn local_exists(
 ) -> QueryResult<bool> {
     let username = username.to_ascii_lowercase();
     on_engine!(conn, |c| findable()
-        .filter(not_pending())
+        .filter(present())
         .filter(actors::local.eq(true))
         .filter(actors::username.eq(&username))
         .filter(actors::kind.eq(kind.as_str()))
@@ -299,7 +371,7 @@ pub fn local_by_username(
 ) -> QueryResult<Option<ActorRow>> {
     let username = username.to_ascii_lowercase();
     let local = findable()
-        .filter(not_pending())
+        .filter(present())
         .filter(actors::local.eq(true))
         .filter(actors::username.eq(&username));
     match kind {

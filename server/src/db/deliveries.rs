@@ -463,6 +463,27 @@ fn waiting(
         .get_result(conn)
 }
 
+/// Whether an activity signed by `signer_id` still waits for one of the servers it goes to.
+pub fn signed_waiting(conn: &mut AnyConnection, signer_id: i64) -> QueryResult<bool> {
+    let queued: Vec<(i64, String)> = outbox::table
+        .filter(outbox::signer_id.eq(signer_id))
+        .select((outbox::id, outbox::hosts))
+        .load(conn)?;
+    for (id, hosts) in queued {
+        for host in hosts.split_whitespace() {
+            let cursor: Option<i64> = servers::table
+                .find(host)
+                .select(servers::delivered_up_to)
+                .get_result(conn)
+                .optional()?;
+            if cursor.is_some_and(|passed| passed < id) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Records the software a server runs (`None`: asked, and it did not say).
 pub fn set_software(
     conn: &mut AnyConnection,

@@ -159,3 +159,12 @@ pub fn all_with_actors(
         .select((GroupRow::as_select(), super::actors::ActorRow::as_select()))
         .load(conn)
 }
+
+/// Leaves the groups `owner_id` made without an owner (their account is being deleted; the
+/// groups and their moderators stay).
+pub fn forget_owner(conn: &mut AnyConnection, owner_id: i64) -> QueryResult<()> {
+    diesel::update(support_groups::table.filter(support_groups::owner_id.eq(owner_id)))
+        .set(support_groups::owner_id.eq(None::<i64>))
+        .execute(conn)
+        .map(|_| ())
+}

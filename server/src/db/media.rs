@@ -192,3 +192,11 @@ pub fn delete_unattached(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<V
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
     media_attachments::table.count().get_result(conn)
 }
+
+/// Every upload of `owner_id`: attached, unattached, avatar and header.
+pub fn owned_by(conn: &mut AnyConnection, owner_id: i64) -> QueryResult<Vec<MediaRow>> {
+    media_attachments::table
+        .filter(media_attachments::owner_id.eq(owner_id))
+        .select(MediaRow::as_select())
+        .load(conn)
+}

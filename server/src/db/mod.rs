@@ -65,6 +65,7 @@ pub mod posts;
 pub mod reblogs;
 pub mod remote_media;
 pub mod reports;
+pub mod retired_handles;
 pub mod schema;
 pub mod search;
 pub mod settings;

@@ -620,3 +620,11 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Handles of deleted local accounts (hashed), not to be taken again before `until`.
+    retired_handles (handle_sha256) {
+        handle_sha256 -> Text,
+        until -> Timestamp,
+    }
+}

@@ -276,9 +276,22 @@ pub fn insert_account(
     conn: &mut crate::db::AnyConnection,
     account: &PreparedAccount,
 ) -> Result<(), Error> {
-    actors::insert(conn, &account.actor).map_err(handle_taken)?;
+    insert_local_actor(conn, &account.actor)?;
     users::insert_user(conn, &account.user)?;
     Ok(())
+}
+
+/// Stores a new local person or group, refusing a handle that is taken, or that a deleted
+/// account had until lately (`retired_handle_days`).
+pub fn insert_local_actor(
+    conn: &mut crate::db::AnyConnection,
+    row: &ActorRow,
+) -> Result<(), Error> {
+    let now = chrono::Utc::now().naive_utc();
+    if db::retired_handles::is_retired(conn, &row.username, now)? {
+        return Err(Error::Unprocessable(HANDLE_TAKEN.into()));
+    }
+    actors::insert(conn, row).map_err(handle_taken)
 }
 
 /// Creates a local person with an account and a fresh key pair, with any role (admins, on the

@@ -112,6 +112,8 @@ actions! {
     AccountApprove => "account.approve",
     /// An account waiting for approval turned down (and deleted).
     AccountReject => "account.reject",
+    /// A local account deleted at its owner's request (named by a hash of its handle).
+    AccountDelete => "account.delete",
     /// A bearer token made for an account at the command line.
     TokenCreate => "token.create",
     /// An invite code made.

@@ -400,7 +400,7 @@ async fn signer(
     }
     let signer = ctx
         .db
-        .run(move |conn| Ok(actors::by_id(conn, signer_id)?))
+        .run(move |conn| Ok(actors::signer_by_id(conn, signer_id)?))
         .await?
         .map(|row| row.to_federated())
         .transpose()?

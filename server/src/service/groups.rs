@@ -138,8 +138,7 @@ pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<A
     };
     let by = by.clone();
     ctx.write(move |conn, _| {
-        actors::insert(conn, &row)
-            .map_err(|e| crate::db::unique_violation(e, super::accounts::HANDLE_TAKEN))?;
+        super::accounts::insert_local_actor(conn, &row)?;
         groups::insert(conn, &group)?;
         audit::record(
             conn,

@@ -1,5 +1,6 @@
 //! The rules of the product, with no HTTP in them.
 
+pub mod account_deletion;
 pub mod accounts;
 pub mod audit;
 pub mod backup;
