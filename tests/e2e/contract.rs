@@ -1432,6 +1432,29 @@ async fn reports_reach_the_moderators(
 
 /// `POST /api/v1/admin/accounts/{id}/action` with `type=silence` and a `text`: the account is
 /// limited (as `Admin::Account` shows); `unsilence` lifts it, `unsuspend` leaves it be.
+/// A person deletes their account with their password, in each encoding: 202, and their
+/// token no longer works.
+async fn accounts_are_deleted(api: &Api<'_>) {
+    for encoding in Encoding::ALL {
+        let name = format!("leaving_{encoding}").to_lowercase();
+        api.instance.create_user(&name, UserRole::Member).await;
+        let token = api.instance.token(&name).await;
+        let body = json!({ "password": "a long test password" });
+        let request = encoding.body(
+            api.request(Method::POST, "/api/v1/accounts/delete", Some(&token)),
+            &body,
+        );
+        let (status, answer) = api.send("POST /api/v1/accounts/delete", request).await;
+        assert_eq!(status, 202, "{encoding}: {answer}");
+        let me = "/api/v1/accounts/verify_credentials";
+        assert_eq!(
+            api.instance.api_get(me, Some(&token)).await.0,
+            401,
+            "{encoding}"
+        );
+    }
+}
+
 async fn accounts_are_limited(api: &Api<'_>, admin: &str, target: &str) {
     let path = format!("/api/v1/admin/accounts/{target}");
     for encoding in Encoding::ALL {
@@ -1766,6 +1789,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;
+    accounts_are_deleted(&api).await;
 
     api.assert_reached(client_api_routes().into_iter().filter(|route| {
         !route.starts_with("GET ")

@@ -323,3 +323,55 @@ async fn a_password_is_changed_on_the_settings_page(engine: Engine) {
     assert_eq!((status, location.as_deref()), (303, Some("/auth/sign_in")));
 }
 on_both_engines!(a_password_is_changed_on_the_settings_page);
+
+/// A person deletes their account on its settings page: a wrong password or a form without
+/// its CSRF token changes nothing; the right password erases the account, signs the browser
+/// out, and the account's URL answers 410.
+async fn an_account_is_deleted_on_its_settings_page(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let app_token = a.token("ana").await;
+    let (mut browser, status) = signed_in(&a, "ana", PASSWORD).await;
+    assert_eq!(status, 303);
+    let (_, sessions, _) = browser.get(a.url("/settings/sessions").as_str()).await;
+    assert!(sessions.contains("href=\"/settings/delete\""), "{sessions}");
+    let (status, page, _) = browser.get(a.url("/settings/delete").as_str()).await;
+    assert_eq!(status, 200);
+    let csrf = hidden_input(&page, "csrf");
+    let url = a.url("/settings/delete");
+
+    let (status, page, _) = browser
+        .post(
+            url.as_str(),
+            &[
+                ("csrf", csrf.clone()),
+                ("password", "not my password".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Your password is not right"), "{page}");
+    let (status, _, _) = browser.post(url.as_str(), &[("password", PASSWORD)]).await;
+    assert_eq!(status, 403, "a form without its CSRF token");
+    let me = "/api/v1/accounts/verify_credentials";
+    assert_eq!(
+        a.api_get(me, Some(&app_token)).await.0,
+        200,
+        "nothing changed yet"
+    );
+
+    let (status, page, _) = browser
+        .post(
+            url.as_str(),
+            &[("csrf", csrf), ("password", PASSWORD.into())],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Your account is deleted"), "{page}");
+    assert_eq!(a.api_get(me, Some(&app_token)).await.0, 401);
+    let (status, _, location) = browser.get(a.url("/settings/sessions").as_str()).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/auth/sign_in")));
+    assert_eq!(a.ap_get("/users/ana").await.0, 410);
+    assert_eq!(signed_in(&a, "ana", PASSWORD).await.1, 422);
+}
+on_both_engines!(an_account_is_deleted_on_its_settings_page);

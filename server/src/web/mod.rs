@@ -4,6 +4,7 @@
 
 mod admin;
 mod authorize;
+mod delete_account;
 mod home;
 mod layout;
 mod password;
@@ -44,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/password",
             get(password::show).post(password::change),
+        )
+        .route(
+            "/settings/delete",
+            get(delete_account::show).post(delete_account::delete),
         )
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
         .route("/admin", get(admin::dashboard))

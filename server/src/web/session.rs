@@ -19,7 +19,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 /// The cookie holding a browser's session token.
-const SESSION_COOKIE: &str = "hearth_session";
+pub(super) const SESSION_COOKIE: &str = "hearth_session";
 /// The cookie holding the CSRF token forms must repeat.
 const CSRF_COOKIE: &str = "hearth_csrf";
 /// How long a browser stays signed in.
@@ -246,6 +246,7 @@ pub async fn sessions(State(state): State<AppState>, jar: CookieJar) -> Result<R
                 }
             }
             p { a href="/settings/password" { "Change your password" } }
+            p { a href="/settings/delete" { "Delete your account" } }
             form method="post" action="/auth/sign_out" {
                 input type="hidden" name="csrf" value=(csrf);
                 button.secondary type="submit" { "Sign out" }
