@@ -513,17 +513,18 @@ impl Instance {
         }
     }
 
-    /// Runs a `hearth` command (`hearth::cli::run`) against this instance's database, as an
-    /// operator at the server would, with a settings file of its own.
+    /// Runs a `hearth` command (`hearth::cli::run`) against this instance's database and data
+    /// directory, as an operator at the server would, with a settings file of its own.
     pub async fn hearth(&self, command: hearth::cli::Command) -> Result<(), hearth::Error> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let config = dir.path().join("hearth.toml");
         std::fs::write(
             &config,
             format!(
-                "domain = \"{}\"\ndatabase_url = \"{}\"\n",
+                "domain = \"{}\"\ndatabase_url = \"{}\"\ndata_dir = {:?}\n",
                 self.state.settings.domain,
-                self.state.settings.database_url()
+                self.state.settings.database_url(),
+                self.state.settings.data_dir.display().to_string(),
             ),
         )
         .unwrap_or_else(|e| panic!("{e}"));

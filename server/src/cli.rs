@@ -337,6 +337,14 @@ pub enum UserCommand {
         /// The account's handle.
         name: String,
     },
+    /// Write everything an account owns to FILE, a ZIP archive like Mastodon's (its posts,
+    /// images, follows, blocks, mutes, likes and bookmarks), for its owner to take.
+    Export {
+        /// The account's handle.
+        name: String,
+        /// Where to write the archive.
+        file: std::path::PathBuf,
+    },
     /// Delete an account at its owner's request: everything of theirs is erased here, the
     /// servers that knew them are told, and the handle stays taken for a while
     /// (`retired_handle_days`).
@@ -531,6 +539,23 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
             let id = registration::account_id(&ctx.db, &handle).await?;
             let (actor, _) = registration::reject(&ctx, &Acting::Console, id).await?;
             eprintln!("rejected and deleted @{}", actor.username);
+            Ok(())
+        }
+        Command::User(UserCommand::Export { name, file }) => {
+            let handle = Handle::parse(&name)?;
+            let ctx = open_context(&settings).await?;
+            let files = crate::service::media_files::MediaFiles::open(&settings.media_storage()?)?;
+            let media = crate::service::media::MediaStore::new(files, settings.media_max_bytes);
+            let id = registration::account_id(&ctx.db, &handle).await?;
+            let archive = crate::service::export::archive(&ctx, &media, id).await?;
+            std::fs::write(&file, &archive)
+                .map_err(|e| Error::Operation(format!("cannot write {}: {e}", file.display())))?;
+            eprintln!(
+                "wrote the export of @{} to {} ({} bytes)",
+                handle.as_str(),
+                file.display(),
+                archive.len()
+            );
             Ok(())
         }
         Command::User(UserCommand::Delete { name }) => {

@@ -70,6 +70,8 @@ fn the_route_list_is_read_whole() {
         "GET /api/v1/markers",
         "POST /api/v1/markers",
         "DELETE /api/hearth/v1/groups/{id}/moderators/{account}",
+        "POST /api/hearth/v1/groups/{id}/pins/{status}",
+        "DELETE /api/hearth/v1/groups/{id}/pins/{status}",
     ] {
         assert!(routes.contains(route), "{route} not found in {routes:#?}");
     }
@@ -86,6 +88,10 @@ const NOT_ENTITIES: &[(&str, &str)] = &[
     (
         "GET /api/v1/streaming/{*stream}",
         "server-sent events (streaming.rs)",
+    ),
+    (
+        "GET /api/hearth/v1/export",
+        "a ZIP archive (data_rights.rs)",
     ),
 ];
 
@@ -115,6 +121,8 @@ const NO_PARAMETERS: &[&str] = &[
     "POST /api/hearth/v1/groups/{id}/bans/{account}",
     "POST /api/hearth/v1/groups/{id}/moderators/{account}",
     "DELETE /api/hearth/v1/groups/{id}/moderators/{account}",
+    "POST /api/hearth/v1/groups/{id}/pins/{status}",
+    "DELETE /api/hearth/v1/groups/{id}/pins/{status}",
     "POST /api/v1/admin/accounts/{id}/approve",
     "POST /api/v1/admin/accounts/{id}/reject",
     "DELETE /api/hearth/v1/admin/federation/{host}",
@@ -1432,6 +1440,23 @@ async fn reports_reach_the_moderators(
 
 /// `POST /api/v1/admin/accounts/{id}/action` with `type=silence` and a `text`: the account is
 /// limited (as `Admin::Account` shows); `unsilence` lifts it, `unsuspend` leaves it be.
+/// A CSV file of accounts to mute is taken in (a file: multipart only, as Mastodon's import
+/// form sends it; its `type` as text or a Rails-style value).
+async fn lists_are_imported(api: &Api<'_>, token: &str) {
+    let bo = format!("bo@{}", api.instance.domain);
+    let csv = format!("Account address,Hide notifications\n{bo},true\n");
+    let file = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("muted_accounts.csv");
+    let form = Encoding::Multipart
+        .form(&json!({ "type": "muting" }))
+        .part("data", file);
+    let request = api.request(Method::POST, "/api/hearth/v1/import", Some(token));
+    let (status, imported) = api
+        .send("POST /api/hearth/v1/import", request.multipart(form))
+        .await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(imported["done"], json!([bo]), "{imported}");
+}
+
 /// A person deletes their account with their password, in each encoding: 202, and their
 /// token no longer works.
 async fn accounts_are_deleted(api: &Api<'_>) {
@@ -1789,6 +1814,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;
     groups_are_made_and_changed(&api, &ana_token).await;
+    lists_are_imported(&api, &ana_token).await;
     accounts_are_deleted(&api).await;
 
     api.assert_reached(client_api_routes().into_iter().filter(|route| {

@@ -324,9 +324,9 @@ async fn a_password_is_changed_on_the_settings_page(engine: Engine) {
 }
 on_both_engines!(a_password_is_changed_on_the_settings_page);
 
-/// A person deletes their account on its settings page: a wrong password or a form without
-/// its CSRF token changes nothing; the right password erases the account, signs the browser
-/// out, and the account's URL answers 410.
+/// A person downloads their data, then deletes their account, on the settings pages: a wrong
+/// password or a form without its CSRF token changes nothing; the right password erases the
+/// account, signs the browser out, and the account's URL answers 410.
 async fn an_account_is_deleted_on_its_settings_page(engine: Engine) {
     let a = Instance::start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
@@ -335,6 +335,13 @@ async fn an_account_is_deleted_on_its_settings_page(engine: Engine) {
     assert_eq!(status, 303);
     let (_, sessions, _) = browser.get(a.url("/settings/sessions").as_str()).await;
     assert!(sessions.contains("href=\"/settings/delete\""), "{sessions}");
+    assert!(sessions.contains("href=\"/settings/export\""), "{sessions}");
+    let (status, archive, _) = browser.get(a.url("/settings/export").as_str()).await;
+    assert_eq!(status, 200);
+    assert!(
+        archive.starts_with("PK"),
+        "a ZIP archive to take before leaving"
+    );
     let (status, page, _) = browser.get(a.url("/settings/delete").as_str()).await;
     assert_eq!(status, 200);
     let csrf = hidden_input(&page, "csrf");

@@ -311,3 +311,252 @@ fn media_files(instance: &Instance) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The files of a ZIP archive, by name.
+fn unzipped(archive: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive))
+        .unwrap_or_else(|e| panic!("not a ZIP archive: {e}"));
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let name = file.name().map(|n| n.into_owned());
+        files.insert(name.unwrap_or_else(|e| panic!("{e}")), bytes);
+    }
+    files
+}
+
+/// A JSON document of an archive.
+fn document(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> serde_json::Value {
+    let bytes = files
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {:?}", files.keys()));
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Uploads a CSV file to `/api/hearth/v1/import` as Mastodon's import form sends it.
+async fn import(
+    instance: &Instance,
+    token: &str,
+    kind: &str,
+    csv: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let form = reqwest::multipart::Form::new()
+        .text("type", kind.to_owned())
+        .part(
+            "data",
+            reqwest::multipart::Part::bytes(csv).file_name(format!("{kind}.csv")),
+        );
+    let response = hearth_tests::http()
+        .post(instance.url("/api/hearth/v1/import"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// A person downloads everything they own as one archive, from the API and at the command
+/// line: every post (with its picture inside the archive), like and bookmark, and their
+/// follows, group memberships, blocks and mutes as Mastodon's CSV files. Those files, taken
+/// into a fresh account on another instance, make it follow, join, block and mute the same.
+async fn an_export_holds_everything_and_its_lists_import_elsewhere(engine: Engine) {
+    use hearth::cli::{Command, UserCommand};
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    a.create_group("support", "Support").await;
+    for name in ["ana", "cleo", "eve", "mo"] {
+        a.create_user(name, UserRole::Member).await;
+    }
+    b.create_user("bob", UserRole::Member).await;
+    b.create_user("dana", UserRole::Member).await;
+    let (ana, cleo) = (a.token("ana").await, a.token("cleo").await);
+    let (bob, dana) = (b.token("bob").await, b.token("dana").await);
+
+    // ana follows bob (on B) and cleo, joins the group, blocks eve and mutes mo.
+    for handle in [format!("bob@{}", b.domain), "cleo".into(), "support".into()] {
+        let id = a.account_id(&handle, &ana).await;
+        assert_eq!(a.follow_account(&ana, &id).await.0, 200, "{handle}");
+    }
+    let eve = a.account_id("eve", &ana).await;
+    let mo = a.account_id("mo", &ana).await;
+    assert_eq!(
+        a.api_post(&format!("/api/v1/accounts/{eve}/block"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        a.api_post(&format!("/api/v1/accounts/{mo}/mute"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+    settle(&[&a, &b]).await;
+
+    // She writes three posts (one with a picture, one into the group), likes and bookmarks
+    // cleo's.
+    let (_, picture) =
+        crate::media::upload(&a, &ana, "walk.png", crate::media::png_with_text_and_exif()).await;
+    let group = a.account_id("support", &ana).await;
+    let mut written = Vec::new();
+    for body in [
+        json!({ "status": "First walk in weeks", "media_ids": [picture["id"]] }),
+        json!({ "status": "Slept six hours" }),
+        json!({ "status": "Anyone else tired after infusions?", "group_id": group }),
+    ] {
+        let (status, post) = a.api_post("/api/v1/statuses", &ana, body).await;
+        assert_eq!(status, 200, "{post}");
+        written.push(post["uri"].clone());
+    }
+    let (_, theirs) = a
+        .api_post(
+            "/api/v1/statuses",
+            &cleo,
+            json!({ "status": "Rest days count" }),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/statuses/{}",
+        theirs["id"].as_str().unwrap_or_default()
+    );
+    assert_eq!(
+        a.api_post(&format!("{path}/favourite"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        a.api_post(&format!("{path}/bookmark"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+
+    let response = hearth_tests::http()
+        .get(a.url("/api/hearth/v1/export"))
+        .bearer_auth(&ana)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let archive = response.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    let files = unzipped(&archive);
+
+    let actor = document(&files, "actor.json");
+    assert_eq!(actor["preferredUsername"], "ana");
+    let outbox = document(&files, "outbox.json");
+    let objects: Vec<serde_json::Value> = outbox["orderedItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|create| create["object"]["id"].clone())
+        .collect();
+    assert_eq!(objects, written, "every post, oldest first");
+    let first = &outbox["orderedItems"][0]["object"];
+    let inside = first["attachment"][0]["url"].as_str().unwrap_or_default();
+    let served = crate::media::fetch(picture["url"].as_str().unwrap_or_default(), None).await;
+    assert_eq!(
+        files.get(inside),
+        Some(&served.2),
+        "the picture is in the archive"
+    );
+    let liked = document(&files, "likes.json");
+    assert_eq!(liked["orderedItems"], json!([theirs["uri"]]));
+    assert_eq!(
+        document(&files, "bookmarks.json")["orderedItems"],
+        json!([theirs["uri"]])
+    );
+    let following = String::from_utf8_lossy(&files["following_accounts.csv"]).into_owned();
+    for expected in [
+        "Account address,Show boosts,Notify on new posts,Languages".to_owned(),
+        format!("bob@{}", b.domain),
+        format!("cleo@{}", a.domain),
+        format!("support@{}", a.domain),
+    ] {
+        assert!(following.contains(&expected), "{expected}: {following}");
+    }
+    let blocked = String::from_utf8_lossy(&files["blocked_accounts.csv"]).into_owned();
+    assert_eq!(blocked.trim(), format!("eve@{}", a.domain));
+    let muted = String::from_utf8_lossy(&files["muted_accounts.csv"]).into_owned();
+    assert!(muted.contains(&format!("mo@{},", a.domain)), "{muted}");
+
+    // The command line writes the same archive.
+    let file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    a.hearth(Command::User(UserCommand::Export {
+        name: "ana".into(),
+        file: file.path().to_path_buf(),
+    }))
+    .await
+    .unwrap_or_else(|e| panic!("hearth user export: {e}"));
+    let written_out = std::fs::read(file.path()).unwrap_or_else(|e| panic!("{e}"));
+    let names = |files: &std::collections::BTreeMap<String, Vec<u8>>| {
+        files.keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(names(&unzipped(&written_out)), names(&files));
+
+    // dana, new on B, takes in ana's lists.
+    let (status, done) = import(
+        &b,
+        &dana,
+        "following",
+        files["following_accounts.csv"].clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["done"].as_array().map(Vec::len), Some(3), "{done}");
+    let (status, done) = import(&b, &dana, "blocking", files["blocked_accounts.csv"].clone()).await;
+    assert_eq!((status, &done["failed"]), (200, &json!([])), "{done}");
+    let (status, done) = import(&b, &dana, "muting", files["muted_accounts.csv"].clone()).await;
+    assert_eq!((status, &done["failed"]), (200, &json!([])), "{done}");
+    settle(&[&a, &b]).await;
+    let dana_id = b.account_id("dana", &dana).await;
+    let (_, follows) = b
+        .api_get(
+            &format!("/api/v1/accounts/{dana_id}/following"),
+            Some(&dana),
+        )
+        .await;
+    let mut followed: Vec<String> = follows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|account| account["acct"].as_str().map(str::to_owned))
+        .collect();
+    followed.sort();
+    let mut expected = vec!["bob".to_owned(), format!("cleo@{}", a.domain)];
+    expected.sort();
+    assert_eq!(followed, expected, "she follows the same people");
+    let group_on_b = b.account_id(&format!("support@{}", a.domain), &dana).await;
+    let eve_on_b = b.account_id(&format!("eve@{}", a.domain), &dana).await;
+    let mo_on_b = b.account_id(&format!("mo@{}", a.domain), &dana).await;
+    let (_, relations) = b
+        .api_get(
+            &format!(
+                "/api/v1/accounts/relationships?id[]={group_on_b}&id[]={eve_on_b}&id[]={mo_on_b}"
+            ),
+            Some(&dana),
+        )
+        .await;
+    assert_eq!(
+        relations[0]["following"], true,
+        "she has joined the group: {relations}"
+    );
+    assert_eq!(relations[1]["blocking"], true, "{relations}");
+    assert_eq!(relations[2]["muting"], true, "{relations}");
+
+    // A file of something else, or without its CSV, is refused.
+    assert_eq!(
+        import(&b, &bob, "lists", b"x@y.example\n".to_vec()).await.0,
+        422
+    );
+}
+on_both_engines!(an_export_holds_everything_and_its_lists_import_elsewhere);

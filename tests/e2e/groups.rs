@@ -531,3 +531,195 @@ async fn a_groups_new_name_and_rules_for_joining_reach_its_members_servers(engin
     assert_eq!(shown["locked"], true, "joining now needs approval: {shown}");
 }
 on_both_engines!(a_groups_new_name_and_rules_for_joining_reach_its_members_servers);
+
+/// A group about a hard topic warns by default: its moderator sets a content warning, and a
+/// post into it that carries none gets it (and is sensitive), on this server and the
+/// members', whether it was written here or on another server; a post with a warning of its
+/// own keeps it.
+async fn a_groups_default_content_warning_covers_posts_that_carry_none(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let group = a.create_group("coping", "Coping").await;
+    a.create_user("root", UserRole::Admin).await;
+    let root = a.token("root").await;
+    let ana = member(&a, "ana").await;
+    let bob = member(&b, "bob").await;
+    join(&a, &ana, "coping").await;
+    let on_b = join(&b, &bob, &format!("coping@{}", a.domain)).await;
+    settle(&[&a, &b]).await;
+
+    let settings = format!("/api/hearth/v1/groups/{}", group.id);
+    let too_long = "x".repeat(501);
+    let (status, _) = a
+        .api_patch(&settings, &root, json!({ "content_warning": too_long }))
+        .await;
+    assert_eq!(status, 422);
+    let (status, changed) = a
+        .api_patch(&settings, &root, json!({ "content_warning": "self-harm" }))
+        .await;
+    assert_eq!(
+        (status, &changed["content_warning"]),
+        (200, &json!("self-harm")),
+        "{changed}"
+    );
+
+    let group_id = group.id.to_string();
+    let (_, plain) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana.token,
+            json!({ "status": "A hard week", "group_id": group_id }),
+        )
+        .await;
+    assert_eq!(
+        (&plain["spoiler_text"], &plain["sensitive"]),
+        (&json!("self-harm"), &json!(true)),
+        "{plain}"
+    );
+    let (_, own) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana.token,
+            json!({ "status": "New dose", "group_id": group_id, "spoiler_text": "medication" }),
+        )
+        .await;
+    assert_eq!(own["spoiler_text"], "medication", "{own}");
+    let (status, theirs) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob.token,
+            json!({ "status": "Reaching out", "group_id": on_b }),
+        )
+        .await;
+    assert_eq!(status, 200, "{theirs}");
+    settle(&[&a, &b]).await;
+
+    let warning_of = |timeline: &[Value], text: &str| {
+        timeline
+            .iter()
+            .find(|s| s["content"].as_str().is_some_and(|c| c.contains(text)))
+            .map(|s| s["spoiler_text"].clone())
+    };
+    let on_a = home(&a, &ana).await;
+    assert_eq!(
+        warning_of(&on_a, "Reaching out"),
+        Some(json!("self-harm")),
+        "bob's post, here"
+    );
+    let on_bs_server = home(&b, &bob).await;
+    assert_eq!(
+        warning_of(&on_bs_server, "A hard week"),
+        Some(json!("self-harm")),
+        "ana's post, at B"
+    );
+    assert_eq!(
+        warning_of(&on_bs_server, "New dose"),
+        Some(json!("medication"))
+    );
+}
+on_both_engines!(a_groups_default_content_warning_covers_posts_that_carry_none);
+
+/// A group's moderator pins posts of the group (patient education): they come first on the
+/// group here and on its members' servers (which hear of it by `Add` and `Remove` to the
+/// group's `featured` collection, listed inline); members cannot pin, a post from elsewhere
+/// cannot be pinned, and five is the most.
+async fn a_groups_pinned_posts_come_first_everywhere(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let group = a.create_group("diabetes", "Diabetes").await;
+    a.create_user("mona", UserRole::Moderator).await;
+    let mona = a.token("mona").await;
+    let ana = member(&a, "ana").await;
+    let bob = member(&b, "bob").await;
+    join(&a, &ana, "diabetes").await;
+    let on_b = join(&b, &bob, &format!("diabetes@{}", a.domain)).await;
+    settle(&[&a, &b]).await;
+    let group_id = group.id.to_string();
+    let mut posts = Vec::new();
+    for n in 0..6 {
+        let (status, post) = a
+            .api_post(
+                "/api/v1/statuses",
+                &ana.token,
+                json!({ "status": format!("Carb counting, part {n}"), "group_id": group_id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        posts.push(post);
+    }
+    let (_, elsewhere) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana.token,
+            json!({ "status": "Not in a group" }),
+        )
+        .await;
+    settle(&[&a, &b]).await;
+    let pin_path = |post: &Value| {
+        format!(
+            "/api/hearth/v1/groups/{group_id}/pins/{}",
+            post["id"].as_str().unwrap_or_default()
+        )
+    };
+
+    assert_eq!(
+        a.api_post(&pin_path(&posts[1]), &ana.token, json!({}))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        a.api_post(&pin_path(&elsewhere), &mona, json!({})).await.0,
+        404
+    );
+    let (status, pinned) = a.api_post(&pin_path(&posts[1]), &mona, json!({})).await;
+    assert_eq!(status, 200, "{pinned}");
+    settle(&[&a, &b]).await;
+
+    let pinned_here = format!("/api/v1/accounts/{group_id}/statuses?pinned=true");
+    let (_, here) = a.api_get(&pinned_here, Some(&ana.token)).await;
+    assert_eq!(here[0]["uri"], posts[1]["uri"], "{here}");
+    let (_, actor) = a.ap_get("/groups/diabetes").await;
+    assert_eq!(
+        actor["featured"],
+        a.url("/groups/diabetes/featured").to_string()
+    );
+    let (_, featured) = a.ap_get("/groups/diabetes/featured").await;
+    assert_eq!(
+        featured["orderedItems"][0]["id"], posts[1]["uri"],
+        "{featured}"
+    );
+    let pinned_there = format!("/api/v1/accounts/{on_b}/statuses?pinned=true");
+    let (_, there) = b.api_get(&pinned_there, Some(&bob.token)).await;
+    assert_eq!(there[0]["uri"], posts[1]["uri"], "B shows the pin: {there}");
+
+    for post in &posts[2..6] {
+        assert_eq!(a.api_post(&pin_path(post), &mona, json!({})).await.0, 200);
+    }
+    assert_eq!(
+        a.api_post(&pin_path(&posts[0]), &mona, json!({})).await.0,
+        422,
+        "five at most"
+    );
+
+    let (status, _) = a.api_delete(&pin_path(&posts[1]), &mona).await;
+    assert_eq!(status, 200);
+    settle(&[&a, &b]).await;
+    let (_, there) = b.api_get(&pinned_there, Some(&bob.token)).await;
+    let shown: Vec<&Value> = there
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| &s["uri"])
+        .collect();
+    assert_eq!(shown.len(), 4, "{there}");
+    assert!(
+        !shown.contains(&&posts[1]["uri"]),
+        "the unpinned post is no longer first: {there}"
+    );
+}
+on_both_engines!(a_groups_pinned_posts_come_first_everywhere);

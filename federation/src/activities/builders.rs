@@ -120,6 +120,18 @@ pub fn update_actor(id: &Url, actor: &ActorObject) -> Value {
     }))
 }
 
+/// `Add` (or `Remove`, when `pinned` is false) of `object` to the actor's `featured`
+/// collection: a pinned post, as Lemmy sends a community's featured post.
+pub fn featured(id: &Url, actor: &Url, object: &Url, featured: &Url, pinned: bool) -> Value {
+    with_context(json!({
+        "id": id,
+        "type": if pinned { "Add" } else { "Remove" },
+        "actor": actor,
+        "object": object,
+        "target": featured,
+    }))
+}
+
 /// `actor` deletes `object`.
 pub fn delete(id: &Url, actor: &Url, object: &Url, to: &[Url], cc: &[Url]) -> Value {
     with_context(json!({

@@ -137,6 +137,15 @@ pub enum Incoming {
         /// Hearth's category (`hearthCategory`), when the sender gave one.
         category: Option<String>,
     },
+    /// The sender puts a post in its `featured` collection (`Add`), or takes it out
+    /// (`Remove`): a group's moderators pinned or unpinned a post, as Lemmy sends a featured
+    /// post. Only an `Add` or `Remove` whose `target` is under the sender's own id is read so.
+    Featured {
+        /// The post.
+        object: Url,
+        /// True for `Add`, false for `Remove`.
+        pinned: bool,
+    },
     /// The sender's own document changed (name, bio, avatar, header, key): it is stored
     /// again as sent, checked as a fetched one would be.
     ActorUpdated(Box<FederatedActor>),
@@ -260,6 +269,17 @@ pub async fn read(
             via: None,
         },
         "Announce" => read_announce(&envelope.id, &object, sender, data).await?,
+        "Add" | "Remove"
+            if body
+                .get("target")
+                .and_then(url_of_value)
+                .is_some_and(|target| under(&target, &sender.ap_id)) =>
+        {
+            Incoming::Featured {
+                object: url_of(&object).ok_or_else(|| malformed("Add without object"))?,
+                pinned: envelope.kind == "Add",
+            }
+        }
         "Block" => Incoming::Block {
             id: envelope.id.clone(),
             object: url_of(&object).ok_or_else(|| malformed("Block without object"))?,
@@ -523,6 +543,14 @@ fn actor_of(value: &Value) -> Option<crate::protocol::actor::ActorObject> {
         return None;
     }
     serde_json::from_value(value.clone()).ok()
+}
+
+/// Whether `url` is `actor` itself or lies under its path, on its server (a group's
+/// `featured` collection, say).
+fn under(url: &Url, actor: &Url) -> bool {
+    let base = actor.path().trim_end_matches('/');
+    url.origin() == actor.origin()
+        && (url.path() == base || url.path().starts_with(&format!("{base}/")))
 }
 
 /// The id of an object given inline or by reference.

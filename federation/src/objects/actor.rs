@@ -67,6 +67,19 @@ pub struct FederatedActor {
 }
 
 impl FederatedActor {
+    /// The collection of posts a local person or group pins (`<actor>/featured`).
+    pub fn featured(&self) -> Option<Url> {
+        if !self.local || !matches!(self.kind, ActorKind::Person | ActorKind::Group) {
+            return None;
+        }
+        let mut url = self.ap_id.clone();
+        url.set_path(&format!(
+            "{}/featured",
+            self.ap_id.path().trim_end_matches('/')
+        ));
+        Some(url)
+    }
+
     /// The wire document of this actor.
     pub fn to_object(&self) -> ActorObject {
         ActorObject {
@@ -80,6 +93,7 @@ impl FederatedActor {
             outbox: self.outbox.clone(),
             followers: self.followers.clone(),
             following: self.following.clone(),
+            featured: self.featured(),
             endpoints: self.shared_inbox.clone().map(|shared_inbox| Endpoints {
                 shared_inbox: Some(shared_inbox),
             }),

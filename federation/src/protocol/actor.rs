@@ -99,6 +99,10 @@ pub struct ActorObject {
     /// Whom this actor follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub following: Option<Url>,
+    /// The posts the actor shows first, pinned by a person or by a group's moderators (read by
+    /// Mastodon for pinned posts and by Lemmy for a community's featured posts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured: Option<Url>,
     /// The shared inbox, where one delivery per server suffices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,

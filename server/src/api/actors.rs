@@ -123,13 +123,17 @@ async fn instance_actor_row(state: &AppState) -> Result<actors::ActorRow, Error>
 }
 
 /// The collections every actor has, with their counts. Items are not listed: member lists
-/// are never shown to the public, and posts are fetched one by one.
+/// are never shown to the public, and posts are fetched one by one; but for `featured`, the
+/// few pinned posts, listed inline as Mastodon and Lemmy read them.
 async fn collection(
     row: &actors::ActorRow,
     part: &str,
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Response, Error> {
+    if part == "featured" && row.actor_kind() != ActorKind::Application {
+        return featured(row, state, headers).await;
+    }
     if !matches!(part, "outbox" | "followers" | "following") {
         return Err(Error::not_found(format!("no collection {part}")));
     }
@@ -151,7 +155,38 @@ async fn collection(
     Ok(ActivityJson::new(OrderedCollection::counted(id, count), headers).into_response())
 }
 
-/// `GET /users/{name}/{outbox|followers|following}`.
+/// The posts a person or group pinned, as objects. A person's pins are listed if public
+/// (or unlisted); a group's all, since only those who may see the group get here.
+async fn featured(
+    row: &actors::ActorRow,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let actor = row.to_federated()?;
+    let id = state.urls.actor_part(&actor.ap_id, "featured");
+    let (row, ctx) = (row.clone(), state.ctx.clone());
+    let items = state
+        .db
+        .run(move |conn| {
+            let group = row.actor_kind() == ActorKind::Group;
+            let mut items = Vec::new();
+            for post in crate::db::pins::of_actor(conn, row.id)? {
+                if group || matches!(post.visibility.as_str(), "public" | "unlisted") {
+                    let object = crate::service::posts::post_object(conn, &ctx, &post)?;
+                    items.push(
+                        serde_json::to_value(object).map_err(|e| Error::Internal(e.to_string()))?,
+                    );
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    let mut collection = OrderedCollection::counted(id, u64::try_from(items.len()).unwrap_or(0));
+    collection.ordered_items = items;
+    Ok(ActivityJson::new(collection, headers).into_response())
+}
+
+/// `GET /users/{name}/{outbox|followers|following|featured}`.
 pub async fn person_collection(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -161,7 +196,7 @@ pub async fn person_collection(
     collection(&row, &part, &state, &headers).await
 }
 
-/// `GET /groups/{name}/{outbox|followers|following}`: for a members-only group, only to a
+/// `GET /groups/{name}/{outbox|followers|following|featured}`: for a members-only group, only to a
 /// signed fetch from a member's server; 404 to anyone else.
 pub async fn group_collection(
     State(state): State<AppState>,

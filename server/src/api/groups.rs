@@ -68,6 +68,7 @@ fn group_json(
         "visibility": settings.visibility,
         "join_policy": if settings.needs_approval() { "approval" } else { "open" },
         "rules": settings.rule_list(),
+        "content_warning": settings.content_warning,
         "moderators": moderators,
     }))
 }
@@ -137,6 +138,8 @@ pub struct UpdateGroup {
     join_policy: Option<String>,
     #[serde(default, deserialize_with = "super::params::some_list")]
     rules: Option<Vec<String>>,
+    /// The default content warning; empty to have none.
+    content_warning: Option<String>,
 }
 
 /// `PATCH /api/hearth/v1/groups/{id}`: change settings (moderators).
@@ -153,6 +156,7 @@ pub async fn update(
         visibility: form.visibility.as_deref().map(str::parse).transpose()?,
         join_policy: form.join_policy.as_deref().map(str::parse).transpose()?,
         rules: form.rules,
+        content_warning: form.content_warning,
     };
     groups::update_group(&state.ctx, &user.acting(), id, change).await?;
     let s = state.clone();
@@ -299,4 +303,38 @@ async fn set_moderator(
             .run(move |conn| group_json(conn, &s, group))
             .await?,
     ))
+}
+
+/// `POST /api/hearth/v1/groups/{id}/pins/{status_id}`: a moderator pins a post of the group
+/// (at most five), shown first on the group (`GET /api/v1/accounts/{id}/statuses?pinned=true`)
+/// and in its `featured` collection.
+pub async fn pin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, status)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    set_pin(state, user, group, status, true).await
+}
+
+/// `DELETE /api/hearth/v1/groups/{id}/pins/{status_id}`: a moderator unpins it.
+pub async fn unpin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((group, status)): Path<(String, String)>,
+) -> Result<Json<Value>, Error> {
+    set_pin(state, user, group, status, false).await
+}
+
+async fn set_pin(
+    state: AppState,
+    user: CurrentUser,
+    group: String,
+    status: String,
+    pinned: bool,
+) -> Result<Json<Value>, Error> {
+    let (group, status) = (id_param(&group)?, id_param(&status)?);
+    let post =
+        crate::service::pins::set_group_pin(&state.ctx, &user.acting(), group, status, pinned)
+            .await?;
+    Ok(Json(json!({ "id": post.id.to_string(), "pinned": pinned })))
 }

@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod conversations;
 pub mod domains;
 pub mod entities;
+pub mod exports;
 pub mod groups;
 pub mod health;
 pub mod instance;
@@ -113,6 +114,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route("/api/v1/accounts/delete", post(accounts::delete_account))
+        .route("/api/hearth/v1/export", get(exports::export))
+        .route("/api/hearth/v1/import", post(exports::import))
         .route("/api/v1/accounts/search", get(search::accounts))
         .route(
             "/api/v1/accounts/relationships",
@@ -254,6 +257,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/hearth/v1/groups/{id}/moderators/{account}",
             post(groups::add_moderator).delete(groups::remove_moderator),
+        )
+        .route(
+            "/api/hearth/v1/groups/{id}/pins/{status}",
+            post(groups::pin).delete(groups::unpin),
         )
         .route("/api/v1/admin/accounts", get(admin::accounts))
         .route("/api/v1/admin/accounts/{id}", get(admin::account))

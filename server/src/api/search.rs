@@ -10,7 +10,6 @@ use crate::{
     db::{actors, posts::PostRow},
     service::search,
 };
-use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use axum::{
     Json,
     extract::State,
@@ -18,8 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use hearth_federation::{
-    FederationData,
-    objects::actor::{FederatedActor, fetch_remote},
+    objects::actor::fetch_remote,
     protocol::{authority, canonical, same_origin},
 };
 use serde::Deserialize;
@@ -244,27 +242,10 @@ async fn find_account(
             Err(_) => None,
         }
     } else if let Some((name, domain)) = q.split_once('@') {
-        let (name, domain) = (name.to_owned(), domain.to_ascii_lowercase());
-        let local = domain == state.urls.domain();
-        let (n, d, here) = (name.clone(), domain.clone(), state.urls.domain().to_owned());
-        let known = state
-            .db
-            .run(move |conn| Ok(actors::by_acct(conn, &n, &d, &here)?))
-            .await?;
-        match known {
-            Some(row) => Some(row.ap_id),
-            None if resolve && !local => webfinger_resolve_actor::<FederationData, FederatedActor>(
-                &format!("{name}@{domain}"),
-                &state.federation.to_request_data(),
-            )
-            .await
-            .map_err(
-                |e| tracing::info!(error = ?e.to_string(), "search could not resolve an account"),
-            )
-            .ok()
-            .map(|a| a.ap_id.to_string()),
-            None => None,
-        }
+        let data = state.federation.to_request_data();
+        search::resolve_account(&state.ctx, &data, name, domain, resolve)
+            .await?
+            .map(|row| row.ap_id)
     } else {
         let n = q.clone();
         state

@@ -20,6 +20,8 @@ pub struct GroupRow {
     pub owner_id: Option<i64>,
     /// JSON array of strings.
     pub rules: String,
+    /// The content warning given to posts into the group that carry none; empty: none.
+    pub content_warning: String,
 }
 
 impl GroupRow {

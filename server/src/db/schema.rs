@@ -74,6 +74,8 @@ diesel::table! {
         created_at -> Timestamp,
         owner_id -> Nullable<BigInt>,
         rules -> Text,
+        /// The content warning given to posts into the group that carry none; empty: none.
+        content_warning -> Text,
     }
 }
 

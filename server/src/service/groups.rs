@@ -135,6 +135,7 @@ pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<A
         created_at: row.created_at,
         owner_id: new.owner,
         rules: serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into()),
+        content_warning: String::new(),
     };
     let by = by.clone();
     ctx.write(move |conn, _| {
@@ -151,6 +152,27 @@ pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<A
     .await
 }
 
+/// A post into a group hosted here that carries no content warning gets the group's default
+/// one, if it has one (a group about self-harm, say), and is shown as sensitive; a post with a
+/// warning of its own keeps it. Posts written here carry it to every server; a post from
+/// another server carries it here and in what the group shares.
+pub fn give_default_warning(
+    conn: &mut AnyConnection,
+    group: &ActorRow,
+    post: &mut crate::db::posts::PostRow,
+) -> Result<(), Error> {
+    if !group.local || !post.spoiler_text.is_empty() {
+        return Ok(());
+    }
+    if let Some(settings) = groups::by_actor(conn, group.id)?
+        && !settings.content_warning.is_empty()
+    {
+        post.spoiler_text = settings.content_warning;
+        post.sensitive = true;
+    }
+    Ok(())
+}
+
 /// A change of a group's settings; what is left out stays.
 #[derive(Debug, Default)]
 pub struct GroupChange {
@@ -164,6 +186,8 @@ pub struct GroupChange {
     pub join_policy: Option<JoinPolicy>,
     /// Short rules.
     pub rules: Option<Vec<String>>,
+    /// The content warning for posts into it that carry none (empty: none).
+    pub content_warning: Option<String>,
 }
 
 /// Changes a local group's settings (its moderators, instance moderators and admins).
@@ -189,6 +213,17 @@ pub async fn update_group(
             settings.rules =
                 serde_json::to_string(&rules).map_err(|e| Error::Internal(e.to_string()))?;
             changed.push("rules".into());
+        }
+        if let Some(warning) = change.content_warning {
+            let warning = warning.trim().to_owned();
+            if warning.chars().count() > super::moderation::MAX_WARNING {
+                return Err(Error::Unprocessable(format!(
+                    "Validation failed: the content warning is longer than {} characters",
+                    super::moderation::MAX_WARNING
+                )));
+            }
+            changed.push(format!("content warning {warning:?}"));
+            settings.content_warning = warning;
         }
         if let Some(name) = change.display_name {
             actor.display_name = Some(name);

@@ -239,6 +239,19 @@ fn apply(
                 follows::remove(conn, sender.id, target)?;
             }
         }
+        Incoming::Featured { object, pinned } => {
+            // A remote group pins posts in it that are stored here; anything else is ignored.
+            let in_group = posts::by_ap_id(conn, object.as_str())?.filter(|p| {
+                sender.actor_kind() == ActorKind::Group && p.group_id == Some(sender.id)
+            });
+            if let Some(post) = in_group {
+                if pinned {
+                    crate::db::pins::add(conn, sender.id, post.id)?;
+                } else {
+                    crate::db::pins::remove(conn, sender.id, post.id)?;
+                }
+            }
+        }
         Incoming::Block { id, object } => {
             super::blocks::received_block(conn, sender, &id, &object)?
         }
@@ -669,6 +682,9 @@ pub(super) fn store_post(
     row.name = post.name.clone();
     row.spoiler_text = post.summary.clone().unwrap_or_default();
     row.sensitive = post.sensitive.unwrap_or(false);
+    if let Some(group) = group {
+        super::groups::give_default_warning(conn, group, &mut row)?;
+    }
     row.language = post.language().and_then(super::content::language_code);
     row.url = post
         .url

@@ -412,6 +412,22 @@ impl MediaStore {
     pub async fn remove(&self, names: &[&str]) {
         self.files.delete(names).await;
     }
+
+    /// The whole content of the stored file `name` (for an export).
+    pub async fn bytes(&self, name: &str) -> Result<Vec<u8>, Error> {
+        use futures::TryStreamExt;
+        let super::media_files::Read::File(file) = self.files.read(name, None).await? else {
+            return Err(Error::Internal(format!(
+                "media file {name} could not be read"
+            )));
+        };
+        let chunks: Vec<bytes::Bytes> = file
+            .body
+            .try_collect()
+            .await
+            .map_err(|e| Error::Internal(format!("reading media file {name}: {e}")))?;
+        Ok(chunks.concat())
+    }
 }
 
 /// Stores an upload by `owner_id`: checks it, re-encodes it, writes the files, then its row.

@@ -273,6 +273,9 @@ pub async fn create_status(
             row.spoiler_text = new.spoiler_text.clone();
             row.sensitive =
                 new.sensitive || !new.spoiler_text.is_empty() || sensitized(conn, author.id)?;
+            if let Some(group) = &group {
+                super::groups::give_default_warning(conn, group, &mut row)?;
+            }
             row.url = Some(row.ap_id.clone());
             row.source_text = Some(text.clone());
             row.language = language;

@@ -111,6 +111,46 @@ pub async fn statuses(ctx: &Context, search: StatusSearch) -> Result<Vec<PostRow
         .await
 }
 
+/// The account `name@domain`: known here, or, on another server and with `resolve`, found by
+/// WebFinger and fetched (and then kept). `None` when there is none, or its server cannot be
+/// reached (the reason is logged).
+pub async fn resolve_account(
+    ctx: &Context,
+    data: &Data<FederationData>,
+    name: &str,
+    domain: &str,
+    resolve: bool,
+) -> Result<Option<actors::ActorRow>, Error> {
+    let (n, d, here) = (
+        name.to_owned(),
+        domain.to_ascii_lowercase(),
+        ctx.urls.domain().to_owned(),
+    );
+    let local = d == here;
+    let known = ctx
+        .db
+        .run(move |conn| Ok(actors::by_acct(conn, &n, &d, &here)?))
+        .await?;
+    if known.is_some() || !resolve || local {
+        return Ok(known);
+    }
+    let found = activitypub_federation::fetch::webfinger::webfinger_resolve_actor::<
+        FederationData,
+        hearth_federation::objects::actor::FederatedActor,
+    >(&format!("{name}@{domain}"), data)
+    .await;
+    let ap_id = match found {
+        Ok(actor) => actor.ap_id.to_string(),
+        Err(e) => {
+            tracing::info!(error = ?e.to_string(), "could not resolve an account");
+            return Ok(None);
+        }
+    };
+    ctx.db
+        .run(move |conn| Ok(actors::by_ap_id(conn, &ap_id)?))
+        .await
+}
+
 /// The post at `url` for a search with `resolve`: known here, or fetched (signed by the
 /// instance actor) from its server and kept, if it is addressed to everyone. Posts that are
 /// not public, and posts of groups hosted here (which arrive through the group), are not

@@ -5,6 +5,7 @@
 mod admin;
 mod authorize;
 mod delete_account;
+mod export;
 mod home;
 mod layout;
 mod password;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
             "/settings/delete",
             get(delete_account::show).post(delete_account::delete),
         )
+        .route("/settings/export", get(export::download))
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
         .route("/admin", get(admin::dashboard))
         .route("/admin/federation", get(admin::federation))

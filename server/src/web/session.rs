@@ -246,6 +246,7 @@ pub async fn sessions(State(state): State<AppState>, jar: CookieJar) -> Result<R
                 }
             }
             p { a href="/settings/password" { "Change your password" } }
+            p { a href="/settings/export" { "Download your data" } }
             p { a href="/settings/delete" { "Delete your account" } }
             form method="post" action="/auth/sign_out" {
                 input type="hidden" name="csrf" value=(csrf);
