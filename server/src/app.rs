@@ -171,6 +171,7 @@ impl Application {
                 tokio::join!(
                     crate::service::media::run_clean_up(ctx.clone(), media),
                     crate::service::account_deletion::run_dropping_tombstones(ctx.clone(), rest),
+                    crate::service::retention::run_expiry(ctx.clone()),
                     crate::service::inbox::run_forgetting(ctx),
                 )
             })

@@ -723,3 +723,102 @@ async fn a_groups_pinned_posts_come_first_everywhere(engine: Engine) {
     );
 }
 on_both_engines!(a_groups_pinned_posts_come_first_everywhere);
+
+/// A group that keeps its posts 30 days: the hourly expiry deletes the older ones, whoever
+/// wrote them and wherever, here and on its members' servers; the newer ones stay.
+async fn a_groups_old_posts_expire_here_and_on_its_members_servers(engine: Engine) {
+    let (a, b) = (
+        Instance::start(&engine).await,
+        Instance::start(&engine).await,
+    );
+    let group = a.create_group("parents", "New parents").await;
+    a.create_user("root", UserRole::Admin).await;
+    let root = a.token("root").await;
+    let ana = member(&a, "ana").await;
+    let bob = member(&b, "bob").await;
+    join(&a, &ana, "parents").await;
+    let on_b = join(&b, &bob, &format!("parents@{}", a.domain)).await;
+    settle(&[&a, &b]).await;
+
+    let settings = format!("/api/hearth/v1/groups/{}", group.id);
+    assert_eq!(
+        a.api_patch(&settings, &root, json!({ "retention_days": 4000 }))
+            .await
+            .0,
+        422
+    );
+    let (status, changed) = a
+        .api_patch(&settings, &root, json!({ "retention_days": "30" }))
+        .await;
+    assert_eq!(
+        (status, &changed["retention_days"]),
+        (200, &json!(30)),
+        "{changed}"
+    );
+
+    let group_id = group.id.to_string();
+    let mut uris = Vec::new();
+    for (server, person, text, group) in [
+        (&a, &ana, "Night feeds, week one", &group_id),
+        (&b, &bob, "Colic tips, week two", &on_b),
+        (&a, &ana, "First smile today", &group_id),
+    ] {
+        let (status, post) = server
+            .api_post(
+                "/api/v1/statuses",
+                &person.token,
+                json!({ "status": text, "group_id": group }),
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        uris.push(post["uri"].as_str().unwrap_or_default().to_owned());
+    }
+    settle(&[&a, &b]).await;
+    let before: Vec<Value> = home(&b, &bob).await;
+    assert!(
+        before.iter().any(|s| s.to_string().contains("Night feeds")),
+        "B had it"
+    );
+    // The first two were written 40 days ago.
+    let old = uris[..2].to_vec();
+    a.state
+        .db
+        .write(move |conn| {
+            use diesel::prelude::*;
+            use hearth::db::schema::posts;
+            let then = (chrono::Utc::now() - chrono::TimeDelta::days(40)).naive_utc();
+            diesel::update(posts::table.filter(posts::ap_id.eq_any(&old)))
+                .set(posts::published_at.eq(then))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let now = chrono::Utc::now().naive_utc();
+    let expired = hearth::service::retention::expire(&a.state.ctx, now).await;
+    assert_eq!(expired.ok(), Some(2));
+    settle(&[&a, &b]).await;
+    let texts = |timeline: Vec<Value>| -> Vec<String> {
+        timeline
+            .iter()
+            .filter_map(|s| s["content"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for (place, shown) in [
+        ("here", texts(home(&a, &ana).await)),
+        ("on B", texts(home(&b, &bob).await)),
+    ] {
+        let joined = shown.join(" ");
+        assert!(joined.contains("First smile today"), "{place}: {joined}");
+        assert!(!joined.contains("Night feeds"), "{place}: {joined}");
+        assert!(!joined.contains("Colic tips"), "{place}: {joined}");
+    }
+    assert_eq!(
+        hearth::service::retention::expire(&a.state.ctx, now)
+            .await
+            .ok(),
+        Some(0)
+    );
+}
+on_both_engines!(a_groups_old_posts_expire_here_and_on_its_members_servers);

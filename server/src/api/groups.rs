@@ -69,6 +69,7 @@ fn group_json(
         "join_policy": if settings.needs_approval() { "approval" } else { "open" },
         "rules": settings.rule_list(),
         "content_warning": settings.content_warning,
+        "retention_days": settings.retention_days.unwrap_or(0),
         "moderators": moderators,
     }))
 }
@@ -140,6 +141,9 @@ pub struct UpdateGroup {
     rules: Option<Vec<String>>,
     /// The default content warning; empty to have none.
     content_warning: Option<String>,
+    /// How many days posts are kept; 0 for ever.
+    #[serde(default, deserialize_with = "super::params::number")]
+    retention_days: Option<i64>,
 }
 
 /// `PATCH /api/hearth/v1/groups/{id}`: change settings (moderators).
@@ -157,6 +161,16 @@ pub async fn update(
         join_policy: form.join_policy.as_deref().map(str::parse).transpose()?,
         rules: form.rules,
         content_warning: form.content_warning,
+        retention_days: form
+            .retention_days
+            .map(|d| {
+                u32::try_from(d).map_err(|_| {
+                    Error::Unprocessable(
+                        "Validation failed: retention_days is a number of days".into(),
+                    )
+                })
+            })
+            .transpose()?,
     };
     groups::update_group(&state.ctx, &user.acting(), id, change).await?;
     let s = state.clone();

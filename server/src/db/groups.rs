@@ -22,6 +22,8 @@ pub struct GroupRow {
     pub rules: String,
     /// The content warning given to posts into the group that carry none; empty: none.
     pub content_warning: String,
+    /// How many days the group keeps its posts; `None`: for ever.
+    pub retention_days: Option<i32>,
 }
 
 impl GroupRow {
@@ -169,4 +171,15 @@ pub fn forget_owner(conn: &mut AnyConnection, owner_id: i64) -> QueryResult<()> 
         .set(support_groups::owner_id.eq(None::<i64>))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The local groups that keep their posts for a limited time, with how many days.
+pub fn with_retention(conn: &mut AnyConnection) -> QueryResult<Vec<(i64, i32)>> {
+    support_groups::table
+        .filter(support_groups::retention_days.is_not_null())
+        .select((
+            support_groups::actor_id,
+            support_groups::retention_days.assume_not_null(),
+        ))
+        .load(conn)
 }

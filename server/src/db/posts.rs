@@ -658,3 +658,20 @@ pub fn new_row(
         language: None,
     }
 }
+
+/// Up to `limit` of a group's posts published before `cutoff`, not yet deleted, oldest first.
+pub fn in_group_before(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<PostRow>> {
+    posts::table
+        .filter(posts::group_id.eq(group_id))
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::published_at.lt(cutoff))
+        .order((posts::published_at.asc(), posts::id.asc()))
+        .limit(limit)
+        .select(PostRow::as_select())
+        .load(conn)
+}

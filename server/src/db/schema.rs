@@ -76,6 +76,8 @@ diesel::table! {
         rules -> Text,
         /// The content warning given to posts into the group that carry none; empty: none.
         content_warning -> Text,
+        /// How many days the group keeps its posts; NULL: for ever.
+        retention_days -> Nullable<Integer>,
     }
 }
 

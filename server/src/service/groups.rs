@@ -136,6 +136,7 @@ pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<A
         owner_id: new.owner,
         rules: serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into()),
         content_warning: String::new(),
+        retention_days: None,
     };
     let by = by.clone();
     ctx.write(move |conn, _| {
@@ -188,6 +189,8 @@ pub struct GroupChange {
     pub rules: Option<Vec<String>>,
     /// The content warning for posts into it that carry none (empty: none).
     pub content_warning: Option<String>,
+    /// How many days it keeps its posts (0: for ever).
+    pub retention_days: Option<u32>,
 }
 
 /// Changes a local group's settings (its moderators, instance moderators and admins).
@@ -224,6 +227,16 @@ pub async fn update_group(
             }
             changed.push(format!("content warning {warning:?}"));
             settings.content_warning = warning;
+        }
+        if let Some(days) = change.retention_days {
+            if days > super::retention::MAX_DAYS {
+                return Err(Error::Unprocessable(format!(
+                    "Validation failed: a group keeps its posts at most {} days (0: for ever)",
+                    super::retention::MAX_DAYS
+                )));
+            }
+            settings.retention_days = i32::try_from(days).ok().filter(|d| *d > 0);
+            changed.push(format!("retention {days} days"));
         }
         if let Some(name) = change.display_name {
             actor.display_name = Some(name);

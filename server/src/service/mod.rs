@@ -28,6 +28,7 @@ pub mod reblogs;
 pub mod registration;
 pub mod remote_media;
 pub mod reports;
+pub mod retention;
 pub mod scopes;
 pub mod search;
 pub mod settings;
