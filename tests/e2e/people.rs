@@ -408,3 +408,87 @@ async fn profile_fields_and_languages_cross_servers(engine: Engine) {
     assert_eq!(home[0]["language"], "de", "{home}");
 }
 on_both_engines!(profile_fields_and_languages_cross_servers);
+
+/// An outbox lists a person's public and unlisted posts as `Create`s, twenty a page, newest
+/// first, with a `next` page; their followers-only and direct posts stay out. A group's
+/// outbox lists its posts inline as the group's `Announce`s, as Lemmy reads it.
+async fn outboxes_list_public_posts_a_page_at_a_time(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_group("chat", "Chat").await;
+    a.create_user("ana", UserRole::Member).await;
+    let ana = a.token("ana").await;
+    let group = a.account_id("chat", &ana).await;
+    assert_eq!(a.follow_account(&ana, &group).await.0, 200);
+    let mut public = Vec::new();
+    for n in 0..25 {
+        let visibility = if n % 5 == 0 { "unlisted" } else { "public" };
+        let (_, post) = a
+            .api_post(
+                "/api/v1/statuses",
+                &ana,
+                json!({ "status": format!("Day {n}"), "visibility": visibility }),
+            )
+            .await;
+        public.push(post["uri"].clone());
+    }
+    for visibility in ["private", "direct"] {
+        a.api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "Not for everyone", "visibility": visibility }),
+        )
+        .await;
+    }
+    let (_, in_group) = a
+        .api_post(
+            "/api/v1/statuses",
+            &ana,
+            json!({ "status": "Hello, group", "group_id": group }),
+        )
+        .await;
+    public.push(in_group["uri"].clone());
+    public.reverse();
+
+    let (status, outbox) = a.ap_get("/users/ana/outbox").await;
+    assert_eq!(status, 200, "{outbox}");
+    assert_eq!(outbox["type"], "OrderedCollection");
+    let mut listed = Vec::new();
+    let mut next = outbox["first"].as_str().map(str::to_owned);
+    while let Some(page_url) = next {
+        let path = url::Url::parse(&page_url)
+            .map(|u| format!("{}?{}", u.path(), u.query().unwrap_or_default()))
+            .unwrap_or_default();
+        let (status, page) = a.ap_get(&path).await;
+        assert_eq!(
+            (status, &page["type"]),
+            (200, &json!("OrderedCollectionPage")),
+            "{page}"
+        );
+        let items = page["orderedItems"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() <= 20, "{page}");
+        for item in items {
+            assert_eq!(item["type"], "Create", "{item}");
+            listed.push(item["object"]["id"].clone());
+        }
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(
+        listed, public,
+        "every public and unlisted post, newest first, nothing else"
+    );
+
+    let (status, shared) = a.ap_get("/groups/chat/outbox").await;
+    assert_eq!(status, 200, "{shared}");
+    let first = &shared["orderedItems"][0];
+    assert_eq!(
+        (&first["type"], &first["actor"], &first["object"]["type"]),
+        (
+            &json!("Announce"),
+            &json!(a.url("/groups/chat").to_string()),
+            &json!("Create")
+        ),
+        "{shared}"
+    );
+    assert_eq!(first["object"]["object"]["id"], in_group["uri"]);
+}
+on_both_engines!(outboxes_list_public_posts_a_page_at_a_time);

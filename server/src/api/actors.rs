@@ -122,17 +122,20 @@ async fn instance_actor_row(state: &AppState) -> Result<actors::ActorRow, Error>
         .ok_or_else(|| Error::not_found("no instance actor"))
 }
 
-/// The collections every actor has, with their counts. Items are not listed: member lists
-/// are never shown to the public, and posts are fetched one by one; but for `featured`, the
-/// few pinned posts, listed inline as Mastodon and Lemmy read them.
+/// The collections every actor has, with their counts. Member lists are never shown to the
+/// public; the outbox lists posts a page at a time, and `featured` the few pinned posts.
 async fn collection(
     row: &actors::ActorRow,
     part: &str,
     state: &AppState,
     headers: &HeaderMap,
+    query: Option<&str>,
 ) -> Result<Response, Error> {
     if part == "featured" && row.actor_kind() != ActorKind::Application {
         return featured(row, state, headers).await;
+    }
+    if part == "outbox" && row.actor_kind() != ActorKind::Application {
+        return outbox(row, state, headers, query).await;
     }
     if !matches!(part, "outbox" | "followers" | "following") {
         return Err(Error::not_found(format!("no collection {part}")));
@@ -153,6 +156,85 @@ async fn collection(
         .await?;
     let count = u64::try_from(count).unwrap_or(0);
     Ok(ActivityJson::new(OrderedCollection::counted(id, count), headers).into_response())
+}
+
+/// An outbox: without `page`, the collection with its count and its `first` page (a group's
+/// also lists that page inline, as Lemmy reads it); with `page=true` (and `max_id`), a page of
+/// it with its `next` (see `service::outbox`).
+async fn outbox(
+    row: &actors::ActorRow,
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Response, Error> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let paged = param("page").is_some();
+    let max_id = match param("max_id") {
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .map_err(|_| Error::BadRequest(format!("max_id {raw:?} is not a number")))?,
+        ),
+        None => None,
+    };
+    let id = state.urls.actor_part(&row.to_federated()?.ap_id, "outbox");
+    let at = |max_id: Option<i64>| {
+        let mut page = id.clone();
+        page.query_pairs_mut().append_pair("page", "true");
+        if let Some(max_id) = max_id {
+            page.query_pairs_mut()
+                .append_pair("max_id", &max_id.to_string());
+        }
+        page
+    };
+    let group = row.actor_kind() == ActorKind::Group;
+    let (row, ctx) = (row.clone(), state.ctx.clone());
+    let (items, next, count) = state
+        .db
+        .run(move |conn| {
+            let (items, next) = if paged || group {
+                crate::service::outbox::page(conn, &ctx, &row, max_id)?
+            } else {
+                (Vec::new(), None)
+            };
+            let count = crate::service::statuses::Counts::of_actor(conn, &row)?.statuses;
+            Ok((items, next, count))
+        })
+        .await?;
+    let document = if paged {
+        let mut page = serde_json::json!({
+            "@context": hearth_federation::protocol::context(),
+            "id": at(max_id),
+            "type": "OrderedCollectionPage",
+            "partOf": id,
+            "orderedItems": items,
+        });
+        if let Some(next) = next {
+            page["next"] = serde_json::json!(at(Some(next)));
+        }
+        page
+    } else {
+        let mut collection = serde_json::json!({
+            "@context": hearth_federation::protocol::context(),
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": count,
+            "first": at(None),
+        });
+        if group {
+            collection["orderedItems"] = serde_json::json!(items);
+        }
+        collection
+    };
+    Ok(ActivityJson::new(document, headers).into_response())
 }
 
 /// The posts a person or group pinned, as objects. A person's pins are listed if public
@@ -189,11 +271,11 @@ async fn featured(
 /// `GET /users/{name}/{outbox|followers|following|featured}`.
 pub async fn person_collection(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((name, part)): Path<(String, String)>,
+    request: super::objects::RequestHead,
 ) -> Result<Response, Error> {
     let row = local_actor(&state, name, ActorKind::Person).await?;
-    collection(&row, &part, &state, &headers).await
+    collection(&row, &part, &state, &request.headers, request.uri.query()).await
 }
 
 /// `GET /groups/{name}/{outbox|followers|following|featured}`: for a members-only group, only to a
@@ -207,7 +289,7 @@ pub async fn group_collection(
     if !super::objects::may_see_group(&state, row.id, &request).await? {
         return Err(Error::not_found("Record not found"));
     }
-    collection(&row, &part, &state, &request.headers).await
+    collection(&row, &part, &state, &request.headers, request.uri.query()).await
 }
 
 /// `GET /actor/{outbox|followers|following}`.
@@ -217,7 +299,7 @@ pub async fn instance_collection(
     Path(part): Path<String>,
 ) -> Result<Response, Error> {
     let row = instance_actor_row(&state).await?;
-    collection(&row, &part, &state, &headers).await
+    collection(&row, &part, &state, &headers, None).await
 }
 
 async fn verified_inbox(data: Data<FederationData>, request: Request) -> Result<Response, Error> {

@@ -675,3 +675,32 @@ pub fn in_group_before(
         .select(PostRow::as_select())
         .load(conn)
 }
+
+/// A page of what an actor's outbox lists, newest first, below `max_id`: a person's posts
+/// (`group` false) or the posts in a group (`group` true), of the given visibilities.
+pub fn outbox_page(
+    conn: &mut AnyConnection,
+    actor_id: i64,
+    group: bool,
+    visibilities: &[&str],
+    max_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<PostRow>> {
+    let mut query = posts::table
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::visibility.eq_any(visibilities))
+        .into_boxed();
+    query = if group {
+        query.filter(posts::group_id.eq(actor_id))
+    } else {
+        query.filter(posts::author_id.eq(actor_id))
+    };
+    if let Some(max_id) = max_id {
+        query = query.filter(posts::id.lt(max_id));
+    }
+    query
+        .order(posts::id.desc())
+        .limit(limit)
+        .select(PostRow::as_select())
+        .load(conn)
+}

@@ -20,6 +20,7 @@ pub mod media_files;
 pub mod moderation;
 pub mod notifications;
 pub mod oauth;
+pub mod outbox;
 pub mod pins;
 pub mod policy;
 pub mod port;
