@@ -674,8 +674,9 @@ on_both_engines!(an_accounts_media_tab_lists_its_pictures);
 /// A file is sent with its size and date; asked again with that date (`If-Modified-Since`,
 /// as a browser revalidates), it is not sent again, and the answer keeps its caching rules.
 /// An older date gets the whole file.
-async fn a_file_the_reader_has_is_not_sent_again(engine: Engine) {
-    let a = Instance::start(&engine).await;
+async fn a_file_the_reader_has_is_not_sent_again(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
     a.create_user("ana", UserRole::Member).await;
     let token = a.token("ana").await;
     let (_, media) = upload(&a, &token, "photo.jpg", jpeg_with_gps()).await;
@@ -716,4 +717,4 @@ async fn a_file_the_reader_has_is_not_sent_again(engine: Engine) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(response.status(), 200);
 }
-on_both_engines!(a_file_the_reader_has_is_not_sent_again);
+on_both_stores!(a_file_the_reader_has_is_not_sent_again);

@@ -131,6 +131,10 @@ impl MediaFiles {
         let since = since.map(|t| DateTime::<Utc>::from(t) + TimeDelta::nanoseconds(999_999_999));
         let options = GetOptions::new().with_if_modified_since(since);
         match self.store.get_opts(&Path::from(name), options).await {
+            // Checked here too: not every S3-compatible store answers the condition itself.
+            Ok(found) if since.is_some_and(|since| found.meta.last_modified <= since) => {
+                Ok(Read::NotModified)
+            }
             Ok(found) => {
                 let name = name.to_owned();
                 Ok(Read::File(StoredFile {
