@@ -718,3 +718,68 @@ async fn a_file_the_reader_has_is_not_sent_again(engine: Engine, store: Store) {
     assert_eq!(response.status(), 200);
 }
 on_both_stores!(a_file_the_reader_has_is_not_sent_again);
+
+/// A reader (a browser, a player) asks for part of a file (`Range`): it gets that part, with
+/// `206` and its place in the file; a part past the end gets `416` with the file's size; a
+/// `Range` that is not one well-formed part gets the whole file.
+async fn a_part_of_a_file_is_sent_when_asked(engine: Engine, store: Store) {
+    let scene = MediaScene::new(store).await;
+    let a = scene.start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    let token = a.token("ana").await;
+    let (_, media) = upload(&a, &token, "photo.jpg", jpeg_with_gps()).await;
+    let url = media["url"].as_str().unwrap_or_default();
+    let (status, headers, whole) = fetch(url, Some(&token)).await;
+    assert_eq!(
+        (status, headers["accept-ranges"].to_str().ok()),
+        (200, Some("bytes"))
+    );
+    let total = whole.len();
+
+    let bearer = token.as_str();
+    let ask = |range: String| async move {
+        let response = http()
+            .get(url)
+            .bearer_auth(bearer)
+            .header("range", range)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        let content_range = response
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        (status, content_range, body)
+    };
+    for (range, first, last) in [
+        ("bytes=0-9".to_owned(), 0, 9),
+        ("bytes=-5".to_owned(), total - 5, total - 1),
+        (format!("bytes={}-", total - 7), total - 7, total - 1),
+    ] {
+        let (status, content_range, body) = ask(range.clone()).await;
+        assert_eq!(status, 206, "{range}");
+        assert_eq!(
+            content_range,
+            Some(format!("bytes {first}-{last}/{total}")),
+            "{range}"
+        );
+        assert_eq!(body, whole[first..=last], "{range}");
+    }
+    let (status, content_range, _) = ask(format!("bytes={total}-{}", total + 10)).await;
+    assert_eq!(
+        (status, content_range),
+        (416, Some(format!("bytes */{total}")))
+    );
+    for ignored in ["bytes=abc", "bytes=0-1,4-5", "pages=1-2"] {
+        let (status, _, body) = ask(ignored.to_owned()).await;
+        assert_eq!((status, body.len()), (200, total), "{ignored}");
+    }
+}
+on_both_stores!(a_part_of_a_file_is_sent_when_asked);

@@ -9,7 +9,7 @@ use crate::{
     Error,
     service::{
         media::{self as rules, Servable, Upload},
-        media_files::Read,
+        media_files::{Read, StoredFile},
         posts::Viewer,
         remote_media::{self, Proxied},
     },
@@ -247,21 +247,51 @@ async fn file_response(
     let since = request_headers
         .typed_get::<IfModifiedSince>()
         .map(SystemTime::from);
-    let mut response = match state.media.read(&servable.name, since).await? {
-        Read::File(file) => {
-            let mut response = Body::from_stream(file.body).into_response();
-            let headers = response.headers_mut();
-            headers.typed_insert(ContentLength(file.size));
-            headers.typed_insert(LastModified::from(file.last_modified));
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(servable.content_type),
+    let range = request_headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let send = |file: StoredFile| {
+        let mut response = Body::from_stream(file.body).into_response();
+        let headers = response.headers_mut();
+        headers.typed_insert(ContentLength(file.size));
+        headers.typed_insert(LastModified::from(file.last_modified));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(servable.content_type),
+        );
+        response
+    };
+    let content_range = |value: String| {
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("bytes */0"))
+    };
+    let mut response = match state.media.read(&servable.name, since, range).await? {
+        Read::File(file) => send(file),
+        Read::Part {
+            file,
+            first,
+            last,
+            total,
+        } => {
+            let mut response = send(file);
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                content_range(format!("bytes {first}-{last}/{total}")),
+            );
+            response
+        }
+        Read::Unsatisfiable { total } => {
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                content_range(format!("bytes */{total}")),
             );
             response
         }
         Read::NotModified => StatusCode::NOT_MODIFIED.into_response(),
     };
     let headers = response.headers_mut();
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -93,9 +93,14 @@ impl MediaStore {
     }
 
     /// Opens the stored file `name` (as checked by [`stored_name`]) for sending, unless the
-    /// reader's copy of `since` is current.
-    pub async fn read(&self, name: &str, since: Option<SystemTime>) -> Result<Read, Error> {
-        self.files.read(name, since).await
+    /// reader's copy of `since` is current; only the part `range` asks for, if it asks for one.
+    pub async fn read(
+        &self,
+        name: &str,
+        since: Option<SystemTime>,
+        range: Option<&str>,
+    ) -> Result<Read, Error> {
+        self.files.read(name, since, range).await
     }
 
     /// The refusal of an upload over the limit.
@@ -416,7 +421,7 @@ impl MediaStore {
     /// The whole content of the stored file `name` (for an export).
     pub async fn bytes(&self, name: &str) -> Result<Vec<u8>, Error> {
         use futures::TryStreamExt;
-        let super::media_files::Read::File(file) = self.files.read(name, None).await? else {
+        let super::media_files::Read::File(file) = self.files.read(name, None, None).await? else {
             return Err(Error::Internal(format!(
                 "media file {name} could not be read"
             )));

@@ -64,6 +64,23 @@ impl std::fmt::Debug for StoredFile {
 pub enum Read {
     /// The file.
     File(StoredFile),
+    /// The part of the file the reader asked for (`Range`): its first and last byte, of the
+    /// whole file's `total`.
+    Part {
+        /// The part (its `size` is the part's).
+        file: StoredFile,
+        /// The first byte.
+        first: u64,
+        /// The last byte.
+        last: u64,
+        /// The whole file's size.
+        total: u64,
+    },
+    /// The reader asked for a part the file does not have; it is `total` bytes long.
+    Unsatisfiable {
+        /// The whole file's size.
+        total: u64,
+    },
     /// The file is as the reader already has it (`If-Modified-Since`).
     NotModified,
 }
@@ -124,12 +141,40 @@ impl MediaFiles {
     }
 
     /// Opens the file `name` for reading, unless it has not changed since `since` (the
-    /// reader's `If-Modified-Since`). A missing file is "not found".
-    pub async fn read(&self, name: &str, since: Option<SystemTime>) -> Result<Read, Error> {
+    /// reader's `If-Modified-Since`); only the part `range` names (the reader's `Range`), if
+    /// it names one part. A missing file is "not found".
+    pub async fn read(
+        &self,
+        name: &str,
+        since: Option<SystemTime>,
+        range: Option<&str>,
+    ) -> Result<Read, Error> {
         // An HTTP date has whole seconds; the store's time has fractions. "Not modified" is
         // any time within the second the reader was given.
         let since = since.map(|t| DateTime::<Utc>::from(t) + TimeDelta::nanoseconds(999_999_999));
-        let options = GetOptions::new().with_if_modified_since(since);
+        let mut options = GetOptions::new().with_if_modified_since(since);
+        // A `Range` that is not one well-formed part is ignored, as HTTP allows: the whole
+        // file is sent. Its size is needed first to check the part.
+        let parsed = range.and_then(|r| http_range_header::parse_range_header(r).ok());
+        let mut part = None;
+        if let Some(parsed) = parsed {
+            let total = match self.store.head(&Path::from(name)).await {
+                Ok(meta) => meta.size,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(Error::not_found("Record not found"));
+                }
+                Err(e) => return Err(storage_error("reading", name, &e)),
+            };
+            match parsed.validate(total) {
+                Ok(parts) if parts.len() == 1 => {
+                    let (first, last) = (*parts[0].start(), *parts[0].end());
+                    options.range = Some((first..last + 1).into());
+                    part = Some((first, last, total));
+                }
+                Ok(_) => {}
+                Err(_) => return Ok(Read::Unsatisfiable { total }),
+            }
+        }
         match self.store.get_opts(&Path::from(name), options).await {
             // Checked here too: not every S3-compatible store answers the condition itself.
             Ok(found) if since.is_some_and(|since| found.meta.last_modified <= since) => {
@@ -137,8 +182,8 @@ impl MediaFiles {
             }
             Ok(found) => {
                 let name = name.to_owned();
-                Ok(Read::File(StoredFile {
-                    size: found.meta.size,
+                let file = StoredFile {
+                    size: found.range.end - found.range.start,
                     last_modified: found.meta.last_modified.into(),
                     // Once sending has begun, a failure can only cut the response short: it
                     // is logged here, or no one would know why.
@@ -148,7 +193,16 @@ impl MediaFiles {
                             tracing::warn!(error = %e, name, "a media file was cut off while sent");
                         })
                         .boxed(),
-                }))
+                };
+                Ok(match part {
+                    Some((first, last, total)) => Read::Part {
+                        file,
+                        first,
+                        last,
+                        total,
+                    },
+                    None => Read::File(file),
+                })
             }
             Err(object_store::Error::NotModified { .. }) => Ok(Read::NotModified),
             Err(object_store::Error::NotFound { .. }) => Err(Error::not_found("Record not found")),
