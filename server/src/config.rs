@@ -103,6 +103,10 @@ pub struct Settings {
     /// all accept).
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub media_s3_virtual_hosted_style: bool,
+    /// Remove files several in one request (S3's `DeleteObjects`). Set to `false` for a store
+    /// that lacks it (some S3-compatible stores do): one request per file. Default: `true`.
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub media_s3_bulk_delete: bool,
     /// Seconds a client may take to send a request's headers; the connection is closed after
     /// that. A kept-alive connection on which no new request starts within it is closed too.
     /// Default: `10`.
@@ -169,6 +173,7 @@ impl Default for Settings {
             media_s3_secret_access_key: None,
             media_s3_prefix: None,
             media_s3_virtual_hosted_style: false,
+            media_s3_bulk_delete: true,
             header_timeout_seconds: 10,
             body_timeout_seconds: 10,
             max_connections_per_address: 256,
@@ -240,6 +245,8 @@ pub struct S3Storage {
     pub prefix: String,
     /// `https://BUCKET.host/` rather than `https://host/BUCKET/`.
     pub virtual_hosted_style: bool,
+    /// Several files removed in one request (`DeleteObjects`).
+    pub bulk_delete: bool,
 }
 
 /// What a server process does (see `Settings::role`).
@@ -452,6 +459,7 @@ impl Settings {
                     "HEARTH_MEDIA_S3_VIRTUAL_HOSTED_STYLE",
                     self.media_s3_virtual_hosted_style,
                 ),
+                ("HEARTH_MEDIA_S3_BULK_DELETE", !self.media_s3_bulk_delete),
             ];
             if let Some((name, _)) = named.iter().find(|(_, set)| *set) {
                 return Err(Error::Config(format!(
@@ -511,6 +519,7 @@ impl Settings {
             credentials,
             prefix,
             virtual_hosted_style: self.media_s3_virtual_hosted_style,
+            bulk_delete: self.media_s3_bulk_delete,
         }))
     }
 

@@ -24,6 +24,16 @@ pub(crate) struct S3Server {
 impl S3Server {
     /// Starts a server on a free loopback port with one empty bucket.
     pub(crate) async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// Starts a server like [`S3Server::start`] that answers every bulk deletion
+    /// (`DeleteObjects`, `POST /bucket?delete`) with 501, as some S3-compatible stores do.
+    pub(crate) async fn start_without_bulk_delete() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(bulk_delete: bool) -> Self {
         let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir(root.path().join(BUCKET)).unwrap_or_else(|e| panic!("{e}"));
         let files = s3s_fs::FileSystem::new(root.path()).unwrap_or_else(|e| panic!("{e:?}"));
@@ -37,6 +47,12 @@ impl S3Server {
         let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
             let mut service = service.clone();
             async move {
+                let bulk = request.method() == http::Method::POST
+                    && request.uri().query().is_some_and(|q| q.contains("delete"));
+                if bulk && !bulk_delete {
+                    return (http::StatusCode::NOT_IMPLEMENTED, "no DeleteObjects here")
+                        .into_response();
+                }
                 match Service::call(&mut service, request).await {
                     Ok(response) => response.map(axum::body::Body::new).into_response(),
                     Err(e) => {
@@ -213,4 +229,45 @@ macro_rules! on_both_stores {
             }
         }
     };
+}
+
+/// A store without bulk deletion (`DeleteObjects`): files are left there unless the instance
+/// is told (`HEARTH_MEDIA_S3_BULK_DELETE=false`), and then removed one request each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_without_bulk_deletion_removes_files_one_by_one() {
+    use hearth_tests::UserRole;
+    let s3 = S3Server::start_without_bulk_delete().await;
+    for bulk_delete in [true, false] {
+        let folder = format!("clinic-{bulk_delete}");
+        let a = Instance::start_with(&Engine::Sqlite, |settings| {
+            s3.configure(settings, &folder);
+            settings.media_s3_bulk_delete = bulk_delete;
+        })
+        .await;
+        a.create_user("ana", UserRole::Member).await;
+        let token = a.token("ana").await;
+        let (status, media) =
+            crate::media::upload(&a, &token, "me.png", crate::media::png_with_text_and_exif())
+                .await;
+        assert_eq!(status, 200, "{media}");
+        assert_eq!(
+            s3.objects(&folder).len(),
+            2,
+            "the picture and its thumbnail"
+        );
+        let (status, _) = a
+            .api_post(
+                "/api/v1/accounts/delete",
+                &token,
+                serde_json::json!({ "password": "a long test password" }),
+            )
+            .await;
+        assert_eq!(status, 202);
+        let left = s3.objects(&folder).len();
+        if bulk_delete {
+            assert_eq!(left, 2, "the store refused the bulk deletion");
+        } else {
+            assert_eq!(left, 0, "removed one by one");
+        }
+    }
 }

@@ -125,7 +125,8 @@ impl MediaFiles {
             .map_err(|e| storage_error("writing", name, &e))
     }
 
-    /// Removes the files `names` (in one request to a bucket); missing ones are no error.
+    /// Removes the files `names` (in one request to a bucket, or one each where the store
+    /// lacks bulk deletion); missing ones are no error.
     /// A failure is logged: the rows that named them are gone, so at worst a file nothing
     /// serves stays behind.
     pub async fn delete(&self, names: &[&str]) {
@@ -226,6 +227,8 @@ fn bucket(s3: &S3Storage) -> Result<Arc<dyn ObjectStore>, Error> {
         .with_bucket_name(&s3.bucket)
         .with_region(&s3.region)
         .with_virtual_hosted_style_request(s3.virtual_hosted_style)
+        // Stores without `DeleteObjects` get one `DELETE` per file.
+        .with_disable_bulk_delete(!s3.bulk_delete)
         // A reader waits for its image: a few quick retries, not object_store's three minutes.
         .with_retry(RetryConfig {
             max_retries: 3,
