@@ -110,8 +110,8 @@ fn erase(
             a.local && a.actor_kind() == hearth_federation::protocol::actor::ActorKind::Person
         })
         .ok_or_else(|| Error::not_found("Record not found"))?;
-    let inboxes = knew_them(conn, &person)?;
     let posts = db_posts::all_by_author(conn, person.id)?;
+    let inboxes = knew_them(conn, &person, &posts)?;
     let files: Vec<String> = db::media::owned_by(conn, person.id)?
         .into_iter()
         .flat_map(|m| [m.file_name, m.thumbnail_file_name])
@@ -151,8 +151,12 @@ fn erase(
 
 /// The inboxes of every server that knew the person: their followers', those of whom they
 /// follow (people and groups), those of the members of the groups here they belonged to, and
-/// those of the people their posts mentioned.
-fn knew_them(conn: &mut AnyConnection, person: &ActorRow) -> Result<Vec<String>, Error> {
+/// those of the people their `posts` mentioned.
+fn knew_them(
+    conn: &mut AnyConnection,
+    person: &ActorRow,
+    posts: &[PostRow],
+) -> Result<Vec<String>, Error> {
     let mut knew: Vec<ActorRow> = profile_audience(conn, person)?;
     let mut inboxes = BTreeSet::new();
     for id in follows::followed_ids(conn, person.id)? {
@@ -164,7 +168,7 @@ fn knew_them(conn: &mut AnyConnection, person: &ActorRow) -> Result<Vec<String>,
             None => {}
         }
     }
-    for post in db_posts::all_by_author(conn, person.id)? {
+    for post in posts {
         for id in db_posts::mentions(conn, post.id)? {
             knew.extend(actors::by_id(conn, id)?);
         }
