@@ -68,6 +68,49 @@ pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<G
         .optional())
 }
 
+/// Where a person stands in a local group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// Follows it (accepted), or moderates it (its owner counts).
+    pub member: bool,
+    /// Banned from it.
+    pub banned: bool,
+}
+
+/// Where `actor_id` stands in the group, in one statement (each post into a group asks, on
+/// the writer's thread).
+pub fn standing(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<Standing> {
+    use super::schema::follows;
+    use diesel::dsl::exists;
+    let follows = exists(
+        follows::table
+            .filter(follows::follower_id.eq(actor_id))
+            .filter(follows::target_id.eq(group_id))
+            .filter(follows::accepted.eq(true)),
+    );
+    let moderates = exists(
+        group_moderators::table
+            .filter(group_moderators::group_id.eq(group_id))
+            .filter(group_moderators::actor_id.eq(actor_id)),
+    );
+    let owns = exists(
+        support_groups::table
+            .filter(support_groups::actor_id.eq(group_id))
+            .filter(support_groups::owner_id.eq(actor_id)),
+    );
+    let banned = exists(
+        group_bans::table
+            .filter(group_bans::group_id.eq(group_id))
+            .filter(group_bans::actor_id.eq(actor_id)),
+    );
+    let (member, banned) = on_engine!(conn, |c| diesel::select((
+        follows.or(moderates).or(owns),
+        banned
+    ))
+    .get_result::<(bool, bool)>(c))?;
+    Ok(Standing { member, banned })
+}
+
 /// Whether `actor_id` moderates the group (its owner counts).
 pub fn is_moderator(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<bool> {
     let owner = by_actor(conn, group_id)?.and_then(|g| g.owner_id) == Some(actor_id);

@@ -76,6 +76,8 @@ pub mod tokens;
 pub mod users;
 mod writer;
 
+pub use writer::notify_at_commit;
+
 use crate::Error;
 use diesel::{
     connection::SimpleConnection,
@@ -213,11 +215,9 @@ pub struct ConnectionManager {
 #[error("{0}")]
 pub struct ConnectError(String);
 
-impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+impl ConnectionManager {
+    /// Opens a connection to the target engine, set up as Hearth needs it.
+    fn open(&self) -> Result<AnyConnection, ConnectError> {
         match &self.target {
             Target::Sqlite(path) => {
                 let path = path
@@ -242,13 +242,63 @@ impl ManageConnection for ConnectionManager {
                 .map_err(|e| ConnectError(e.to_string().trim().to_owned())),
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
-        conn.ping().map_err(|e| ConnectError(e.to_string()))
+/// A pooled connection, with when it was last handed back: one handed back a moment ago is
+/// taken again without the round trip that checks it.
+#[derive(Debug)]
+pub struct Pooled {
+    conn: AnyConnection,
+    returned: Option<std::time::Instant>,
+}
+
+/// A connection back in the pool for less than this is not checked again when taken: under
+/// load every connection is reused within milliseconds, and that check was a statement in
+/// four of an inbox POST's (measured on PostgreSQL). One left idle longer (the server may
+/// have restarted meanwhile) is checked.
+const RECENTLY_USED: Duration = Duration::from_secs(1);
+
+impl std::ops::Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Pooled;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Pooled, ConnectError> {
+        Ok(Pooled {
+            conn: self.open()?,
+            returned: None,
+        })
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        conn.is_broken()
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
+        // A file SQLite opened cannot go away under a connection; a PostgreSQL connection can
+        // drop while it waits in the pool.
+        if matches!(self.target, Target::Sqlite(_))
+            || pooled
+                .returned
+                .is_some_and(|at| at.elapsed() < RECENTLY_USED)
+        {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        // Called as the connection goes back to the pool.
+        pooled.returned = Some(std::time::Instant::now());
+        pooled.conn.is_broken()
     }
 }
 
@@ -300,14 +350,14 @@ impl Database {
         let manager = ConnectionManager {
             target: target.clone(),
         };
-        let first = manager.connect().map_err(|e| Error::DatabaseConnect {
+        let first = manager.open().map_err(|e| Error::DatabaseConnect {
             target: target.describe(),
             cause: e.0,
         })?;
         drop(first);
         let connect = {
             let manager = manager.clone();
-            move || manager.connect().map_err(|e| e.0)
+            move || manager.open().map_err(|e| e.0)
         };
         let writer = match &target {
             Target::Sqlite(path) => writer::Writer::sqlite(path.clone(), connect)?,
@@ -319,10 +369,9 @@ impl Database {
             // one still opening (a TLS handshake inside libpq) when a CLI command exits races
             // OpenSSL's exit-time cleanup and crashes the process.
             .min_idle(Some(0))
-            // A file SQLite opened cannot go away under a connection, so checking each one out
-            // with a round trip (r2d2's default) is a statement per request for nothing; a
-            // PostgreSQL connection can drop, and is checked.
-            .test_on_check_out(matches!(target, Target::Postgres(_)))
+            // Checked out as `ConnectionManager::is_valid` says: only where it is worth a
+            // round trip.
+            .test_on_check_out(true)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| Error::DatabaseConnect {

@@ -39,7 +39,11 @@ pub const NOBODY: i64 = i64::MIN;
 
 /// One post.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = posts, treat_none_as_null = true)]
+#[diesel(
+    table_name = posts,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct PostRow {
     pub id: i64,
     pub ap_id: String,
@@ -86,6 +90,17 @@ pub fn insert(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
         .values(row)
         .execute(c))
     .map(|_| ())
+}
+
+/// Inserts a post unless one with its ActivityPub id is stored; returns whether it was
+/// inserted.
+pub fn insert_new(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<bool> {
+    on_engine!(conn, |c| diesel::insert_into(posts::table)
+        .values(row)
+        .on_conflict(posts::ap_id)
+        .do_nothing()
+        .execute(c))
+    .map(|inserted| inserted == 1)
 }
 
 /// Saves an edited post.

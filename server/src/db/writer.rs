@@ -23,11 +23,13 @@
 //!
 //! What a batch's writes queue for delivery is written once for the whole batch, just before
 //! it commits: the servers' rows are locked and the outbox rows inserted by a few statements,
-//! not by a dozen per write (each a round trip to PostgreSQL).
+//! not by a dozen per write (each a round trip to PostgreSQL). So are the notifications they
+//! send other processes ([`notify_at_commit`]).
 
 use super::AnyConnection;
 use super::deliveries::{self, Enqueued};
 use crate::Error;
+use diesel::QueryResult;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -48,7 +50,92 @@ type Job = Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>;
 struct Ran {
     /// The deliveries it queued, written for the whole batch at once before the commit.
     queued: Vec<Enqueued>,
+    /// The notifications it sends, sent for the whole batch at once before the commit.
+    notices: Vec<Notice>,
     answer: Answer,
+}
+
+/// An item to send to the processes listening on a PostgreSQL channel when its write commits.
+#[derive(Debug)]
+struct Notice {
+    channel: &'static str,
+    item: String,
+}
+
+/// Largest notification sent: PostgreSQL refuses a payload of 8,000 bytes or more.
+const MAX_NOTICE: usize = 7_000;
+
+thread_local! {
+    /// The notices of the write running on this thread, not yet sent.
+    static NOTICES: std::cell::RefCell<Option<Vec<Notice>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Tells the processes listening on `channel` of `item` (a JSON value) once the caller's
+/// write commits, never if it rolls back: PostgreSQL delivers a `NOTIFY` at commit. A batch's
+/// items go together, as JSON arrays of at most [`MAX_NOTICE`] bytes, each a round trip
+/// fewer per write. Nothing is sent on SQLite, whose one process tells its own listeners.
+pub fn notify_at_commit(
+    conn: &mut AnyConnection,
+    channel: &'static str,
+    item: String,
+) -> QueryResult<()> {
+    if !matches!(conn, AnyConnection::Postgresql(_)) {
+        return Ok(());
+    }
+    let notice = Notice { channel, item };
+    let unheld = NOTICES.with(|n| match n.borrow_mut().as_mut() {
+        Some(held) => {
+            held.push(notice);
+            None
+        }
+        None => Some(notice),
+    });
+    match unheld {
+        Some(notice) => send_notices(conn, vec![notice]),
+        None => Ok(()),
+    }
+}
+
+/// Runs `work`, holding back the notices it sends until [`send_notices`].
+fn hold_notices<T>(work: impl FnOnce() -> T) -> (T, Vec<Notice>) {
+    let outer = NOTICES.with(|n| n.borrow_mut().replace(Vec::new()));
+    let result = work();
+    let held = NOTICES.with(|n| std::mem::replace(&mut *n.borrow_mut(), outer));
+    (result, held.unwrap_or_default())
+}
+
+/// Sends `notices`, as few notifications per channel as fit them.
+fn send_notices(conn: &mut AnyConnection, mut notices: Vec<Notice>) -> QueryResult<()> {
+    use diesel::{RunQueryDsl, sql_types::Text};
+    let AnyConnection::Postgresql(pg) = conn else {
+        return Ok(());
+    };
+    notices.sort_by_key(|n| n.channel);
+    let mut notify = |channel: &str, payload: &mut String| -> QueryResult<()> {
+        payload.push(']');
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(channel)
+            .bind::<Text, _>(std::mem::take(payload))
+            .execute(pg)
+            .map(|_| ())
+    };
+    let mut payload = String::new();
+    let mut channel = None;
+    for notice in notices {
+        if !payload.is_empty()
+            && (channel != Some(notice.channel)
+                || payload.len() + notice.item.len() + 2 > MAX_NOTICE)
+        {
+            notify(channel.unwrap_or_default(), &mut payload)?;
+        }
+        channel = Some(notice.channel);
+        payload.push(if payload.is_empty() { '[' } else { ',' });
+        payload.push_str(&notice.item);
+    }
+    if let Some(channel) = channel.filter(|_| !payload.is_empty()) {
+        notify(channel, &mut payload)?;
+    }
+    Ok(())
 }
 
 /// Tells a write's caller how its batch ended.
@@ -126,13 +213,16 @@ impl Writer {
     {
         let (answer, answered) = oneshot::channel::<Result<T, Error>>();
         let job: Job = Box::new(move |conn| {
-            let (result, mut queued) = deliveries::hold(|| conn.write_transaction(work));
+            let ((result, mut notices), mut queued) =
+                deliveries::hold(|| hold_notices(|| conn.write_transaction(work)));
             if result.is_err() {
                 // Rolled back with the rest of the write.
                 queued.clear();
+                notices.clear();
             }
             Ran {
                 queued,
+                notices,
                 answer: Box::new(move |committed: Result<(), String>| {
                     let result = match committed {
                         Ok(()) => result,
@@ -264,10 +354,12 @@ fn commit_batch(
     }
     let mut finish = Vec::with_capacity(batch.len());
     let mut queued = Vec::new();
+    let mut notices = Vec::new();
     for job in batch.drain(..) {
         match catch_unwind(AssertUnwindSafe(|| job(&mut *conn))) {
             Ok(ran) => {
                 queued.extend(ran.queued);
+                notices.extend(ran.notices);
                 finish.push(ran.answer);
             }
             // The savepoint of the write that panicked is still open: nothing in this batch
@@ -279,6 +371,9 @@ fn commit_batch(
     // receiving servers' rows are locked from here to the commit only.
     if let Err(e) = deliveries::enqueue_all(conn, &queued) {
         return Err(failed(format!("queueing deliveries: {e}"), finish));
+    }
+    if let Err(e) = send_notices(conn, notices) {
+        return Err(failed(format!("sending notifications: {e}"), finish));
     }
     let committed = match &mut *conn {
         AnyConnection::Sqlite(lite) => AnsiTransactionManager::commit_transaction(&mut *lite),

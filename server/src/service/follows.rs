@@ -249,8 +249,5 @@ pub fn is_member(
     person_id: i64,
     group_id: i64,
 ) -> Result<bool, Error> {
-    Ok(
-        follows::between(conn, person_id, group_id)?.is_some_and(|f| f.accepted)
-            || group_rows::is_moderator(conn, group_id, person_id)?,
-    )
+    Ok(group_rows::standing(conn, group_id, person_id)?.member)
 }

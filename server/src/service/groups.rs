@@ -157,21 +157,11 @@ pub async fn create_group(ctx: &Context, by: &Acting, new: NewGroup) -> Result<A
 /// one, if it has one (a group about self-harm, say), and is shown as sensitive; a post with a
 /// warning of its own keeps it. Posts written here carry it to every server; a post from
 /// another server carries it here and in what the group shares.
-pub fn give_default_warning(
-    conn: &mut AnyConnection,
-    group: &ActorRow,
-    post: &mut crate::db::posts::PostRow,
-) -> Result<(), Error> {
-    if !group.local || !post.spoiler_text.is_empty() {
-        return Ok(());
-    }
-    if let Some(settings) = groups::by_actor(conn, group.id)?
-        && !settings.content_warning.is_empty()
-    {
-        post.spoiler_text = settings.content_warning;
+pub fn give_default_warning(settings: &groups::GroupRow, post: &mut crate::db::posts::PostRow) {
+    if post.spoiler_text.is_empty() && !settings.content_warning.is_empty() {
+        post.spoiler_text = settings.content_warning.clone();
         post.sensitive = true;
     }
-    Ok(())
 }
 
 /// A change of a group's settings; what is left out stays.

@@ -4,7 +4,10 @@
 //! one transaction that also records the activity's id, so a redelivered activity takes
 //! effect once.
 
-use super::{Context, groups, notifications, posts as post_rules};
+use super::{
+    Context, groups, notifications,
+    posts::{self as post_rules, StoredPost},
+};
 use crate::{
     Error,
     db::{
@@ -441,8 +444,10 @@ async fn receive_post(
                 reply_to.as_deref(),
                 via_url.as_deref(),
             )?;
-            // Non-members are refused before anything is fetched on their behalf.
+            // Non-members are refused before anything is fetched on their behalf (the parents
+            // of a reply; the write checks again in any case).
             if let Some(Placement::LocalGroup(group)) = &placement
+                && reply_to.is_some()
                 && !may_post(conn, group, &author)?
             {
                 tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
@@ -517,46 +522,57 @@ async fn receive_post(
             Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
             Placement::Personal => None,
         };
-        if let Placement::LocalGroup(group) = &placement
-            && !may_post(conn, group, &author)?
-        {
-            tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
-            return Err(Error::Forbidden("only members can post in this group".into()));
-        }
+        // A local group's settings, read once for all that follows.
+        let settings = match &placement {
+            Placement::LocalGroup(group) => {
+                if !may_post(conn, group, &author)? {
+                    tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
+                    return Err(Error::Forbidden("only members can post in this group".into()));
+                }
+                group_rows::by_actor(conn, group.id)?
+            }
+            _ => None,
+        };
+        let in_group = group.as_ref().map(|g| (g, settings.as_ref()));
         // Oldest parent first, so each reply finds its parent stored.
         for (parent, parent_author, content) in parents.into_iter().rev() {
-            if posts::by_ap_id(conn, parent.id.as_str())?.is_none() {
-                store_post(conn, &parent, content, &parent_author, group.as_ref())?;
-            }
+            store_post(conn, &parent, content, &parent_author, in_group)?;
         }
-        let existing = posts::by_ap_id(conn, post.id.as_str())?;
-        let stored = match existing {
-            Some(mut row) if update => {
-                if row.author_id != author.id || !relayed_by_its_group(conn, &row, via.as_ref())? {
-                    return Err(Error::Forbidden("only the author may edit a post".into()));
-                }
-                crate::db::post_edits::keep_version(conn, &row)?;
-                row.content = content;
-                row.name = post.name.clone();
-                row.spoiler_text = post.summary.clone().unwrap_or_default();
-                row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
-                posts::update(conn, &row)?;
-                super::streaming::emit(super::streaming::Event::Edited { post: row.id });
-                super::tags::record_remote(conn, row.id, &post, true)?;
-                super::remote_media::store_attachments(conn, row.id, &post, true)?;
-                row
+        let stored = if update {
+            let Some(mut row) = posts::by_ap_id(conn, post.id.as_str())? else {
+                return Ok(());
+            };
+            if row.author_id != author.id || !relayed_by_its_group(conn, &row, via.as_ref())? {
+                return Err(Error::Forbidden("only the author may edit a post".into()));
             }
-            Some(_) => return Ok(()),
-            None if update => return Ok(()),
-            None => {
-                let row = store_post(conn, &post, content, &author, group.as_ref())?;
-                notifications::post_created(conn, &row)?;
-                row
+            crate::db::post_edits::keep_version(conn, &row)?;
+            row.content = content;
+            row.name = post.name.clone();
+            row.spoiler_text = post.summary.clone().unwrap_or_default();
+            row.edited_at = Some(post.updated.unwrap_or_else(chrono::Utc::now).naive_utc());
+            posts::update(conn, &row)?;
+            super::streaming::emit(super::streaming::Event::Edited { post: row.id });
+            let tags = super::tags::record_remote(conn, row.id, &post, true)?;
+            super::remote_media::store_attachments(conn, row.id, &post, true)?;
+            let mentioned = posts::mentions(conn, row.id)?;
+            StoredPost {
+                row,
+                mentioned,
+                tags,
+            }
+        } else {
+            match store_post(conn, &post, content, &author, in_group)? {
+                Some(stored) => {
+                    notifications::post_created(conn, &stored.row, &stored.mentioned)?;
+                    stored
+                }
+                // Stored already (it came another way too: from its author and its group).
+                None => return Ok(()),
             }
         };
         if let (Placement::LocalGroup(group), Some(activity)) = (&placement, &shared) {
-            let object = post_rules::post_object_with(conn, ctx, &stored, &[&author, group])?;
-            post_rules::announce(conn, ctx, group, activity, Some(&object))?;
+            let object = post_rules::stored_post_object(conn, ctx, &stored, &[&author, group])?;
+            post_rules::announce_with(conn, ctx, group, settings.as_ref(), activity, Some(&object))?;
         }
         Ok(())
     })
@@ -565,8 +581,8 @@ async fn receive_post(
 
 /// Members who are not banned may post into a local group.
 fn may_post(conn: &mut AnyConnection, group: &ActorRow, author: &ActorRow) -> Result<bool, Error> {
-    Ok(!group_rows::is_banned(conn, group.id, author.id)?
-        && super::follows::is_member(conn, author.id, group.id)?)
+    let standing = group_rows::standing(conn, group.id, author.id)?;
+    Ok(standing.member && !standing.banned)
 }
 
 /// The actors a post may belong to or concern: the group relaying it, its audience,
@@ -638,21 +654,23 @@ fn placement(
     Ok((followed || addressed || replies_here).then_some(Placement::Personal))
 }
 
-/// Stores a remote post in `group`, with `content` (its content, already sanitised) and its
-/// mentions of known actors.
+/// Stores a remote post in `group` (with its settings, when it is hosted here), with `content`
+/// (its content, already sanitised), its mentions of local people and its tags; `None` if it
+/// was stored already.
 pub(super) fn store_post(
     conn: &mut AnyConnection,
     post: &PostObject,
     content: String,
     author: &ActorRow,
-    group: Option<&ActorRow>,
-) -> Result<PostRow, Error> {
+    group: Option<(&ActorRow, Option<&group_rows::GroupRow>)>,
+) -> Result<Option<StoredPost>, Error> {
+    let (group, settings) = match group {
+        Some((group, settings)) => (Some(group), settings),
+        None => (None, None),
+    };
     let to_public = post.to.iter().any(is_public);
     let cc_public = post.cc.iter().any(is_public);
-    let group_members_only = match group {
-        Some(g) if g.local => group_rows::by_actor(conn, g.id)?.is_some_and(|s| s.members_only()),
-        _ => false,
-    };
+    let group_members_only = settings.is_some_and(|s| s.members_only());
     let followers = author.followers.clone().unwrap_or_default();
     let visibility = if group_members_only || (group.is_some() && !to_public && !cc_public) {
         "members"
@@ -682,8 +700,8 @@ pub(super) fn store_post(
     row.name = post.name.clone();
     row.spoiler_text = post.summary.clone().unwrap_or_default();
     row.sensitive = post.sensitive.unwrap_or(false);
-    if let Some(group) = group {
-        super::groups::give_default_warning(conn, group, &mut row)?;
+    if let Some(settings) = settings {
+        super::groups::give_default_warning(settings, &mut row);
     }
     row.language = post.language().and_then(super::content::language_code);
     row.url = post
@@ -709,22 +727,29 @@ pub(super) fn store_post(
     if let Some(published) = post.published {
         row.published_at = published.naive_utc();
     }
-    posts::insert(conn, &row)?;
+    if !posts::insert_new(conn, &row)? {
+        return Ok(None);
+    }
     super::streaming::emit(super::streaming::Event::Posted { post: row.id });
     super::remote_media::store_attachments(conn, row.id, post, false)?;
     posts::adopt_replies(conn, &row)?;
+    // The group it is posted into is named too, and is no person.
     let named: std::collections::BTreeSet<String> = post
         .mentions()
         .chain(post.addressees())
-        .filter(|u| !is_public(u))
+        .filter(|u| !is_public(u) && group.is_none_or(|g| g.ap_id != u.as_str()))
         .map(Url::to_string)
         .collect();
     let named: Vec<String> = named.into_iter().collect();
     let mentioned = actors::local_people_among(conn, &named)?;
     posts::add_mentions(conn, row.id, &mentioned)?;
-    super::tags::record_remote(conn, row.id, post, false)?;
+    let tags = super::tags::record_remote(conn, row.id, post, false)?;
     super::conversations::record(conn, &row)?;
-    Ok(row)
+    Ok(Some(StoredPost {
+        row,
+        mentioned,
+        tags,
+    }))
 }
 
 async fn stored(ctx: &Context, ap_id: &Url) -> Result<ActorRow, Error> {

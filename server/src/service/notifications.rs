@@ -156,11 +156,14 @@ pub fn reported(conn: &mut AnyConnection, report: &ReportRow) -> Result<(), Erro
     Ok(())
 }
 
-/// A new post, written here or received: the local people it mentions or is addressed to
-/// are told (`mention`), but not its author.
-pub fn post_created(conn: &mut AnyConnection, post: &PostRow) -> Result<(), Error> {
-    let mentioned = posts::mentions(conn, post.id)?;
-    for recipient in local_people(conn, &mentioned)? {
+/// A new post, written here or received, that mentions the actors `mentioned`: the local
+/// people among them are told (`mention`), but not its author.
+pub fn post_created(
+    conn: &mut AnyConnection,
+    post: &PostRow,
+    mentioned: &[i64],
+) -> Result<(), Error> {
+    for recipient in local_people(conn, mentioned)? {
         let mut row = NotificationRow::new(recipient, Kind::Mention.as_str(), post.author_id);
         row.post_id = Some(post.id);
         notify(conn, row)?;

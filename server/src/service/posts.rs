@@ -273,8 +273,10 @@ pub async fn create_status(
             row.spoiler_text = new.spoiler_text.clone();
             row.sensitive =
                 new.sensitive || !new.spoiler_text.is_empty() || sensitized(conn, author.id)?;
-            if let Some(group) = &group {
-                super::groups::give_default_warning(conn, group, &mut row)?;
+            if let Some(group) = &group
+                && let Some(settings) = groups::by_actor(conn, group.id)?
+            {
+                super::groups::give_default_warning(&settings, &mut row);
             }
             row.url = Some(row.ap_id.clone());
             row.source_text = Some(text.clone());
@@ -289,7 +291,7 @@ pub async fn create_status(
                 crate::db::idempotency::record(conn, author.id, key, row.id, row.created_at)?;
             }
             super::media::attach(conn, author.id, row.id, &new.media_ids)?;
-            super::notifications::post_created(conn, &row)?;
+            super::notifications::post_created(conn, &row, &mentioned_ids)?;
             let object = post_object(conn, ctx2, &row)?;
             let create = builders::create(&ctx2.activity_id("create"), &object);
             publish(conn, ctx2, &row, &author, &create, Some(&object))?;
@@ -399,6 +401,19 @@ pub fn announce(
     activity: &Value,
     object: Option<&PostObject>,
 ) -> Result<(), Error> {
+    let settings = groups::by_actor(conn, group.id)?;
+    announce_with(conn, ctx, group, settings.as_ref(), activity, object)
+}
+
+/// [`announce`], with the group's settings already read.
+pub fn announce_with(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    settings: Option<&groups::GroupRow>,
+    activity: &Value,
+    object: Option<&PostObject>,
+) -> Result<(), Error> {
     let targets = follows::remote_inboxes(conn, group.id)?;
     if targets.is_empty() {
         return Ok(());
@@ -408,8 +423,7 @@ pub fn announce(
     // A post addressed only to the group (a Mastodon "mentioned people only" post) is shared
     // with members only, even in a public group.
     let not_public = object.is_some_and(|o| !o.addressees().any(is_public));
-    let members_only =
-        not_public || groups::by_actor(conn, group.id)?.is_some_and(|g| g.members_only());
+    let members_only = not_public || settings.is_some_and(|g| g.members_only());
     let (to, cc) = if members_only {
         (vec![followers.clone()], vec![])
     } else {
@@ -520,22 +534,53 @@ pub fn member_copy(
     })
 }
 
+/// A post just stored, with who it mentions and its tags as they were stored with it.
+#[derive(Debug)]
+pub struct StoredPost {
+    pub row: PostRow,
+    /// The actors it mentions.
+    pub mentioned: Vec<i64>,
+    /// Its tag names.
+    pub tags: Vec<String>,
+}
+
 /// The ActivityPub object of a stored post, addressed by its visibility and group.
 pub fn post_object(
     conn: &mut AnyConnection,
     ctx: &Context,
     post: &PostRow,
 ) -> Result<PostObject, Error> {
-    post_object_with(conn, ctx, post, &[])
+    let mentioned = posts::mentions(conn, post.id)?;
+    let tags = crate::db::tags::of_post(conn, post.id)?;
+    object_of(conn, ctx, post, &[], &mentioned, tags)
 }
 
-/// [`post_object`], taking the post's author and group from `at_hand` where they are there
-/// instead of reading them again.
-pub fn post_object_with(
+/// [`post_object`] of a post just stored, built from what was stored with it and taking its
+/// author and group from `at_hand` where they are there, instead of reading them again (a
+/// group shares each post it receives so: the inbox's hot path).
+pub fn stored_post_object(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    stored: &StoredPost,
+    at_hand: &[&ActorRow],
+) -> Result<PostObject, Error> {
+    object_of(
+        conn,
+        ctx,
+        &stored.row,
+        at_hand,
+        &stored.mentioned,
+        stored.tags.clone(),
+    )
+}
+
+fn object_of(
     conn: &mut AnyConnection,
     ctx: &Context,
     post: &PostRow,
     at_hand: &[&ActorRow],
+    mentioned: &[i64],
+    tags: Vec<String>,
 ) -> Result<PostObject, Error> {
     let mut actor = |id: i64| match at_hand.iter().find(|a| a.id == id) {
         Some(known) => Ok(Some((*known).clone())),
@@ -545,9 +590,9 @@ pub fn post_object_with(
         actor(post.author_id)?.ok_or_else(|| Error::Internal("post without author".into()))?;
     let group = post.group_id.map(&mut actor).transpose()?.flatten();
     let author_url = super::stored_url(&author.ap_id)?;
-    let mentioned: Vec<ActorRow> = posts::mentions(conn, post.id)?
-        .into_iter()
-        .filter_map(|id| actors::by_id(conn, id).ok().flatten())
+    let mentioned: Vec<ActorRow> = mentioned
+        .iter()
+        .filter_map(|&id| actor(id).ok().flatten())
         .collect();
     let mention_urls: Vec<Url> = mentioned
         .iter()
@@ -586,7 +631,7 @@ pub fn post_object_with(
     }
     to.dedup();
     cc.dedup();
-    let hashtags = super::tags::wire_tags(conn, &ctx.urls, post.id)?;
+    let hashtags = super::tags::wire_tags_named(&ctx.urls, tags);
     let tag = mentioned
         .iter()
         .map(|m| Tag {

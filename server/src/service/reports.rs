@@ -236,7 +236,7 @@ fn send_crisis_resources(
     posts::add_mentions(conn, row.id, &[target.id])?;
     super::streaming::emit(super::streaming::Event::Posted { post: row.id });
     super::conversations::record(conn, &row)?;
-    super::notifications::post_created(conn, &row)
+    super::notifications::post_created(conn, &row, &[target.id])
 }
 
 /// Sends a report about a remote account to its server as a `Flag` from this instance's

@@ -198,13 +198,11 @@ pub async fn resolve_post(
         let group = group.filter(|g| {
             g.actor_kind() == hearth_federation::protocol::actor::ActorKind::Group
         });
-        Ok(Some(inbox::store_post(
-            conn,
-            &post,
-            content,
-            &author,
-            group.as_ref(),
-        )?))
+        let in_group = group.as_ref().map(|g| (g, None));
+        match inbox::store_post(conn, &post, content, &author, in_group)? {
+            Some(stored) => Ok(Some(stored.row)),
+            None => Ok(posts::by_ap_id(conn, post.id.as_str())?),
+        }
     })
     .await
 }

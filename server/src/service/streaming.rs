@@ -35,9 +35,6 @@ use tokio::sync::{
 /// The PostgreSQL channel events travel on.
 const CHANNEL: &str = "hearth_stream";
 
-/// The longest notification sent, in bytes (PostgreSQL refuses 8,000 and more).
-const MAX_PAYLOAD: usize = 7_000;
-
 /// How many events a slow listener may fall behind before it misses some.
 const BACKLOG: usize = 1024;
 
@@ -151,33 +148,13 @@ impl Streams {
         receiver
     }
 
-    /// Sends a write's events from inside its transaction, on PostgreSQL: as few
-    /// notifications as fit them (a JSON array each), since each is a round trip.
+    /// Sends a write's events from inside its transaction, on PostgreSQL: they go out when it
+    /// commits, with the other writes' of its batch.
     pub(super) fn send_in(&self, conn: &mut AnyConnection, events: &[Event]) -> Result<(), Error> {
-        use diesel::{RunQueryDsl, sql_types::Text};
-        let AnyConnection::Postgresql(pg) = conn else {
-            return Ok(());
-        };
-        let mut notify = |payload: &mut String| -> Result<(), Error> {
-            payload.push(']');
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(CHANNEL)
-                .bind::<Text, _>(std::mem::take(payload))
-                .execute(pg)?;
-            Ok(())
-        };
-        let mut payload = String::new();
         for event in events {
             let json = serde_json::to_string(event)
                 .map_err(|e| Error::Internal(format!("streaming event: {e}")))?;
-            if !payload.is_empty() && payload.len() + json.len() + 2 > MAX_PAYLOAD {
-                notify(&mut payload)?;
-            }
-            payload.push(if payload.is_empty() { '[' } else { ',' });
-            payload.push_str(&json);
-        }
-        if !payload.is_empty() {
-            notify(&mut payload)?;
+            crate::db::notify_at_commit(conn, CHANNEL, json)?;
         }
         Ok(())
     }

@@ -42,29 +42,31 @@ pub fn names_of(post: &PostObject) -> Vec<String> {
     names
 }
 
-/// Records the tags of another server's post (replacing those it had). Nothing is written
-/// for a post without tags, which most are.
+/// Records the tags of another server's post (replacing those it had); returns their names.
+/// Nothing is written for a post without tags, which most are.
 pub fn record_remote(
     conn: &mut AnyConnection,
     post_id: i64,
     post: &PostObject,
     update: bool,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     let names = names_of(post);
     if names.is_empty() && !update {
-        return Ok(());
+        return Ok(names);
     }
-    Ok(tags::set_for_post(conn, post_id, &names)?)
+    tags::set_for_post(conn, post_id, &names)?;
+    Ok(names)
 }
 
-/// The `Hashtag` tags a stored post is sent with.
-pub fn wire_tags(conn: &mut AnyConnection, urls: &Urls, post_id: i64) -> Result<Vec<Tag>, Error> {
-    Ok(tags::of_post(conn, post_id)?
+/// The `Hashtag` tags a post with these tag names is sent with, alphabetically.
+pub fn wire_tags_named(urls: &Urls, mut names: Vec<String>) -> Vec<Tag> {
+    names.sort_unstable();
+    names
         .into_iter()
         .map(|name| Tag {
             kind: "Hashtag".into(),
             href: Some(tag_url(urls, &name)),
             name: Some(format!("#{name}")),
         })
-        .collect())
+        .collect()
 }
