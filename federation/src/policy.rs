@@ -123,6 +123,14 @@ impl Policy {
         }
     }
 
+    /// Whether this instance believes the clinician attestations `host` issues: a clinic whose
+    /// domain is allowed (in any mode: an allowed domain is a trusted clinic) and not
+    /// suspended.
+    pub fn trusts_clinic(&self, host: &str) -> bool {
+        let host = canonical_host(host);
+        self.allowed.iter().any(|d| covers(d, &host)) && self.severity(&host) != Severity::Suspend
+    }
+
     /// Whether `host`'s content stays out of public timelines, search and discovery.
     pub fn silences(&self, host: &str) -> bool {
         self.mode != Mode::Open && self.severity(&canonical_host(host)) >= Severity::Silence

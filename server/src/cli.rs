@@ -128,6 +128,25 @@ pub enum AdminCommand {
     /// export.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Verify a local person as a clinician, or take it back: their profile then shows it,
+    /// here and, signed by this clinic, on the servers that trust it.
+    #[command(subcommand)]
+    Clinician(ClinicianCommand),
+}
+
+/// `hearth admin clinician ...`
+#[derive(Debug, Subcommand)]
+pub enum ClinicianCommand {
+    /// Verify NAME as a clinician holding a credential ("Registered nurse, diabetes care").
+    Verify {
+        /// The account's handle.
+        name: String,
+        /// What the clinic verified, one line.
+        #[arg(long)]
+        credential: String,
+    },
+    /// Take NAME's verification away.
+    Revoke(AccountArgs),
 }
 
 /// A federation mode.
@@ -663,6 +682,31 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
                 ""
             };
             eprintln!("@{} is {standing}{sensitized}", actor.username);
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Clinician(command)) => {
+            use crate::service::clinicians;
+            let ctx = open_context(&settings).await?;
+            let (name, verified) = match command {
+                ClinicianCommand::Verify { name, credential } => {
+                    let id = registration::account_id(&ctx.db, &Handle::parse(&name)?).await?;
+                    clinicians::verify(&ctx, &Acting::Console, id, &credential).await?;
+                    (name, true)
+                }
+                ClinicianCommand::Revoke(args) => {
+                    let id = registration::account_id(&ctx.db, &Handle::parse(&args.name)?).await?;
+                    clinicians::revoke(&ctx, &Acting::Console, id, args.reason).await?;
+                    (args.name, false)
+                }
+            };
+            eprintln!(
+                "@{name} is {}",
+                if verified {
+                    "a verified clinician"
+                } else {
+                    "no longer a verified clinician"
+                }
+            );
             Ok(())
         }
         Command::Admin(AdminCommand::CrisisResources(command)) => {

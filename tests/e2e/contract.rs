@@ -1637,6 +1637,36 @@ async fn the_federation_policy_is_set(api: &Api<'_>, admin: &str) {
     }
 }
 
+/// `POST /api/hearth/v1/admin/accounts/{id}/clinician` with a `credential`: the account comes
+/// back with its role badge; `DELETE` takes it away.
+async fn clinicians_are_verified(api: &Api<'_>, admin: &str, target: &str) {
+    let path = format!("/api/hearth/v1/admin/accounts/{target}/clinician");
+    for encoding in Encoding::ALL {
+        let credential = format!("Dietitian ({encoding})");
+        let verified = api
+            .write(
+                "POST /api/hearth/v1/admin/accounts/{id}/clinician",
+                &path,
+                Some(admin),
+                encoding,
+                &json!({ "credential": credential }),
+            )
+            .await;
+        assert_shape(&verified, &ACCOUNT, &format!("verified as {encoding}"));
+        assert_eq!(verified["roles"][0]["name"], "Verified clinician", "{encoding}");
+        let shown = verified["fields"][0]["value"].as_str().unwrap_or_default();
+        assert!(shown.starts_with(&credential), "{encoding}: {verified}");
+        let (status, revoked) = api
+            .send(
+                "DELETE /api/hearth/v1/admin/accounts/{id}/clinician",
+                api.request(Method::DELETE, &path, Some(admin)),
+            )
+            .await;
+        assert_eq!(status, 200, "{revoked}");
+        assert_eq!(revoked["roles"], json!([]), "{encoding}");
+    }
+}
+
 /// `PUT /api/hearth/v1/admin/crisis-resources` with a `text`: answered back.
 async fn crisis_resources_are_set(api: &Api<'_>, admin: &str) {
     for encoding in Encoding::ALL {
@@ -1810,6 +1840,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     accounts_are_limited(&api, &ana_token, &eve).await;
     posts_are_marked_sensitive(&api, &ana_token, &id(&parent)).await;
     crisis_resources_are_set(&api, &ana_token).await;
+    clinicians_are_verified(&api, &ana_token, &eve).await;
     the_federation_policy_is_set(&api, &ana_token).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;

@@ -6,6 +6,7 @@ mod backup;
 mod blocks;
 mod boosts;
 mod client_libraries;
+mod clinicians;
 mod contract;
 mod conversations_and_settings;
 mod data_rights;

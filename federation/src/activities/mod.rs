@@ -232,7 +232,9 @@ pub async fn read(
                 &json, &origin, data,
             )
             .await?;
-            Incoming::ActorUpdated(Box::new(FederatedActor::from_remote_object(json)))
+            Incoming::ActorUpdated(Box::new(
+                FederatedActor::from_remote_verified(json, data).await,
+            ))
         }
         "Create" | "Update" => {
             let update = envelope.kind == "Update";

@@ -6,6 +6,7 @@ use crate::{
     keys::PrivateKeyPem,
     protocol::{
         actor::{ActorKind, ActorObject, Endpoints, Image, ProfileField},
+        attestation::ClinicianAttestation,
         canonical, same_origin,
     },
 };
@@ -64,6 +65,9 @@ pub struct FederatedActor {
     pub last_refreshed_at: DateTime<Utc>,
     /// Profile fields (value HTML).
     pub fields: Vec<ProfileField>,
+    /// The clinic's attestation that this person is a verified clinician: for a remote actor,
+    /// only one that verified (see [`FederatedActor::from_remote_verified`]).
+    pub clinician: Option<ClinicianAttestation>,
 }
 
 impl FederatedActor {
@@ -105,6 +109,10 @@ impl FederatedActor {
             image: self.header.clone().map(Image::at),
             attachment: ProfileField::to_attachment(&self.fields),
             suspended: false,
+            clinician_attestation: self
+                .clinician
+                .as_ref()
+                .and_then(|a| serde_json::to_value(a).ok()),
         }
     }
 
@@ -146,9 +154,56 @@ impl FederatedActor {
                     })
                 })
                 .collect(),
+            clinician: None,
             ap_id: canonical(json.id),
         }
     }
+
+    /// [`FederatedActor::from_remote_object`], keeping its clinician attestation if it
+    /// verifies: about this actor, issued by the instance actor of the actor's own host (an
+    /// `Application`, fetched signed, as any actor), signed with that actor's key. One that
+    /// does not (copied from another account, altered, signed by the person themselves) is
+    /// dropped, and the actor stored without it.
+    pub async fn from_remote_verified(
+        json: ActorObject,
+        data: &Data<FederationData>,
+    ) -> FederatedActor {
+        let claimed = json
+            .clinician_attestation
+            .as_ref()
+            .and_then(ClinicianAttestation::read);
+        let mut actor = Self::from_remote_object(json);
+        if let Some(claimed) = claimed {
+            match verify_attestation(&claimed, &actor.ap_id, data).await {
+                Ok(()) => actor.clinician = Some(claimed),
+                Err(e) => {
+                    tracing::warn!(actor = %actor.ap_id, error = %e, "refused a clinician attestation")
+                }
+            }
+        }
+        actor
+    }
+}
+
+/// Checks `attestation` of `subject` against its issuer's key, fetching the issuer if unknown.
+async fn verify_attestation(
+    attestation: &ClinicianAttestation,
+    subject: &Url,
+    data: &Data<FederationData>,
+) -> Result<(), FederationError> {
+    // Judged before anything is fetched.
+    attestation.check_claims(subject)?;
+    let issuer = activitypub_federation::fetch::object_id::ObjectId::<FederatedActor>::from(
+        attestation.issuer.clone(),
+    )
+    .dereference(data)
+    .await?;
+    if issuer.kind != ActorKind::Application {
+        return Err(FederationError::Unauthorized(
+            "a clinician attestation is issued by its server's instance actor",
+        ));
+    }
+    attestation.verify(subject, &issuer.public_key_pem)
 }
 
 /// Fetches the actor document at `url` (signed by the instance actor) and checks it, without
@@ -161,7 +216,7 @@ pub async fn fetch_remote(
 ) -> Result<FederatedActor, FederationError> {
     let response = fetch_object_http::<_, ActorObject>(url, data).await?;
     FederatedActor::verify(&response.object, &response.url, data).await?;
-    Ok(FederatedActor::from_remote_object(response.object))
+    Ok(FederatedActor::from_remote_verified(response.object, data).await)
 }
 
 #[async_trait]
@@ -218,7 +273,8 @@ impl Object for FederatedActor {
     }
 
     async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
-        data.save_remote_actor(Self::from_remote_object(json)).await
+        data.save_remote_actor(Self::from_remote_verified(json, data).await)
+            .await
     }
 }
 

@@ -131,6 +131,10 @@ pub struct ActorObject {
     /// marks it; the document then carries nothing the person wrote.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// The clinic's signed statement that this person is a clinician it verified (see
+    /// [`super::attestation`]); read leniently, as other servers may send anything here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinician_attestation: Option<serde_json::Value>,
 }
 
 impl ActorObject {
@@ -146,6 +150,7 @@ impl ActorObject {
             attachment: serde_json::Value::Null,
             discoverable: Some(false),
             suspended: true,
+            clinician_attestation: None,
             ..self
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod attachment;
+pub mod attestation;
 pub mod collection;
 pub mod nodeinfo;
 pub mod post;
@@ -21,7 +22,10 @@ pub fn context() -> serde_json::Value {
             "focalPoint": { "@container": "@list", "@id": "toot:focalPoint" },
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
+            "value": "schema:value",
+            "hearth": "https://w3id.org/hearth/ns#",
+            "clinicianAttestation": "hearth:clinicianAttestation",
+            "ClinicianAttestation": "hearth:ClinicianAttestation"
         }
     ])
 }

@@ -13,7 +13,7 @@ use crate::{
     service::{
         Urls,
         accounts::Role,
-        audit,
+        audit, clinicians,
         delivery::{self, QueueAction},
         moderation::{self, AccountAction},
         registration, reports,
@@ -259,6 +259,41 @@ pub async fn account_action(
         reports::resolve(&state.ctx, &by, report, form.text).await?;
     }
     Ok(Json(json!({})))
+}
+
+/// What verifies a clinician: the `credential` the clinic checked, one line.
+#[derive(Debug, Deserialize)]
+pub struct ClinicianForm {
+    credential: String,
+}
+
+/// `POST /api/hearth/v1/admin/accounts/{id}/clinician`: verifies a local person as a
+/// clinician (admins); answers their account as others now see it.
+pub async fn verify_clinician(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    super::ApiForm(form): super::ApiForm<ClinicianForm>,
+) -> Result<Json<Account>, Error> {
+    let person = clinicians::verify(
+        &state.ctx,
+        &user.acting(),
+        account_id(&id)?,
+        &form.credential,
+    )
+    .await?;
+    Ok(Json(Account::from_row(&person, &state.ctx.urls)))
+}
+
+/// `DELETE /api/hearth/v1/admin/accounts/{id}/clinician`: takes the verification away
+/// (admins); the servers that know the person are told at once.
+pub async fn revoke_clinician(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Account>, Error> {
+    let person = clinicians::revoke(&state.ctx, &user.acting(), account_id(&id)?, None).await?;
+    Ok(Json(Account::from_row(&person, &state.ctx.urls)))
 }
 
 /// `POST /api/v1/admin/accounts/{id}/unsuspend`: lifts a suspension.

@@ -132,20 +132,48 @@ impl Account {
             hide_collections: true,
             noindex: true,
             emojis: Vec::new(),
-            roles: Vec::new(),
-            fields: row
-                .profile_fields()
-                .iter()
-                .map(|f| {
+            roles: clinician_role(row).into_iter().collect(),
+            fields: clinician_field(row)
+                .into_iter()
+                .chain(row.profile_fields().iter().map(|f| {
                     serde_json::json!({
                         "name": f.name,
                         "value": crate::service::content::sanitize(&f.value),
                         "verified_at": null,
                     })
-                })
+                }))
                 .collect(),
         }
     }
+}
+
+/// A verified clinician whose clinic this instance trusts (this one, or an allowed domain)
+/// shows a role badge, as Mastodon shows a highlighted role.
+fn clinician_role(row: &ActorProfile) -> Option<serde_json::Value> {
+    (row.clinician.is_some() && (row.local || row.clinician_trusted)).then(
+        || serde_json::json!({ "id": "clinician", "name": "Verified clinician", "color": "" }),
+    )
+}
+
+/// A clinician's credential as the first profile field: verified (with its date) where the
+/// issuing clinic is trusted, plain text where it is not.
+fn clinician_field(row: &ActorProfile) -> Option<serde_json::Value> {
+    let attestation = row.clinician()?;
+    let clinic = hearth_federation::protocol::authority(&attestation.issuer);
+    let credential = crate::service::content::escape(&attestation.credential);
+    Some(if row.local || row.clinician_trusted {
+        serde_json::json!({
+            "name": "Clinician",
+            "value": format!("{credential} (verified by {clinic})"),
+            "verified_at": mastodon_time(attestation.issued),
+        })
+    } else {
+        serde_json::json!({
+            "name": "Clinician",
+            "value": format!("{credential} (according to {clinic}, not a clinic trusted here)"),
+            "verified_at": null,
+        })
+    })
 }
 
 /// `CredentialAccount`: the signed-in person's own account, with `source` and `role`.

@@ -275,6 +275,10 @@ pub fn router(state: AppState) -> Router {
             post(admin::unsuspend),
         )
         .route(
+            "/api/hearth/v1/admin/accounts/{id}/clinician",
+            post(admin::verify_clinician).delete(admin::revoke_clinician),
+        )
+        .route(
             "/api/v1/admin/accounts/{id}/unsilence",
             post(admin::unsilence),
         )

@@ -10,7 +10,10 @@ use diesel::prelude::*;
 use hearth_federation::{
     keys::PrivateKeyPem,
     objects::actor::FederatedActor,
-    protocol::actor::{ActorKind, ProfileField},
+    protocol::{
+        actor::{ActorKind, ProfileField},
+        attestation::ClinicianAttestation,
+    },
 };
 use url::Url;
 
@@ -38,9 +41,16 @@ pub struct ActorProfile {
     pub avatar_proxy: Option<String>,
     pub header_proxy: Option<String>,
     pub fields: String,
+    pub clinician: Option<String>,
+    pub clinician_trusted: bool,
 }
 
 impl ActorProfile {
+    /// The verified clinician's attestation, if the actor has one.
+    pub fn clinician(&self) -> Option<ClinicianAttestation> {
+        clinician_of(self.clinician.as_deref())
+    }
+
     /// The profile fields (none if the stored JSON cannot be read).
     pub fn profile_fields(&self) -> Vec<ProfileField> {
         profile_fields(&self.fields)
@@ -72,6 +82,8 @@ impl From<&ActorRow> for ActorProfile {
             avatar_proxy: row.avatar_proxy.clone(),
             header_proxy: row.header_proxy.clone(),
             fields: row.fields.clone(),
+            clinician: row.clinician.clone(),
+            clinician_trusted: row.clinician_trusted,
         }
     }
 }
@@ -124,6 +136,10 @@ pub struct ActorRow {
     /// Profile fields, a JSON array of `{"name", "value"}` (value HTML); see
     /// [`ActorRow::profile_fields`].
     pub fields: String,
+    /// A clinician's attestation, JSON: issued here (local people) or verified (remote).
+    pub clinician: Option<String>,
+    /// Whether this instance trusts the clinic that issued it (see `service::clinicians`).
+    pub clinician_trusted: bool,
 }
 
 impl ActorRow {
@@ -159,6 +175,11 @@ impl ActorRow {
             avatar_proxy: None,
             header_proxy: None,
             fields: serde_json::to_string(&actor.fields).unwrap_or_else(|_| "[]".into()),
+            clinician: actor
+                .clinician
+                .as_ref()
+                .and_then(|a| serde_json::to_string(a).ok()),
+            clinician_trusted: actor.local && actor.clinician.is_some(),
         }
     }
 
@@ -194,6 +215,8 @@ impl ActorRow {
             avatar_proxy: None,
             header_proxy: None,
             fields: "[]".into(),
+            clinician: None,
+            clinician_trusted: false,
         }
     }
 
@@ -236,6 +259,7 @@ impl ActorRow {
             local: self.local,
             last_refreshed_at: self.last_refreshed_at.and_utc(),
             fields: self.profile_fields(),
+            clinician: clinician_of(self.clinician.as_deref()),
         })
     }
 }
@@ -333,6 +357,11 @@ pub fn local_people_among(conn: &mut AnyConnection, ap_ids: &[String]) -> QueryR
     Ok(people)
 }
 
+/// A stored attestation (none if it cannot be read).
+fn clinician_of(json: Option<&str>) -> Option<ClinicianAttestation> {
+    serde_json::from_str(json?).ok()
+}
+
 /// The actor with this row id; not a person waiting for approval.
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>> {
     on_engine!(conn, |c| findable()
@@ -423,20 +452,34 @@ pub fn by_acct(
 /// On PostgreSQL two requests can meet a new actor at once (a peer delivers two activities of
 /// theirs in parallel): both read nothing and one insert loses on the unique id. By then the
 /// winner has committed, so the loser tries once more and updates the row it now finds.
-pub fn upsert_remote(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
+///
+/// `clinician_trusted` says whether this instance trusts the clinic that issued the actor's
+/// (verified) clinician attestation, if it has one.
+pub fn upsert_remote(
+    conn: &mut AnyConnection,
+    actor: &FederatedActor,
+    clinician_trusted: bool,
+) -> Result<ActorRow, Error> {
     use diesel::result::{DatabaseErrorKind::UniqueViolation, Error::DatabaseError};
-    match upsert_remote_once(conn, actor) {
-        Err(Error::Database(DatabaseError(UniqueViolation, _))) => upsert_remote_once(conn, actor),
+    match upsert_remote_once(conn, actor, clinician_trusted) {
+        Err(Error::Database(DatabaseError(UniqueViolation, _))) => {
+            upsert_remote_once(conn, actor, clinician_trusted)
+        }
         stored => stored,
     }
 }
 
-fn upsert_remote_once(conn: &mut AnyConnection, actor: &FederatedActor) -> Result<ActorRow, Error> {
+fn upsert_remote_once(
+    conn: &mut AnyConnection,
+    actor: &FederatedActor,
+    clinician_trusted: bool,
+) -> Result<ActorRow, Error> {
     use super::remote_media::{Purpose, profile_image};
     conn.write_transaction(|conn| {
         let mut row = ActorRow::new(actor);
         row.local = false;
         row.private_key_pem = None;
+        row.clinician_trusted = clinician_trusted && row.clinician.is_some();
         let existing = by_ap_id(conn, &row.ap_id)?;
         match &existing {
             Some(existing) => {
@@ -473,8 +516,46 @@ fn upsert_remote_once(conn: &mut AnyConnection, actor: &FederatedActor) -> Resul
                 .set(&row)
                 .execute(conn)?;
         }
+        // A revoked attestation is an absent one: cleared, which the update above leaves as
+        // it was (it skips what is `None`).
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.clinician.is_some() && row.clinician.is_none())
+        {
+            set_clinician(conn, row.id, None, false)?;
+        }
         Ok(row)
     })
+}
+
+/// Sets an actor's clinician attestation (JSON) and whether it is trusted here.
+pub fn set_clinician(
+    conn: &mut AnyConnection,
+    id: i64,
+    attestation: Option<&str>,
+    trusted: bool,
+) -> QueryResult<()> {
+    diesel::update(actors::table.find(id))
+        .set((
+            actors::clinician.eq(attestation),
+            actors::clinician_trusted.eq(trusted),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The remote actors with a verified clinician attestation: `(id, attestation JSON,
+/// trusted)`.
+pub fn remote_clinicians(conn: &mut AnyConnection) -> QueryResult<Vec<(i64, String, bool)>> {
+    actors::table
+        .filter(actors::local.eq(false))
+        .filter(actors::clinician.is_not_null())
+        .select((
+            actors::id,
+            actors::clinician.assume_not_null(),
+            actors::clinician_trusted,
+        ))
+        .load(conn)
 }
 
 /// How many local actors of `kind` exist.

@@ -34,6 +34,10 @@ diesel::table! {
         header_proxy -> Nullable<Text>,
         /// Profile fields, a JSON array of `{"name", "value"}` (value HTML).
         fields -> Text,
+        /// A clinician's attestation (`clinicianAttestation`, JSON): issued here, or verified.
+        clinician -> Nullable<Text>,
+        /// Whether this instance trusts the clinic that issued it.
+        clinician_trusted -> Bool,
     }
 }
 

@@ -360,6 +360,7 @@ pub fn local_actor(
         local: true,
         last_refreshed_at: now,
         fields: Vec::new(),
+        clinician: None,
         ap_id,
     }
 }
@@ -456,16 +457,26 @@ pub async fn update_profile(
         }
         actors::update(conn, &actor)?;
         users::save_settings(conn, &user)?;
-        let document = actor.to_federated()?.to_object();
-        let update = hearth_federation::activities::builders::update_actor(
-            &ctx.activity_id("update"),
-            &document,
-        );
-        let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
-        ctx.enqueue(conn, actor.id, &update, &inboxes)?;
+        announce_profile(conn, ctx, &actor)?;
         Ok(actor)
     })
     .await
+}
+
+/// Tells the servers that know a local person that their profile changed
+/// (`Update{Person}` with the whole document, as Mastodon sends it).
+pub fn announce_profile(
+    conn: &mut crate::db::AnyConnection,
+    ctx: &super::Context,
+    actor: &ActorRow,
+) -> Result<(), Error> {
+    let document = actor.to_federated()?.to_object();
+    let update = hearth_federation::activities::builders::update_actor(
+        &ctx.activity_id("update"),
+        &document,
+    );
+    let inboxes = super::delivery::inboxes(&profile_audience(conn, actor)?);
+    ctx.enqueue(conn, actor.id, &update, &inboxes)
 }
 
 /// Who hears of a change to a local person's profile (or of their account's end): their

@@ -182,6 +182,10 @@ actions! {
     ReportResolve => "report.resolve",
     /// A resolved report opened again.
     ReportReopen => "report.reopen",
+    /// A local person verified as a clinician (the credential is the detail).
+    ClinicianVerify => "clinician.verify",
+    /// A clinician's verification taken away.
+    ClinicianRevoke => "clinician.revoke",
 }
 
 impl fmt::Display for Action {
@@ -566,6 +570,7 @@ mod tests {
             local: true,
             last_refreshed_at: Utc::now(),
             fields: Vec::new(),
+            clinician: None,
         }
     }
 

@@ -291,7 +291,7 @@ fn apply(
             }
         }
         Incoming::ActorUpdated(actor) => {
-            actors::upsert_remote(conn, &actor)?;
+            super::clinicians::store_remote(conn, ctx, &actor)?;
         }
         Incoming::Other { kind } => {
             tracing::info!(?kind, "ignoring an activity Hearth does not handle")

@@ -75,6 +75,7 @@ pub async fn ensure_instance_actor(db: &Database, urls: &Urls) -> Result<ActorRo
         local: true,
         last_refreshed_at: now,
         fields: Vec::new(),
+        clinician: None,
         ap_id: actor_id,
     };
     let row = ActorRow::new(&actor);

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod blocks;
 pub mod bookmarks;
+pub mod clinicians;
 pub mod content;
 pub mod conversations;
 pub mod delivery;

@@ -123,10 +123,7 @@ pub async fn act_on_account(
             }
             AccountAction::Unsuspend => {
                 if user.suspended_at.take().is_some() {
-                    let document = actor.to_federated()?.to_object();
-                    let update = builders::update_actor(&ctx.activity_id("update"), &document);
-                    let inboxes = super::delivery::inboxes(&profile_audience(conn, &actor)?);
-                    ctx.enqueue(conn, actor.id, &update, &inboxes)?;
+                    super::accounts::announce_profile(conn, ctx, &actor)?;
                 }
                 Action::AccountUnsuspend
             }

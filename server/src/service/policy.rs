@@ -376,6 +376,9 @@ fn apply(
             (Changed::Unallowed(existing), entry)
         }
     };
+    // An allowed domain is a trusted clinic: its clinicians' verification counts here.
+    let policy = load(conn)?;
+    super::clinicians::rejudge(conn, &policy)?;
     audit::record(conn, by, entry.reason(reason))?;
     Ok(changed)
 }

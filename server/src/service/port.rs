@@ -57,7 +57,10 @@ impl Port for StoragePort {
     ) -> Result<FederatedActor, FederationError> {
         self.ctx
             .db
-            .run(move |conn| actors::upsert_remote(conn, &actor)?.to_federated())
+            .run({
+                let ctx = self.ctx.clone();
+                move |conn| super::clinicians::store_remote(conn, &ctx, &actor)?.to_federated()
+            })
             .await
             .map_err(to_federation)
     }
