@@ -2,22 +2,12 @@
 //! domain) and shows her as verified; C does not and shows her credential as plain text. A
 //! credential copied onto another account is refused, and A's revocation reaches B at once.
 
-use hearth::cli::{
-    AccountArgs, AdminCommand, ClinicianCommand, Command, DomainArgs, DomainCommand,
-};
+use crate::federation_policy::admin;
+use hearth::cli::{AccountArgs, AdminCommand, ClinicianCommand, DomainArgs, DomainCommand};
 use hearth_tests::{Engine, Instance, StubPeer, UserRole, on_both_engines, settle};
 use serde_json::Value;
 
 const CREDENTIAL: &str = "Registered nurse, diabetes care";
-
-/// Runs `hearth admin ...` on `instance`, as its operator.
-async fn admin(instance: &Instance, command: AdminCommand) {
-    let shown = format!("{command:?}");
-    instance
-        .hearth(Command::Admin(command))
-        .await
-        .unwrap_or_else(|e| panic!("hearth admin {shown}: {e}"));
-}
 
 /// The account `id` as the holder of `token` sees it on `instance`.
 async fn account(instance: &Instance, token: &str, id: &str) -> Value {

@@ -1653,7 +1653,10 @@ async fn clinicians_are_verified(api: &Api<'_>, admin: &str, target: &str) {
             )
             .await;
         assert_shape(&verified, &ACCOUNT, &format!("verified as {encoding}"));
-        assert_eq!(verified["roles"][0]["name"], "Verified clinician", "{encoding}");
+        assert_eq!(
+            verified["roles"][0]["name"], "Verified clinician",
+            "{encoding}"
+        );
         let shown = verified["fields"][0]["value"].as_str().unwrap_or_default();
         assert!(shown.starts_with(&credential), "{encoding}: {verified}");
         let (status, revoked) = api

@@ -22,7 +22,7 @@ const SERVER: &str = env!("CARGO_BIN_EXE_hearth-under-test");
 
 /// Runs `hearth admin ...` against `instance`'s database, as its operator would. The command
 /// returns once every process sharing the database applied the change.
-async fn admin(instance: &Instance, command: AdminCommand) {
+pub(crate) async fn admin(instance: &Instance, command: AdminCommand) {
     let shown = format!("{command:?}");
     instance
         .hearth(Command::Admin(command))
