@@ -132,6 +132,37 @@ pub enum AdminCommand {
     /// here and, signed by this clinic, on the servers that trust it.
     #[command(subcommand)]
     Clinician(ClinicianCommand),
+    /// Publish a clinic announcement to everyone here, list them, or withdraw one.
+    #[command(subcommand)]
+    Announcement(AnnouncementCommand),
+}
+
+/// `hearth admin announcement ...`
+#[derive(Debug, Subcommand)]
+pub enum AnnouncementCommand {
+    /// Publish one: shown in every app and page, and heard at once on every person's stream.
+    Publish {
+        /// The text (a blank line starts a new paragraph).
+        #[arg(long)]
+        text: String,
+        /// Also post it into every local group, pinned, so the groups' members on other
+        /// servers see it too.
+        #[arg(long)]
+        urgent: bool,
+        /// When what it announces starts (RFC 3339).
+        #[arg(long)]
+        starts_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// When it ends (RFC 3339); it is no longer shown after.
+        #[arg(long)]
+        ends_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List every announcement, newest first.
+    List,
+    /// Withdraw one, by id.
+    Withdraw {
+        /// Its id.
+        id: i64,
+    },
 }
 
 /// `hearth admin clinician ...`
@@ -709,6 +740,9 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
             );
             Ok(())
         }
+        Command::Admin(AdminCommand::Announcement(command)) => {
+            announcement_command(&settings, command).await
+        }
         Command::Admin(AdminCommand::CrisisResources(command)) => {
             crisis_command(&settings, command).await
         }
@@ -727,6 +761,64 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
             Ok(())
         }
     }
+}
+
+/// `hearth admin announcement ...`.
+async fn announcement_command(
+    settings: &Settings,
+    command: AnnouncementCommand,
+) -> Result<(), Error> {
+    use crate::service::announcements::{self, NewAnnouncement};
+    let ctx = open_context(settings).await?;
+    match command {
+        AnnouncementCommand::Publish {
+            text,
+            urgent,
+            starts_at,
+            ends_at,
+        } => {
+            let new = NewAnnouncement {
+                text,
+                starts_at: starts_at.map(|t| t.naive_utc()),
+                ends_at: ends_at.map(|t| t.naive_utc()),
+                all_day: false,
+                urgent,
+            };
+            let row = announcements::publish(&ctx, &Acting::Console, new).await?;
+            eprintln!(
+                "published announcement {}{}",
+                row.id,
+                if row.urgent {
+                    ", urgent: posted and pinned in every group"
+                } else {
+                    ""
+                }
+            );
+        }
+        AnnouncementCommand::List => {
+            let mut out = std::io::stdout().lock();
+            for row in ctx
+                .db
+                .run(|conn| Ok(crate::db::announcements::all(conn)?))
+                .await?
+            {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    row.id,
+                    row.published_at,
+                    if row.urgent { "urgent" } else { "-" },
+                    crate::service::content::html_to_text(&row.content).replace('\n', " ")
+                )
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+        }
+        AnnouncementCommand::Withdraw { id } => {
+            announcements::withdraw(&ctx, &Acting::Console, id).await?;
+            eprintln!("withdrew announcement {id}");
+        }
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise: logs and scripts get

@@ -132,6 +132,10 @@ const NO_PARAMETERS: &[&str] = &[
     "POST /api/v1/admin/accounts/{id}/unsuspend",
     "POST /api/v1/admin/accounts/{id}/unsilence",
     "POST /api/v1/admin/accounts/{id}/unsensitive",
+    "POST /api/v1/announcements/{id}/dismiss",
+    "PUT /api/v1/announcements/{id}/reactions/{name}",
+    "DELETE /api/v1/announcements/{id}/reactions/{name}",
+    "DELETE /api/hearth/v1/admin/announcements/{id}",
 ];
 
 /// Routes left out for now, with why.
@@ -1670,6 +1674,81 @@ async fn clinicians_are_verified(api: &Api<'_>, admin: &str, target: &str) {
     }
 }
 
+/// `POST /api/hearth/v1/admin/announcements` with a `text` and a Rails-style `urgent`: the
+/// announcement as apps read it; each person dismisses it and reacts to it, and it is
+/// withdrawn.
+async fn announcements_are_published(api: &Api<'_>, admin: &str, reader: &str) {
+    for encoding in Encoding::ALL {
+        let text = format!("Flu clinic on Saturday ({encoding})");
+        let published = api
+            .write(
+                "POST /api/hearth/v1/admin/announcements",
+                "/api/hearth/v1/admin/announcements",
+                Some(admin),
+                encoding,
+                &json!({ "text": text, "urgent": "0", "ends_at": "2099-01-01T00:00:00Z" }),
+            )
+            .await;
+        assert_shape(
+            &published,
+            &ANNOUNCEMENT,
+            &format!("published as {encoding}"),
+        );
+        assert_eq!(published["hearth_urgent"], false, "{encoding}");
+        let id = id(&published);
+        for (route, method, path) in [
+            (
+                "POST /api/v1/announcements/{id}/dismiss",
+                Method::POST,
+                format!("/api/v1/announcements/{id}/dismiss"),
+            ),
+            (
+                "PUT /api/v1/announcements/{id}/reactions/{name}",
+                Method::PUT,
+                format!("/api/v1/announcements/{id}/reactions/%E2%9D%A4"),
+            ),
+        ] {
+            let (status, answer) = api
+                .send(route, api.request(method, &path, Some(reader)))
+                .await;
+            assert_eq!(status, 200, "{route}: {answer}");
+        }
+        let (_, list) = api
+            .send(
+                "GET /api/v1/announcements",
+                api.request(Method::GET, "/api/v1/announcements", Some(reader)),
+            )
+            .await;
+        let seen = list
+            .as_array()
+            .and_then(|l| l.iter().find(|a| a["id"] == id.as_str()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{encoding}: {list}"));
+        assert_shape(&seen, &ANNOUNCEMENT, &format!("listed as {encoding}"));
+        assert_eq!(
+            (&seen["read"], &seen["reactions"][0]["me"]),
+            (&json!(true), &json!(true))
+        );
+        for (route, path, token) in [
+            (
+                "DELETE /api/v1/announcements/{id}/reactions/{name}",
+                format!("/api/v1/announcements/{id}/reactions/%E2%9D%A4"),
+                reader,
+            ),
+            (
+                "DELETE /api/hearth/v1/admin/announcements/{id}",
+                format!("/api/hearth/v1/admin/announcements/{id}"),
+                admin,
+            ),
+        ] {
+            let (status, answer) = api
+                .send(route, api.request(Method::DELETE, &path, Some(token)))
+                .await;
+            assert_eq!(status, 200, "{route}: {answer}");
+        }
+    }
+}
+
 /// `PUT /api/hearth/v1/admin/crisis-resources` with a `text`: answered back.
 async fn crisis_resources_are_set(api: &Api<'_>, admin: &str) {
     for encoding in Encoding::ALL {
@@ -1844,6 +1923,7 @@ async fn every_write_takes_every_encoding(engine: Engine) {
     posts_are_marked_sensitive(&api, &ana_token, &id(&parent)).await;
     crisis_resources_are_set(&api, &ana_token).await;
     clinicians_are_verified(&api, &ana_token, &eve).await;
+    announcements_are_published(&api, &ana_token, &bo_token).await;
     the_federation_policy_is_set(&api, &ana_token).await;
     markers_move(&api, &ana_token, &posts).await;
     boosts_keep_their_visibility(&api, &ana_token, &id(&parent)).await;

@@ -1,5 +1,6 @@
 //! End-to-end tests: real instances on loopback ports talking real HTTP with real signatures.
 
+mod announcements;
 mod app_requests;
 mod audit;
 mod backup;

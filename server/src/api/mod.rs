@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod admin;
+pub mod announcements;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
@@ -202,7 +203,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/filters", get(unsupported::filters))
         .route("/api/v1/lists", get(unsupported::lists))
         .route("/api/v1/followed_tags", get(unsupported::followed_tags))
-        .route("/api/v1/announcements", get(unsupported::announcements))
+        .route("/api/v1/announcements", get(announcements::list))
+        .route(
+            "/api/v1/announcements/{id}/dismiss",
+            post(announcements::dismiss),
+        )
+        .route(
+            "/api/v1/announcements/{id}/reactions/{name}",
+            axum::routing::put(announcements::react).delete(announcements::unreact),
+        )
+        .route(
+            "/api/hearth/v1/admin/announcements",
+            post(announcements::publish),
+        )
+        .route(
+            "/api/hearth/v1/admin/announcements/{id}",
+            delete(announcements::withdraw),
+        )
         .route("/api/v1/trends/{kind}", get(unsupported::trends))
         .route("/api/v1/streaming", get(streaming::websocket))
         .route("/api/v1/streaming/health", get(streaming::health))

@@ -302,6 +302,10 @@ impl Listener {
                             "notification",
                             json(&Notification::new(conn, *listed, viewer, &urls)?),
                         ),
+                        Shown::Announcement(seen) => (
+                            "announcement",
+                            super::announcements::entity(&seen).to_string(),
+                        ),
                     };
                     messages.push(Message {
                         stream: stream.names(),

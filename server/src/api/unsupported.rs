@@ -26,11 +26,6 @@ pub async fn followed_tags(_user: CurrentUser) -> Json<Value> {
     Json(json!([]))
 }
 
-/// `GET /api/v1/announcements`: clinic announcements come with their own feature.
-pub async fn announcements(_user: CurrentUser) -> Json<Value> {
-    Json(json!([]))
-}
-
 /// `GET /api/v1/trends/tags`, `/api/v1/trends/statuses`, `/api/v1/trends/links`: a clinic's
 /// instance does not rank what is popular.
 pub async fn trends(State(_state): State<AppState>) -> Json<Value> {

@@ -42,6 +42,7 @@ macro_rules! first_rows {
 pub(crate) use first_rows;
 
 pub mod actors;
+pub mod announcements;
 pub mod audit;
 pub mod batch;
 pub mod blocks;

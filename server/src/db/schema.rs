@@ -636,3 +636,34 @@ diesel::table! {
         until -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Clinic announcements, as Mastodon's (`content` HTML).
+    announcements (id) {
+        id -> BigInt,
+        content -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        all_day -> Bool,
+        urgent -> Bool,
+        published_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Who dismissed which announcement.
+    announcement_reads (announcement_id, actor_id) {
+        announcement_id -> BigInt,
+        actor_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Reactions to announcements.
+    announcement_reactions (announcement_id, actor_id, name) {
+        announcement_id -> BigInt,
+        actor_id -> BigInt,
+        name -> Text,
+    }
+}

@@ -186,6 +186,10 @@ actions! {
     ClinicianVerify => "clinician.verify",
     /// A clinician's verification taken away.
     ClinicianRevoke => "clinician.revoke",
+    /// A clinic announcement published (urgent or not is the detail).
+    AnnouncementPublish => "announcement.publish",
+    /// A clinic announcement withdrawn.
+    AnnouncementWithdraw => "announcement.withdraw",
 }
 
 impl fmt::Display for Action {
@@ -259,6 +263,15 @@ impl Target {
         Self {
             kind: "invite",
             id: invite_id.to_string(),
+            name: String::new(),
+        }
+    }
+
+    /// A clinic announcement.
+    pub fn announcement(id: i64) -> Self {
+        Self {
+            kind: "announcement",
+            id: id.to_string(),
             name: String::new(),
         }
     }

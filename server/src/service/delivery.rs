@@ -118,14 +118,15 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
 pub const IN_FLIGHT_PER_SERVER: usize = 16;
 
 /// Whether an activity changes or takes back something an earlier one made or said
-/// (`Update`, `Delete`, `Undo`..., also inside a group's `Announce`), and so must not overtake
-/// it. Read off the stored JSON: a `"type":"..."` written by the serializer, never one inside
+/// (`Update`, `Delete`, `Undo`, a group's `Add` of a post to what it pins..., also inside a
+/// group's `Announce`), and so must not overtake it. Read off the stored JSON: a `"type":"..."` written by the serializer, never one inside
 /// a string (whose quotes are escaped), so a post's text cannot fake it.
 fn follows_up(body: &str) -> bool {
     [
         "Update",
         "Delete",
         "Undo",
+        "Add",
         "Remove",
         "Move",
         "Block",

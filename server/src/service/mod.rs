@@ -2,6 +2,7 @@
 
 pub mod account_deletion;
 pub mod accounts;
+pub mod announcements;
 pub mod audit;
 pub mod backup;
 pub mod blocks;

@@ -7,6 +7,8 @@ use super::{Context, audit::Acting};
 use crate::{
     Error,
     db::{
+        AnyConnection,
+        actors::ActorRow,
         pins,
         posts::{self, PostRow},
     },
@@ -68,27 +70,39 @@ pub async fn set_group_pin(
         if pinned == was {
             return Ok(post);
         }
-        if pinned {
-            if pins::count(conn, group.id)? >= pins::MAX_PINS {
-                return Err(Error::Unprocessable(format!(
-                    "Validation failed: A group can pin at most {} posts",
-                    pins::MAX_PINS
-                )));
-            }
-            pins::add(conn, group.id, post.id)?;
-        } else {
-            pins::remove(conn, group.id, post.id)?;
+        if pinned && pins::count(conn, group.id)? >= pins::MAX_PINS {
+            return Err(Error::Unprocessable(format!(
+                "Validation failed: A group can pin at most {} posts",
+                pins::MAX_PINS
+            )));
         }
-        let federated = group.to_federated()?;
-        let featured = federated
-            .featured()
-            .ok_or_else(|| Error::Internal("a local group without featured posts".into()))?;
-        let id = ctx.activity_id(if pinned { "add" } else { "remove" });
-        let object = super::stored_url(&post.ap_id)?;
-        let activity = builders::featured(&id, &federated.ap_id, &object, &featured, pinned);
-        let members = crate::db::follows::remote_inboxes(conn, group.id)?;
-        ctx.enqueue(conn, group.id, &activity, &members)?;
+        pin_in_group(conn, ctx, &group, &post, pinned)?;
         Ok(post)
     })
     .await
+}
+
+/// Pins (or unpins) `post` in the local `group`, and tells its members' servers (`Add` or
+/// `Remove` with the group's `featured` collection as `target`). Limits are the caller's.
+pub fn pin_in_group(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    post: &PostRow,
+    pinned: bool,
+) -> Result<(), Error> {
+    if pinned {
+        pins::add(conn, group.id, post.id)?;
+    } else {
+        pins::remove(conn, group.id, post.id)?;
+    }
+    let federated = group.to_federated()?;
+    let featured = federated
+        .featured()
+        .ok_or_else(|| Error::Internal("a local group without featured posts".into()))?;
+    let id = ctx.activity_id(if pinned { "add" } else { "remove" });
+    let object = super::stored_url(&post.ap_id)?;
+    let activity = builders::featured(&id, &federated.ap_id, &object, &featured, pinned);
+    let members = crate::db::follows::remote_inboxes(conn, group.id)?;
+    ctx.enqueue(conn, group.id, &activity, &members)
 }

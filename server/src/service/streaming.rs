@@ -56,6 +56,8 @@ pub enum Event {
     Deleted { post: i64 },
     /// A local person has a new notification (`notification`).
     Notified { recipient: i64, notification: i64 },
+    /// The clinic published an announcement (`announcement`, to every local person).
+    Announced { announcement: i64 },
     /// Activities were queued for delivery: wakes the delivering processes (no app sees it).
     Queued,
 }
@@ -308,6 +310,8 @@ pub enum Shown {
     Delete(i64),
     /// A notification of the viewer.
     Notification(Box<super::notifications::Listed>),
+    /// A new announcement of the clinic.
+    Announcement(Box<super::announcements::Seen>),
 }
 
 /// What `viewer` is shown of `event` on `stream`, if anything.
@@ -331,6 +335,10 @@ pub fn shown(
             viewer,
             notification,
         )?))),
+        (Event::Announced { announcement }, Stream::User) => {
+            super::announcements::one(conn, viewer, announcement)?
+                .map(|seen| Shown::Announcement(Box::new(seen)))
+        }
         (
             Event::Posted { post } | Event::Edited { post },
             Stream::User | Stream::Public { .. } | Stream::Hashtag { .. },

@@ -1059,3 +1059,35 @@ fn the_checker_finds_what_apps_would_trip_on() {
         ]
     );
 }
+
+/// `AnnouncementReaction`.
+pub(super) static ANNOUNCEMENT_REACTION: Shape = entity(
+    "AnnouncementReaction",
+    &[
+        required("name", Str),
+        required("count", Count),
+        required("me", Bool),
+    ],
+);
+
+/// `Announcement` (with Hearth's `hearth_urgent`).
+pub(super) static ANNOUNCEMENT: Shape = entity(
+    "Announcement",
+    &[
+        required("id", Id),
+        required("content", Str),
+        nullable("starts_at", Time),
+        nullable("ends_at", Time),
+        required("all_day", Bool),
+        required("published", Bool),
+        required("published_at", Time),
+        required("updated_at", Time),
+        required("read", Bool),
+        required("mentions", Many(&MENTION)),
+        required("statuses", Many(&STATUS)),
+        required("tags", Many(&TAG)),
+        required("emojis", Many(&CUSTOM_EMOJI)),
+        required("reactions", Many(&ANNOUNCEMENT_REACTION)),
+        required("hearth_urgent", Bool),
+    ],
+);
