@@ -108,6 +108,17 @@ async fn an_urgent_announcement_reaches_everyone_here_and_the_groups_members_els
         "B shows the pinned post: {there}"
     );
 
+    // The clinic's home page shows it to anyone.
+    let page = hearth_tests::http()
+        .get(a.url("/"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(page.contains("Urgent announcement") && page.contains("0800 123 456"));
+
     // Withdrawn, it is gone from the list; both acts are in the audit log.
     let withdraw = format!("/api/hearth/v1/admin/announcements/{id}");
     assert_eq!(a.api_delete(&withdraw, &ana).await.0, 403);

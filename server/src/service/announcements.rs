@@ -177,14 +177,20 @@ pub async fn withdraw(ctx: &Context, by: &Acting, id: i64) -> Result<(), Error> 
 pub async fn current(ctx: &Context, viewer: i64) -> Result<Vec<Seen>, Error> {
     ctx.db
         .run(move |conn| {
-            let now = Utc::now().naive_utc();
-            let rows: Vec<AnnouncementRow> = announcements::all(conn)?
-                .into_iter()
-                .filter(|a| a.ends_at.is_none_or(|ends| ends > now))
-                .collect();
+            let rows = in_force(conn)?;
             seen_by(conn, viewer, rows)
         })
         .await
+}
+
+/// The announcements in force: every one not ended, newest first (the home page shows them
+/// to anyone).
+pub fn in_force(conn: &mut AnyConnection) -> Result<Vec<AnnouncementRow>, Error> {
+    let now = Utc::now().naive_utc();
+    Ok(announcements::all(conn)?
+        .into_iter()
+        .filter(|a| a.ends_at.is_none_or(|ends| ends > now))
+        .collect())
 }
 
 /// One announcement as `viewer` sees it.

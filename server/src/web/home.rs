@@ -14,11 +14,17 @@ use axum::{
 };
 use maud::{PreEscaped, html};
 
-/// `GET /`: the clinic's name and description, its groups and how to join them.
+/// `GET /`: the clinic's announcements in force, its name and description, its groups and
+/// how to join them.
 pub async fn home(State(state): State<AppState>) -> Result<Response, Error> {
-    let list = state
+    let (list, notices) = state
         .db
-        .run(|conn| Ok(groups::all_with_actors(conn)?))
+        .run(|conn| {
+            Ok((
+                groups::all_with_actors(conn)?,
+                crate::service::announcements::in_force(conn)?,
+            ))
+        })
         .await?;
     let s = &state.settings;
     let domain = state.urls.domain();
@@ -27,6 +33,13 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, Error> {
         "Welcome",
         html! {
             h1 { (s.instance_name) }
+            @for notice in &notices {
+                section.card.announcement {
+                    @if notice.urgent { p { strong { "Urgent announcement" } } }
+                    // Rendered from the admin's plain text, escaped.
+                    (PreEscaped(&notice.content))
+                }
+            }
             p { (s.instance_description) }
             p {
                 a href="/auth/sign_in" { "Sign in" }
