@@ -194,3 +194,84 @@ async fn a_verified_clinician_is_shown_as_verified_where_her_clinic_is_trusted(e
     assert_eq!(a.audit_log(&root, "clinician.revoke").await.len(), 1);
 }
 on_both_engines!(a_verified_clinician_is_shown_as_verified_where_her_clinic_is_trusted);
+
+/// Signs a new browser in as `handle` (test accounts' password).
+async fn signed_in(instance: &Instance, handle: &str) -> hearth_tests::Browser {
+    let mut browser = hearth_tests::Browser::default();
+    let (_, page, _) = browser.get(instance.url("/auth/sign_in").as_str()).await;
+    let (status, _, _) = browser
+        .post(
+            instance.url("/auth/sign_in").as_str(),
+            &[
+                ("csrf", hearth_tests::hidden_input(&page, "csrf")),
+                ("handle", handle.to_owned()),
+                ("password", "a long test password".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    browser
+}
+
+/// An admin verifies a clinician and publishes an urgent announcement from the admin pages; a
+/// moderator may do neither.
+async fn an_admin_verifies_clinicians_and_announces_from_the_admin_pages(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("root", UserRole::Admin).await;
+    a.create_user("mo", UserRole::Moderator).await;
+    let nurse = a.create_user("nurse", UserRole::Member).await;
+    let nurse_token = a.token("nurse").await;
+    let mut root = signed_in(&a, "root").await;
+    let (status, page, _) = root.get(a.url("/admin/accounts").as_str()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("as a clinician"), "{page}");
+    let csrf = hearth_tests::hidden_input(&page, "csrf");
+
+    let verify = a.url(&format!("/admin/clinicians/{}", nurse.id));
+    let form = [("csrf", csrf.as_str()), ("credential", CREDENTIAL)];
+    let mut mo = signed_in(&a, "mo").await;
+    let (_, mo_page, _) = mo.get(a.url("/admin/accounts").as_str()).await;
+    assert!(!mo_page.contains("as a clinician"));
+    let mo_csrf = hearth_tests::hidden_input(&mo_page, "csrf");
+    let (status, _, _) = mo
+        .post(
+            verify.as_str(),
+            &[("csrf", mo_csrf.as_str()), ("credential", CREDENTIAL)],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, location) = root.post(verify.as_str(), &form).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/admin/accounts"))
+    );
+    let (_, me) = a
+        .api_get("/api/v1/accounts/verify_credentials", Some(&nurse_token))
+        .await;
+    assert_eq!(roles(&me), ["Verified clinician"], "{me}");
+    let (_, page, _) = root.get(a.url("/admin/accounts").as_str()).await;
+    assert!(page.contains(&format!("Verified clinician: {CREDENTIAL}")));
+
+    let (status, page, _) = root.get(a.url("/admin/announcements").as_str()).await;
+    assert_eq!(status, 200);
+    let form = [
+        ("csrf", hearth_tests::hidden_input(&page, "csrf")),
+        ("text", "Flu vaccines from Monday".to_owned()),
+        ("urgent", "on".to_owned()),
+    ];
+    let (status, _, _) = root
+        .post(a.url("/admin/announcements").as_str(), &form)
+        .await;
+    assert_eq!(status, 303);
+    let (_, list) = a.api_get("/api/v1/announcements", Some(&nurse_token)).await;
+    assert!(
+        list[0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Flu vaccines")
+    );
+    assert_eq!(list[0]["hearth_urgent"], true);
+    let (status, _, _) = mo.get(a.url("/admin/announcements").as_str()).await;
+    assert_eq!(status, 403);
+}
+on_both_engines!(an_admin_verifies_clinicians_and_announces_from_the_admin_pages);

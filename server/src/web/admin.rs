@@ -14,8 +14,9 @@ use crate::{
     db::{audit::Filter, users::UserRow},
     service::{
         accounts::Role,
+        announcements,
         audit::{self, Acting, Verdict},
-        delivery,
+        clinicians, delivery,
         moderation::{self, AccountAction},
         policy::{self, BlockRequest, Change},
         registration, reports,
@@ -28,7 +29,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::CookieJar;
 use hearth_federation::policy::{Mode, Severity};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 /// A signed-in admin or moderator, with the CSRF token their page's forms repeat.
@@ -70,6 +71,7 @@ fn admin_page(state: &AppState, staff: Staff, title: &str, body: Markup) -> Resp
                 @if staff.role.may_administer() { a href="/admin/federation" { "Federation" } " · " }
                 a href="/admin/reports" { "Reports" } " · "
                 a href="/admin/accounts" { "Accounts" } " · "
+                @if staff.role.may_administer() { a href="/admin/announcements" { "Announcements" } " · " }
                 a href="/admin/audit" { "Audit log" }
             }
             h1 { (title) }
@@ -570,6 +572,7 @@ pub async fn accounts_page(
     let mut list = registration::accounts(&state.db, &staff.by, None).await?;
     list.sort_by_key(|(_, user)| user.approved);
     let csrf = staff.csrf.clone();
+    let administers = staff.role.may_administer();
     let body = html! {
         @for (actor, user) in &list {
             div.card {
@@ -588,10 +591,128 @@ pub async fn accounts_page(
                         &format!("{} @{}", act.label, actor.username),
                     ))
                 }
+                @if administers && user.approved {
+                    @if let Some(attestation) = actor.to_federated().ok().and_then(|a| a.clinician) {
+                        p { "Verified clinician: " (attestation.credential) }
+                        (button(&csrf, &format!("/admin/clinicians/{}/revoke", actor.id),
+                            &format!("Revoke @{}'s verification", actor.username)))
+                    } @else {
+                        form method="post" action=(format!("/admin/clinicians/{}", actor.id)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "Credential the clinic verified "
+                                input type="text" name="credential" maxlength="200" required
+                                    placeholder="Registered nurse, diabetes care"; }
+                            button.secondary type="submit" { "Verify @" (actor.username) " as a clinician" }
+                        }
+                    }
+                }
             }
         }
     };
     Ok(admin_page(&state, staff, "Accounts", body))
+}
+
+/// The clinician form.
+#[derive(Debug, Deserialize)]
+struct CredentialForm {
+    credential: String,
+}
+
+/// `POST /admin/clinicians/{id}`: verifies a local person as a clinician (admins).
+pub async fn verify_clinician(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Result<Response, Error> {
+    let (by, form) = posted::<CredentialForm>(&state, &jar, request).await?;
+    clinicians::verify(&state.ctx, &by, id, &form.credential).await?;
+    Ok(back("/admin/accounts"))
+}
+
+/// `POST /admin/clinicians/{id}/revoke`: takes the verification away (admins).
+pub async fn revoke_clinician(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Result<Response, Error> {
+    let (by, NoFields {}) = posted(&state, &jar, request).await?;
+    clinicians::revoke(&state.ctx, &by, id, None).await?;
+    Ok(back("/admin/accounts"))
+}
+
+/// `GET /admin/announcements`: the clinic's announcements, a form to publish one, and a
+/// button to withdraw each (admins).
+pub async fn announcements_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, Error> {
+    let staff = match staff(&state, jar).await {
+        Ok(staff) => staff,
+        Err(answer) => return Ok(answer),
+    };
+    if !staff.role.may_administer() {
+        return Err(Error::Forbidden("Only admins may see this page".into()));
+    }
+    let list = state
+        .db
+        .run(|conn| Ok(crate::db::announcements::all(conn)?))
+        .await?;
+    let csrf = staff.csrf.clone();
+    let body = html! {
+        form method="post" action="/admin/announcements" {
+            input type="hidden" name="csrf" value=(csrf);
+            label { "Announcement to everyone here" textarea name="text" rows="4" required {} }
+            label { input type="checkbox" name="urgent" value="true";
+                " Urgent: also post it in every group, pinned, so members on other servers see it" }
+            button type="submit" { "Publish" }
+        }
+        @for notice in &list {
+            section.card {
+                p.muted { (time(notice.published_at)) @if notice.urgent { " · urgent" } }
+                (PreEscaped(&notice.content))
+                (button(&csrf, &format!("/admin/announcements/{}/withdraw", notice.id), "Withdraw"))
+            }
+        }
+    };
+    Ok(admin_page(&state, staff, "Announcements", body))
+}
+
+/// The publishing form.
+#[derive(Debug, Deserialize)]
+struct AnnouncementForm {
+    text: String,
+    #[serde(default, deserialize_with = "crate::api::params::flag")]
+    urgent: Option<bool>,
+}
+
+/// `POST /admin/announcements`: publishes one (admins).
+pub async fn publish_announcement(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    request: Request,
+) -> Result<Response, Error> {
+    let (by, form) = posted::<AnnouncementForm>(&state, &jar, request).await?;
+    let new = announcements::NewAnnouncement {
+        text: form.text,
+        urgent: form.urgent.unwrap_or(false),
+        ..Default::default()
+    };
+    announcements::publish(&state.ctx, &by, new).await?;
+    Ok(back("/admin/announcements"))
+}
+
+/// `POST /admin/announcements/{id}/withdraw` (admins).
+pub async fn withdraw_announcement(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Result<Response, Error> {
+    let (by, NoFields {}) = posted(&state, &jar, request).await?;
+    announcements::withdraw(&state.ctx, &by, id).await?;
+    Ok(back("/admin/announcements"))
 }
 
 /// `POST /admin/accounts/{id}/{act}`: one of `ACCOUNT_ACTS` (approve, reject, suspend, ...).

@@ -66,6 +66,19 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/reports/{id}/resolve", post(admin::resolve))
         .route("/admin/accounts", get(admin::accounts_page))
         .route("/admin/accounts/{id}/{act}", post(admin::account_act))
+        .route("/admin/clinicians/{id}", post(admin::verify_clinician))
+        .route(
+            "/admin/clinicians/{id}/revoke",
+            post(admin::revoke_clinician),
+        )
+        .route(
+            "/admin/announcements",
+            get(admin::announcements_page).post(admin::publish_announcement),
+        )
+        .route(
+            "/admin/announcements/{id}/withdraw",
+            post(admin::withdraw_announcement),
+        )
         .route("/admin/audit", get(admin::audit_page))
         .route("/static/avatar.png", get(|| async { png(AVATAR_PNG) }))
         .route("/static/header.png", get(|| async { png(HEADER_PNG) }))
