@@ -137,8 +137,12 @@ pub struct ActorRow {
     /// [`ActorRow::profile_fields`].
     pub fields: String,
     /// A clinician's attestation, JSON: issued here (local people) or verified (remote).
+    /// Written only by [`set_clinician`] (and when the row is inserted): an update of the rest
+    /// of a row read before a verification or revocation must not undo it.
+    #[diesel(skip_update)]
     pub clinician: Option<String>,
     /// Whether this instance trusts the clinic that issued it (see `service::clinicians`).
+    #[diesel(skip_update)]
     pub clinician_trusted: bool,
 }
 
@@ -516,13 +520,16 @@ fn upsert_remote_once(
                 .set(&row)
                 .execute(conn)?;
         }
-        // A revoked attestation is an absent one: cleared, which the update above leaves as
-        // it was (it skips what is `None`).
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.clinician.is_some() && row.clinician.is_none())
-        {
-            set_clinician(conn, row.id, None, false)?;
+        // The attestation as the document has it now (none: revoked).
+        if existing.as_ref().is_some_and(|e| {
+            (&e.clinician, e.clinician_trusted) != (&row.clinician, row.clinician_trusted)
+        }) {
+            set_clinician(
+                conn,
+                row.id,
+                row.clinician.as_deref(),
+                row.clinician_trusted,
+            )?;
         }
         Ok(row)
     })

@@ -75,7 +75,11 @@ pub async fn verify(
         let json = serde_json::to_string(&attestation)
             .map_err(|e| Error::Internal(format!("attestation: {e}")))?;
         actors::set_clinician(conn, person.id, Some(&json), true)?;
-        let person = local_person(conn, actor_id)?;
+        let person = ActorRow {
+            clinician: Some(json),
+            clinician_trusted: true,
+            ..person
+        };
         announce_profile(conn, ctx, &person)?;
         audit::record(
             conn,
@@ -104,7 +108,11 @@ pub async fn revoke(
             ));
         }
         actors::set_clinician(conn, person.id, None, false)?;
-        let person = local_person(conn, actor_id)?;
+        let person = ActorRow {
+            clinician: None,
+            clinician_trusted: false,
+            ..person
+        };
         announce_profile(conn, ctx, &person)?;
         audit::record(
             conn,
