@@ -169,7 +169,8 @@ impl Application {
             let rest = self.state.settings.handle_rest();
             tokio::spawn(async move {
                 tokio::join!(
-                    crate::service::media::run_clean_up(ctx.clone(), media),
+                    crate::service::media::run_clean_up(ctx.clone(), media.clone()),
+                    crate::service::export::run_removing_old(ctx.clone(), media),
                     crate::service::account_deletion::run_dropping_tombstones(ctx.clone(), rest),
                     crate::service::retention::run_expiry(ctx.clone()),
                     crate::service::inbox::run_forgetting(ctx),

@@ -597,14 +597,11 @@ async fn run_with(settings: Settings, command: Option<Command>) -> Result<(), Er
             let files = crate::service::media_files::MediaFiles::open(&settings.media_storage()?)?;
             let media = crate::service::media::MediaStore::new(files, settings.media_max_bytes);
             let id = registration::account_id(&ctx.db, &handle).await?;
-            let archive = crate::service::export::archive(&ctx, &media, id).await?;
-            std::fs::write(&file, &archive)
-                .map_err(|e| Error::Operation(format!("cannot write {}: {e}", file.display())))?;
+            let size = export_command(&ctx, &media, id, &file).await?;
             eprintln!(
-                "wrote the export of @{} to {} ({} bytes)",
+                "wrote the export of @{} to {} ({size} bytes)",
                 handle.as_str(),
                 file.display(),
-                archive.len()
             );
             Ok(())
         }
@@ -822,29 +819,69 @@ async fn announcement_command(
 }
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise: logs and scripts get
-/// the summary lines only), counting bytes or rows.
-fn progress_bar(bytes: bool) -> indicatif::ProgressBar {
+/// the summary lines only), counting bytes, or things named by `unit`.
+fn progress_bar(unit: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let template = if bytes {
-        "{msg:18} [{bar:40}] {bytes}/{total_bytes} {eta}"
+    let template = if unit == "bytes" {
+        "{msg:18} [{bar:40}] {bytes}/{total_bytes} {eta}".to_owned()
     } else {
-        "{msg:24} [{bar:40}] {human_pos}/{human_len} rows {eta}"
+        format!("{{msg:24}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} {{eta}}")
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(template)
+        indicatif::ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar
 }
 
+/// Writes `person_id`'s archive to `path` (whole or not at all: it is written beside it, then
+/// renamed), with a progress bar on a terminal; returns its size.
+async fn export_command(
+    ctx: &Context,
+    media: &crate::service::media::MediaStore,
+    person_id: i64,
+    path: &std::path::Path,
+) -> Result<u64, Error> {
+    use crate::service::export;
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::Operation(format!("cannot write {}: {e}", path.display()))
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let temporary = tempfile::NamedTempFile::new_in(dir).map_err(|e| cannot(&e))?;
+    let into = temporary.as_file().try_clone().map_err(|e| cannot(&e))?;
+    let (progress, mut moved) = tokio::sync::watch::channel(export::Progress::default());
+    let bar = progress_bar("items");
+    bar.set_message("writing the archive");
+    let shown = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            while moved.changed().await.is_ok() {
+                let export::Progress { done, total } = *moved.borrow_and_update();
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        })
+    };
+    let written = export::write_archive(ctx, media, person_id, into, &progress).await;
+    drop(progress);
+    let _ = shown.await;
+    bar.finish_and_clear();
+    let (_, size) = written?;
+    temporary.persist(path).map_err(|e| cannot(&e))?;
+    Ok(size)
+}
+
 async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<(), Error> {
     use crate::service::backup;
     let started = std::time::Instant::now();
-    let manifest = backup::backup(settings, file, progress_bar(true)).await?;
+    let manifest = backup::backup(settings, file, progress_bar("bytes")).await?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "backed up {} ({} posts, {} accounts, {} media files) into {} ({} bytes) in {:.1} s; \
@@ -869,7 +906,7 @@ async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<(
 
 async fn restore_command(settings: &Settings, file: &std::path::Path) -> Result<(), Error> {
     use crate::service::backup;
-    let restored = backup::restore(settings, file, progress_bar(true)).await?;
+    let restored = backup::restore(settings, file, progress_bar("bytes")).await?;
     let manifest = &restored.manifest;
     eprintln!(
         "restored the backup of {} taken {} (Hearth {}, {} posts, {} media files) into {}{}",
@@ -916,7 +953,7 @@ async fn restore_command(settings: &Settings, file: &std::path::Path) -> Result<
 async fn db_copy_command(settings: &Settings, to: &str) -> Result<(), Error> {
     use crate::service::backup;
     let started = std::time::Instant::now();
-    let counts = backup::copy_to_postgres(settings, to, progress_bar(false)).await?;
+    let counts = backup::copy_to_postgres(settings, to, progress_bar("rows")).await?;
     let width = counts
         .iter()
         .map(|c| c.table.len())

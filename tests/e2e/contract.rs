@@ -93,6 +93,10 @@ const NOT_ENTITIES: &[(&str, &str)] = &[
         "GET /api/hearth/v1/export",
         "a ZIP archive (data_rights.rs)",
     ),
+    (
+        "GET /api/hearth/v1/exports/{id}/archive",
+        "a ZIP archive (data_rights.rs)",
+    ),
 ];
 
 /// Writes that take no parameters: there is no body whose encoding could matter.
@@ -136,6 +140,7 @@ const NO_PARAMETERS: &[&str] = &[
     "PUT /api/v1/announcements/{id}/reactions/{name}",
     "DELETE /api/v1/announcements/{id}/reactions/{name}",
     "DELETE /api/hearth/v1/admin/announcements/{id}",
+    "POST /api/hearth/v1/exports",
 ];
 
 /// Routes left out for now, with why.
@@ -549,6 +554,15 @@ async fn world(engine: &Engine) -> World {
         .act(Method::POST, "/api/v1/admin/domain_allows", &ana, allow)
         .await;
     ids.insert("domain_allow", id(&allow));
+    let path = "/api/hearth/v1/exports";
+    let (status, export) = scene
+        .send(
+            "POST /api/hearth/v1/exports",
+            scene.request(Method::POST, path, Some(&ana)),
+        )
+        .await;
+    assert_eq!(status, 202, "{export}");
+    ids.insert("export", id(&export));
     let public = json!({ "public_domain_blocks": true });
     let path = "/api/hearth/v1/admin/federation-mode";
     scene.act(Method::PUT, path, &ana, public).await;
@@ -732,6 +746,9 @@ fn reads(w: &World) -> Vec<Read> {
         get("/api/v1/lists", ana, Empty),
         get("/api/v1/followed_tags", ana, Empty),
         get("/api/v1/announcements", ana, Empty),
+        get("/api/hearth/v1/exports", ana, List(&HEARTH_EXPORT)),
+        get("/api/hearth/v1/exports/{id}", ana, Entity(&HEARTH_EXPORT))
+            .at(format!("/api/hearth/v1/exports/{}", w.id("export"))),
         get("/api/v1/trends/{kind}", None, Empty).at("/api/v1/trends/tags"),
         get("/api/v1/trends/{kind}", None, Empty).at("/api/v1/trends/statuses"),
         get("/api/v1/trends/{kind}", None, Empty).at("/api/v1/trends/links"),

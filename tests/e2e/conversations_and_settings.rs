@@ -336,7 +336,34 @@ async fn an_account_is_deleted_on_its_settings_page(engine: Engine) {
     let (_, sessions, _) = browser.get(a.url("/settings/sessions").as_str()).await;
     assert!(sessions.contains("href=\"/settings/delete\""), "{sessions}");
     assert!(sessions.contains("href=\"/settings/export\""), "{sessions}");
-    let (status, archive, _) = browser.get(a.url("/settings/export").as_str()).await;
+    let (status, page, _) = browser.get(a.url("/settings/export").as_str()).await;
+    assert_eq!(status, 200);
+    let (status, _, location) = browser
+        .post(
+            a.url("/settings/export").as_str(),
+            &[("csrf", hidden_input(&page, "csrf"))],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/settings/export"))
+    );
+    // The page shows the archive's progress until it is ready, then its download.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let download = loop {
+        let (_, page, _) = browser.get(a.url("/settings/export").as_str()).await;
+        let link = page
+            .split_once("href=\"/settings/export/")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(path, _)| format!("/settings/export/{path}"));
+        if let Some(link) = link {
+            break link;
+        }
+        assert!(page.contains("Being prepared"), "{page}");
+        assert!(std::time::Instant::now() < deadline, "never ready: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let (status, archive, _) = browser.get(a.url(&download).as_str()).await;
     assert_eq!(status, 200);
     assert!(
         archive.starts_with("PK"),

@@ -190,8 +190,13 @@ async fn a_local_person_who_deletes_their_account_is_erased_everywhere(engine: E
         !tables_naming(&b, &alice_id).await.is_empty(),
         "B knows alice"
     );
+    let archive = prepared_archive(&a, &alice).await;
+    assert_eq!(archive["state"], "ready", "{archive}");
     let files = media_files(&a);
-    assert!(files.len() >= 2, "her picture and its thumbnail: {files:?}");
+    assert!(
+        files.len() >= 3 && files.iter().any(|f| f.starts_with("export-")),
+        "her picture, its thumbnail and her archive: {files:?}"
+    );
 
     // A wrong password changes nothing.
     let (status, _) = a
@@ -560,3 +565,151 @@ async fn an_export_holds_everything_and_its_lists_import_elsewhere(engine: Engin
     );
 }
 on_both_engines!(an_export_holds_everything_and_its_lists_import_elsewhere);
+
+/// Asks for an archive of `token`'s holder's data to be prepared, and waits until it is no
+/// longer being prepared: the archive as the API shows it then.
+async fn prepared_archive(instance: &Instance, token: &str) -> serde_json::Value {
+    let (status, requested) = instance
+        .api_post("/api/hearth/v1/exports", token, json!({}))
+        .await;
+    assert_eq!(status, 202, "{requested}");
+    assert_eq!(requested["state"], "preparing", "{requested}");
+    assert_eq!(requested["url"], serde_json::Value::Null, "{requested}");
+    let path = format!(
+        "/api/hearth/v1/exports/{}",
+        requested["id"].as_str().unwrap_or_default()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, archive) = instance.api_get(&path, Some(token)).await;
+        assert_eq!(status, 200, "{archive}");
+        if archive["state"] != "preparing" {
+            return archive;
+        }
+        let progress = &archive["progress"];
+        assert!(
+            progress["done"].as_i64() <= progress["total"].as_i64()
+                && progress["percent"].as_i64() < Some(100),
+            "{archive}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready: {archive}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A large archive is prepared in the background: the request is answered at once, the
+/// archive's progress counts every post and file, and once ready it is kept for its owner
+/// alone, served in parts as a large download resumes. One archive a day may be asked for.
+async fn an_archive_is_prepared_in_the_background_for_its_owner_alone(engine: Engine) {
+    let a = Instance::start(&engine).await;
+    a.create_user("ana", UserRole::Member).await;
+    a.create_user("bob", UserRole::Member).await;
+    let (ana, bob) = (a.token("ana").await, a.token("bob").await);
+    let (status, picture) =
+        crate::media::upload(&a, &ana, "me.png", crate::media::png_with_text_and_exif()).await;
+    assert_eq!(status, 200, "{picture}");
+    let posts = 60;
+    for n in 0..posts {
+        let mut status = json!({ "status": format!("Day {n} of keeping a diary") });
+        if n == 0 {
+            status["media_ids"] = json!([picture["id"]]);
+        }
+        assert_eq!(a.api_post("/api/v1/statuses", &ana, status).await.0, 200);
+    }
+    assert_eq!(
+        hearth_tests::http()
+            .post(a.url("/api/hearth/v1/exports"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .ok(),
+        Some(401)
+    );
+
+    let archive = prepared_archive(&a, &ana).await;
+    assert_eq!(archive["state"], "ready", "{archive}");
+    assert_eq!(
+        archive["progress"],
+        json!({ "done": posts + 1, "total": posts + 1, "percent": 100 }),
+        "every post and the picture were counted"
+    );
+    let url = archive["url"].as_str().unwrap_or_default().to_owned();
+    assert!(url.ends_with("/archive"), "{archive}");
+    let (_, listed) = a.api_get("/api/hearth/v1/exports", Some(&ana)).await;
+    assert_eq!(listed, json!([archive]));
+
+    let download = |token: &str| {
+        hearth_tests::http()
+            .get(url.as_str())
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let response = download(&ana).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .is_ok_and(|d| d.contains("hearth-ana.zip"))
+    );
+    let bytes = response.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(archive["size"].as_u64(), Some(bytes.len() as u64));
+    let files = unzipped(&bytes);
+    let outbox = document(&files, "outbox.json");
+    assert_eq!(
+        outbox["orderedItems"].as_array().map(Vec::len),
+        Some(posts as usize)
+    );
+    assert!(
+        files
+            .keys()
+            .any(|k| k.starts_with("media_attachments/files/")),
+        "{:?}",
+        files.keys()
+    );
+    let part = hearth_tests::http()
+        .get(url.as_str())
+        .bearer_auth(&ana)
+        .header("range", "bytes=0-1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.bytes().await.ok().as_deref(), Some(&b"PK"[..]));
+
+    // No one else sees it, or can tell it exists.
+    let path = format!(
+        "/api/hearth/v1/exports/{}",
+        archive["id"].as_str().unwrap_or_default()
+    );
+    assert_eq!(a.api_get(&path, Some(&bob)).await.0, 404);
+    let theirs = download(&bob).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(theirs.status().as_u16(), 404);
+    assert_eq!(
+        a.api_get("/api/hearth/v1/exports", Some(&bob)).await.1,
+        json!([])
+    );
+    // Nor is it one of the files `/media/` serves.
+    let name = media_files(&a)
+        .into_iter()
+        .find(|n| n.starts_with("export-"))
+        .unwrap_or_else(|| panic!("the archive is kept in the media folder"));
+    assert_eq!(
+        a.api_get(&format!("/media/{name}"), Some(&ana)).await.0,
+        404
+    );
+
+    // One a day.
+    let (status, refused) = a.api_post("/api/hearth/v1/exports", &ana, json!({})).await;
+    assert_eq!(status, 429, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("once a day")),
+        "{refused}"
+    );
+}
+on_both_engines!(an_archive_is_prepared_in_the_background_for_its_owner_alone);

@@ -239,7 +239,7 @@ async fn proxied(
 
 /// A stored file, from the local directory or the bucket alike, with its type and caching
 /// headers; `304 Not Modified` when the reader's copy (`If-Modified-Since`) is current.
-async fn file_response(
+pub(crate) async fn file_response(
     state: &AppState,
     servable: Servable,
     request_headers: &HeaderMap,

@@ -116,6 +116,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route("/api/v1/accounts/delete", post(accounts::delete_account))
         .route("/api/hearth/v1/export", get(exports::export))
+        .route(
+            "/api/hearth/v1/exports",
+            get(exports::list).post(exports::request),
+        )
+        .route("/api/hearth/v1/exports/{id}", get(exports::show))
+        .route("/api/hearth/v1/exports/{id}/archive", get(exports::archive))
         .route("/api/hearth/v1/import", post(exports::import))
         .route("/api/v1/accounts/search", get(search::accounts))
         .route(

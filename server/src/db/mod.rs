@@ -50,6 +50,7 @@ pub mod bookmarks;
 pub mod conversations;
 pub mod copy;
 pub mod deliveries;
+pub mod exports;
 pub mod follows;
 mod fragments;
 pub mod groups;

@@ -667,3 +667,18 @@ diesel::table! {
         name -> Text,
     }
 }
+
+diesel::table! {
+    /// A person's data archives, prepared in the background.
+    exports (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        state -> Text,
+        done -> BigInt,
+        total -> BigInt,
+        file_name -> Nullable<Text>,
+        byte_size -> Nullable<BigInt>,
+        requested_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -112,11 +112,14 @@ fn erase(
         .ok_or_else(|| Error::not_found("Record not found"))?;
     let posts = db_posts::all_by_author(conn, person.id)?;
     let inboxes = knew_them(conn, &person, &posts)?;
-    let files: Vec<String> = db::media::owned_by(conn, person.id)?
+    let mut files: Vec<String> = db::media::owned_by(conn, person.id)?
         .into_iter()
         .flat_map(|m| [m.file_name, m.thumbnail_file_name])
         .filter(|name| !name.is_empty())
         .collect();
+    // Their data archives; one still being prepared removes its own file when it finds its
+    // row gone.
+    files.extend(db::exports::file_names_of(conn, person.id)?);
 
     groups::forget_owner(conn, person.id)?;
     actors::delete(conn, person.id)?;

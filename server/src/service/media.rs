@@ -413,6 +413,11 @@ impl MediaStore {
         Ok(stored)
     }
 
+    /// Stores the file `name` from `file` (see [`MediaFiles::put_file`]).
+    pub async fn put_file(&self, name: &str, file: std::fs::File) -> Result<(), Error> {
+        self.files.put_file(name, file).await
+    }
+
     /// Removes stored files; missing ones are no error.
     pub async fn remove(&self, names: &[&str]) {
         self.files.delete(names).await;

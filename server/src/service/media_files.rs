@@ -125,6 +125,26 @@ impl MediaFiles {
             .map_err(|e| storage_error("writing", name, &e))
     }
 
+    /// Writes the file `name` from `file` (read from its current position), without holding
+    /// it in memory: a large file goes to a bucket in parts. Whole or not at all.
+    pub async fn put_file(&self, name: &str, file: std::fs::File) -> Result<(), Error> {
+        use tokio::io::AsyncWriteExt;
+        let mut reader = tokio::fs::File::from_std(file);
+        let mut writer =
+            object_store::buffered::BufWriter::new(self.store.clone(), Path::from(name));
+        let written = match tokio::io::copy(&mut reader, &mut writer).await {
+            Ok(_) => writer.shutdown().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(error = %abort, "an unfinished media file could not be dropped");
+            }
+            return Err(Error::Internal(format!("writing media file {name}: {e}")));
+        }
+        Ok(())
+    }
+
     /// Removes the files `names` (in one request to a bucket, or one each where the store
     /// lacks bulk deletion); missing ones are no error.
     /// A failure is logged: the rows that named them are gone, so at worst a file nothing

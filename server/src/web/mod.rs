@@ -51,7 +51,8 @@ pub fn routes() -> Router<AppState> {
             "/settings/delete",
             get(delete_account::show).post(delete_account::delete),
         )
-        .route("/settings/export", get(export::download))
+        .route("/settings/export", get(export::show).post(export::request))
+        .route("/settings/export/{id}/archive", get(export::download))
         .route("/settings/sessions/{id}/revoke", post(session::revoke))
         .route("/admin", get(admin::dashboard))
         .route("/admin/federation", get(admin::federation))

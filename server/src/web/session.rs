@@ -187,7 +187,7 @@ pub async fn form_of<T: serde::de::DeserializeOwned>(
 /// A form that carries only its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: Option<String>,
+    pub csrf: Option<String>,
 }
 
 /// `POST /auth/sign_out`: ends this browser's session.

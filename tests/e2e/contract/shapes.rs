@@ -755,6 +755,31 @@ pub(super) static OAUTH_METADATA: Shape = entity(
     ],
 );
 
+/// An archive of a person's data (`/api/hearth/v1/exports`): being prepared, ready (with its
+/// URL and size) or failed.
+pub(super) static HEARTH_EXPORT: Shape = entity(
+    "HearthExport",
+    &[
+        required("id", Id),
+        required("state", Str),
+        required("progress", One(&HEARTH_EXPORT_PROGRESS)),
+        required("requested_at", Time),
+        required("expires_at", Time),
+        nullable("size", Count),
+        nullable("url", Url),
+    ],
+);
+
+/// How far an archive got.
+pub(super) static HEARTH_EXPORT_PROGRESS: Shape = entity(
+    "HearthExportProgress",
+    &[
+        required("done", Count),
+        required("total", Count),
+        required("percent", Count),
+    ],
+);
+
 /// Hearth's own group entity (`/api/hearth/v1/groups`).
 pub(super) static HEARTH_GROUP: Shape = entity(
     "Hearth::Group",
