@@ -58,8 +58,25 @@ async fn an_urgent_announcement_reaches_everyone_here_and_the_groups_members_els
         );
         assert_eq!(list[0]["read"], false);
     }
-    let heard = ana_stream.until("announcement", &id).await;
-    assert!(heard.iter().any(|(event, _)| event == "announcement"));
+    let told = |(event, data): &(String, String)| {
+        event == "notification" && data.contains("hearth:announcement")
+    };
+    let mut heard = ana_stream.until("announcement", &id).await;
+    if !heard.iter().any(told) {
+        heard.extend(
+            ana_stream
+                .until("notification", "hearth:announcement")
+                .await,
+        );
+    }
+    assert!(heard.iter().any(told), "{heard:?}");
+
+    // Each has a notification of it, from the clinic, which apps may leave out by its type.
+    let (_, notified) = a.api_get("/api/v1/notifications", Some(&ben)).await;
+    assert_eq!(notified[0]["type"], "hearth:announcement", "{notified}");
+    assert_eq!(notified[0]["announcement"]["id"], id.as_str(), "{notified}");
+    let others = "/api/v1/notifications?exclude_types[]=hearth:announcement";
+    assert_eq!(a.api_get(others, Some(&ben)).await.1, json!([]));
 
     // ana dismisses it and reacts; ben's view is his own.
     let (status, _) = a
@@ -119,13 +136,29 @@ async fn an_urgent_announcement_reaches_everyone_here_and_the_groups_members_els
         .unwrap_or_default();
     assert!(page.contains("Urgent announcement") && page.contains("0800 123 456"));
 
-    // Withdrawn, it is gone from the list; both acts are in the audit log.
+    // Withdrawn, it is gone from the list, and its post is no longer pinned, here or on B
+    // (the post itself stays, with the replies to it); both acts are in the audit log.
     let withdraw = format!("/api/hearth/v1/admin/announcements/{id}");
     assert_eq!(a.api_delete(&withdraw, &ana).await.0, 403);
     assert_eq!(a.api_delete(&withdraw, &root).await.0, 200);
     assert!(announcements(&a, &ana).await.is_empty());
+    assert_eq!(a.api_get(&pinned, Some(&ana)).await.1, json!([]));
+    let (_, notified) = a.api_get("/api/v1/notifications", Some(&ben)).await;
+    assert_eq!(notified, json!([]), "the notifications went with it");
+    settle(&[&a, &b]).await;
+    assert_eq!(b.api_get(&pinned_there, Some(&bob)).await.1, json!([]));
+    let post = format!(
+        "/api/v1/statuses/{}",
+        here[0]["id"].as_str().unwrap_or_default()
+    );
+    assert_eq!(a.api_get(&post, Some(&ana)).await.0, 200);
     let logged = a.audit_log(&root, "announcement.publish").await;
     assert_eq!(logged.len(), 1);
-    assert_eq!(a.audit_log(&root, "announcement.withdraw").await.len(), 1);
+    let withdrawn = a.audit_log(&root, "announcement.withdraw").await;
+    assert_eq!(withdrawn.len(), 1);
+    assert_eq!(
+        withdrawn[0]["detail"], "unpinned from groups: 1",
+        "{withdrawn:?}"
+    );
 }
 on_both_engines!(an_urgent_announcement_reaches_everyone_here_and_the_groups_members_elsewhere);

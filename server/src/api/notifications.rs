@@ -43,6 +43,9 @@ pub struct Notification {
     /// The report of an `admin.report` notification (absent otherwise, as in Mastodon).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Report>,
+    /// The announcement of a `hearth:announcement` notification (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<serde_json::Value>,
     /// Mastodon 4.3's grouping key; Hearth does not group, as Mastodon marks such ones.
     pub group_key: String,
 }
@@ -80,6 +83,10 @@ impl Notification {
                     account: Account::from_profile(&listed.from, urls),
                     status,
                     report: listed.report.as_ref().map(|r| Report::new(r, urls)),
+                    announcement: listed
+                        .announcement
+                        .as_ref()
+                        .map(super::announcements::entity),
                     group_key: format!("ungrouped-{}", listed.row.id),
                 })
             })

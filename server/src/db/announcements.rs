@@ -2,7 +2,7 @@
 
 use super::{
     AnyConnection,
-    schema::{announcement_reactions, announcement_reads, announcements},
+    schema::{announcement_posts, announcement_reactions, announcement_reads, announcements},
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -119,4 +119,23 @@ pub fn set_reaction(
         diesel::delete(mine).execute(conn)?;
     }
     Ok(())
+}
+
+/// Records that the urgent announcement `id` was posted as `post_id`.
+pub fn add_post(conn: &mut AnyConnection, id: i64, post_id: i64) -> QueryResult<()> {
+    diesel::insert_into(announcement_posts::table)
+        .values((
+            announcement_posts::announcement_id.eq(id),
+            announcement_posts::post_id.eq(post_id),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The posts the announcement `id` was posted as (those not deleted since).
+pub fn posts_of(conn: &mut AnyConnection, id: i64) -> QueryResult<Vec<i64>> {
+    announcement_posts::table
+        .filter(announcement_posts::announcement_id.eq(id))
+        .select(announcement_posts::post_id)
+        .load(conn)
 }

@@ -18,8 +18,8 @@ pub struct NotificationRow {
     pub id: i64,
     /// The local person notified.
     pub recipient_id: i64,
-    /// `mention`, `follow`, `follow_request`, `favourite`, `reblog`, `admin.sign_up` or
-    /// `admin.report`.
+    /// `mention`, `follow`, `follow_request`, `favourite`, `reblog`, `admin.sign_up`,
+    /// `admin.report` or `hearth:announcement`.
     pub kind: String,
     /// The account whose act it is.
     pub from_id: i64,
@@ -30,6 +30,8 @@ pub struct NotificationRow {
     pub created_at: NaiveDateTime,
     /// The report announced (`admin.report`).
     pub report_id: Option<i64>,
+    /// The clinic's announcement (`hearth:announcement`).
+    pub announcement_id: Option<i64>,
 }
 
 impl NotificationRow {
@@ -45,6 +47,7 @@ impl NotificationRow {
             like_id: None,
             created_at: Utc::now().naive_utc(),
             report_id: None,
+            announcement_id: None,
         }
     }
 }
@@ -61,6 +64,16 @@ pub struct Filter {
     /// Not those from these accounts (`blocks::hidden_from`), except the moderators' own
     /// kinds (`admin.*`): a moderator's personal block or mute never hides a report.
     pub hidden: Vec<i64>,
+}
+
+/// Stores notifications, a thousand to a statement.
+pub fn insert_all(conn: &mut AnyConnection, rows: &[NotificationRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(1000) {
+        on_engine!(conn, |c| diesel::insert_into(notifications::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// Stores a notification.

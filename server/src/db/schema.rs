@@ -360,6 +360,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// The report announced (`admin.report`); the notification goes with it.
         report_id -> Nullable<BigInt>,
+        /// The clinic's announcement (`hearth:announcement`); the notification goes with it.
+        announcement_id -> Nullable<BigInt>,
     }
 }
 
@@ -680,5 +682,13 @@ diesel::table! {
         byte_size -> Nullable<BigInt>,
         requested_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The posts an urgent announcement was posted as.
+    announcement_posts (announcement_id, post_id) {
+        announcement_id -> BigInt,
+        post_id -> BigInt,
     }
 }

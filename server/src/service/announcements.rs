@@ -14,6 +14,7 @@ use crate::{
     Error,
     db::{
         AnyConnection,
+        actors::ActorRow,
         announcements::{self, AnnouncementRow},
         groups, posts,
     },
@@ -95,9 +96,12 @@ pub async fn publish(
         streaming::emit(streaming::Event::Announced {
             announcement: row.id,
         });
+        let instance = crate::db::actors::by_ap_id(conn, ctx.urls.instance_actor().as_str())?
+            .ok_or_else(|| Error::Internal("no instance actor".into()))?;
+        super::notifications::announced(conn, row.id, instance.id)?;
         let mut groups = 0;
         if row.urgent {
-            groups = post_into_every_group(conn, ctx, &row)?;
+            groups = post_into_every_group(conn, ctx, &instance, &row)?;
         }
         let entry = Entry::new(Action::AnnouncementPublish, Target::announcement(row.id)).detail(
             if row.urgent {
@@ -118,10 +122,9 @@ pub async fn publish(
 fn post_into_every_group(
     conn: &mut AnyConnection,
     ctx: &Context,
+    instance: &ActorRow,
     announcement: &AnnouncementRow,
 ) -> Result<usize, Error> {
-    let instance = crate::db::actors::by_ap_id(conn, ctx.urls.instance_actor().as_str())?
-        .ok_or_else(|| Error::Internal("no instance actor".into()))?;
     let every = groups::all_with_actors(conn)?;
     for (settings, group) in &every {
         let id = crate::db::id::new_id();
@@ -147,27 +150,46 @@ fn post_into_every_group(
         streaming::emit(streaming::Event::Posted { post: row.id });
         let object = post_rules::post_object(conn, ctx, &row)?;
         let create = builders::create(&ctx.activity_id("create"), &object);
-        post_rules::publish(conn, ctx, &row, &instance, &create, Some(&object))?;
+        post_rules::publish(conn, ctx, &row, instance, &create, Some(&object))?;
         // The clinic's urgent word goes first, beyond the moderators' own pins.
         pins::pin_in_group(conn, ctx, group, &row, true)?;
+        announcements::add_post(conn, announcement.id, row.id)?;
     }
     Ok(every.len())
 }
 
-/// Withdraws an announcement (admins). Its posts in the groups stay, for the groups'
-/// moderators to unpin or remove.
+/// Withdraws an announcement (admins). The posts an urgent one was posted as are unpinned in
+/// their groups, here and on the members' servers; they stay, with the members' replies, for
+/// the groups' moderators to remove if they wish.
 pub async fn withdraw(ctx: &Context, by: &Acting, id: i64) -> Result<(), Error> {
     by.check(Role::may_administer)?;
     let by = by.clone();
-    ctx.write(move |conn, _| {
+    ctx.write(move |conn, ctx| {
+        let posted_as = announcements::posts_of(conn, id)?;
         if !announcements::delete(conn, id)? {
             return Err(Error::not_found("Record not found"));
         }
-        audit::record(
-            conn,
-            &by,
-            Entry::new(Action::AnnouncementWithdraw, Target::announcement(id)),
-        )?;
+        let mut unpinned = 0;
+        for post in posted_as {
+            let Some(post) = posts::by_id(conn, post)? else {
+                continue;
+            };
+            let group = match post.group_id {
+                Some(group) => crate::db::actors::by_id(conn, group)?,
+                None => None,
+            };
+            if let Some(group) = group
+                && crate::db::pins::is_pinned(conn, group.id, post.id)?
+            {
+                pins::pin_in_group(conn, ctx, &group, &post, false)?;
+                unpinned += 1;
+            }
+        }
+        let mut entry = Entry::new(Action::AnnouncementWithdraw, Target::announcement(id));
+        if unpinned > 0 {
+            entry = entry.detail(format!("unpinned from groups: {unpinned}"));
+        }
+        audit::record(conn, &by, entry)?;
         Ok(())
     })
     .await

@@ -38,11 +38,15 @@ pub enum Kind {
     AdminSignUp,
     /// A report was filed (for admins and moderators).
     AdminReport,
+    /// The clinic published an announcement (for everyone here). Mastodon has no such kind:
+    /// its apps show announcements from their own list; the name is namespaced as Pleroma's
+    /// own kinds are, so that apps that do not know it pass it by.
+    Announcement,
 }
 
 impl Kind {
     /// Every kind, for validating filters.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Mention,
         Self::Follow,
         Self::FollowRequest,
@@ -50,6 +54,7 @@ impl Kind {
         Self::Reblog,
         Self::AdminSignUp,
         Self::AdminReport,
+        Self::Announcement,
     ];
 
     /// The Mastodon name, as stored.
@@ -62,6 +67,7 @@ impl Kind {
             Self::Reblog => "reblog",
             Self::AdminSignUp => "admin.sign_up",
             Self::AdminReport => "admin.report",
+            Self::Announcement => "hearth:announcement",
         }
     }
 }
@@ -154,6 +160,39 @@ pub fn reported(conn: &mut AnyConnection, report: &ReportRow) -> Result<(), Erro
         notify(conn, row)?;
     }
     Ok(())
+}
+
+/// The clinic published the announcement `announcement_id`: every local person whose account
+/// is approved and not suspended is told (`hearth:announcement`, from the instance actor
+/// `instance_id`), a thousand rows to a statement. Returns how many.
+pub fn announced(
+    conn: &mut AnyConnection,
+    announcement_id: i64,
+    instance_id: i64,
+) -> Result<usize, Error> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let people: Vec<i64> = users::table
+        .filter(users::approved.eq(true))
+        .filter(users::suspended_at.is_null())
+        .select(users::actor_id)
+        .load(conn)?;
+    let rows: Vec<NotificationRow> = people
+        .into_iter()
+        .map(|person| {
+            let mut row = NotificationRow::new(person, Kind::Announcement.as_str(), instance_id);
+            row.announcement_id = Some(announcement_id);
+            row
+        })
+        .collect();
+    notifications::insert_all(conn, &rows)?;
+    for row in &rows {
+        super::streaming::emit(super::streaming::Event::Notified {
+            recipient: row.recipient_id,
+            notification: row.id,
+        });
+    }
+    Ok(rows.len())
 }
 
 /// A new post, written here or received, that mentions the actors `mentioned`: the local
@@ -267,6 +306,8 @@ pub struct Listed {
     pub post: Option<PostRow>,
     /// The report it announces (`admin.report`).
     pub report: Option<super::reports::Filed>,
+    /// The announcement it tells of (`hearth:announcement`), as its reader sees it.
+    pub announcement: Option<super::announcements::Seen>,
 }
 
 /// Attaches accounts, posts and reports to notification rows: a few queries for the whole
@@ -300,11 +341,19 @@ pub fn with_subjects(
             },
             None => None,
         };
+        let announcement = match row.announcement_id {
+            Some(id) => match super::announcements::one(conn, row.recipient_id, id)? {
+                Some(seen) => Some(seen),
+                None => continue,
+            },
+            None => None,
+        };
         listed.push(Listed {
             row,
             from,
             post,
             report,
+            announcement,
         });
     }
     Ok(listed)

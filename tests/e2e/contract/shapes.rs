@@ -329,6 +329,7 @@ pub(super) static NOTIFICATION: Shape = entity(
                 "admin.report",
                 "severed_relationships",
                 "moderation_warning",
+                "hearth:announcement",
             ]),
         ),
         required("group_key", Str),
@@ -336,6 +337,7 @@ pub(super) static NOTIFICATION: Shape = entity(
         required("account", One(&ACCOUNT)),
         optional("status", One(&STATUS)),
         optional("report", One(&REPORT)),
+        optional("announcement", One(&ANNOUNCEMENT)),
     ],
 );
 
