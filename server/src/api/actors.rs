@@ -36,18 +36,17 @@ async fn local_actor(
     }
 }
 
-/// Refuses a POST to the inbox of a person or group that does not exist here.
+/// Refuses a POST to the inbox of a person or group that does not exist here; the owner is
+/// kept for the rest of the request (`service::inbox::read_in_request`).
 async fn inbox_owner(state: &AppState, name: String, kind: ActorKind) -> Result<(), Error> {
     let missing = no_such(&name, kind);
-    let exists = state
+    let owner = state
         .db
-        .lookup(move |conn| Ok(actors::local_exists(conn, &name, kind)?))
-        .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(Error::NotFound(missing))
-    }
+        .lookup(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
+        .await?
+        .ok_or(Error::NotFound(missing))?;
+    crate::service::inbox::read_in_request(&owner);
+    Ok(())
 }
 
 fn no_such(name: &str, kind: ActorKind) -> String {
@@ -309,7 +308,7 @@ async fn verified_inbox(data: Data<FederationData>, request: Request) -> Result<
 
 /// `POST /inbox` (and `POST /actor/inbox`): the shared inbox.
 pub async fn shared_inbox(data: Data<FederationData>, request: Request) -> Result<Response, Error> {
-    verified_inbox(data, request).await
+    crate::service::inbox::within_request(verified_inbox(data, request)).await
 }
 
 /// `POST /users/{name}/inbox`.
@@ -319,8 +318,11 @@ pub async fn person_inbox(
     data: Data<FederationData>,
     request: Request,
 ) -> Result<Response, Error> {
-    inbox_owner(&state, name, ActorKind::Person).await?;
-    verified_inbox(data, request).await
+    crate::service::inbox::within_request(async move {
+        inbox_owner(&state, name, ActorKind::Person).await?;
+        verified_inbox(data, request).await
+    })
+    .await
 }
 
 /// `POST /groups/{name}/inbox`.
@@ -330,6 +332,9 @@ pub async fn group_inbox(
     data: Data<FederationData>,
     request: Request,
 ) -> Result<Response, Error> {
-    inbox_owner(&state, name, ActorKind::Group).await?;
-    verified_inbox(data, request).await
+    crate::service::inbox::within_request(async move {
+        inbox_owner(&state, name, ActorKind::Group).await?;
+        verified_inbox(data, request).await
+    })
+    .await
 }

@@ -376,26 +376,6 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ActorRow>>
         .optional())
 }
 
-/// Whether a local actor of `kind` has this handle (not a person waiting for approval);
-/// reads the index and the account's primary key only (each inbox POST addressed to a person
-/// or group asks).
-pub fn local_exists(
-    conn: &mut AnyConnection,
-    username: &str,
-    kind: ActorKind,
-) -> QueryResult<bool> {
-    let username = username.to_ascii_lowercase();
-    on_engine!(conn, |c| findable()
-        .filter(present())
-        .filter(actors::local.eq(true))
-        .filter(actors::username.eq(&username))
-        .filter(actors::kind.eq(kind.as_str()))
-        .select(actors::id)
-        .get_result::<i64>(c)
-        .optional())
-    .map(|id| id.is_some())
-}
-
 /// A local actor by handle, optionally of one kind; not a person waiting for approval.
 pub fn local_by_username(
     conn: &mut AnyConnection,

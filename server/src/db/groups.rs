@@ -68,6 +68,43 @@ pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<G
         .optional())
 }
 
+/// A local group's settings and where `actor_id` stands in it, in one statement (an inbox
+/// POST into the group needs both, on the writer's thread); `None` if no group here has the
+/// actor `group_id`.
+pub fn settings_and_standing(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    actor_id: i64,
+) -> QueryResult<Option<(GroupRow, Standing)>> {
+    use super::schema::follows;
+    use diesel::dsl::exists;
+    let follows = exists(
+        follows::table
+            .filter(follows::follower_id.eq(actor_id))
+            .filter(follows::target_id.eq(group_id))
+            .filter(follows::accepted.eq(true)),
+    );
+    let moderates = exists(
+        group_moderators::table
+            .filter(group_moderators::group_id.eq(group_id))
+            .filter(group_moderators::actor_id.eq(actor_id)),
+    );
+    let banned = exists(
+        group_bans::table
+            .filter(group_bans::group_id.eq(group_id))
+            .filter(group_bans::actor_id.eq(actor_id)),
+    );
+    let found = on_engine!(conn, |c| support_groups::table
+        .find(group_id)
+        .select((GroupRow::as_select(), follows.or(moderates), banned))
+        .get_result::<(GroupRow, bool, bool)>(c)
+        .optional())?;
+    Ok(found.map(|(row, follows_or_moderates, banned)| {
+        let member = follows_or_moderates || row.owner_id == Some(actor_id);
+        (row, Standing { member, banned })
+    }))
+}
+
 /// Where a person stands in a local group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Standing {

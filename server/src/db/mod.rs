@@ -895,7 +895,7 @@ mod tests {
     /// actor this instance knows (each inbox POST and actor document looks one up).
     #[test]
     fn local_actors_are_found_by_name_through_the_index() {
-        // The query of `actors::local_exists` (and `local_by_username`, which reads the row),
+        // The query of `actors::local_by_username` (which reads the whole row; ids stand in here),
         // as diesel writes it: people waiting for approval are left out by a look at their
         // account's primary key, not by reading the accounts.
         let plan = sqlite_plan(

@@ -74,6 +74,38 @@ pub async fn run_forgetting(ctx: Context) {
     }
 }
 
+tokio::task_local! {
+    /// The actors this inbox POST has read: its inbox's owner, and its sender as its key was
+    /// checked (or stored). Each is a statement on PostgreSQL, and the same rows were read
+    /// again to handle the activity; now they are read once per request.
+    static READ_IN_REQUEST: std::cell::RefCell<Vec<ActorRow>>;
+}
+
+/// Runs one inbox POST, keeping the actors it reads for the rest of it ([`read_in_request`]).
+pub async fn within_request<F: std::future::Future>(work: F) -> F::Output {
+    READ_IN_REQUEST
+        .scope(std::cell::RefCell::new(Vec::new()), work)
+        .await
+}
+
+/// Keeps `actor`, as just read or stored, for the rest of this inbox POST (outside one, does
+/// nothing).
+pub fn read_in_request(actor: &ActorRow) {
+    let _ = READ_IN_REQUEST.try_with(|read| {
+        let mut read = read.borrow_mut();
+        read.retain(|a| a.ap_id != actor.ap_id);
+        read.push(actor.clone());
+    });
+}
+
+/// The actor `ap_id`, if this inbox POST has read it.
+fn already_read(ap_id: &str) -> Option<ActorRow> {
+    READ_IN_REQUEST
+        .try_with(|read| read.borrow().iter().find(|a| a.ap_id == ap_id).cloned())
+        .ok()
+        .flatten()
+}
+
 /// Acts on one verified activity from `sender`.
 pub async fn receive(
     ctx: &Context,
@@ -432,32 +464,59 @@ async fn receive_post(
         post.in_reply_to.as_ref().map(Url::to_string),
         via.as_ref().map(Url::to_string),
     );
-    let (author, placement) = ctx
-        .db
-        .lookup(move |conn| {
-            let author = actors::by_ap_id(conn, &author)?
-                .ok_or_else(|| Error::Internal("the verified author is not stored".into()))?;
-            let placement = placement(
-                conn,
-                &candidates,
-                &author,
-                reply_to.as_deref(),
-                via_url.as_deref(),
-            )?;
-            // Non-members are refused before anything is fetched on their behalf (the parents
-            // of a reply; the write checks again in any case).
-            if let Some(Placement::LocalGroup(group)) = &placement
-                && reply_to.is_some()
-                && !may_post(conn, group, &author)?
-            {
-                tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
-                return Err(Error::Forbidden(
-                    "only members can post in this group".into(),
-                ));
-            }
-            Ok((author, placement))
-        })
-        .await?;
+    let known_author = already_read(&author);
+    let known: Vec<ActorRow> = candidates.iter().filter_map(|c| already_read(c)).collect();
+    // The common case, a post into the group whose inbox it came to, from the sender: both
+    // were read already, and there is nothing more to look up.
+    let first = candidates
+        .first()
+        .and_then(|c| known.iter().find(|a| a.ap_id == *c));
+    let quick = match (&known_author, first) {
+        (Some(author), Some(group))
+            if reply_to.is_none()
+                && via_url.is_none()
+                && group.local
+                && group.actor_kind() == ActorKind::Group =>
+        {
+            Some((author.clone(), Some(Placement::LocalGroup(group.clone()))))
+        }
+        _ => None,
+    };
+    let (author, placement) = match quick {
+        Some(quick) => quick,
+        None => {
+            ctx.db
+                .lookup(move |conn| {
+                    let author = match known_author {
+                        Some(author) => author,
+                        None => actors::by_ap_id(conn, &author)?.ok_or_else(|| {
+                            Error::Internal("the verified author is not stored".into())
+                        })?,
+                    };
+                    let placement = placement(
+                        conn,
+                        &candidates,
+                        &known,
+                        &author,
+                        reply_to.as_deref(),
+                        via_url.as_deref(),
+                    )?;
+                    // Non-members are refused before anything is fetched on their behalf (the parents
+                    // of a reply; the write checks again in any case).
+                    if let Some(Placement::LocalGroup(group)) = &placement
+                        && reply_to.is_some()
+                        && !may_post(conn, group, &author)?
+                    {
+                        tracing::warn!(author = %author.ap_id, "refused a post from a non-member");
+                        return Err(Error::Forbidden(
+                            "only members can post in this group".into(),
+                        ));
+                    }
+                    Ok((author, placement))
+                })
+                .await?
+        }
+    };
     let Some(placement) = placement else {
         tracing::info!(post = %post.id, "dropping a post that concerns no one here");
         return Ok(());
@@ -522,14 +581,18 @@ async fn receive_post(
             Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
             Placement::Personal => None,
         };
-        // A local group's settings, read once for all that follows.
+        // A local group's settings, read once for all that follows, with the author's
+        // standing in it.
         let settings = match &placement {
             Placement::LocalGroup(group) => {
-                if !may_post(conn, group, &author)? {
+                let found = group_rows::settings_and_standing(conn, group.id, author.id)?;
+                let Some((settings, _)) =
+                    found.filter(|(_, standing)| standing.member && !standing.banned)
+                else {
                     tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
                     return Err(Error::Forbidden("only members can post in this group".into()));
-                }
-                group_rows::by_actor(conn, group.id)?
+                };
+                Some(settings)
             }
             _ => None,
         };
@@ -596,14 +659,22 @@ fn candidates(post: &PostObject, via: Option<&Url>) -> Vec<String> {
         .collect()
 }
 
-/// Decides where a post belongs, or that it concerns no one here.
+/// Decides where a post belongs, or that it concerns no one here; `known` are actors this
+/// request read already.
 fn placement(
     conn: &mut AnyConnection,
     candidates: &[String],
+    known: &[ActorRow],
     author: &ActorRow,
     reply_to: Option<&str>,
     via: Option<&str>,
 ) -> Result<Option<Placement>, Error> {
+    let actor = |conn: &mut AnyConnection, ap_id: &str| -> Result<Option<ActorRow>, Error> {
+        match known.iter().find(|a| a.ap_id == ap_id) {
+            Some(read) => Ok(Some(read.clone())),
+            None => Ok(actors::by_ap_id(conn, ap_id)?),
+        }
+    };
     let author_id = author.id;
     // A reply to a post in a group belongs to that group, with its rules.
     if let Some(parent) = reply_to.map(|u| u.strip_suffix("/shared").unwrap_or(u)) {
@@ -622,7 +693,7 @@ fn placement(
         }
     }
     for candidate in candidates {
-        let Some(actor) = actors::by_ap_id(conn, candidate)? else {
+        let Some(actor) = actor(conn, candidate)? else {
             continue;
         };
         if actor.actor_kind() != ActorKind::Group {
@@ -643,7 +714,7 @@ fn placement(
     let followed = follows::follower_count_local(conn, author_id)? > 0;
     let mut addressed = false;
     for candidate in candidates {
-        if actors::by_ap_id(conn, candidate)?.is_some_and(|a| a.local) {
+        if actor(conn, candidate)?.is_some_and(|a| a.local) {
             addressed = true;
         }
     }
@@ -753,6 +824,9 @@ pub(super) fn store_post(
 }
 
 async fn stored(ctx: &Context, ap_id: &Url) -> Result<ActorRow, Error> {
+    if let Some(read) = already_read(ap_id.as_str()) {
+        return Ok(read);
+    }
     let id = ap_id.to_string();
     ctx.db
         .run(move |conn| {

@@ -40,14 +40,17 @@ fn to_federation(e: Error) -> FederationError {
 impl Port for StoragePort {
     async fn actor_by_id(&self, id: &Url) -> Result<Option<FederatedActor>, FederationError> {
         let id = id.to_string();
-        self.ctx
+        let row = self
+            .ctx
             .db
-            .lookup(move |conn| {
-                actors::by_ap_id(conn, &id)?
-                    .map(|row| row.to_federated())
-                    .transpose()
-            })
+            .lookup(move |conn| Ok(actors::by_ap_id(conn, &id)?))
             .await
+            .map_err(to_federation)?;
+        if let Some(row) = &row {
+            super::inbox::read_in_request(row);
+        }
+        row.map(|row| row.to_federated())
+            .transpose()
             .map_err(to_federation)
     }
 
@@ -55,14 +58,17 @@ impl Port for StoragePort {
         &self,
         actor: FederatedActor,
     ) -> Result<FederatedActor, FederationError> {
-        self.ctx
+        let row = self
+            .ctx
             .db
             .run({
                 let ctx = self.ctx.clone();
-                move |conn| super::clinicians::store_remote(conn, &ctx, &actor)?.to_federated()
+                move |conn| super::clinicians::store_remote(conn, &ctx, &actor)
             })
             .await
-            .map_err(to_federation)
+            .map_err(to_federation)?;
+        super::inbox::read_in_request(&row);
+        row.to_federated().map_err(to_federation)
     }
 
     async fn receive(
