@@ -268,11 +268,33 @@ pub fn enqueue_all(conn: &mut AnyConnection, all: &[Enqueued]) -> QueryResult<()
 /// takes it first: a batch of writes changes several servers' rows in the order its writes
 /// come, so without it two batches (of two processes) could each hold a row the other waits
 /// for. On SQLite the single writer is the lock.
+///
+/// A transaction holding it must not then wait for rows another transaction holds, since that
+/// one may be waiting for the queue lock (a batch queueing its deliveries, in another
+/// process): the writer commits a batch as soon as one of its writes took the lock
+/// ([`took_queue_lock`]).
 fn lock_queue(conn: &mut AnyConnection) -> QueryResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7346127302)").execute(pg)?;
+        QUEUE_LOCKED.with(|locked| locked.set(true));
     }
     Ok(())
+}
+
+thread_local! {
+    /// Whether the transaction on this thread took the queue lock.
+    static QUEUE_LOCKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the transaction on this thread took the queue lock since it began
+/// ([`forget_queue_lock`]).
+pub fn took_queue_lock() -> bool {
+    QUEUE_LOCKED.with(std::cell::Cell::get)
+}
+
+/// Called as a transaction begins.
+pub fn forget_queue_lock() {
+    QUEUE_LOCKED.with(|locked| locked.set(false));
 }
 
 /// Hosts named in one statement, well within SQLite's limit on bound values.

@@ -464,6 +464,16 @@ impl Database {
         self.writer.write(work).await
     }
 
+    /// [`Database::write`] for the delivery queue's own bookkeeping, which takes the queue
+    /// lock and touches nothing else (see [`writer::Writer::write_bookkeeping`]).
+    pub async fn write_bookkeeping<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        self.writer.write_bookkeeping(work).await
+    }
+
     /// Applies pending migrations; returns the versions applied. On PostgreSQL an advisory
     /// lock keeps several processes starting together from racing.
     pub async fn migrate(&self) -> Result<Vec<String>, Error> {
@@ -1232,6 +1242,82 @@ mod tests {
             let setup = [ANA, GROUP_AND_MEMBERS];
             migrate_around(&mut conn, || POSTGRES_MIGRATIONS, (6, &setup, 1));
             check_member_inboxes(&mut AnyConnection::Postgresql(conn));
+        });
+    }
+
+    /// A write that takes the queue lock is the last of its transaction: the writes batched
+    /// after it commit in the next one, so that no transaction holding the lock goes on to
+    /// wait for rows that another process's batch holds while it waits for the lock. The
+    /// queue's own bookkeeping is run after the other writes of its batch instead, which then
+    /// commit together.
+    #[test]
+    fn a_write_that_takes_the_queue_lock_ends_its_transaction_on_postgresql() {
+        #[derive(QueryableByName)]
+        struct Transaction {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        fn transaction(conn: &mut AnyConnection) -> Result<i64, Error> {
+            let rows: Vec<Transaction> =
+                diesel::sql_query("SELECT txid_current() AS id").load(conn)?;
+            Ok(rows.first().map_or(0, |t| t.id))
+        }
+        /// Keeps the writer busy until the writes sent next wait together.
+        async fn keep_busy(db: &Database) -> tokio::task::JoinHandle<Result<(), Error>> {
+            let (started, busy) = std::sync::mpsc::channel();
+            let holding = tokio::spawn({
+                let db = db.clone();
+                async move {
+                    db.write(move |_| {
+                        let _ = started.send(());
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Ok(())
+                    })
+                    .await
+                }
+            });
+            tokio::task::spawn_blocking(move || busy.recv())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            holding
+        }
+        on_fresh_postgresql_url(|url| {
+            let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+            runtime.block_on(async {
+                let db = Database::connect(url, 2).unwrap_or_else(|e| panic!("{e}"));
+                db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+                let ids = |r: Result<i64, Error>| r.unwrap_or_else(|e| panic!("{e}"));
+                let locking = |conn: &mut AnyConnection| {
+                    deliveries::release_all(conn)?;
+                    transaction(conn)
+                };
+
+                let holding = keep_busy(&db).await;
+                let (before, locked, after) = tokio::join!(
+                    db.write(transaction),
+                    db.write(locking),
+                    db.write(transaction),
+                );
+                let (before, locked, after) = (ids(before), ids(locked), ids(after));
+                assert_eq!(before, locked, "batched together up to the lock");
+                assert_ne!(locked, after, "the next write is in the next transaction");
+                let _ = holding.await;
+
+                let holding = keep_busy(&db).await;
+                let (before, bookkeeping, after) = tokio::join!(
+                    db.write(transaction),
+                    db.write_bookkeeping(locking),
+                    db.write(transaction),
+                );
+                let (before, bookkeeping, after) = (ids(before), ids(bookkeeping), ids(after));
+                assert_eq!(
+                    (before, bookkeeping),
+                    (after, after),
+                    "the bookkeeping runs last, in the same transaction"
+                );
+                let _ = holding.await;
+            });
         });
     }
 }

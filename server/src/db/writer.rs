@@ -47,7 +47,12 @@ const QUEUE: usize = 4096;
 
 /// A write handed to the writer: runs in its savepoint and returns what it queued for delivery
 /// and what to do once the batch has committed (or failed to).
-type Job = Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>;
+struct Job {
+    work: Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>,
+    /// The delivery queue's own bookkeeping ([`Writer::write_bookkeeping`]): run after the
+    /// other writes of its batch.
+    bookkeeping: bool,
+}
 
 /// What a write leaves for the end of its batch.
 struct Ran {
@@ -214,8 +219,28 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
+        self.submit(work, false).await
+    }
+
+    /// [`Writer::write`] for the delivery queue's own bookkeeping (a server's deliveries
+    /// claimed, done, failed), which takes the queue lock and touches nothing else: run after
+    /// the other writes of its batch, so that the batch need not end there (see
+    /// [`commit_batch`]).
+    pub async fn write_bookkeeping<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        self.submit(work, true).await
+    }
+
+    async fn submit<T, F>(&self, work: F, bookkeeping: bool) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |conn| {
+        let work = Box::new(move |conn: &mut AnyConnection| {
             let ((result, mut notices), mut queued) =
                 deliveries::hold(|| hold_notices(|| conn.write_transaction(work)));
             if result.is_err() {
@@ -237,7 +262,7 @@ impl Writer {
             }
         });
         self.jobs
-            .send(job)
+            .send(Job { work, bookkeeping })
             .await
             .map_err(|_| Error::Internal("the database writer has stopped".into()))?;
         answered
@@ -262,26 +287,31 @@ fn run(
                 Err(_) => break,
             }
         }
-        let finished = match commit_batch(&mut conn, &mut batch) {
-            Ok(finish) => finish,
-            Err(BatchFailed { error, finish }) => {
-                tracing::error!(%error, writes = finish.len(), "a batch of writes was rolled back");
-                // A fresh connection: the old one's transaction is rolled back as it closes.
-                match connect() {
-                    Ok(fresh) => conn = fresh,
-                    Err(e) => {
-                        tracing::error!(error = %e, "reopening the database writer's connection")
+        // The queue's bookkeeping last, each part in the order it came.
+        batch.sort_by_key(|job| job.bookkeeping);
+        // Usually in one transaction; see `commit_batch` for when in several.
+        while !batch.is_empty() {
+            let finished = match commit_batch(&mut conn, &mut batch) {
+                Ok(finish) => finish,
+                Err(BatchFailed { error, finish }) => {
+                    tracing::error!(%error, writes = finish.len(), "a batch of writes was rolled back");
+                    // A fresh connection: the old one's transaction is rolled back as it closes.
+                    match connect() {
+                        Ok(fresh) => conn = fresh,
+                        Err(e) => {
+                            tracing::error!(error = %e, "reopening the database writer's connection")
+                        }
                     }
+                    for done in finish {
+                        done(Err(error.clone()));
+                    }
+                    continue;
                 }
-                for done in finish {
-                    done(Err(error.clone()));
+            };
+            if let Err(unsent) = committed.send(finished) {
+                for done in unsent.0 {
+                    done(Err("the database syncer has stopped".into()));
                 }
-                continue;
-            }
-        };
-        if let Err(unsent) = committed.send(finished) {
-            for done in unsent.0 {
-                done(Err("the database syncer has stopped".into()));
             }
         }
     }
@@ -337,7 +367,12 @@ struct BatchFailed {
     finish: Vec<Answer>,
 }
 
-/// Runs `batch` in one transaction and commits it; returns how to answer each write.
+/// Runs the writes of `batch` in one transaction and commits it; returns how to answer each
+/// write. A write that takes the queue lock (on PostgreSQL: a change of the federation policy,
+/// an admin's retry of a server) is the last of its transaction but for the bookkeeping after
+/// it, and the other writes after it stay in `batch` for the next: a transaction holding that
+/// lock must not go on to wait for rows that another process's batch holds while it waits
+/// for the lock (see `deliveries::lock_queue`). The bookkeeping touches the queue alone.
 fn commit_batch(
     conn: &mut AnyConnection,
     batch: &mut Vec<Job>,
@@ -355,21 +390,31 @@ fn commit_batch(
         batch.clear();
         return Err(failed(format!("starting a write: {e}"), Vec::new()));
     }
+    deliveries::forget_queue_lock();
     let mut finish = Vec::with_capacity(batch.len());
     let mut queued = Vec::new();
     let mut notices = Vec::new();
-    for job in batch.drain(..) {
-        match catch_unwind(AssertUnwindSafe(|| job(&mut *conn))) {
+    let mut jobs = std::mem::take(batch).into_iter();
+    while let Some(job) = jobs.next() {
+        match catch_unwind(AssertUnwindSafe(|| (job.work)(&mut *conn))) {
             Ok(ran) => {
                 queued.extend(ran.queued);
                 notices.extend(ran.notices);
                 finish.push(ran.answer);
             }
-            // The savepoint of the write that panicked is still open: nothing in this batch
-            // can be trusted to commit.
-            Err(_) => return Err(failed("a database write panicked".into(), finish)),
+            // The savepoint of the write that panicked is still open: nothing in this
+            // transaction can be trusted to commit. The writes not run yet go to the next.
+            Err(_) => {
+                batch.extend(jobs);
+                return Err(failed("a database write panicked".into(), finish));
+            }
+        }
+        if deliveries::took_queue_lock() && jobs.as_slice().first().is_some_and(|j| !j.bookkeeping)
+        {
+            break;
         }
     }
+    batch.extend(jobs);
     // One statement or so for all the batch's deliveries, instead of several per write; the
     // receiving servers' rows are locked from here to the commit only.
     if let Err(e) = deliveries::enqueue_all(conn, &queued) {

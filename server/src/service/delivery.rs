@@ -87,7 +87,7 @@ pub async fn deliver_due(ctx: &Context, data: &Data<FederationData>) -> Result<u
     let lease = ctx.delivery_lease;
     let claimed = ctx
         .db
-        .write(move |conn| {
+        .write_bookkeeping(move |conn| {
             Ok(deliveries::claim_servers(
                 conn,
                 PARALLEL_HOSTS as i64,
@@ -261,7 +261,7 @@ async fn deliver_to_server(
                     tracing::warn!(%host, error = ?failure.error, next = %failure.next_attempt_at, unreachable = failure.unreachable_since.is_some(), "delivery failed");
                     let (h, answered_up_to) = (host.clone(), (cursor > recorded).then_some(cursor));
                     ctx.db
-                        .write(move |conn| {
+                        .write_bookkeeping(move |conn| {
                             if let Some(up_to) = answered_up_to {
                                 deliveries::delivered(conn, &h, up_to, lease)?;
                             }
@@ -281,15 +281,16 @@ async fn deliver_to_server(
         if recording.is_empty() && cursor > recorded {
             let (h, up_to) = (host.clone(), cursor);
             recording.push(
-                ctx.db
-                    .write(move |conn| Ok(deliveries::delivered(conn, &h, up_to, lease)?)),
+                ctx.db.write_bookkeeping(move |conn| {
+                    Ok(deliveries::delivered(conn, &h, up_to, lease)?)
+                }),
             );
             recorded = cursor;
         }
     }
     let answered_up_to = (cursor > recorded).then_some(cursor);
     ctx.db
-        .write(move |conn| {
+        .write_bookkeeping(move |conn| {
             if let Some(up_to) = answered_up_to {
                 deliveries::delivered(conn, &host, up_to, lease)?;
             }
@@ -333,7 +334,7 @@ async fn send(
 async fn drop_refused(ctx: &Context, host: String) -> Result<usize, Error> {
     let dropped = ctx
         .db
-        .write(move |conn| {
+        .write_bookkeeping(move |conn| {
             let dropped = deliveries::drop_host(conn, &host)?;
             deliveries::release(conn, &host, 0)?;
             Ok(dropped)
@@ -385,7 +386,7 @@ async fn software(
     };
     let (host, name) = (server.host.clone(), found.clone());
     ctx.db
-        .write(move |conn| Ok(deliveries::set_software(conn, &host, name.as_deref())?))
+        .write_bookkeeping(move |conn| Ok(deliveries::set_software(conn, &host, name.as_deref())?))
         .await?;
     Ok(found.or_else(|| server.software.clone()))
 }
