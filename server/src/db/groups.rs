@@ -68,6 +68,34 @@ pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<G
         .optional())
 }
 
+/// Whether `actor_id` follows the group `group_id` (accepted) or moderates it, and whether it
+/// is banned from it, as SQL: the one rule of membership, for the queries of a person's
+/// standing (the group's owner counts too; each query adds that its own way).
+macro_rules! membership_tests {
+    ($group_id:expr, $actor_id:expr) => {{
+        use super::schema::follows;
+        use diesel::dsl::exists;
+        let (group_id, actor_id): (i64, i64) = ($group_id, $actor_id);
+        let follows = exists(
+            follows::table
+                .filter(follows::follower_id.eq(actor_id))
+                .filter(follows::target_id.eq(group_id))
+                .filter(follows::accepted.eq(true)),
+        );
+        let moderates = exists(
+            group_moderators::table
+                .filter(group_moderators::group_id.eq(group_id))
+                .filter(group_moderators::actor_id.eq(actor_id)),
+        );
+        let banned = exists(
+            group_bans::table
+                .filter(group_bans::group_id.eq(group_id))
+                .filter(group_bans::actor_id.eq(actor_id)),
+        );
+        (follows.or(moderates), banned)
+    }};
+}
+
 /// A local group's settings and where `actor_id` stands in it, in one statement (an inbox
 /// POST into the group needs both, on the writer's thread); `None` if no group here has the
 /// actor `group_id`.
@@ -76,27 +104,10 @@ pub fn settings_and_standing(
     group_id: i64,
     actor_id: i64,
 ) -> QueryResult<Option<(GroupRow, Standing)>> {
-    use super::schema::follows;
-    use diesel::dsl::exists;
-    let follows = exists(
-        follows::table
-            .filter(follows::follower_id.eq(actor_id))
-            .filter(follows::target_id.eq(group_id))
-            .filter(follows::accepted.eq(true)),
-    );
-    let moderates = exists(
-        group_moderators::table
-            .filter(group_moderators::group_id.eq(group_id))
-            .filter(group_moderators::actor_id.eq(actor_id)),
-    );
-    let banned = exists(
-        group_bans::table
-            .filter(group_bans::group_id.eq(group_id))
-            .filter(group_bans::actor_id.eq(actor_id)),
-    );
+    let (follows_or_moderates, banned) = membership_tests!(group_id, actor_id);
     let found = on_engine!(conn, |c| support_groups::table
         .find(group_id)
-        .select((GroupRow::as_select(), follows.or(moderates), banned))
+        .select((GroupRow::as_select(), follows_or_moderates, banned))
         .get_result::<(GroupRow, bool, bool)>(c)
         .optional())?;
     Ok(found.map(|(row, follows_or_moderates, banned)| {
@@ -117,31 +128,14 @@ pub struct Standing {
 /// Where `actor_id` stands in the group, in one statement (each post into a group asks, on
 /// the writer's thread).
 pub fn standing(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<Standing> {
-    use super::schema::follows;
-    use diesel::dsl::exists;
-    let follows = exists(
-        follows::table
-            .filter(follows::follower_id.eq(actor_id))
-            .filter(follows::target_id.eq(group_id))
-            .filter(follows::accepted.eq(true)),
-    );
-    let moderates = exists(
-        group_moderators::table
-            .filter(group_moderators::group_id.eq(group_id))
-            .filter(group_moderators::actor_id.eq(actor_id)),
-    );
-    let owns = exists(
+    let (follows_or_moderates, banned) = membership_tests!(group_id, actor_id);
+    let owns = diesel::dsl::exists(
         support_groups::table
             .filter(support_groups::actor_id.eq(group_id))
             .filter(support_groups::owner_id.eq(actor_id)),
     );
-    let banned = exists(
-        group_bans::table
-            .filter(group_bans::group_id.eq(group_id))
-            .filter(group_bans::actor_id.eq(actor_id)),
-    );
     let (member, banned) = on_engine!(conn, |c| diesel::select((
-        follows.or(moderates).or(owns),
+        follows_or_moderates.or(owns),
         banned
     ))
     .get_result::<(bool, bool)>(c))?;
