@@ -33,31 +33,23 @@ pub async fn export(State(state): State<AppState>, user: CurrentUser) -> Result<
 }
 
 /// A ZIP archive to save, named after the person, sent from its (temporary) file.
-pub fn zip_download(username: &str, file: std::fs::File, size: u64) -> Response {
+fn zip_download(username: &str, file: std::fs::File, size: u64) -> Response {
     let body = Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(file)));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.typed_insert(ContentLength(size));
-    for (name, value) in download_headers(username) {
-        headers.insert(name, value);
-    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    headers.insert(header::CONTENT_DISPOSITION, disposition(username));
     response
 }
 
-/// The headers that make a ZIP a download named after the person.
-fn download_headers(username: &str) -> [(header::HeaderName, HeaderValue); 2] {
-    let disposition = format!("attachment; filename=\"hearth-{username}.zip\"");
-    [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/zip"),
-        ),
-        (
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&disposition)
-                .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-        ),
-    ]
+/// Makes an archive a download named after the person.
+fn disposition(username: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("attachment; filename=\"hearth-{username}.zip\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 /// The `Export` entity: an archive being prepared (with its progress), ready (with its URL
@@ -142,9 +134,9 @@ pub async fn archive_download(
         public: false,
     };
     let mut response = super::media::file_response(state, servable, request_headers).await?;
-    if let Some((name, value)) = download_headers(&person.username).into_iter().nth(1) {
-        response.headers_mut().insert(name, value);
-    }
+    response
+        .headers_mut()
+        .insert(header::CONTENT_DISPOSITION, disposition(&person.username));
     Ok(response)
 }
 
