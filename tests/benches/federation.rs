@@ -88,7 +88,11 @@ impl Server {
             .env("HEARTH_LOOPBACK_FEDERATION", "1")
             .env("HEARTH_LOG", "warn");
         if let Some(database) = &self.postgres {
-            command.env("HEARTH_DATABASE_URL", &database.url);
+            // Without TLS, as PostgreSQL's container image runs it (docker/compose.yaml): on
+            // loopback it would only add its own cost to every statement.
+            let separator = if database.url.contains('?') { '&' } else { '?' };
+            let url = format!("{}{separator}sslmode=disable", database.url);
+            command.env("HEARTH_DATABASE_URL", url);
         }
         command
     }

@@ -146,33 +146,19 @@ pub struct Enqueued {
 }
 
 thread_local! {
-    /// What the writes run by [`hold`] on this thread queued, not yet written.
-    static HELD: std::cell::RefCell<Option<Vec<Enqueued>>> = const { std::cell::RefCell::new(None) };
+    /// What the write the writer runs on this thread queued, not yet written: the writer
+    /// queues everything a batch's writes queued at once, with [`enqueue_all`], before the
+    /// batch commits.
+    pub static HELD: super::writer::Held<Enqueued> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `work`, holding back what it queues instead of writing it: the writer runs a batch's
-/// writes this way and queues everything they queued at once, with [`enqueue_all`], before
-/// the batch commits.
-pub fn hold<T>(work: impl FnOnce() -> T) -> (T, Vec<Enqueued>) {
-    let outer = HELD.with(|h| h.borrow_mut().replace(Vec::new()));
-    let result = work();
-    let held = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), outer));
-    (result, held.unwrap_or_default())
-}
-
-/// Queues activities in the caller's transaction, or hands them to the [`hold`] around it.
+/// Queues activities in the caller's transaction, or leaves them for the end of the writer's
+/// batch.
 pub fn enqueue(conn: &mut AnyConnection, enqueued: Enqueued) -> QueryResult<()> {
     if enqueued.activities.is_empty() || enqueued.inboxes.is_empty() {
         return Ok(());
     }
-    let unheld = HELD.with(|h| match h.borrow_mut().as_mut() {
-        Some(held) => {
-            held.push(enqueued);
-            None
-        }
-        None => Some(enqueued),
-    });
-    match unheld {
+    match super::writer::leave_for_batch(&HELD, enqueued) {
         Some(enqueued) => enqueue_all(conn, &[enqueued]),
         None => Ok(()),
     }

@@ -1262,26 +1262,6 @@ mod tests {
                 diesel::sql_query("SELECT txid_current() AS id").load(conn)?;
             Ok(rows.first().map_or(0, |t| t.id))
         }
-        /// Keeps the writer busy until the writes sent next wait together.
-        async fn keep_busy(db: &Database) -> tokio::task::JoinHandle<Result<(), Error>> {
-            let (started, busy) = std::sync::mpsc::channel();
-            let holding = tokio::spawn({
-                let db = db.clone();
-                async move {
-                    db.write(move |_| {
-                        let _ = started.send(());
-                        std::thread::sleep(std::time::Duration::from_millis(300));
-                        Ok(())
-                    })
-                    .await
-                }
-            });
-            tokio::task::spawn_blocking(move || busy.recv())
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .unwrap_or_else(|e| panic!("{e}"));
-            holding
-        }
         on_fresh_postgresql_url(|url| {
             let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
             runtime.block_on(async {
@@ -1319,5 +1299,151 @@ mod tests {
                 let _ = holding.await;
             });
         });
+    }
+
+    /// Keeps the writer busy until the writes sent next wait together, in one batch.
+    async fn keep_busy(db: &Database) -> tokio::task::JoinHandle<Result<(), Error>> {
+        let (started, busy) = std::sync::mpsc::channel();
+        let holding = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |_| {
+                    let _ = started.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || busy.recv())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        holding
+    }
+
+    /// In a batch, a write that the database refuses halfway (on PostgreSQL, its statement
+    /// aborts the transaction) is undone alone, and the writes before and after it commit.
+    #[test]
+    fn a_write_the_database_refuses_is_undone_alone_in_its_batch() {
+        async fn check(url: &str) {
+            let db = Database::connect(url, 2).unwrap_or_else(|e| panic!("{e}"));
+            db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+            let receive = |id: &'static str, then_fail: bool| {
+                db.write(move |conn| {
+                    deliveries::first_receipt(conn, id)?;
+                    if then_fail {
+                        // The receipt again, without ON CONFLICT: a unique violation.
+                        diesel::insert_into(schema::received_activities::table)
+                            .values((
+                                schema::received_activities::ap_id.eq(id),
+                                schema::received_activities::received_at
+                                    .eq(chrono::Utc::now().naive_utc()),
+                            ))
+                            .execute(conn)?;
+                    }
+                    Ok(())
+                })
+            };
+            let holding = keep_busy(&db).await;
+            let (first, refused, last) = tokio::join!(
+                receive("https://a.example/1", false),
+                receive("https://a.example/2", true),
+                receive("https://a.example/3", false),
+            );
+            let _ = holding.await;
+            assert!(first.is_ok() && last.is_ok(), "{first:?} {last:?}");
+            assert!(refused.is_err(), "the duplicate is refused");
+            let kept: Vec<String> = db
+                .run(|conn| {
+                    Ok(schema::received_activities::table
+                        .select(schema::received_activities::ap_id)
+                        .order(schema::received_activities::ap_id)
+                        .load(conn)?)
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(kept, ["https://a.example/1", "https://a.example/3"]);
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sqlite = format!("sqlite://{}", dir.path().join("h.db").display());
+        runtime.block_on(check(&sqlite));
+        on_fresh_postgresql_url(|url| runtime.block_on(check(url)));
+    }
+
+    /// A reply that arrived before its parent is linked to it once the parent is stored:
+    /// by the writer at the end of the parent's batch, whether the reply came in an earlier
+    /// batch or earlier in the same one.
+    #[test]
+    fn early_replies_are_linked_when_their_parent_arrives() {
+        async fn check(url: &str) {
+            let db = Database::connect(url, 2).unwrap_or_else(|e| panic!("{e}"));
+            db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+            let ok = |r: Result<(), Error>| r.unwrap_or_else(|e| panic!("{e}"));
+            // Gina, who writes every post.
+            let gina = "INSERT INTO actors (id, ap_id, kind, username, domain, inbox, \
+                public_key_pem, local, published_at, last_refreshed_at, created_at, updated_at) \
+                VALUES (3, 'https://peer.example/users/gina', 'Person', 'gina', 'peer.example', \
+                'https://peer.example/users/gina/inbox', 'KEY', FALSE, '2026-11-25 08:00:00', \
+                '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00')";
+            ok(db.write(move |conn| Ok(conn.batch_execute(gina)?)).await);
+            let store = |ap_id: &'static str, parent: Option<&'static str>| {
+                db.write(move |conn| {
+                    let mut row = posts::new_row(
+                        ap_id.into(),
+                        "Note",
+                        3,
+                        "<p>hi</p>".into(),
+                        "public",
+                        false,
+                    );
+                    row.in_reply_to_ap_id = parent.map(str::to_owned);
+                    if let Some(parent) = parent {
+                        row.in_reply_to_id = posts::by_ap_id(conn, parent)?.map(|p| p.id);
+                    }
+                    posts::insert_new(conn, &row)?;
+                    posts::adopt_early_replies(conn, &row)?;
+                    Ok(())
+                })
+            };
+            let (a, b, c) = (
+                "https://peer.example/p/a",
+                "https://peer.example/p/b",
+                "https://peer.example/p/c",
+            );
+            // A reply to `a` in a batch before it; a reply to `b` in the same batch.
+            ok(store(c, Some(a)).await);
+            let holding = keep_busy(&db).await;
+            let (early, parent_a, parent_b) = tokio::join!(
+                store("https://peer.example/p/d", Some(b)),
+                store(a, None),
+                store(b, None)
+            );
+            let _ = holding.await;
+            ok(early.and(parent_a).and(parent_b));
+            let linked = |reply: &'static str, parent: &'static str| {
+                db.run(move |conn| {
+                    let reply = posts::by_ap_id(conn, reply)?;
+                    let parent = posts::by_ap_id(conn, parent)?;
+                    Ok(reply.and_then(|r| r.in_reply_to_id) == parent.map(|p| p.id))
+                })
+            };
+            assert_eq!(
+                linked(c, a).await.ok(),
+                Some(true),
+                "the reply from an earlier batch"
+            );
+            assert_eq!(
+                linked("https://peer.example/p/d", b).await.ok(),
+                Some(true),
+                "the reply from the same batch"
+            );
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sqlite = format!("sqlite://{}", dir.path().join("h.db").display());
+        runtime.block_on(check(&sqlite));
+        on_fresh_postgresql_url(|url| runtime.block_on(check(url)));
     }
 }

@@ -153,28 +153,71 @@ pub fn mark_deleted(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
     super::notifications::forget_post(conn, id)
 }
 
-/// Replies that arrived before their parent: link them now. The `in_reply_to_id IS NULL`
+/// A post just stored, whose replies may have arrived before it: `(id, ap_id)`.
+pub type Parent = (i64, String);
+
+thread_local! {
+    /// The posts the write the writer runs on this thread stored: their early replies are
+    /// linked for the whole batch at once, by one statement where a statement per post found
+    /// there rarely were any.
+    pub static PARENTS: super::writer::Held<Parent> = const { std::cell::RefCell::new(None) };
+}
+
+/// Links the replies that arrived before `parent`, now or at the end of the writer's batch.
+pub fn adopt_early_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
+    let parent = (parent.id, parent.ap_id.clone());
+    match super::writer::leave_for_batch(&PARENTS, parent) {
+        Some(parent) => adopt_replies(conn, &[parent]),
+        None => Ok(()),
+    }
+}
+
+/// Replies that arrived before their parents: link them now. The `in_reply_to_id IS NULL`
 /// condition lets the engines use the small `posts_orphans` index.
-pub fn adopt_replies(conn: &mut AnyConnection, parent: &PostRow) -> QueryResult<()> {
-    // Looked for first: diesel prepares every UPDATE afresh, and there rarely are any.
-    let waiting: i64 = on_engine!(conn, |c| posts::table
-        .filter(posts::in_reply_to_id.is_null())
-        .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
-        .filter(posts::id.ne(parent.id))
-        .count()
-        .get_result(c))?;
-    if waiting == 0 {
+pub fn adopt_replies(conn: &mut AnyConnection, parents: &[Parent]) -> QueryResult<()> {
+    if parents.is_empty() {
         return Ok(());
     }
-    diesel::update(
+    // Looked for first: diesel prepares every UPDATE afresh, and there rarely are any.
+    let orphans = || {
         posts::table
             .filter(posts::in_reply_to_id.is_null())
-            .filter(posts::in_reply_to_ap_id.eq(&parent.ap_id))
-            .filter(posts::id.ne(parent.id)),
-    )
-    .set(posts::in_reply_to_id.eq(Some(parent.id)))
-    .execute(conn)
-    .map(|_| ())
+            .select(posts::in_reply_to_ap_id.assume_not_null())
+    };
+    let waiting: Vec<String> = match conn {
+        // All at once: each statement is a round trip to PostgreSQL.
+        AnyConnection::Postgresql(pg) => {
+            let ap_ids: Vec<&str> = parents.iter().map(|(_, ap_id)| ap_id.as_str()).collect();
+            orphans()
+                .filter(posts::in_reply_to_ap_id.eq_any(&ap_ids))
+                .distinct()
+                .load(pg)?
+        }
+        // One by one: SQLite answers in-process, and given a long list of values it would
+        // walk the index of every post without a parent instead of the small one of orphans.
+        AnyConnection::Sqlite(lite) => {
+            let mut waiting = Vec::new();
+            for (_, ap_id) in parents {
+                let found: Option<String> = orphans()
+                    .filter(posts::in_reply_to_ap_id.eq(ap_id))
+                    .first(lite)
+                    .optional()?;
+                waiting.extend(found);
+            }
+            waiting
+        }
+    };
+    for (id, ap_id) in parents.iter().filter(|(_, a)| waiting.contains(a)) {
+        diesel::update(
+            posts::table
+                .filter(posts::in_reply_to_id.is_null())
+                .filter(posts::in_reply_to_ap_id.eq(ap_id))
+                .filter(posts::id.ne(id)),
+        )
+        .set(posts::in_reply_to_id.eq(Some(id)))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Records who a post mentions.

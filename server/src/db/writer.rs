@@ -27,10 +27,13 @@
 //! What a batch's writes queue for delivery is written once for the whole batch, just before
 //! it commits: the servers' rows are locked and the outbox rows inserted by a few statements,
 //! not by a dozen per write (each a round trip to PostgreSQL). So are the notifications they
-//! send other processes ([`notify_at_commit`]).
+//! send other processes ([`notify_at_commit`]) and the search for replies that arrived before
+//! the posts they stored (`posts::adopt_early_replies`): work a write leaves for the end of
+//! its batch ([`leave_for_batch`]), dropped if the write fails.
 
 use super::AnyConnection;
 use super::deliveries::{self, Enqueued};
+use super::posts;
 use crate::Error;
 use diesel::QueryResult;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -56,10 +59,14 @@ struct Job {
 
 /// What a write leaves for the end of its batch.
 struct Ran {
+    /// Whether it failed: what it changed is rolled back to the savepoint before it.
+    failed: bool,
     /// The deliveries it queued, written for the whole batch at once before the commit.
     queued: Vec<Enqueued>,
     /// The notifications it sends, sent for the whole batch at once before the commit.
     notices: Vec<Notice>,
+    /// The posts it stored, whose early replies are linked for the whole batch at once.
+    parents: Vec<posts::Parent>,
     answer: Answer,
 }
 
@@ -75,7 +82,37 @@ const MAX_NOTICE: usize = 7_000;
 
 thread_local! {
     /// The notices of the write running on this thread, not yet sent.
-    static NOTICES: std::cell::RefCell<Option<Vec<Notice>>> = const { std::cell::RefCell::new(None) };
+    static NOTICES: Held<Notice> = const { std::cell::RefCell::new(None) };
+}
+
+/// What the writes run on one thread leave for the end of their batch, to be done for the
+/// whole batch at once: `Some` while the writer runs a write there.
+pub type Held<T> = std::cell::RefCell<Option<Vec<T>>>;
+
+/// Runs `work`, collecting what it leaves in `held` ([`leave_for_batch`]).
+pub fn holding<T: 'static, R>(
+    held: &'static std::thread::LocalKey<Held<T>>,
+    work: impl FnOnce() -> R,
+) -> (R, Vec<T>) {
+    let outer = held.with(|h| h.borrow_mut().replace(Vec::new()));
+    let result = work();
+    let left = held.with(|h| std::mem::replace(&mut *h.borrow_mut(), outer));
+    (result, left.unwrap_or_default())
+}
+
+/// Leaves `item` for the end of the batch of the write running on this thread; outside the
+/// writer, gives it back, to be done at once.
+pub fn leave_for_batch<T: 'static>(
+    held: &'static std::thread::LocalKey<Held<T>>,
+    item: T,
+) -> Option<T> {
+    held.with(|h| match h.borrow_mut().as_mut() {
+        Some(left) => {
+            left.push(item);
+            None
+        }
+        None => Some(item),
+    })
 }
 
 /// Tells the processes listening on `channel` of `item` (a JSON value) once the caller's
@@ -90,26 +127,10 @@ pub fn notify_at_commit(
     if !matches!(conn, AnyConnection::Postgresql(_)) {
         return Ok(());
     }
-    let notice = Notice { channel, item };
-    let unheld = NOTICES.with(|n| match n.borrow_mut().as_mut() {
-        Some(held) => {
-            held.push(notice);
-            None
-        }
-        None => Some(notice),
-    });
-    match unheld {
+    match leave_for_batch(&NOTICES, Notice { channel, item }) {
         Some(notice) => send_notices(conn, vec![notice]),
         None => Ok(()),
     }
-}
-
-/// Runs `work`, holding back the notices it sends until [`send_notices`].
-fn hold_notices<T>(work: impl FnOnce() -> T) -> (T, Vec<Notice>) {
-    let outer = NOTICES.with(|n| n.borrow_mut().replace(Vec::new()));
-    let result = work();
-    let held = NOTICES.with(|n| std::mem::replace(&mut *n.borrow_mut(), outer));
-    (result, held.unwrap_or_default())
 }
 
 /// Sends `notices`, as few notifications per channel as fit them.
@@ -241,16 +262,22 @@ impl Writer {
     {
         let (answer, answered) = oneshot::channel::<Result<T, Error>>();
         let work = Box::new(move |conn: &mut AnyConnection| {
-            let ((result, mut notices), mut queued) =
-                deliveries::hold(|| hold_notices(|| conn.write_transaction(work)));
-            if result.is_err() {
+            let (((result, mut parents), mut notices), mut queued) =
+                holding(&deliveries::HELD, || {
+                    holding(&NOTICES, || holding(&posts::PARENTS, || work(conn)))
+                });
+            let failed = result.is_err();
+            if failed {
                 // Rolled back with the rest of the write.
                 queued.clear();
                 notices.clear();
+                parents.clear();
             }
             Ran {
+                failed,
                 queued,
                 notices,
+                parents,
                 answer: Box::new(move |committed: Result<(), String>| {
                     let result = match committed {
                         Ok(()) => result,
@@ -361,6 +388,38 @@ fn sync(log: &std::path::Path, synced_file: &mut Option<u64>) -> std::io::Result
     Ok(())
 }
 
+/// The savepoint that lets a failed write be undone alone. The writer sets it itself, so that
+/// between two writes it is released and set again in one round trip to the database, not two
+/// (as a transaction nested in the batch's would).
+enum Savepoint {
+    /// No write ran yet.
+    NotSet,
+    /// It marks the state before the last write, which stands.
+    BeforeLast,
+    /// It marks the state now: the last write was rolled back to it.
+    Now,
+}
+
+impl Savepoint {
+    fn before_write(&mut self, conn: &mut AnyConnection) -> QueryResult<()> {
+        match self {
+            Self::NotSet => conn.batch_execute("SAVEPOINT write")?,
+            Self::BeforeLast => conn.batch_execute("RELEASE SAVEPOINT write; SAVEPOINT write")?,
+            Self::Now => {}
+        }
+        *self = Self::BeforeLast;
+        Ok(())
+    }
+
+    fn after_write(&mut self, conn: &mut AnyConnection, failed: bool) -> QueryResult<()> {
+        if failed {
+            conn.batch_execute("ROLLBACK TO SAVEPOINT write")?;
+            *self = Self::Now;
+        }
+        Ok(())
+    }
+}
+
 /// What to tell the writes of a batch that did not commit.
 struct BatchFailed {
     error: String,
@@ -394,13 +453,26 @@ fn commit_batch(
     let mut finish = Vec::with_capacity(batch.len());
     let mut queued = Vec::new();
     let mut notices = Vec::new();
+    let mut parents = Vec::new();
+    let mut savepoint = Savepoint::NotSet;
     let mut jobs = std::mem::take(batch).into_iter();
     while let Some(job) = jobs.next() {
+        if let Err(e) = savepoint.before_write(conn) {
+            batch.push(job);
+            batch.extend(jobs);
+            return Err(failed(format!("marking a write: {e}"), finish));
+        }
         match catch_unwind(AssertUnwindSafe(|| (job.work)(&mut *conn))) {
             Ok(ran) => {
+                let rolled_back = ran.failed;
                 queued.extend(ran.queued);
                 notices.extend(ran.notices);
+                parents.extend(ran.parents);
                 finish.push(ran.answer);
+                if let Err(e) = savepoint.after_write(conn, rolled_back) {
+                    batch.extend(jobs);
+                    return Err(failed(format!("undoing a failed write: {e}"), finish));
+                }
             }
             // The savepoint of the write that panicked is still open: nothing in this
             // transaction can be trusted to commit. The writes not run yet go to the next.
@@ -415,6 +487,9 @@ fn commit_batch(
         }
     }
     batch.extend(jobs);
+    if let Err(e) = posts::adopt_replies(conn, &parents) {
+        return Err(failed(format!("linking early replies: {e}"), finish));
+    }
     // One statement or so for all the batch's deliveries, instead of several per write; the
     // receiving servers' rows are locked from here to the commit only.
     if let Err(e) = deliveries::enqueue_all(conn, &queued) {

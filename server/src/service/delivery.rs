@@ -24,6 +24,11 @@ use url::Url;
 /// How many receiving servers one pass claims, and sends to at once.
 const PARALLEL_HOSTS: usize = 16;
 
+/// After a pass that found nothing to send, the least time before the next: while every
+/// server with deliveries waiting backs off, each write that queues more would otherwise set
+/// off a pass of its own (a transaction through the writer that sends nothing).
+const QUIET_PASS_GAP: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How many of one server's deliveries are read at a time.
 const PER_HOST_BATCH: i64 = 100;
 
@@ -455,6 +460,7 @@ pub async fn run_worker(
             Ok(_) => {}
             Err(e) => tracing::error!(error = ?e.to_string(), "delivery pass failed"),
         }
+        let quiet_pass = tokio::time::Instant::now();
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(5));
         tokio::pin!(sleep);
         loop {
@@ -469,6 +475,10 @@ pub async fn run_worker(
                     Err(RecvError::Closed) => break,
                 },
             }
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(quiet_pass + QUIET_PASS_GAP) => {}
+            () = ctx.stopping.cancelled() => {}
         }
     }
 }

@@ -803,7 +803,7 @@ pub(super) fn store_post(
     }
     super::streaming::emit(super::streaming::Event::Posted { post: row.id });
     super::remote_media::store_attachments(conn, row.id, post, false)?;
-    posts::adopt_replies(conn, &row)?;
+    posts::adopt_early_replies(conn, &row)?;
     // The group it is posted into is named too, and is no person.
     let named: std::collections::BTreeSet<String> = post
         .mentions()
