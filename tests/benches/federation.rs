@@ -19,7 +19,7 @@
 use hearth_tests::{Engine, StubPeer};
 use serde_json::{Value, json};
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashMap},
     process::Stdio,
     sync::{
         Arc, Mutex,
@@ -166,8 +166,12 @@ impl Server {
 
     /// CPU time (user + system) the server process has used so far.
     fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        self.cpu_of(self.pid())
+    }
+
+    /// CPU time (user + system) process `pid` has used so far.
+    fn cpu_of(&self, pid: u32) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
         let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
         let fields: Vec<f64> = rest
@@ -176,6 +180,30 @@ impl Server {
             .collect();
         let ticks = fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0);
         Duration::from_secs_f64(ticks / self.clock_ticks)
+    }
+
+    /// CPU time used so far by each PostgreSQL process serving the server's database, by pid
+    /// (PostgreSQL names the database in each process's title); none on SQLite.
+    fn database_cpu(&self) -> HashMap<u32, Duration> {
+        let Some(name) = self
+            .postgres
+            .as_ref()
+            .and_then(|db| db.url.rsplit('/').next())
+        else {
+            return HashMap::new();
+        };
+        let name = format!(" {name} ");
+        let Ok(processes) = std::fs::read_dir("/proc") else {
+            return HashMap::new();
+        };
+        processes
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|title| String::from_utf8_lossy(&title).contains(&name))
+            })
+            .map(|pid| (pid, self.cpu_of(pid)))
+            .collect()
     }
 
     /// Peak resident memory of the server process, in MiB.
@@ -504,6 +532,7 @@ async fn join_then_ingest(
         .unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let cpu_before = server.cpu();
+    let database_before = server.database_cpu();
     let clock = Instant::now();
     let workers: Vec<_> = (0..connections())
         .map(|_| {
@@ -546,6 +575,15 @@ async fn join_then_ingest(
     futures::future::join_all(workers).await;
     let elapsed = clock.elapsed();
     let cpu = server.cpu() - cpu_before;
+    // What PostgreSQL's processes for this database used meanwhile (those that ended during
+    // the run are missed: the server keeps its connections).
+    let database_cpu: Duration = server
+        .database_cpu()
+        .into_iter()
+        .map(|(pid, now)| {
+            now.saturating_sub(database_before.get(&pid).copied().unwrap_or_default())
+        })
+        .sum();
     let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     latencies.sort_unstable();
     let accepted = latencies.len();
@@ -568,6 +606,12 @@ async fn join_then_ingest(
         cpu.as_micros() as f64 / accepted.max(1) as f64,
         server.peak_rss_mib()
     );
+    if server.postgres.is_some() {
+        println!(
+            "  PostgreSQL's processes for this database: {:.0} µs of CPU per activity",
+            database_cpu.as_micros() as f64 / accepted.max(1) as f64
+        );
+    }
     let queued = server.cli(&["federation", "status"], None).await;
     let waiting: usize = queued
         .lines()
