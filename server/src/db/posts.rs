@@ -158,8 +158,8 @@ pub type Parent = (i64, String);
 
 thread_local! {
     /// The posts the write the writer runs on this thread stored: their early replies are
-    /// linked for the whole batch at once, by one statement where a statement per post found
-    /// there rarely were any.
+    /// looked for once for the whole batch (on PostgreSQL, by one statement instead of one
+    /// per post; there rarely are any).
     pub static PARENTS: super::writer::Held<Parent> = const { std::cell::RefCell::new(None) };
 }
 

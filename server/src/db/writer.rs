@@ -57,17 +57,55 @@ struct Job {
     bookkeeping: bool,
 }
 
-/// What a write leaves for the end of its batch.
+/// A write that ran, with what it leaves for the end of its batch.
 struct Ran {
     /// Whether it failed: what it changed is rolled back to the savepoint before it.
     failed: bool,
-    /// The deliveries it queued, written for the whole batch at once before the commit.
-    queued: Vec<Enqueued>,
-    /// The notifications it sends, sent for the whole batch at once before the commit.
-    notices: Vec<Notice>,
-    /// The posts it stored, whose early replies are linked for the whole batch at once.
-    parents: Vec<posts::Parent>,
+    left: LeftForBatch,
     answer: Answer,
+}
+
+/// What writes leave for the end of their batch, done for all of them at once just before
+/// the commit: a few statements instead of several per write.
+#[derive(Default)]
+struct LeftForBatch {
+    /// The deliveries queued.
+    queued: Vec<Enqueued>,
+    /// The notifications sent to other processes.
+    notices: Vec<Notice>,
+    /// The posts stored, whose early replies are looked for.
+    parents: Vec<posts::Parent>,
+}
+
+impl LeftForBatch {
+    /// Runs `work`, collecting what it leaves for the end of its batch.
+    fn collect<R>(work: impl FnOnce() -> R) -> (R, Self) {
+        let (((result, parents), notices), queued) = holding(&deliveries::HELD, || {
+            holding(&NOTICES, || holding(&posts::PARENTS, work))
+        });
+        let left = Self {
+            queued,
+            notices,
+            parents,
+        };
+        (result, left)
+    }
+
+    fn extend(&mut self, other: Self) {
+        self.queued.extend(other.queued);
+        self.notices.extend(other.notices);
+        self.parents.extend(other.parents);
+    }
+
+    /// Does it all, in the batch's transaction; names the part that failed.
+    fn run(self, conn: &mut AnyConnection) -> Result<(), String> {
+        posts::adopt_replies(conn, &self.parents)
+            .map_err(|e| format!("linking early replies: {e}"))?;
+        // The receiving servers' rows are locked from here to the commit only.
+        deliveries::enqueue_all(conn, &self.queued)
+            .map_err(|e| format!("queueing deliveries: {e}"))?;
+        send_notices(conn, self.notices).map_err(|e| format!("sending notifications: {e}"))
+    }
 }
 
 /// An item to send to the processes listening on a PostgreSQL channel when its write commits.
@@ -262,22 +300,15 @@ impl Writer {
     {
         let (answer, answered) = oneshot::channel::<Result<T, Error>>();
         let work = Box::new(move |conn: &mut AnyConnection| {
-            let (((result, mut parents), mut notices), mut queued) =
-                holding(&deliveries::HELD, || {
-                    holding(&NOTICES, || holding(&posts::PARENTS, || work(conn)))
-                });
+            let (result, mut left) = LeftForBatch::collect(|| work(conn));
             let failed = result.is_err();
             if failed {
                 // Rolled back with the rest of the write.
-                queued.clear();
-                notices.clear();
-                parents.clear();
+                left = LeftForBatch::default();
             }
             Ran {
                 failed,
-                queued,
-                notices,
-                parents,
+                left,
                 answer: Box::new(move |committed: Result<(), String>| {
                     let result = match committed {
                         Ok(()) => result,
@@ -451,9 +482,7 @@ fn commit_batch(
     }
     deliveries::forget_queue_lock();
     let mut finish = Vec::with_capacity(batch.len());
-    let mut queued = Vec::new();
-    let mut notices = Vec::new();
-    let mut parents = Vec::new();
+    let mut left = LeftForBatch::default();
     let mut savepoint = Savepoint::NotSet;
     let mut jobs = std::mem::take(batch).into_iter();
     while let Some(job) = jobs.next() {
@@ -465,9 +494,7 @@ fn commit_batch(
         match catch_unwind(AssertUnwindSafe(|| (job.work)(&mut *conn))) {
             Ok(ran) => {
                 let rolled_back = ran.failed;
-                queued.extend(ran.queued);
-                notices.extend(ran.notices);
-                parents.extend(ran.parents);
+                left.extend(ran.left);
                 finish.push(ran.answer);
                 if let Err(e) = savepoint.after_write(conn, rolled_back) {
                     batch.extend(jobs);
@@ -487,16 +514,8 @@ fn commit_batch(
         }
     }
     batch.extend(jobs);
-    if let Err(e) = posts::adopt_replies(conn, &parents) {
-        return Err(failed(format!("linking early replies: {e}"), finish));
-    }
-    // One statement or so for all the batch's deliveries, instead of several per write; the
-    // receiving servers' rows are locked from here to the commit only.
-    if let Err(e) = deliveries::enqueue_all(conn, &queued) {
-        return Err(failed(format!("queueing deliveries: {e}"), finish));
-    }
-    if let Err(e) = send_notices(conn, notices) {
-        return Err(failed(format!("sending notifications: {e}"), finish));
+    if let Err(error) = left.run(conn) {
+        return Err(failed(error, finish));
     }
     let committed = match &mut *conn {
         AnyConnection::Sqlite(lite) => AnsiTransactionManager::commit_transaction(&mut *lite),
