@@ -373,3 +373,99 @@ async fn a_new_person_arriving_in_parallel_requests_is_stored_once(engine: Engin
     assert_eq!((stored, follows), (1, 8));
 }
 on_both_engines!(a_new_person_arriving_in_parallel_requests_is_stored_once);
+
+/// Posts into a group that arrive at the same moment are written together (a few statements
+/// for a whole batch of them): still, each member's post is stored once and shared once, a
+/// post sent twice at once or carried by two activities is stored and shared once, and a
+/// stranger's post is refused alone.
+async fn posts_arriving_together_are_each_stored_and_shared_once(engine: Engine) {
+    const AS: &str = "https://www.w3.org/ns/activitystreams";
+    const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+    let a = Instance::start(&engine).await;
+    a.create_group("diabetes", "Diabetes support").await;
+    let group = a.url("/groups/diabetes").to_string();
+    let peer = hearth_tests::StubPeer::start().await;
+    let members: Vec<String> = (0..8).map(|n| format!("member{n}")).collect();
+    for name in &members {
+        let join = follow(&peer.actor(name), &group);
+        assert_eq!(peer.send(name, &a, "/inbox", &join).await, 202);
+    }
+    a.deliver().await; // the Accepts
+    let create = |name: &str, note: &str| {
+        let author = peer.actor(name);
+        serde_json::json!({ "@context": AS, "id": peer.id("create"), "type": "Create",
+            "actor": author, "object": { "id": note, "type": "Note", "attributedTo": author,
+                "content": format!("<p>{name} writes</p>"), "to": [PUBLIC], "cc": [group],
+                "audience": group } })
+    };
+    let notes: Vec<String> = members
+        .iter()
+        .map(|name| format!("{}/statuses/1", peer.actor(name)))
+        .collect();
+    let mut sent: Vec<(&str, Value)> = members
+        .iter()
+        .zip(&notes)
+        .map(|(name, note)| (name.as_str(), create(name, note)))
+        .collect();
+    // member0's activity twice, and member1's post again in another activity.
+    sent.push(("member0", sent[0].1.clone()));
+    sent.push(("member1", create("member1", &notes[1])));
+    let stranger_note = format!("{}/statuses/1", peer.actor("stranger"));
+    sent.push(("stranger", create("stranger", &stranger_note)));
+    // The writer is kept busy as they arrive, so that they wait for it together.
+    let (started, busy) = std::sync::mpsc::channel();
+    let holding = tokio::spawn({
+        let db = a.state.db.clone();
+        async move {
+            db.write(move |_| {
+                let _ = started.send(());
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                Ok(())
+            })
+            .await
+        }
+    });
+    let _ = tokio::task::spawn_blocking(move || busy.recv()).await;
+    let statuses = futures::future::join_all(
+        sent.iter()
+            .map(|(name, activity)| peer.send(name, &a, "/groups/diabetes/inbox", activity)),
+    )
+    .await;
+    assert!(matches!(holding.await, Ok(Ok(()))));
+    assert_eq!(
+        statuses,
+        [202, 202, 202, 202, 202, 202, 202, 202, 202, 202, 403]
+    );
+
+    let stored: Vec<String> = a
+        .state
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            use hearth::db::schema::posts;
+            Ok(posts::table
+                .select(posts::ap_id)
+                .order(posts::ap_id)
+                .load(conn)?)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored, notes, "each member's post once, and no stranger's");
+
+    while a.deliver().await > 0 {}
+    let shared: Vec<String> = peer
+        .received()
+        .into_iter()
+        .filter(|d| d.body["type"] == "Announce" && d.body["object"]["type"] == "Create")
+        .map(|d| {
+            d.body["object"]["object"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let mut shared_sorted = shared.clone();
+    shared_sorted.sort();
+    assert_eq!(shared_sorted, notes, "each post shared once: {shared:?}");
+}
+on_both_engines!(posts_arriving_together_are_each_stored_and_shared_once);

@@ -42,7 +42,7 @@ async fn inbox_owner(state: &AppState, name: String, kind: ActorKind) -> Result<
     let missing = no_such(&name, kind);
     let owner = state
         .db
-        .lookup(move |conn| Ok(actors::local_by_username(conn, &name, Some(kind))?))
+        .local_actor(&name, kind)
         .await?
         .ok_or(Error::NotFound(missing))?;
     crate::service::inbox::read_in_request(&owner);

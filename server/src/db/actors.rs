@@ -96,6 +96,77 @@ fn actor_kind(stored: &str) -> ActorKind {
     ActorKind::from_storage(stored).unwrap_or(ActorKind::Person)
 }
 
+/// Bumped by every change to an actor, so that what [`Recent`] kept before it is not used
+/// again.
+static CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records that an actor changed, in a transaction that may not have committed yet: whoever
+/// commits it records it again then ([`changes`]), lest a read between the two be kept.
+fn changed() {
+    CHANGES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
+/// How many changes to actors this process has recorded: a transaction that made any
+/// records one more once it has committed ([`recommit_changes`]).
+pub(super) fn changes() -> u64 {
+    CHANGES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Records the actor changes made since `before` again, now that they are committed.
+pub(super) fn recommit_changes(before: u64) {
+    if changes() != before {
+        changed();
+    }
+}
+
+/// How long an actor read is kept: as long as another process's change to it (several server
+/// processes on one PostgreSQL database) may go unseen here.
+const KEPT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Actors read in the last second, by the key they were read by. Every inbox POST reads its
+/// inbox's owner and its sender, the same few actors thousands of times a second under load;
+/// on PostgreSQL each read is a round trip that costs the server and the database more CPU
+/// than the rest of the request's storage. A change to any actor in this process drops them
+/// all at once ([`CHANGES`]).
+#[derive(Clone, Debug)]
+pub struct Recent {
+    kept: moka::sync::Cache<RecentKey, (u64, ActorRow)>,
+}
+
+/// How an actor was read.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum RecentKey {
+    /// By its ActivityPub id ([`by_ap_id`]).
+    ApId(String),
+    /// A local actor, by kind and handle ([`local_by_username`]).
+    Local(&'static str, String),
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        let kept = moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(KEPT)
+            .build();
+        Self { kept }
+    }
+}
+
+impl Recent {
+    /// The actor read by `key`, unless an actor changed since.
+    pub fn get(&self, key: &RecentKey) -> Option<ActorRow> {
+        let (read_at, row) = self.kept.get(key)?;
+        (read_at == changes()).then_some(row)
+    }
+
+    /// Keeps `row`, read by `key` when [`changes`] was `read_at`.
+    pub fn keep(&self, key: RecentKey, read_at: u64, row: ActorRow) {
+        if read_at == changes() {
+            self.kept.insert(key, (read_at, row));
+        }
+    }
+}
+
 /// One row of `actors`.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = actors)]
@@ -270,6 +341,7 @@ impl ActorRow {
 
 /// Inserts a new actor row.
 pub fn insert(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
+    changed();
     diesel::insert_into(actors::table)
         .values(row)
         .execute(conn)
@@ -496,6 +568,7 @@ fn upsert_remote_once(
             row.header_url.as_deref(),
         )?;
         if existing.is_some() || row.avatar_proxy.is_some() || row.header_proxy.is_some() {
+            changed();
             diesel::update(actors::table.find(row.id))
                 .set(&row)
                 .execute(conn)?;
@@ -522,6 +595,7 @@ pub fn set_clinician(
     attestation: Option<&str>,
     trusted: bool,
 ) -> QueryResult<()> {
+    changed();
     diesel::update(actors::table.find(id))
         .set((
             actors::clinician.eq(attestation),
@@ -566,6 +640,7 @@ pub fn count_remote_domains(conn: &mut AnyConnection) -> QueryResult<i64> {
 
 /// Saves a changed actor row.
 pub fn update(conn: &mut AnyConnection, row: &ActorRow) -> QueryResult<()> {
+    changed();
     diesel::update(actors::table.find(row.id))
         .set(row)
         .execute(conn)
@@ -606,6 +681,7 @@ pub fn remote_under(conn: &mut AnyConnection, domain: &str) -> QueryResult<Vec<(
 /// Deletes remote actors and, by the foreign keys, everything stored from them (posts, follows,
 /// memberships, likes, boosts, notifications); how many.
 pub fn delete_remote(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize> {
+    changed();
     let mut deleted = 0;
     for chunk in ids.chunks(500) {
         deleted += diesel::delete(
@@ -620,6 +696,7 @@ pub fn delete_remote(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<usize
 
 /// Deletes an actor row, and with it (by the foreign keys) its account and tokens.
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    changed();
     diesel::delete(actors::table.find(id))
         .execute(conn)
         .map(|n| n > 0)

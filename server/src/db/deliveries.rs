@@ -615,6 +615,35 @@ pub fn first_receipt(conn: &mut AnyConnection, ap_id: &str) -> QueryResult<bool>
     Ok(added == 1)
 }
 
+/// [`first_receipt`] of several activities, in one statement: whether each is seen for the
+/// first time (an id twice in `ap_ids` is first once, where it comes first).
+pub fn first_receipts(conn: &mut AnyConnection, ap_ids: &[&str]) -> QueryResult<Vec<bool>> {
+    let mut unique = ap_ids.to_vec();
+    // In one order in every process, so that two inserting the same ids wait, not deadlock.
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now().naive_utc();
+    let rows: Vec<_> = unique
+        .iter()
+        .map(|id| {
+            (
+                received_activities::ap_id.eq(*id),
+                received_activities::received_at.eq(now),
+            )
+        })
+        .collect();
+    let added: Vec<String> = on_engine!(conn, |c| diesel::insert_into(received_activities::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .returning(received_activities::ap_id)
+        .load(c))?;
+    let mut added: std::collections::HashSet<String> = added.into_iter().collect();
+    Ok(ap_ids.iter().map(|id| added.remove(*id)).collect())
+}
+
 /// Forgets up to `limit` received activity ids recorded before `cutoff`, oldest first
 /// (`limit` at most 10,000: SQLite binds each id); returns how many.
 pub fn forget_receipts_before(

@@ -68,56 +68,24 @@ pub fn by_actor(conn: &mut AnyConnection, actor_id: i64) -> QueryResult<Option<G
         .optional())
 }
 
-/// Whether `actor_id` follows the group `group_id` (accepted) or moderates it, and whether it
-/// is banned from it, as SQL: the one rule of membership, for the queries of a person's
-/// standing (the group's owner counts too; each query adds that its own way).
-macro_rules! membership_tests {
-    ($group_id:expr, $actor_id:expr) => {{
-        use super::schema::follows;
-        use diesel::dsl::exists;
-        let (group_id, actor_id): (i64, i64) = ($group_id, $actor_id);
-        let follows = exists(
-            follows::table
-                .filter(follows::follower_id.eq(actor_id))
-                .filter(follows::target_id.eq(group_id))
-                .filter(follows::accepted.eq(true)),
-        );
-        let moderates = exists(
-            group_moderators::table
-                .filter(group_moderators::group_id.eq(group_id))
-                .filter(group_moderators::actor_id.eq(actor_id)),
-        );
-        let banned = exists(
-            group_bans::table
-                .filter(group_bans::group_id.eq(group_id))
-                .filter(group_bans::actor_id.eq(actor_id)),
-        );
-        (follows.or(moderates), banned)
-    }};
-}
-
-/// A local group's settings and where `actor_id` stands in it, in one statement (an inbox
-/// POST into the group needs both, on the writer's thread); `None` if no group here has the
-/// actor `group_id`.
+/// A local group's settings and where `actor_id` stands in it (an inbox POST into the group
+/// needs both, on the writer's thread); `None` if no group here has the actor `group_id`.
 pub fn settings_and_standing(
     conn: &mut AnyConnection,
     group_id: i64,
     actor_id: i64,
 ) -> QueryResult<Option<(GroupRow, Standing)>> {
-    let (follows_or_moderates, banned) = membership_tests!(group_id, actor_id);
-    let found = on_engine!(conn, |c| support_groups::table
-        .find(group_id)
-        .select((GroupRow::as_select(), follows_or_moderates, banned))
-        .get_result::<(GroupRow, bool, bool)>(c)
-        .optional())?;
-    Ok(found.map(|(row, follows_or_moderates, banned)| {
-        let member = follows_or_moderates || row.owner_id == Some(actor_id);
-        (row, Standing { member, banned })
-    }))
+    let Some(settings) = by_actor(conn, group_id)? else {
+        return Ok(None);
+    };
+    let standing = standings(conn, group_id, settings.owner_id, &[actor_id])?
+        .remove(&actor_id)
+        .unwrap_or_default();
+    Ok(Some((settings, standing)))
 }
 
 /// Where a person stands in a local group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Standing {
     /// Follows it (accepted), or moderates it (its owner counts).
     pub member: bool,
@@ -125,21 +93,68 @@ pub struct Standing {
     pub banned: bool,
 }
 
-/// Where `actor_id` stands in the group, in one statement (each post into a group asks, on
-/// the writer's thread).
+impl Standing {
+    /// Members who are not banned may post into the group.
+    pub fn may_post(&self) -> bool {
+        self.member && !self.banned
+    }
+}
+
+/// Where `actor_id` stands in the group.
 pub fn standing(conn: &mut AnyConnection, group_id: i64, actor_id: i64) -> QueryResult<Standing> {
-    let (follows_or_moderates, banned) = membership_tests!(group_id, actor_id);
-    let owns = diesel::dsl::exists(
-        support_groups::table
-            .filter(support_groups::actor_id.eq(group_id))
-            .filter(support_groups::owner_id.eq(actor_id)),
-    );
-    let (member, banned) = on_engine!(conn, |c| diesel::select((
-        follows_or_moderates.or(owns),
-        banned
-    ))
-    .get_result::<(bool, bool)>(c))?;
-    Ok(Standing { member, banned })
+    let owner = by_actor(conn, group_id)?.and_then(|g| g.owner_id);
+    Ok(standings(conn, group_id, owner, &[actor_id])?
+        .remove(&actor_id)
+        .unwrap_or_default())
+}
+
+/// Where each of `actor_ids` stands in the group `group_id`, owned by `owner_id`: the one rule
+/// of membership. One statement for them all (the posts of a batch into a group ask together).
+pub fn standings(
+    conn: &mut AnyConnection,
+    group_id: i64,
+    owner_id: Option<i64>,
+    actor_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Standing>> {
+    use super::schema::follows;
+    use diesel::{dsl::sql, sql_types::Bool};
+    // Each row makes an actor a member (`false`) or bans it (`true`).
+    let follows = follows::table
+        .filter(follows::target_id.eq(group_id))
+        .filter(follows::accepted.eq(true))
+        .filter(follows::follower_id.eq_any(actor_ids))
+        .select((follows::follower_id, sql::<Bool>("false")));
+    let moderates = group_moderators::table
+        .filter(group_moderators::group_id.eq(group_id))
+        .filter(group_moderators::actor_id.eq_any(actor_ids))
+        .select((group_moderators::actor_id, sql::<Bool>("false")));
+    let bans = group_bans::table
+        .filter(group_bans::group_id.eq(group_id))
+        .filter(group_bans::actor_id.eq_any(actor_ids))
+        .select((group_bans::actor_id, sql::<Bool>("true")));
+    let found: Vec<(i64, bool)> = on_engine!(conn, |c| follows
+        .union_all(moderates)
+        .union_all(bans)
+        .load(c))?;
+    let mut standings: std::collections::HashMap<i64, Standing> = actor_ids
+        .iter()
+        .map(|&id| {
+            let standing = Standing {
+                member: owner_id == Some(id),
+                banned: false,
+            };
+            (id, standing)
+        })
+        .collect();
+    for (actor, banned) in found {
+        let standing = standings.entry(actor).or_default();
+        if banned {
+            standing.banned = true;
+        } else {
+            standing.member = true;
+        }
+    }
+    Ok(standings)
 }
 
 /// Whether `actor_id` moderates the group (its owner counts).

@@ -78,7 +78,7 @@ pub mod tokens;
 pub mod users;
 mod writer;
 
-pub use writer::notify_at_commit;
+pub use writer::{WriteTogether, notify_at_commit};
 
 use crate::Error;
 use diesel::{
@@ -89,6 +89,7 @@ use diesel::{
     sqlite::SqliteConnection,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use hearth_federation::protocol::actor::ActorKind;
 use std::{path::PathBuf, time::Duration};
 
 /// A connection to either engine.
@@ -328,6 +329,8 @@ pub struct Database {
     /// [`writer`]): on SQLite, rather than taking turns in its busy handler, which polls with
     /// sleeps of up to 100 ms; on PostgreSQL, rather than each waiting for its own flush.
     writer: writer::Writer,
+    /// Actors read in the last second (see [`actors::Recent`]).
+    recent_actors: actors::Recent,
 }
 
 impl std::fmt::Debug for Database {
@@ -385,6 +388,7 @@ impl Database {
             target,
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
             writer,
+            recent_actors: actors::Recent::default(),
         })
     }
 
@@ -426,9 +430,52 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let before = actors::changes();
+            let done = work(&mut conn);
+            actors::recommit_changes(before);
+            done
         })
         .await?
+    }
+
+    /// The actor `ap_id` ([`actors::by_ap_id`]), read within the last second or now: every
+    /// inbox POST reads its sender (see [`actors::Recent`]).
+    pub async fn actor_by_ap_id(&self, ap_id: &str) -> Result<Option<actors::ActorRow>, Error> {
+        let key = actors::RecentKey::ApId(ap_id.to_owned());
+        let ap_id = ap_id.to_owned();
+        self.recent_actor(key, move |conn| actors::by_ap_id(conn, &ap_id))
+            .await
+    }
+
+    /// The local actor of `kind` with this handle ([`actors::local_by_username`]), read
+    /// within the last second or now: every inbox POST reads its inbox's owner.
+    pub async fn local_actor(
+        &self,
+        username: &str,
+        kind: ActorKind,
+    ) -> Result<Option<actors::ActorRow>, Error> {
+        let key = actors::RecentKey::Local(kind.as_str(), username.to_ascii_lowercase());
+        let username = username.to_owned();
+        self.recent_actor(key, move |conn| {
+            actors::local_by_username(conn, &username, Some(kind))
+        })
+        .await
+    }
+
+    async fn recent_actor(
+        &self,
+        key: actors::RecentKey,
+        read: impl FnOnce(&mut AnyConnection) -> QueryResult<Option<actors::ActorRow>> + Send + 'static,
+    ) -> Result<Option<actors::ActorRow>, Error> {
+        if let Some(kept) = self.recent_actors.get(&key) {
+            return Ok(Some(kept));
+        }
+        let read_at = actors::changes();
+        let row = self.lookup(move |conn| Ok(read(conn)?)).await?;
+        if let Some(row) = &row {
+            self.recent_actors.keep(key, read_at, row.clone());
+        }
+        Ok(row)
     }
 
     /// Runs a quick indexed lookup, as an inbox POST makes a few of. On SQLite it runs on the
@@ -462,6 +509,15 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
         self.writer.write(work).await
+    }
+
+    /// [`Database::write`] for a write of a kind done together with the others of its kind
+    /// waiting then (see [`writer::WriteTogether`]).
+    pub async fn write_together<W: writer::WriteTogether>(
+        &self,
+        write: W,
+    ) -> Result<W::Output, Error> {
+        self.writer.write_together(write).await
     }
 
     /// [`Database::write`] for the delivery queue's own bookkeeping, which takes the queue
@@ -1372,6 +1428,60 @@ mod tests {
         on_fresh_postgresql_url(|url| runtime.block_on(check(url)));
     }
 
+    /// Gina, a person on another server (id 3).
+    const GINA: &str = "INSERT INTO actors (id, ap_id, kind, username, domain, inbox, \
+        public_key_pem, local, published_at, last_refreshed_at, created_at, updated_at) \
+        VALUES (3, 'https://peer.example/users/gina', 'Person', 'gina', 'peer.example', \
+        'https://peer.example/users/gina/inbox', 'KEY', FALSE, '2026-11-25 08:00:00', \
+        '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00')";
+
+    /// An actor read is kept for a second, so that every inbox POST need not read its sender
+    /// again; yet a change to it in this process, by the writer or not, is seen at once.
+    #[test]
+    fn a_changed_actor_is_not_read_from_the_last_seconds_reads() {
+        async fn check(url: &str) {
+            let db = Database::connect(url, 2).unwrap_or_else(|e| panic!("{e}"));
+            db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+            let ok = |r: Result<(), Error>| r.unwrap_or_else(|e| panic!("{e}"));
+            ok(db.write(|conn| Ok(conn.batch_execute(GINA)?)).await);
+            let key = || async {
+                db.actor_by_ap_id("https://peer.example/users/gina")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .map(|gina| gina.public_key_pem)
+            };
+            assert_eq!(key().await.as_deref(), Some("KEY"));
+            // Changed behind this process's back: the last second's read stands.
+            ok(db
+                .run(|conn| {
+                    let sql = "UPDATE actors SET public_key_pem = 'UNSEEN' WHERE id = 3";
+                    Ok(conn.batch_execute(sql)?)
+                })
+                .await);
+            assert_eq!(key().await.as_deref(), Some("KEY"), "kept");
+            // Changed here, by the writer: read afresh.
+            let rotate = |pem: &'static str| {
+                move |conn: &mut AnyConnection| {
+                    let mut row = actors::by_ap_id(conn, "https://peer.example/users/gina")?
+                        .ok_or_else(|| Error::NotFound("gina".into()))?;
+                    row.public_key_pem = pem.into();
+                    Ok(actors::update(conn, &row)?)
+                }
+            };
+            ok(db.write(rotate("ROTATED")).await);
+            assert_eq!(key().await.as_deref(), Some("ROTATED"));
+            // And on the readers' pool.
+            assert_eq!(key().await.as_deref(), Some("ROTATED"), "kept again");
+            ok(db.run(rotate("AGAIN")).await);
+            assert_eq!(key().await.as_deref(), Some("AGAIN"));
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sqlite = format!("sqlite://{}", dir.path().join("h.db").display());
+        runtime.block_on(check(&sqlite));
+        on_fresh_postgresql_url(|url| runtime.block_on(check(url)));
+    }
+
     /// A reply that arrived before its parent is linked to it once the parent is stored:
     /// by the writer at the end of the parent's batch, whether the reply came in an earlier
     /// batch or earlier in the same one.
@@ -1381,13 +1491,8 @@ mod tests {
             let db = Database::connect(url, 2).unwrap_or_else(|e| panic!("{e}"));
             db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
             let ok = |r: Result<(), Error>| r.unwrap_or_else(|e| panic!("{e}"));
-            // Gina, who writes every post.
-            let gina = "INSERT INTO actors (id, ap_id, kind, username, domain, inbox, \
-                public_key_pem, local, published_at, last_refreshed_at, created_at, updated_at) \
-                VALUES (3, 'https://peer.example/users/gina', 'Person', 'gina', 'peer.example', \
-                'https://peer.example/users/gina/inbox', 'KEY', FALSE, '2026-11-25 08:00:00', \
-                '2026-11-25 08:00:00', '2026-11-25 08:00:00', '2026-11-25 08:00:00')";
-            ok(db.write(move |conn| Ok(conn.batch_execute(gina)?)).await);
+            // Gina writes every post.
+            ok(db.write(|conn| Ok(conn.batch_execute(GINA)?)).await);
             let store = |ap_id: &'static str, parent: Option<&'static str>| {
                 db.write(move |conn| {
                     let mut row = posts::new_row(

@@ -103,6 +103,35 @@ pub fn insert_new(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<bool> 
     .map(|inserted| inserted == 1)
 }
 
+/// [`insert_new`] of several posts, with different ActivityPub ids: the ids of those inserted.
+/// One statement on PostgreSQL; on SQLite, where a statement is no round trip, one per post.
+pub fn insert_new_all(
+    conn: &mut AnyConnection,
+    rows: &[PostRow],
+) -> QueryResult<std::collections::HashSet<i64>> {
+    match conn {
+        _ if rows.is_empty() => Ok(Default::default()),
+        AnyConnection::Postgresql(c) => {
+            let inserted: Vec<i64> = diesel::insert_into(posts::table)
+                .values(rows)
+                .on_conflict(posts::ap_id)
+                .do_nothing()
+                .returning(posts::id)
+                .load(c)?;
+            Ok(inserted.into_iter().collect())
+        }
+        AnyConnection::Sqlite(_) => {
+            let mut inserted = std::collections::HashSet::new();
+            for row in rows {
+                if insert_new(conn, row)? {
+                    inserted.insert(row.id);
+                }
+            }
+            Ok(inserted)
+        }
+    }
+}
+
 /// Saves an edited post.
 pub fn update(conn: &mut AnyConnection, row: &PostRow) -> QueryResult<()> {
     diesel::update(posts::table.find(row.id))

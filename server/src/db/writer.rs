@@ -24,6 +24,10 @@
 //! counters (`actor_stats`, kept by a trigger) and its author's, so their batches wait for
 //! each other's commits and deadlock: 27 posts/s instead of 1,100.)
 //!
+//! The inbox's most common write, a post into a group, is done for all of a batch's posts
+//! together ([`WriteTogether`]): each step (the authors' standing, the activities' receipts,
+//! the posts) is one statement for them all rather than one per post.
+//!
 //! What a batch's writes queue for delivery is written once for the whole batch, just before
 //! it commits: the servers' rows are locked and the outbox rows inserted by a few statements,
 //! not by a dozen per write (each a round trip to PostgreSQL). So are the notifications they
@@ -37,6 +41,7 @@ use super::posts;
 use crate::Error;
 use diesel::QueryResult;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use std::any::{Any, TypeId};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
@@ -48,13 +53,70 @@ const MAX_BATCH: usize = 256;
 /// How many writes may wait for the writer before callers wait to hand theirs over.
 const QUEUE: usize = 4096;
 
-/// A write handed to the writer: runs in its savepoint and returns what it queued for delivery
-/// and what to do once the batch has committed (or failed to).
+/// A write handed to the writer.
 struct Job {
-    work: Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>,
+    work: Work,
     /// The delivery queue's own bookkeeping ([`Writer::write_bookkeeping`]): run after the
     /// other writes of its batch.
     bookkeeping: bool,
+}
+
+enum Work {
+    /// Runs in its savepoint and returns what it leaves for the end of its batch and what to
+    /// do once the batch has committed (or failed to).
+    Alone(Box<dyn FnOnce(&mut AnyConnection) -> Ran + Send>),
+    /// Done with the other writes of its kind in the batch ([`WriteTogether`]).
+    Together(Joining),
+}
+
+impl Job {
+    /// The kind of write, for those done together.
+    fn kind(&self) -> Option<TypeId> {
+        match &self.work {
+            Work::Alone(_) => None,
+            Work::Together(joining) => Some(joining.kind),
+        }
+    }
+}
+
+/// Writes of one kind that the writer does all at once when several wait, in a few
+/// statements for them all instead of a few for each: on PostgreSQL each statement is a round
+/// trip that costs both sides about as much CPU as the work it does.
+pub trait WriteTogether: Sized + Send + 'static {
+    type Output: Send + 'static;
+
+    /// Writes `all`, giving one result per write, in order. A write refused must have changed
+    /// nothing. If the whole fails, what it did is undone and each write is then done alone
+    /// (as a slice of one).
+    fn write_all(
+        conn: &mut AnyConnection,
+        all: &[Self],
+    ) -> Result<Vec<Result<Self::Output, Error>>, Error>;
+}
+
+/// A [`WriteTogether`] write waiting in a batch, its type hidden so that the batch holds
+/// writes of every kind.
+struct Joining {
+    kind: TypeId,
+    /// A `Pending<W>` for the `W` of `kind`.
+    pending: Hidden,
+    /// [`write_together::<W>`](write_together).
+    run: fn(&mut AnyConnection, &mut Savepoint, Vec<Hidden>) -> Result<Joined, String>,
+}
+
+/// A `Pending<W>`, of any `W`.
+type Hidden = Box<dyn Any + Send>;
+
+/// A write of kind `W` and where its result goes.
+struct Pending<W: WriteTogether> {
+    write: W,
+    answer: oneshot::Sender<Result<W::Output, Error>>,
+}
+
+/// Writes done together: how to answer each, and what they leave for the end of the batch.
+struct Joined {
+    answers: Vec<Answer>,
+    left: LeftForBatch,
 }
 
 /// A write that ran, with what it leaves for the end of its batch.
@@ -309,24 +371,123 @@ impl Writer {
             Ran {
                 failed,
                 left,
-                answer: Box::new(move |committed: Result<(), String>| {
-                    let result = match committed {
-                        Ok(()) => result,
-                        Err(e) => Err(Error::Internal(e)),
-                    };
-                    // The caller may have gone away (a closed connection); the write stands.
-                    let _ = answer.send(result);
-                }),
+                answer: answer_once_committed(answer, result),
             }
         });
-        self.jobs
-            .send(Job { work, bookkeeping })
-            .await
-            .map_err(|_| Error::Internal("the database writer has stopped".into()))?;
+        self.send(Job {
+            work: Work::Alone(work),
+            bookkeeping,
+        })
+        .await?;
         answered
             .await
             .map_err(|_| Error::Internal("the write was not stored".into()))?
     }
+
+    /// Hands `write` to the writer, which does it together with the other writes of its kind
+    /// waiting in the same batch ([`WriteTogether`]); returns its result once committed.
+    pub async fn write_together<W: WriteTogether>(&self, write: W) -> Result<W::Output, Error> {
+        let (answer, answered) = oneshot::channel();
+        let joining = Joining {
+            kind: TypeId::of::<W>(),
+            pending: Box::new(Pending { write, answer }),
+            run: write_together::<W>,
+        };
+        self.send(Job {
+            work: Work::Together(joining),
+            bookkeeping: false,
+        })
+        .await?;
+        answered
+            .await
+            .map_err(|_| Error::Internal("the write was not stored".into()))?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), Error> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Internal("the database writer has stopped".into()))
+    }
+}
+
+/// Tells a write's caller its `result` once its batch has committed, or why it did not.
+fn answer_once_committed<T: Send + 'static>(
+    answer: oneshot::Sender<Result<T, Error>>,
+    result: Result<T, Error>,
+) -> Answer {
+    Box::new(move |committed: Result<(), String>| {
+        let result = match committed {
+            Ok(()) => result,
+            Err(e) => Err(Error::Internal(e)),
+        };
+        // The caller may have gone away (a closed connection); the write stands.
+        let _ = answer.send(result);
+    })
+}
+
+/// Does the writes of kind `W` waiting in a batch together, in one savepoint; if that fails,
+/// each alone in its own.
+fn write_together<W: WriteTogether>(
+    conn: &mut AnyConnection,
+    savepoint: &mut Savepoint,
+    pending: Vec<Hidden>,
+) -> Result<Joined, String> {
+    let (writes, answers): (Vec<W>, Vec<_>) = pending
+        .into_iter()
+        .filter_map(|p| p.downcast::<Pending<W>>().ok())
+        .map(|p| (p.write, p.answer))
+        .unzip();
+    let answer_all = |results: Vec<Result<W::Output, Error>>| {
+        answers
+            .into_iter()
+            .zip(results)
+            .map(|(answer, result)| answer_once_committed(answer, result))
+            .collect()
+    };
+    savepoint
+        .before_write(conn)
+        .map_err(|e| format!("marking a write: {e}"))?;
+    let (together, left) = LeftForBatch::collect(|| W::write_all(conn, &writes));
+    match together {
+        Ok(results) if results.len() == writes.len() => {
+            return Ok(Joined {
+                answers: answer_all(results),
+                left,
+            });
+        }
+        Ok(_) => tracing::error!("writes done together gave a result for some only"),
+        Err(error) => {
+            tracing::warn!(%error, writes = writes.len(), "writes done together failed; each is done alone")
+        }
+    }
+    savepoint
+        .after_write(conn, true)
+        .map_err(|e| format!("undoing failed writes: {e}"))?;
+    let mut left = LeftForBatch::default();
+    let mut results = Vec::with_capacity(writes.len());
+    for write in &writes {
+        savepoint
+            .before_write(conn)
+            .map_err(|e| format!("marking a write: {e}"))?;
+        let (result, its_left) = LeftForBatch::collect(|| {
+            W::write_all(conn, std::slice::from_ref(write))?
+                .pop()
+                .ok_or_else(|| Error::Internal("a write gave no result".into()))?
+        });
+        let failed = result.is_err();
+        savepoint
+            .after_write(conn, failed)
+            .map_err(|e| format!("undoing a failed write: {e}"))?;
+        if !failed {
+            left.extend(its_left);
+        }
+        results.push(result);
+    }
+    Ok(Joined {
+        answers: answer_all(results),
+        left,
+    })
 }
 
 /// The writer thread: one transaction per batch of waiting writes, until every handle is gone.
@@ -345,8 +506,10 @@ fn run(
                 Err(_) => break,
             }
         }
-        // The queue's bookkeeping last, each part in the order it came.
-        batch.sort_by_key(|job| job.bookkeeping);
+        // The queue's bookkeeping last, and the writes done together side by side; each part
+        // in the order it came (the writes of a batch were sent at the same time, so any
+        // order is one they could have arrived in).
+        batch.sort_by_key(|job| (job.bookkeeping, job.kind()));
         // Usually in one transaction; see `commit_batch` for when in several.
         while !batch.is_empty() {
             let finished = match commit_batch(&mut conn, &mut batch) {
@@ -481,25 +644,56 @@ fn commit_batch(
         return Err(failed(format!("starting a write: {e}"), Vec::new()));
     }
     deliveries::forget_queue_lock();
+    let actor_changes = super::actors::changes();
     let mut finish = Vec::with_capacity(batch.len());
     let mut left = LeftForBatch::default();
     let mut savepoint = Savepoint::NotSet;
     let mut jobs = std::mem::take(batch).into_iter();
     while let Some(job) = jobs.next() {
-        if let Err(e) = savepoint.before_write(conn) {
+        // Writes done together set their savepoints themselves.
+        if matches!(job.work, Work::Alone(_))
+            && let Err(e) = savepoint.before_write(conn)
+        {
             batch.push(job);
             batch.extend(jobs);
             return Err(failed(format!("marking a write: {e}"), finish));
         }
-        match catch_unwind(AssertUnwindSafe(|| (job.work)(&mut *conn))) {
-            Ok(ran) => {
+        let ran = match job.work {
+            Work::Alone(work) => catch_unwind(AssertUnwindSafe(|| work(&mut *conn))).map(|ran| {
                 let rolled_back = ran.failed;
                 left.extend(ran.left);
                 finish.push(ran.answer);
-                if let Err(e) = savepoint.after_write(conn, rolled_back) {
-                    batch.extend(jobs);
-                    return Err(failed(format!("undoing a failed write: {e}"), finish));
+                savepoint
+                    .after_write(conn, rolled_back)
+                    .map_err(|e| format!("undoing a failed write: {e}"))
+            }),
+            Work::Together(first) => {
+                let mut pending = vec![first.pending];
+                while jobs.as_slice().first().and_then(Job::kind) == Some(first.kind) {
+                    if let Some(Job {
+                        work: Work::Together(next),
+                        ..
+                    }) = jobs.next()
+                    {
+                        pending.push(next.pending);
+                    }
                 }
+                catch_unwind(AssertUnwindSafe(|| {
+                    (first.run)(&mut *conn, &mut savepoint, pending)
+                }))
+                .map(|joined| {
+                    joined.map(|joined| {
+                        left.extend(joined.left);
+                        finish.extend(joined.answers);
+                    })
+                })
+            }
+        };
+        match ran {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                batch.extend(jobs);
+                return Err(failed(error, finish));
             }
             // The savepoint of the write that panicked is still open: nothing in this
             // transaction can be trusted to commit. The writes not run yet go to the next.
@@ -521,6 +715,7 @@ fn commit_batch(
         AnyConnection::Sqlite(lite) => AnsiTransactionManager::commit_transaction(&mut *lite),
         AnyConnection::Postgresql(pg) => AnsiTransactionManager::commit_transaction(&mut *pg),
     };
+    super::actors::recommit_changes(actor_changes);
     match committed {
         Ok(()) => Ok(finish),
         Err(e) => Err(failed(format!("committing: {e}"), finish)),
@@ -587,6 +782,73 @@ mod tests {
         let refused = results.iter().filter(|r| r.is_err()).count();
         assert_eq!(refused, 10);
         assert_eq!(count(&writer).await.ok(), Some(90));
+    }
+
+    /// Numbers inserted together, each batch in one statement; a negative one is refused, and
+    /// a set holding 13 fails as a whole.
+    struct Together(i64);
+
+    impl WriteTogether for Together {
+        type Output = ();
+
+        fn write_all(
+            conn: &mut AnyConnection,
+            all: &[Self],
+        ) -> Result<Vec<Result<(), Error>>, Error> {
+            let taken: Vec<String> = all
+                .iter()
+                .filter(|t| t.0 >= 0)
+                .map(|t| format!("({})", t.0))
+                .collect();
+            if !taken.is_empty() {
+                let sql = format!("INSERT INTO t (x) VALUES {}", taken.join(", "));
+                diesel::sql_query(sql).execute(conn)?;
+            }
+            if all.len() > 1 && all.iter().any(|t| t.0 == 13) {
+                return Err(Error::Internal("13 in a set".into()));
+            }
+            Ok(all
+                .iter()
+                .map(|t| match t.0 {
+                    0.. => Ok(()),
+                    _ => Err(Error::Forbidden("negative".into())),
+                })
+                .collect())
+        }
+    }
+
+    /// Writes of a kind sent together are done together; one refused fails alone, and when the
+    /// set fails, what it wrote is undone and each write is done alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_done_together_fail_alone() {
+        let (_dir, writer) = writer_on_new_file();
+        // The writer is busy, so that the writes below wait for it together.
+        let (started, busy) = std::sync::mpsc::channel();
+        let holding = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |_| {
+                        let _ = started.send(());
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let _ = tokio::task::spawn_blocking(move || busy.recv()).await;
+        let writes = [1, -2, 3, 13, 5].map(|x| {
+            let writer = writer.clone();
+            async move { writer.write_together(Together(x)).await.is_ok() }
+        });
+        let results = futures::future::join_all(writes).await;
+        assert!(matches!(holding.await, Ok(Ok(()))));
+        assert_eq!(results, [true, false, true, true, true]);
+        assert_eq!(
+            count(&writer).await.ok(),
+            Some(4),
+            "1, 3, 13 and 5, once each"
+        );
     }
 
     /// A write that panics fails its batch, and the writer goes on with the next.

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     Error,
     db::{
-        AnyConnection,
+        AnyConnection, WriteTogether,
         actors::{self, ActorRow},
         blocks, deliveries, follows, groups as group_rows,
         posts::{self, PostRow},
@@ -576,6 +576,20 @@ async fn receive_post(
             builders::create(&activity_id, &post)
         }
     });
+    if let (Placement::LocalGroup(group), Some(shared), false) = (&placement, &shared, update) {
+        let write = PostIntoGroup {
+            ctx: ctx.clone(),
+            activity_id,
+            post,
+            content,
+            author,
+            group: group.clone(),
+            shared: shared.clone(),
+            parents,
+        };
+        return ctx.write_together(write).await;
+    }
+    // An edit, or a post in a group hosted elsewhere or in no group.
     once(ctx, activity_id.clone(), move |conn, ctx| {
         let group = match &placement {
             Placement::LocalGroup(group) | Placement::RemoteGroup(group) => Some(group.clone()),
@@ -586,13 +600,7 @@ async fn receive_post(
         let settings = match &placement {
             Placement::LocalGroup(group) => {
                 let found = group_rows::settings_and_standing(conn, group.id, author.id)?;
-                let Some((settings, _)) =
-                    found.filter(|(_, standing)| standing.member && !standing.banned)
-                else {
-                    tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
-                    return Err(Error::Forbidden("only members can post in this group".into()));
-                };
-                Some(settings)
+                Some(settings_if_member(found, group, &author)?)
             }
             _ => None,
         };
@@ -635,17 +643,176 @@ async fn receive_post(
         };
         if let (Placement::LocalGroup(group), Some(activity)) = (&placement, &shared) {
             let object = post_rules::stored_post_object(conn, ctx, &stored, &[&author, group])?;
-            post_rules::announce_with(conn, ctx, group, settings.as_ref(), activity, Some(&object))?;
+            post_rules::announce_with(
+                conn,
+                ctx,
+                group,
+                settings.as_ref(),
+                activity,
+                Some(&object),
+            )?;
         }
         Ok(())
     })
     .await
 }
 
-/// Members who are not banned may post into a local group.
+/// Whether `author` may post into the local `group`.
 fn may_post(conn: &mut AnyConnection, group: &ActorRow, author: &ActorRow) -> Result<bool, Error> {
-    let standing = group_rows::standing(conn, group.id, author.id)?;
-    Ok(standing.member && !standing.banned)
+    Ok(group_rows::standing(conn, group.id, author.id)?.may_post())
+}
+
+/// The settings of the local `group`, as `found` with `author`'s standing in it, if the author
+/// may post there; refused if not.
+fn settings_if_member(
+    found: Option<(group_rows::GroupRow, group_rows::Standing)>,
+    group: &ActorRow,
+    author: &ActorRow,
+) -> Result<group_rows::GroupRow, Error> {
+    match found {
+        Some((settings, standing)) if standing.may_post() => Ok(settings),
+        _ => {
+            tracing::warn!(group = %group.username, author = %author.ap_id, "refused a post from a non-member");
+            Err(Error::Forbidden(
+                "only members can post in this group".into(),
+            ))
+        }
+    }
+}
+
+/// A new post into a group hosted here, from a member: the inbox's most common write. The
+/// writer does those waiting together ([`WriteTogether`]), each step in one statement for
+/// them all where the step allows: on PostgreSQL, where each statement is a round trip that
+/// costs both sides about as much CPU as its work, this is what lets ingest keep pace.
+struct PostIntoGroup {
+    ctx: Context,
+    activity_id: Url,
+    post: PostObject,
+    /// Its content, sanitised.
+    content: String,
+    author: ActorRow,
+    group: ActorRow,
+    /// What the group shares: the `Create` of the post.
+    shared: serde_json::Value,
+    /// The parents of a reply that were fetched, nearest first, with their authors and
+    /// sanitised content.
+    parents: Vec<(PostObject, ActorRow, String)>,
+}
+
+impl WriteTogether for PostIntoGroup {
+    type Output = Vec<super::streaming::Event>;
+
+    /// For each, in this order: the author's standing, the activity's receipt, the post
+    /// (after its fetched parents), and the group's share of it.
+    fn write_all(
+        conn: &mut AnyConnection,
+        all: &[Self],
+    ) -> Result<Vec<Result<Self::Output, Error>>, Error> {
+        use std::collections::{HashMap, hash_map::Entry};
+        let Some(ctx) = all.first().map(|p| p.ctx.clone()) else {
+            return Ok(Vec::new());
+        };
+        // Each group's settings, with where its authors here stand in it.
+        let mut groups = HashMap::new();
+        for p in all {
+            if let Entry::Vacant(entry) = groups.entry(p.group.id) {
+                let authors: Vec<i64> = all
+                    .iter()
+                    .filter(|q| q.group.id == p.group.id)
+                    .map(|q| q.author.id)
+                    .collect();
+                let found = match group_rows::by_actor(conn, p.group.id)? {
+                    Some(settings) => {
+                        let standings =
+                            group_rows::standings(conn, p.group.id, settings.owner_id, &authors)?;
+                        Some((settings, standings))
+                    }
+                    None => None,
+                };
+                entry.insert(found);
+            }
+        }
+        // The settings of each write's group, if its author may post there.
+        let mut settings = Vec::with_capacity(all.len());
+        let mut results: Vec<Result<Self::Output, Error>> = Vec::with_capacity(all.len());
+        for p in all {
+            let found = groups.get(&p.group.id).and_then(Option::as_ref);
+            let found = found.map(|(settings, standings)| {
+                let standing = standings.get(&p.author.id).copied().unwrap_or_default();
+                (settings.clone(), standing)
+            });
+            match settings_if_member(found, &p.group, &p.author) {
+                Ok(found) => {
+                    settings.push(Some(found));
+                    results.push(Ok(Vec::new()));
+                }
+                Err(refused) => {
+                    settings.push(None);
+                    results.push(Err(refused));
+                }
+            }
+        }
+        // Activities received before took effect then.
+        let allowed: Vec<usize> = (0..all.len()).filter(|&i| settings[i].is_some()).collect();
+        let ids: Vec<&str> = allowed
+            .iter()
+            .map(|&i| all[i].activity_id.as_str())
+            .collect();
+        let first = deliveries::first_receipts(conn, &ids)?;
+        let mut rows: Vec<(usize, PostRow)> = Vec::new();
+        for (i, first) in allowed.into_iter().zip(first) {
+            let p = &all[i];
+            if !first {
+                tracing::debug!(activity_id = %p.activity_id, "already received");
+                continue;
+            }
+            let in_group = Some((&p.group, settings[i].as_ref()));
+            // Oldest parent first, so each reply finds its parent stored.
+            for (parent, parent_author, content) in p.parents.iter().rev() {
+                store_post(conn, parent, content.clone(), parent_author, in_group)?;
+            }
+            let row = new_post_row(conn, &p.post, p.content.clone(), &p.author, in_group)?;
+            // A post that came in two activities is stored once.
+            if rows.iter().all(|(_, r)| r.ap_id != row.ap_id) {
+                rows.push((i, row));
+            }
+        }
+        let new: Vec<PostRow> = rows.iter().map(|(_, row)| row.clone()).collect();
+        let inserted = posts::insert_new_all(conn, &new)?;
+        let mut members_servers: HashMap<i64, Vec<String>> = HashMap::new();
+        for (i, row) in rows
+            .into_iter()
+            .filter(|(_, row)| inserted.contains(&row.id))
+        {
+            let p = &all[i];
+            let (shared, events) = super::streaming::gather(|| -> Result<(), Error> {
+                let stored = finish_storing(conn, row, &p.post, &p.author, Some(&p.group))?;
+                notifications::post_created(conn, &stored.row, &stored.mentioned)?;
+                let object =
+                    post_rules::stored_post_object(conn, &ctx, &stored, &[&p.author, &p.group])?;
+                let targets = match members_servers.entry(p.group.id) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(unknown) => {
+                        unknown.insert(follows::remote_inboxes(conn, p.group.id)?)
+                    }
+                };
+                let settings = settings[i].as_ref();
+                post_rules::announce_to(
+                    conn,
+                    &ctx,
+                    &p.group,
+                    settings,
+                    &p.shared,
+                    Some(&object),
+                    targets,
+                )
+            });
+            shared?;
+            ctx.streams.send_in(conn, &events)?;
+            results[i] = Ok(events);
+        }
+        Ok(results)
+    }
 }
 
 /// The actors a post may belong to or concern: the group relaying it, its audience,
@@ -735,6 +902,21 @@ pub(super) fn store_post(
     author: &ActorRow,
     group: Option<(&ActorRow, Option<&group_rows::GroupRow>)>,
 ) -> Result<Option<StoredPost>, Error> {
+    let row = new_post_row(conn, post, content, author, group)?;
+    if !posts::insert_new(conn, &row)? {
+        return Ok(None);
+    }
+    finish_storing(conn, row, post, author, group.map(|(group, _)| group)).map(Some)
+}
+
+/// The row [`store_post`] stores.
+fn new_post_row(
+    conn: &mut AnyConnection,
+    post: &PostObject,
+    content: String,
+    author: &ActorRow,
+    group: Option<(&ActorRow, Option<&group_rows::GroupRow>)>,
+) -> Result<PostRow, Error> {
     let (group, settings) = match group {
         Some((group, settings)) => (Some(group), settings),
         None => (None, None),
@@ -798,17 +980,27 @@ pub(super) fn store_post(
     if let Some(published) = post.published {
         row.published_at = published.naive_utc();
     }
-    if !posts::insert_new(conn, &row)? {
-        return Ok(None);
-    }
+    Ok(row)
+}
+
+/// What [`store_post`] stores with a post just inserted: its attachments, mentions and tags.
+fn finish_storing(
+    conn: &mut AnyConnection,
+    row: PostRow,
+    post: &PostObject,
+    author: &ActorRow,
+    group: Option<&ActorRow>,
+) -> Result<StoredPost, Error> {
     super::streaming::emit(super::streaming::Event::Posted { post: row.id });
     super::remote_media::store_attachments(conn, row.id, post, false)?;
     posts::adopt_early_replies(conn, &row)?;
-    // The group it is posted into is named too, and is no person.
+    // The group it is posted into is named too, and is no person; nor are the author's
+    // followers, whom most posts address.
     let named: std::collections::BTreeSet<String> = post
         .mentions()
         .chain(post.addressees())
         .filter(|u| !is_public(u) && group.is_none_or(|g| g.ap_id != u.as_str()))
+        .filter(|u| author.followers.as_deref() != Some(u.as_str()))
         .map(Url::to_string)
         .collect();
     let named: Vec<String> = named.into_iter().collect();
@@ -816,11 +1008,11 @@ pub(super) fn store_post(
     posts::add_mentions(conn, row.id, &mentioned)?;
     let tags = super::tags::record_remote(conn, row.id, post, false)?;
     super::conversations::record(conn, &row)?;
-    Ok(Some(StoredPost {
+    Ok(StoredPost {
         row,
         mentioned,
         tags,
-    }))
+    })
 }
 
 async fn stored(ctx: &Context, ap_id: &Url) -> Result<ActorRow, Error> {

@@ -122,6 +122,19 @@ impl Context {
         Ok(result)
     }
 
+    /// [`Context::write`] for a write the writer does together with the others of its kind
+    /// (see `db::WriteTogether`), which sends the streaming events it emits in its
+    /// transaction and gives them back.
+    pub async fn write_together<W>(&self, write: W) -> Result<(), Error>
+    where
+        W: crate::db::WriteTogether<Output = Vec<streaming::Event>>,
+    {
+        let events = self.db.write_together(write).await?;
+        self.wake.notify_one();
+        self.streams.committed(events);
+        Ok(())
+    }
+
     /// Queues `activity` (signed by `signer_id`) for `inboxes`, in the caller's transaction.
     pub fn enqueue(
         &self,

@@ -1,7 +1,7 @@
 //! The product's side of the federation port: storage and rules for what the protocol needs.
 
 use super::Context;
-use crate::{Error, db::actors};
+use crate::Error;
 use activitypub_federation::config::Data;
 use async_trait::async_trait;
 use hearth_federation::{
@@ -39,11 +39,10 @@ fn to_federation(e: Error) -> FederationError {
 #[async_trait]
 impl Port for StoragePort {
     async fn actor_by_id(&self, id: &Url) -> Result<Option<FederatedActor>, FederationError> {
-        let id = id.to_string();
         let row = self
             .ctx
             .db
-            .lookup(move |conn| Ok(actors::by_ap_id(conn, &id)?))
+            .actor_by_ap_id(id.as_str())
             .await
             .map_err(to_federation)?;
         if let Some(row) = &row {

@@ -415,6 +415,20 @@ pub fn announce_with(
     object: Option<&PostObject>,
 ) -> Result<(), Error> {
     let targets = follows::remote_inboxes(conn, group.id)?;
+    announce_to(conn, ctx, group, settings, activity, object, &targets)
+}
+
+/// [`announce_with`], to `targets`, the inboxes of the group's members' servers
+/// (`follows::remote_inboxes`) as read already.
+pub fn announce_to(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    group: &ActorRow,
+    settings: Option<&groups::GroupRow>,
+    activity: &Value,
+    object: Option<&PostObject>,
+    targets: &[String],
+) -> Result<(), Error> {
     if targets.is_empty() {
         return Ok(());
     }
@@ -475,7 +489,7 @@ pub fn announce_with(
     if let Some(alternative) = &for_microblogs {
         forms.push((alternative, Some(Form::Object)));
     }
-    ctx.enqueue_forms(conn, group.id, &forms, &targets)
+    ctx.enqueue_forms(conn, group.id, &forms, targets)
 }
 
 /// The copy of a members-only post that the group itself delivers to its members' servers.

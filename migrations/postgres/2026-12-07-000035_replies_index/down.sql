@@ -1,0 +1,1 @@
+-- Forward-only: Hearth never rolls migrations back.
