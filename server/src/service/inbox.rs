@@ -767,9 +767,17 @@ impl WriteTogether for PostIntoGroup {
                 continue;
             }
             let in_group = Some((&p.group, settings[i].as_ref()));
-            // Oldest parent first, so each reply finds its parent stored.
-            for (parent, parent_author, content) in p.parents.iter().rev() {
-                store_post(conn, parent, content.clone(), parent_author, in_group)?;
+            if !p.parents.is_empty() {
+                // Oldest parent first, so each reply finds its parent stored.
+                let (stored, events) = super::streaming::gather(|| -> Result<(), Error> {
+                    for (parent, parent_author, content) in p.parents.iter().rev() {
+                        store_post(conn, parent, content.clone(), parent_author, in_group)?;
+                    }
+                    Ok(())
+                });
+                stored?;
+                ctx.streams.send_in(conn, &events)?;
+                results[i] = Ok(events);
             }
             let row = new_post_row(conn, &p.post, p.content.clone(), &p.author, in_group)?;
             // A post that came in two activities is stored once.
@@ -809,7 +817,9 @@ impl WriteTogether for PostIntoGroup {
             });
             shared?;
             ctx.streams.send_in(conn, &events)?;
-            results[i] = Ok(events);
+            if let Ok(emitted) = &mut results[i] {
+                emitted.extend(events);
+            }
         }
         Ok(results)
     }
