@@ -759,7 +759,8 @@ impl WriteTogether for PostIntoGroup {
             .map(|&i| all[i].activity_id.as_str())
             .collect();
         let first = deliveries::first_receipts(conn, &ids)?;
-        let mut rows: Vec<(usize, PostRow)> = Vec::new();
+        // The posts to insert, and the write each comes from.
+        let (mut rows, mut from): (Vec<PostRow>, Vec<usize>) = (Vec::new(), Vec::new());
         for (i, first) in allowed.into_iter().zip(first) {
             let p = &all[i];
             if !first {
@@ -781,15 +782,16 @@ impl WriteTogether for PostIntoGroup {
             }
             let row = new_post_row(conn, &p.post, p.content.clone(), &p.author, in_group)?;
             // A post that came in two activities is stored once.
-            if rows.iter().all(|(_, r)| r.ap_id != row.ap_id) {
-                rows.push((i, row));
+            if rows.iter().all(|r| r.ap_id != row.ap_id) {
+                rows.push(row);
+                from.push(i);
             }
         }
-        let new: Vec<PostRow> = rows.iter().map(|(_, row)| row.clone()).collect();
-        let inserted = posts::insert_new_all(conn, &new)?;
+        let inserted = posts::insert_new_all(conn, &rows)?;
         let mut members_servers: HashMap<i64, Vec<String>> = HashMap::new();
-        for (i, row) in rows
+        for (i, row) in from
             .into_iter()
+            .zip(rows)
             .filter(|(_, row)| inserted.contains(&row.id))
         {
             let p = &all[i];
