@@ -14,6 +14,12 @@
 
 const { check, atEachWidth } = require("./common.cjs");
 
+// Clicks a link in the admin menu and waits until its page has loaded: a click alone returns
+// before the navigation ends, and the checks that follow would read the page being left.
+async function follow(page, name, url) {
+  await Promise.all([page.waitForURL(url), page.getByRole("link", { name, exact: true }).click()]);
+}
+
 const [base, handle, password, dir, executablePath, prefix, ...reports] = process.argv.slice(2);
 
 atEachWidth(executablePath, async (page, label, i) => {
@@ -26,36 +32,32 @@ atEachWidth(executablePath, async (page, label, i) => {
   await check(page, dir, "admin-dashboard", label);
 
   const domain = `${prefix}-${label}.example`;
-  await page.getByRole("link", { name: "Federation", exact: true }).click();
+  await follow(page, "Federation", /\/admin\/federation$/);
   await page.locator("#block-domain").fill(domain);
   await page.getByLabel("Severity").selectOption("suspend");
   await page.getByLabel("Public comment").fill("Sells miracle cures");
-  await Promise.all([
-    page.waitForURL(/\/admin\/federation$/),
-    page.getByRole("button", { name: "Block domain" }).click(),
-  ]);
-  if (!(await page.getByText(`${domain}: suspend`).isVisible())) {
+  // The form answers with a redirect to the page it is on, so the URL cannot tell that the
+  // answer has loaded: wait for what the answer shows instead.
+  await page.getByRole("button", { name: "Block domain" }).click();
+  await page.getByText(`${domain}: suspend`).waitFor().catch(async () => {
     throw new Error(`${domain} is not listed after blocking it:\n${await page.content()}`);
-  }
+  });
   await check(page, dir, "admin-federation", label);
   console.log(`BLOCKED ${label} ${domain}`);
 
   const report = reports[i];
-  await page.getByRole("link", { name: "Reports", exact: true }).click();
+  await follow(page, "Reports", /\/admin\/reports$/);
   await check(page, dir, "admin-reports", label);
   await page.locator(`#note-${report}`).fill("Post removed; member contacted");
-  await Promise.all([
-    page.waitForURL(/\/admin\/reports$/),
-    page.getByRole("button", { name: `Resolve report ${report}` }).click(),
-  ]);
-  if (await page.locator(`#note-${report}`).count() !== 0) {
+  await page.getByRole("button", { name: `Resolve report ${report}` }).click();
+  await page.locator(`#note-${report}`).waitFor({ state: "detached" }).catch(() => {
     throw new Error(`report ${report} is still open`);
-  }
+  });
   console.log(`RESOLVED ${label} ${report}`);
 
-  await page.getByRole("link", { name: "Accounts", exact: true }).click();
+  await follow(page, "Accounts", /\/admin\/accounts$/);
   await check(page, dir, "admin-accounts", label);
-  await page.getByRole("link", { name: "Audit log", exact: true }).click();
+  await follow(page, "Audit log", /\/admin\/audit$/);
   if (!(await page.getByText("verifies").isVisible())) {
     throw new Error("the audit page does not say the chain verifies");
   }
