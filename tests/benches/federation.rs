@@ -13,7 +13,8 @@
 //! Run with `cargo bench -p hearth-tests --bench federation`. `HEARTH_BENCH_SECONDS` sets
 //! how long the ingest runs (default 60; the delivery parts run up to 30),
 //! `HEARTH_BENCH_CONNECTIONS` the load generator's connections (default 32),
-//! `HEARTH_BENCH_ONLY` one part (`fan-out`, `delivery` or `ingest`). The footprint (idle
+//! `HEARTH_BENCH_ONLY` one part (`fan-out`, `delivery` or `ingest`), `HEARTH_BENCH_ENGINE`
+//! the ingest's one engine (`sqlite` or `postgres`). The footprint (idle
 //! memory, cold start) is `cargo bench -p hearth --bench footprint`.
 
 use hearth_tests::{Engine, StubPeer};
@@ -364,8 +365,15 @@ async fn ingest(seconds: u64) {
     }
     // One port for every server: signatures cover the host, so each takes the same requests.
     let port = Server::new().await.port;
+    let one = std::env::var("HEARTH_BENCH_ENGINE").unwrap_or_default();
     let engines: Vec<Engine> = std::iter::once(Engine::Sqlite)
         .chain(Engine::postgres())
+        .filter(|engine| {
+            !matches!(
+                (one.as_str(), engine),
+                ("sqlite", Engine::Postgres(_)) | ("postgres", Engine::Sqlite)
+            )
+        })
         .collect();
     let mut signed = None;
     for engine in &engines {
@@ -478,6 +486,9 @@ fn presign(peers: &[StubPeer], inbox: &Url, group: &str, total: usize) -> Vec<Pr
     signed
 }
 
+/// The length of the windows an ingest run's rate is reported in.
+const WINDOW_SECONDS: u64 = 5;
+
 /// How many connections the load generator keeps busy (`HEARTH_BENCH_CONNECTIONS`, 32).
 fn connections() -> usize {
     std::env::var("HEARTH_BENCH_CONNECTIONS")
@@ -526,6 +537,12 @@ async fn join_then_ingest(
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
     let refused = Arc::new(AtomicUsize::new(0));
+    // Accepted per window of the run, to show whether the rate holds as the tables grow.
+    let windows: Arc<Vec<AtomicUsize>> = Arc::new(
+        (0..seconds.div_ceil(WINDOW_SECONDS) + 1)
+            .map(|_| AtomicUsize::new(0))
+            .collect(),
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -536,11 +553,12 @@ async fn join_then_ingest(
     let clock = Instant::now();
     let workers: Vec<_> = (0..connections())
         .map(|_| {
-            let (signed, next, latencies, refused, client, inbox) = (
+            let (signed, next, latencies, refused, windows, client, inbox) = (
                 signed.clone(),
                 next.clone(),
                 latencies.clone(),
                 refused.clone(),
+                windows.clone(),
                 client.clone(),
                 inbox.clone(),
             );
@@ -562,6 +580,10 @@ async fn join_then_ingest(
                         .unwrap_or(0);
                     if status == 202 {
                         mine.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                        let window = clock.elapsed().as_secs() / WINDOW_SECONDS;
+                        if let Some(count) = windows.get(window as usize) {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
                     } else {
                         refused.fetch_add(1, Ordering::Relaxed);
                     }
@@ -605,6 +627,16 @@ async fn join_then_ingest(
         percentile(&latencies, 0.99),
         cpu.as_micros() as f64 / accepted.max(1) as f64,
         server.peak_rss_mib()
+    );
+    let rates: Vec<String> = windows
+        .iter()
+        .take((elapsed.as_secs() / WINDOW_SECONDS) as usize)
+        .map(|count| count.load(Ordering::Relaxed))
+        .map(|count| format!("{:.0}", count as f64 / WINDOW_SECONDS as f64))
+        .collect();
+    println!(
+        "  activities/s in each {WINDOW_SECONDS} s of the run: {}",
+        rates.join(" ")
     );
     if server.postgres.is_some() {
         println!(
