@@ -405,10 +405,10 @@ fn sweep_outbox(conn: &mut AnyConnection) -> QueryResult<usize> {
         .select(min(servers::delivered_up_to))
         .get_result(conn)?;
     let passed = match waited_for {
-        Some(cursor) => Some(cursor),
         None => servers::table
             .select(max(servers::delivered_up_to))
             .get_result(conn)?,
+        waited_for => waited_for,
     };
     let oldest: Option<i64> = outbox::table.select(min(outbox::id)).get_result(conn)?;
     match (oldest, passed) {
